@@ -1,0 +1,22 @@
+"""Streamlit entry point: page config, the sign-in gate, and navigation per role."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # pages import `app.*` and `core.*` from the repo root
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+
+from app import gate, nav  # noqa: E402
+
+st.set_page_config(page_title="Shelfcast", layout="wide")
+
+actor = gate.current_actor()
+if actor is not None:
+    page = st.navigation(nav.pages_for(actor))
+    gate.sidebar(actor)
+    page.run()

@@ -1,0 +1,32 @@
+"""shelfcast serve: start the web app (seeding the demo data into an empty store first)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from core import config
+from core.access import SYSTEM
+from core.seed import is_empty, seed_demo
+
+
+def register(sub) -> None:
+    p = sub.add_parser("serve", help="run the web app")
+    p.add_argument("--port", type=int, default=8501)
+    p.add_argument("--address", default="localhost")
+    p.add_argument("--no-demo", action="store_true", help="do not load demo data into an empty store")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    db = config.db_path(args.db)
+    if not args.no_demo and is_empty(db):
+        print(f"First start: loading demo data into {db} (takes a minute or two)")
+        seed_demo(SYSTEM, db)
+    env = dict(os.environ, SHELFCAST_DB=str(db))
+    env.setdefault("SHELFCAST_BASE_URL", f"http://{args.address}:{args.port}")
+    cmd = [sys.executable, "-m", "streamlit", "run", str(config.REPO_ROOT / "app" / "main.py"),
+           "--server.port", str(args.port), "--server.address", args.address]
+    print(f"Shelfcast on http://{args.address}:{args.port}  (store: {db})")
+    return subprocess.call(cmd, env=env, cwd=config.REPO_ROOT)

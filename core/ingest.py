@@ -1,0 +1,432 @@
+"""Reading a sales file, mapping its columns, validating it, and merging it into the store.
+
+Parsing and validation happen in a private in-memory DuckDB before the store is touched, so a
+refused file changes nothing and a large file does not hold the store while it is read. The
+merge itself is one transaction (rows, series, regressors and the dataset record together).
+Messages name the column and the file line so a store manager can fix the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+from core import config
+from core.access import Actor, require
+from core.errors import ValidationError
+from core.freq import check_alignment, infer_freq
+from core.store import datasets, sales, session
+
+DEFAULT_STORE = "all"
+ACCEPTED = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet", ".xlsx": "xlsx"}
+
+# Lower-cased header names recognised for each role, in order of preference.
+ALIASES: dict[str, tuple[str, ...]] = {
+    "date": ("date", "ds", "day", "week", "month", "period", "order_date", "sales_date", "datetime"),
+    "sku": ("sku", "item", "item_id", "product", "product_id", "article", "dept", "industry", "unique_id"),
+    "store": ("store", "store_id", "location", "shop", "branch", "state", "site"),
+    "qty": ("qty", "quantity", "units", "unit_sales", "sales", "y", "weekly_sales", "turnover", "demand", "volume"),
+}
+REGRESSOR_HINTS = ("price", "promo", "promotion", "on_promo", "discount", "temperature", "temp", "holiday", "isholiday", "fuel_price", "cpi")
+
+DATE_FORMATS = (
+    "%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%d/%m/%Y", "%m/%d/%Y", "%d-%m-%Y", "%m-%d-%Y", "%d.%m.%Y",
+    "%d/%m/%y", "%m/%d/%y", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%d-%b-%Y", "%d %b %Y",
+    "%b %d, %Y", "%Y-%m", "%Y/%m", "%b-%Y", "%b %Y", "%B %Y", "%b-%y", "%m/%Y",
+)
+TRUE_WORDS = ("true", "yes", "y", "t")
+FALSE_WORDS = ("false", "no", "n", "f")
+SHOW = 5  # offending rows quoted in a message
+
+
+@dataclass
+class Mapping:
+    """Which file column plays which part. None means: detect it."""
+
+    date: str | None = None
+    sku: str | None = None
+    store: str | None = None
+    qty: str | None = None
+    regressors: list[str] | None = None
+    date_format: str | None = None
+
+
+@dataclass
+class IngestResult:
+    dataset_id: int
+    file_name: str
+    rows_added: int
+    rows_updated: int
+    series: int
+    first_date: date | None
+    last_date: date | None
+    freq: str
+    mapping: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        d["first_date"] = str(self.first_date) if self.first_date else None
+        d["last_date"] = str(self.last_date) if self.last_date else None
+        return d
+
+
+@dataclass
+class Prepared:
+    """A validated file, ready to merge."""
+
+    rows: pa.Table
+    regressors: pa.Table | None
+    mapping: Mapping
+    freq: str
+    first_date: date
+    last_date: date
+    sha256: str
+    file_name: str
+
+
+def _ident(columns: list[str], col: str) -> str:
+    """The SQL name of a file column. The file's own header text never reaches SQL: columns are
+    renamed c0, c1, ... by position when the file is read."""
+    return f"c{columns.index(col)}"
+
+
+def _lines(rows: list[tuple]) -> str:
+    return "; ".join(f"line {line}: {value!r}" for line, value in rows)
+
+
+def inspect_file(path: str | os.PathLike, file_name: str | None = None, rows: int = 10) -> tuple[list[str], Mapping, pd.DataFrame]:
+    """The file's columns, a guessed mapping, and its first rows: what the mapping form shows."""
+    path = Path(path)
+    con = duckdb.connect()
+    try:
+        columns = _load(path, con, file_name or path.name)
+        preview = con.execute("SELECT * EXCLUDE (_line) FROM raw LIMIT ?", [rows]).df()
+        preview.columns = columns
+    finally:
+        con.close()
+    try:
+        guess = _detect(columns, Mapping(), file_name or path.name)
+    except ValidationError:
+        guess = _detect_partial(columns)
+    return columns, guess, preview
+
+
+def _detect_partial(columns: list[str]) -> Mapping:
+    lower = {c.lower().strip(): c for c in columns}
+    out = Mapping(regressors=[])
+    for role in ("date", "sku", "store", "qty"):
+        hit = next((lower[a] for a in ALIASES[role] if a in lower), None)
+        setattr(out, role, hit)
+    return out
+
+
+def _positional(n: int) -> str:
+    return ", ".join(f"#{i + 1} AS c{i}" for i in range(n))
+
+
+def _load(path: Path, con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
+    """Read the file into table `raw`: `_line` (the line number in the file), then the columns
+    renamed c0, c1, ... Returns the file's own column names, in order."""
+    ext = Path(name).suffix.lower()
+    kind = ACCEPTED.get(ext)
+    if kind is None:
+        raise ValidationError(
+            f"{name}: files of type '{ext or 'none'}' are not accepted. "
+            "Upload a CSV (.csv, .tsv, .txt), Parquet (.parquet) or Excel (.xlsx) file."
+        )
+    size_mb = path.stat().st_size / 1e6
+    if size_mb > config.MAX_UPLOAD_MB:
+        raise ValidationError(
+            f"{name} is {size_mb:.0f} MB, over the {config.MAX_UPLOAD_MB:.0f} MB limit. "
+            "Split it by date range and upload the parts."
+        )
+    if path.stat().st_size == 0:
+        raise ValidationError(f"{name} is empty: it has no header and no rows.")
+    try:
+        if kind == "csv":
+            src = con.sql("SELECT * FROM read_csv(?, all_varchar = true, header = true, null_padding = true)",
+                          params=[str(path)])
+        elif kind == "parquet":
+            src = con.sql("SELECT * FROM read_parquet(?)", params=[str(path)])
+        else:
+            frame = pd.read_excel(path, dtype=object, engine="openpyxl")
+            frame = frame.map(lambda v: None if pd.isna(v) else v.isoformat() if hasattr(v, "isoformat") else str(v))
+            src = con.from_df(frame.astype("string"))
+        columns = [str(c) for c in src.columns]
+        con.register("src", src)
+        con.execute(
+            f"CREATE OR REPLACE TABLE raw AS SELECT row_number() OVER () + 1 AS _line, "  # noqa: S608
+            f"{_positional(len(columns))} FROM src"
+        )
+        con.unregister("src")
+        return columns
+    except ValidationError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any reader failure is the file's fault here
+        first = str(exc).strip().splitlines()[0][:300]
+        raise ValidationError(f"{name} could not be read as {kind.upper()}: {first}") from exc
+
+
+def _detect(columns: list[str], m: Mapping, name: str) -> Mapping:
+    lower = {c.lower().strip(): c for c in columns}
+    out = Mapping(date_format=m.date_format)
+    for role in ("date", "sku", "store", "qty"):
+        given = getattr(m, role)
+        if given:
+            if given not in columns:
+                raise ValidationError(
+                    f"{name}: the column '{given}' chosen for {role} is not in the file. "
+                    f"Its columns are: {', '.join(columns)}."
+                )
+            setattr(out, role, given)
+            continue
+        for alias in ALIASES[role]:
+            if alias in lower and lower[alias] not in (out.date, out.sku, out.store, out.qty):
+                setattr(out, role, lower[alias])
+                break
+    missing = [r for r in ("date", "sku", "qty") if getattr(out, r) is None]
+    if missing:
+        what = {"date": "date", "sku": "SKU (item/product)", "qty": "quantity (units sold)"}
+        raise ValidationError(
+            f"{name}: no column found for the {', '.join(what[r] for r in missing)}. "
+            f"The file's columns are: {', '.join(columns)}. Choose them in the column mapping "
+            "(or pass --date/--sku/--qty on the command line)."
+        )
+    used = {out.date, out.sku, out.store, out.qty}
+    if m.regressors is not None:
+        for r in m.regressors:
+            if r not in columns:
+                raise ValidationError(f"{name}: the regressor column '{r}' is not in the file.")
+        out.regressors = [r for r in m.regressors if r not in used]
+    else:
+        out.regressors = [c for c in columns if c.lower().strip() in REGRESSOR_HINTS and c not in used]
+    return out
+
+
+def _parse_dates(con: duckdb.DuckDBPyConnection, columns: list[str], col: str, fmt: str | None,
+                 name: str) -> str:
+    """Turn the date column into DATE column `_ds`; returns the format used."""
+    q = _ident(columns, col)
+    ctype = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE raw)").fetchall())[q]
+    if ctype in ("DATE", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_NS"):
+        con.execute(f"CREATE OR REPLACE TABLE raw AS SELECT *, CAST({q} AS DATE) AS _ds FROM raw")
+        used = "native"
+    else:
+        formats = [fmt] if fmt else list(DATE_FORMATS)
+        n_filled = con.execute(f"SELECT count({q}) FROM raw").fetchone()[0]
+        exprs = ", ".join(f"count(try_strptime(trim(CAST({q} AS VARCHAR)), ?))" for _ in formats)
+        hits = con.execute(f"SELECT {exprs} FROM raw", formats).fetchone()
+        best = max(range(len(formats)), key=lambda k: (hits[k], -k))
+        used = formats[best]
+        if hits[best] == 0:
+            sample = con.execute(f"SELECT _line, {q} FROM raw WHERE {q} IS NOT NULL LIMIT {SHOW}").fetchall()
+            raise ValidationError(
+                f"{name}: the dates in column '{col}' could not be read ({_lines(sample)}). "
+                "Use a format like 2024-03-31 (year-month-day)."
+            )
+        con.execute(
+            f"CREATE OR REPLACE TABLE raw AS SELECT *, "
+            f"CAST(try_strptime(trim(CAST({q} AS VARCHAR)), ?) AS DATE) AS _ds FROM raw",
+            [used],
+        )
+        del n_filled
+    bad = con.execute(f"SELECT _line, {q} FROM raw WHERE _ds IS NULL ORDER BY _line").fetchall()
+    if bad:
+        raise ValidationError(
+            f"{name}: {len(bad)} row(s) have a date in column '{col}' that could not be read "
+            f"as {used} ({_lines(bad[:SHOW])}). Fix or remove those rows and upload again."
+        )
+    return used
+
+
+def _number_expr(q: str) -> str:
+    return f"try_cast(replace(trim(CAST({q} AS VARCHAR)), ',', '') AS DOUBLE)"
+
+
+def prepare(path: str | os.PathLike, mapping: Mapping | None = None, *, file_name: str | None = None,
+            store_freq: str | None = None) -> Prepared:
+    """Read and validate a file. Raises ValidationError with an actionable message."""
+    path = Path(path)
+    name = file_name or path.name
+    con = duckdb.connect()
+    try:
+        columns = _load(path, con, name)
+        n = con.execute("SELECT count(*) FROM raw").fetchone()[0]
+        if n == 0:
+            raise ValidationError(f"{name} has a header but no data rows.")
+        m = _detect(columns, mapping or Mapping(), name)
+        used_fmt = _parse_dates(con, columns, m.date, m.date_format, name)
+        m.date_format = None if used_fmt == "native" else used_fmt
+        sku_q, qty_q = _ident(columns, m.sku), _ident(columns, m.qty)
+        blank = con.execute(
+            f"SELECT _line FROM raw WHERE {sku_q} IS NULL OR trim(CAST({sku_q} AS VARCHAR)) = '' ORDER BY _line"
+        ).fetchall()
+        if blank:
+            raise ValidationError(
+                f"{name}: {len(blank)} row(s) have no SKU in column '{m.sku}' "
+                f"(lines {', '.join(str(r[0]) for r in blank[:SHOW])})."
+            )
+        num = _number_expr(qty_q)
+        bad = con.execute(f"SELECT _line, {qty_q} FROM raw WHERE {num} IS NULL ORDER BY _line").fetchall()
+        if bad:
+            raise ValidationError(
+                f"{name}: {len(bad)} row(s) have a quantity in column '{m.qty}' that is not a number "
+                f"({_lines(bad[:SHOW])}). Quantities must be numbers such as 12 or 3.5."
+            )
+        neg = con.execute(f"SELECT _line, {qty_q} FROM raw WHERE {num} < 0 ORDER BY _line").fetchall()
+        if neg:
+            raise ValidationError(
+                f"{name}: {len(neg)} row(s) have a negative quantity in column '{m.qty}' "
+                f"({_lines(neg[:SHOW])}). Record returns separately; units sold cannot be below zero."
+            )
+        store_expr = (
+            f"coalesce(nullif(trim(CAST({_ident(columns, m.store)} AS VARCHAR)), ''), '{DEFAULT_STORE}')"
+            if m.store else f"'{DEFAULT_STORE}'"
+        )
+        con.execute(
+            f"CREATE TABLE clean AS SELECT _line, CAST({sku_q} AS VARCHAR) AS sku, {store_expr} AS store, "
+            f"_ds AS ds, {num} AS y FROM raw"
+        )
+        dups = con.execute(
+            """SELECT sku, store, ds, list(_line ORDER BY _line) FROM clean
+               GROUP BY ALL HAVING count(*) > 1 ORDER BY min(_line) LIMIT ?""",
+            [SHOW],
+        ).fetchall()
+        if dups:
+            total = con.execute(
+                "SELECT count(*) FROM (SELECT 1 FROM clean GROUP BY sku, store, ds HAVING count(*) > 1)"
+            ).fetchone()[0]
+            examples = "; ".join(
+                f"SKU {sku!r} at store {store!r} on {ds} (lines {', '.join(map(str, lines))})"
+                for sku, store, ds, lines in dups
+            )
+            raise ValidationError(
+                f"{name}: {total} (SKU, store, date) combination(s) appear more than once: {examples}. "
+                "Each SKU may have one row per store and date; add them up before uploading."
+            )
+        regs = _regressors(con, columns, m, name)
+        dates = [r[0] for r in con.execute("SELECT DISTINCT ds FROM clean ORDER BY 1").fetchall()]
+        per_series = con.execute(
+            "SELECT list(DISTINCT ds ORDER BY ds) FROM clean GROUP BY sku, store"
+        ).fetchall()
+        freq = infer_freq([r[0] for r in per_series], store_freq)
+        if store_freq and freq != store_freq:
+            raise ValidationError(
+                f"{name} holds {describe_freq(freq)} data, but this store holds {describe_freq(store_freq)} "
+                "data. Upload data at the store's frequency (or use a new store file)."
+            )
+        misaligned = check_alignment(dates, freq)
+        if misaligned:
+            raise ValidationError(
+                f"{name}: dates {', '.join(map(str, misaligned[:SHOW]))} do not fall on the "
+                f"{describe_freq(freq)} calendar of the rest of the data."
+            )
+        rows = con.execute("SELECT sku, store, ds, y FROM clean ORDER BY sku, store, ds").fetch_arrow_table()
+        return Prepared(
+            rows=rows,
+            regressors=regs,
+            mapping=m,
+            freq=freq,
+            first_date=dates[0],
+            last_date=dates[-1],
+            sha256=_sha256(path),
+            file_name=name,
+        )
+    finally:
+        con.close()
+
+
+def _regressors(con: duckdb.DuckDBPyConnection, columns: list[str], m: Mapping, name: str) -> pa.Table | None:
+    if not m.regressors:
+        return None
+    parts = []
+    for col in m.regressors:
+        q = _ident(columns, col)
+        text_val = f"lower(trim(CAST({q} AS VARCHAR)))"
+        expr = (
+            f"CASE WHEN {text_val} IN {TRUE_WORDS} THEN 1.0 WHEN {text_val} IN {FALSE_WORDS} THEN 0.0 "
+            f"ELSE {_number_expr(q)} END"
+        )
+        bad = con.execute(
+            f"SELECT raw._line, {q} FROM raw WHERE {q} IS NOT NULL AND trim(CAST({q} AS VARCHAR)) <> '' "
+            f"AND ({expr}) IS NULL ORDER BY raw._line"
+        ).fetchall()
+        if bad:
+            raise ValidationError(
+                f"{name}: {len(bad)} row(s) in regressor column '{col}' are not numbers or yes/no "
+                f"({_lines(bad[:SHOW])}). Fix them, or leave '{col}' out of the mapping."
+            )
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE reg_{len(parts)} AS SELECT c.sku, c.store, c.ds, ? AS name, "
+            f"({expr}) AS value FROM raw JOIN clean c USING (_line) WHERE ({expr}) IS NOT NULL",
+            [col],
+        )
+        parts.append(f"SELECT * FROM reg_{len(parts)}")
+    return con.execute(" UNION ALL ".join(parts)).fetch_arrow_table()
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def describe_freq(freq: str) -> str:
+    if freq == "D":
+        return "daily"
+    if freq.startswith("W"):
+        return f"weekly ({freq})"
+    return {"MS": "monthly (month start)", "ME": "monthly (month end)"}.get(freq, freq)
+
+
+def ingest(path: str | os.PathLike, actor: Actor, mapping: Mapping | None = None, *,
+           db: str | os.PathLike | None = None, file_name: str | None = None) -> IngestResult:
+    """Validate a file and merge it into the store in one transaction (upsert by sku, store, date)."""
+    require(actor, "upload")
+    with session(db) as s:
+        store_freq = datasets.get_setting(s, "freq")
+    prep = prepare(path, mapping, file_name=file_name, store_freq=store_freq)
+    with session(db, write=True) as s:
+        store_freq = datasets.get_setting(s, "freq")
+        if store_freq and prep.freq != store_freq:
+            raise ValidationError(
+                f"{prep.file_name} holds {describe_freq(prep.freq)} data, but this store holds "
+                f"{describe_freq(store_freq)} data."
+            )
+        ds = datasets.add_dataset(
+            s,
+            datasets.Dataset(
+                file_name=prep.file_name, sha256=prep.sha256, rows_added=0, rows_updated=0,
+                series_count=0, first_date=prep.first_date, last_date=prep.last_date,
+                freq=prep.freq, columns=json.dumps(asdict(prep.mapping)), created_by=actor.name,
+            ),
+        )
+        added, updated = sales.upsert(s, prep.rows, prep.regressors, ds.id)
+        ds.rows_added, ds.rows_updated = added, updated
+        ds.series_count = sales.count_series_in(s, prep.rows)
+        s.add(ds)
+        if not store_freq:
+            datasets.set_setting(s, "freq", prep.freq)
+        s.flush()
+        result = IngestResult(
+            dataset_id=ds.id, file_name=prep.file_name, rows_added=added, rows_updated=updated,
+            series=ds.series_count, first_date=prep.first_date, last_date=prep.last_date,
+            freq=prep.freq, mapping=asdict(prep.mapping),
+        )
+    for hook in AFTER_INGEST:
+        hook(result, actor, db)
+    return result
+
+
+# Called after every accepted ingest, outside its transaction (monitoring re-evaluates alerts).
+AFTER_INGEST: list = []

@@ -1,0 +1,18 @@
+"""Creates every table. Table modules register their SQLModel classes on import and may add
+raw DDL (bulk data tables, views) to DDL."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlmodel import Session, SQLModel
+
+DDL: list[str] = []
+
+
+def create_all(s: Session) -> None:
+    # Importing the table modules registers their tables and DDL.
+    from core.store import datasets, sales  # noqa: F401
+
+    SQLModel.metadata.create_all(s.connection())
+    for stmt in DDL:
+        s.execute(text(stmt))

@@ -1,0 +1,41 @@
+"""Every test gets its own real DuckDB file; thread caps keep 2-core fits from oversubscribing."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(var, "1")
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def db(tmp_path, monkeypatch) -> Path:
+    path = tmp_path / "store.duckdb"
+    monkeypatch.setenv("SHELFCAST_DB", str(path))
+    return path
+
+
+@pytest.fixture
+def scientist():
+    from core.access import Actor
+
+    return Actor("sam", "scientist")
+
+
+@pytest.fixture
+def manager():
+    from core.access import Actor
+
+    return Actor("maya", "manager")
+
+
+@pytest.fixture
+def viewer():
+    from core.access import Actor
+
+    return Actor("vic", "viewer")
