@@ -13,6 +13,7 @@ PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
 # (file in pages/, title, permission needed to see the page). No icons: Streamlit's Material
 # icons load from the internet.
 PAGES: list[tuple[str, str, str]] = [
+    ("overview.py", "Overview", "view"),
     ("data.py", "Data", "view"),
 ]
 

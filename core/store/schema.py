@@ -11,7 +11,7 @@ DDL: list[str] = []
 
 def create_all(s: Session) -> None:
     # Importing the table modules registers their tables and DDL.
-    from core.store import datasets, sales, versions  # noqa: F401
+    from core.store import datasets, registry, sales, versions  # noqa: F401
 
     SQLModel.metadata.create_all(s.connection())
     for stmt in DDL:
