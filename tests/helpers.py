@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -35,3 +38,13 @@ def frame_csv(path: Path, rows: list[dict] | pd.DataFrame, sep: str = ",") -> Pa
     df = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(rows)
     df.to_csv(path, index=False, sep=sep)
     return path
+
+
+def run_cli(*args: str, db: Path | None = None, env_extra: dict | None = None, timeout: float = 300,
+            input: str | None = None) -> subprocess.CompletedProcess:
+    """Run the installed `shelfcast` console script, as a scheduler would."""
+    env = dict(os.environ, **(env_extra or {}))
+    if db:
+        env["SHELFCAST_DB"] = str(db)
+    exe = Path(sys.executable).parent / "shelfcast"
+    return subprocess.run([str(exe), *args], capture_output=True, text=True, env=env, timeout=timeout, input=input)
