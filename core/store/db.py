@@ -86,11 +86,7 @@ def session(
         s = _connect(engine, config.LOCK_TIMEOUT_S if timeout is None else timeout)
         try:
             if path not in _ready:
-                from core.store import schema
-
-                schema.create_all(s)
-                s.commit()
-                _ready.add(path)
+                _create_schema(s, path)
             yield s
             s.commit()
         except BaseException:
@@ -101,6 +97,18 @@ def session(
     finally:
         if lock:
             lock.release()
+
+
+def _create_schema(s: Session, path: Path) -> None:
+    """Once per file and process, under the write lock so racing threads create it once."""
+    with _write_locks[path]:
+        if path in _ready:
+            return
+        from core.store import schema
+
+        schema.create_all(s)
+        s.commit()
+        _ready.add(path)
 
 
 def raw(s: Session) -> duckdb.DuckDBPyConnection:
