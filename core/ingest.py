@@ -121,10 +121,13 @@ def inspect_file(path: str | os.PathLike, file_name: str | None = None, rows: in
 
 def _detect_partial(columns: list[str]) -> Mapping:
     lower = {c.lower().strip(): c for c in columns}
-    out = Mapping(regressors=[])
+    out = Mapping()
     for role in ("date", "sku", "store", "qty"):
-        hit = next((lower[a] for a in ALIASES[role] if a in lower), None)
+        taken = (out.date, out.sku, out.store, out.qty)
+        hit = next((lower[a] for a in ALIASES[role] if a in lower and lower[a] not in taken), None)
         setattr(out, role, hit)
+    used = {out.date, out.sku, out.store, out.qty}
+    out.regressors = [c for c in columns if c.lower().strip() in REGRESSOR_HINTS and c not in used]
     return out
 
 
