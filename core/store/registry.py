@@ -9,9 +9,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Field, Session, SQLModel
+import pandas as pd
+from sqlalchemy import text
+from sqlmodel import Field, Session, SQLModel, select
 
+from core.store import sales, versions  # noqa: F401  (their tables' DDL must precede ours)
 from core.store.base import id_field, now
+from core.store.db import raw
 from core.store.schema import DDL
 
 SCOPE = "default"
@@ -42,6 +46,13 @@ class Promotion(SQLModel, table=True):
 
 
 DDL += [
+    # A version's backtests hold every model trained alongside (the naive reference, best-of's
+    # losers); its own prediction for a series is the model that produced that series'
+    # forecast. This macro keeps only those rows, so WAPE is that of what would be published.
+    """CREATE OR REPLACE MACRO chosen_backtests(ids) AS TABLE
+       SELECT b.* FROM backtests b
+       JOIN (SELECT DISTINCT version_id, series_id, model FROM forecasts
+             WHERE list_contains(ids, version_id)) c USING (version_id, series_id, model)""",
     """CREATE OR REPLACE VIEW active_forecasts AS
        SELECT f.version_id, f.series_id, s.sku, s.store, f.ds, f.yhat, f.yhat_lower,
               f.yhat_upper, f.model
@@ -69,3 +80,140 @@ def set_active(s: Session, version_id: int, scope: str = SCOPE) -> int | None:
     return prev
 
 
+
+
+# --- queries for core.registry (compare, gate, leaderboard, audit) ---------------------------
+
+def get_version(s: Session, version_id: int):
+    from core.store.versions import Version
+
+    return s.get(Version, version_id)
+
+
+def pooled_wape(s: Session, version_ids: list[int]) -> dict[int, float | None]:
+    """Pooled backtest WAPE per version: sum|y - yhat| / sum|y| over every series, fold and date
+    of the version's chosen models (None where the backtest has no actuals)."""
+    if not version_ids:
+        return {}
+    rows = raw(s).execute(
+        """SELECT version_id, sum(abs(y - yhat)) / nullif(sum(abs(y)), 0)
+            FROM chosen_backtests(?) WHERE y IS NOT NULL AND yhat IS NOT NULL
+            GROUP BY version_id""",
+        [list(version_ids)],
+    ).fetchall()
+    out: dict[int, float | None] = dict.fromkeys(version_ids)
+    out.update({int(v): (None if w is None else float(w)) for v, w in rows})
+    return out
+
+
+def versions_frame(s: Session, include_archived: bool = False) -> pd.DataFrame:
+    """Every version (newest first) with its lineage, status and pooled metrics JSON, the
+    active flag and the backtest-pooled WAPE."""
+    df = raw(s).execute(
+        """SELECT v.id, v.kind, v.params, v.horizon, v.folds, v.freq, v.dataset_id, v.data_hash,
+                  v.code_version, v.created_by, v.created_at, v.finished_at, v.duration_s,
+                  v.status, v.metrics, v.archived, v.n_series,
+                  coalesce(a.version_id IS NOT NULL, false) AS active
+           FROM versions v LEFT JOIN active a ON a.version_id = v.id AND a.scope = ?
+           WHERE ? OR NOT v.archived OR a.version_id IS NOT NULL
+           ORDER BY v.id DESC""",
+        [SCOPE, include_archived],
+    ).df()
+    wape = pooled_wape(s, [int(i) for i in df["id"]])
+    df["backtest_wape"] = [wape.get(int(i)) for i in df["id"]]
+    return df
+
+
+def set_archived(s: Session, version_id: int, archived: bool) -> None:
+    s.execute(
+        text("UPDATE versions SET archived = :a WHERE id = :id"), {"a": archived, "id": version_id}
+    )
+
+
+def add_promotion(s: Session, p: Promotion) -> Promotion:
+    s.add(p)
+    s.flush()
+    s.refresh(p)
+    return p
+
+
+def promotions(s: Session, scope: str = SCOPE) -> list[Promotion]:
+    """The audit log, oldest first."""
+    return list(
+        s.exec(select(Promotion).where(Promotion.scope == scope).order_by(Promotion.id)).all()  # type: ignore[arg-type]
+    )
+
+
+def history_frame(s: Session, scope: str = SCOPE) -> pd.DataFrame:
+    return raw(s).execute(
+        """SELECT id, created_at, action, from_version, to_version, actor, note, override,
+                  override_reason, metrics
+           FROM promotions WHERE scope = ? ORDER BY id DESC""",
+        [scope],
+    ).df()
+
+
+def per_sku_wape(s: Session, version_ids: list[int], level: str) -> pd.DataFrame:
+    """Long frame version_id, sku[, store], abs_err, abs_y, wape, n from the backtests.
+
+    level 'sku': the stores' actuals and predictions are summed per SKU, fold and date first
+    (the error of the SKU's total), then pooled over dates and folds. level 'sku_store': one
+    row per series."""
+    if level == "sku":
+        sql = """WITH
+            agg AS (SELECT version_id, se.sku, fold, ds, sum(y) AS y, sum(yhat) AS yhat
+                    FROM chosen_backtests(?) JOIN series se USING (series_id)
+                    WHERE y IS NOT NULL AND yhat IS NOT NULL
+                    GROUP BY version_id, se.sku, fold, ds)
+            SELECT version_id, sku, sum(abs(y - yhat)) AS abs_err, sum(abs(y)) AS abs_y,
+                   sum(abs(y - yhat)) / nullif(sum(abs(y)), 0) AS wape, count(*) AS n
+            FROM agg GROUP BY version_id, sku ORDER BY sku, version_id"""
+    elif level == "sku_store":
+        sql = """
+            SELECT version_id, se.sku, se.store, sum(abs(y - yhat)) AS abs_err,
+                   sum(abs(y)) AS abs_y,
+                   sum(abs(y - yhat)) / nullif(sum(abs(y)), 0) AS wape, count(*) AS n
+            FROM chosen_backtests(?) JOIN series se USING (series_id)
+            WHERE y IS NOT NULL AND yhat IS NOT NULL
+            GROUP BY version_id, se.sku, se.store ORDER BY se.sku, se.store, version_id"""
+    else:
+        raise ValueError(f"level must be 'sku' or 'sku_store', not {level!r}")
+    return raw(s).execute(sql, [list(version_ids)]).df()
+
+
+def sku_backtests(
+    s: Session, version_ids: list[int], sku: str, store: str | None = None
+) -> pd.DataFrame:
+    """Backtest predictions of the chosen models for one SKU (at one store, or summed over its
+    stores): version_id, fold, cutoff, ds, y, yhat."""
+    return raw(s).execute(
+        """SELECT version_id, fold, min(cutoff) AS cutoff, ds, sum(y) AS y, sum(yhat) AS yhat
+            FROM chosen_backtests(?) JOIN series se USING (series_id)
+            WHERE se.sku = ? AND (? IS NULL OR se.store = ?)
+            GROUP BY version_id, fold, ds ORDER BY version_id, fold, ds""",
+        [list(version_ids), sku, store, store],
+    ).df()
+
+
+def sku_forecasts(
+    s: Session, version_ids: list[int], sku: str, store: str | None = None
+) -> pd.DataFrame:
+    """Final forecasts for one SKU (one store or summed): version_id, ds, yhat, yhat_lower,
+    yhat_upper. Summed interval bounds are an upper bound on the spread of the total."""
+    return raw(s).execute(
+        """SELECT version_id, ds, sum(yhat) AS yhat, sum(yhat_lower) AS yhat_lower,
+                  sum(yhat_upper) AS yhat_upper
+           FROM forecasts JOIN series se USING (series_id)
+           WHERE list_contains(?, version_id) AND se.sku = ? AND (? IS NULL OR se.store = ?)
+           GROUP BY version_id, ds ORDER BY version_id, ds""",
+        [list(version_ids), sku, store, store],
+    ).df()
+
+
+def read_active_forecasts(s: Session) -> pd.DataFrame:
+    """The published forecasts, from the stable `active_forecasts` view."""
+    return raw(s).execute(
+        """SELECT sku, store, ds AS date, yhat, yhat_lower, yhat_upper, model,
+                  version_id AS version
+           FROM active_forecasts ORDER BY sku, store, ds"""
+    ).df()
