@@ -20,22 +20,21 @@ def _month_end(d: date) -> bool:
     return (d + timedelta(days=1)).day == 1
 
 
-def infer_freq(per_series: list[list[date]], known: str | None = None) -> str:
-    """Infer the frequency from each series' sorted dates. A file too short to tell (one date per
-    series, the daily actuals feed) takes the store's known frequency."""
-    all_dates = [d for ds in per_series for d in ds]
-    diffs = [(b - a).days for ds in per_series for a, b in zip(ds, ds[1:], strict=False)]
-    if not diffs:
+def infer_freq(gaps: set[int], dates: list[date], known: str | None = None) -> str:
+    """Infer the frequency from the day gaps between consecutive dates within each series and
+    the distinct dates. A file too short to tell (one date per series, the daily actuals feed)
+    takes the store's known frequency."""
+    if not gaps:
         if known:
             return known
-        return _monthly_kind(all_dates) or "D"
-    smallest = min(diffs)
+        return _monthly_kind(dates) or "D"
+    smallest = min(gaps)
     if smallest >= 28:
-        kind = _monthly_kind(all_dates)
+        kind = _monthly_kind(dates)
         if kind:
             return kind
-    if smallest >= 7 and all(d % 7 == 0 for d in diffs):
-        day = Counter(d.weekday() for d in all_dates).most_common(1)[0][0]
+    if smallest >= 7 and all(g % 7 == 0 for g in gaps):
+        day = Counter(d.weekday() for d in dates).most_common(1)[0][0]
         return f"W-{WEEKDAYS[day]}"
     if smallest == 1:
         return "D"

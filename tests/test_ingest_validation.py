@@ -53,7 +53,7 @@ CASES = {
     "blank_qty": (lambda p: frame_csv(p, rows_with(r1={"units": None})), ["not a number", "line 3"]),
     "duplicate_rows": (lambda p: frame_csv(p, GOOD + [GOOD[1]]),
                        ["more than once", "'A'", "'S1'", "2024-01-02", "lines 3, 5"]),
-    "blank_sku": (lambda p: frame_csv(p, rows_with(r2={"sku": None})), ["no SKU", "lines 4"]),
+    "blank_sku": (lambda p: frame_csv(p, rows_with(r2={"sku": None})), ["no SKU", "line 4: (blank)"]),
     "bad_regressor": (lambda p: frame_csv(p, [dict(r, price="cheap") for r in GOOD]),
                       ["regressor column 'price'", "'cheap'"]),
 }
