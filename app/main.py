@@ -17,6 +17,7 @@ st.set_page_config(page_title="Shelfcast", layout="wide")
 
 actor = gate.current_actor()
 if actor is not None:
-    page = st.navigation(nav.pages_for(actor))
+    # A share link gets a single page and no navigation menu.
+    page = st.navigation(nav.pages_for(actor), position="hidden" if actor.via_link else "sidebar")
     gate.sidebar(actor)
     page.run()

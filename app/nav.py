@@ -15,12 +15,18 @@ PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
 PAGES: list[tuple[str, str, str]] = [
     ("overview.py", "Overview", "view"),
     ("data.py", "Data", "view"),
+    ("share.py", "Share links", "share"),
+    ("admin.py", "Access", "manage_users"),
 ]
+
+
+# What a share link (an executive without an account) may open: nothing else is routed.
+LINK_PAGES = ("overview.py",)
 
 
 def pages_for(a: Actor) -> list:
     return [
         st.Page(str(PAGES_DIR / f), title=title, url_path=f.removesuffix(".py"))
         for f, title, perm in PAGES
-        if a.can(perm)
+        if a.can(perm) and (not a.via_link or f in LINK_PAGES)
     ]

@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from core import config
+from core import config, users
 from core.access import SYSTEM
 from core.seed import is_empty, seed_demo
 
@@ -28,5 +28,18 @@ def run(args) -> int:
     env.setdefault("SHELFCAST_BASE_URL", f"http://{args.address}:{args.port}")
     cmd = [sys.executable, "-m", "streamlit", "run", str(config.REPO_ROOT / "app" / "main.py"),
            "--server.port", str(args.port), "--server.address", args.address]
-    print(f"Shelfcast on http://{args.address}:{args.port}  (store: {db})")
+    url = f"http://{args.address}:{args.port}"
+    print(f"Shelfcast on {url}  (store: {db})")
+    print(how_to_get_in(db, url), flush=True)
     return subprocess.call(cmd, env=env, cwd=config.REPO_ROOT)
+
+
+def how_to_get_in(db, url: str) -> str:
+    """First start has no accounts and no default password: say how the first admin is made."""
+    if users.has_users(db):
+        return "Sign in with your account; an admin adds accounts (`shelfcast user add NAME --role ROLE`)."
+    return (
+        f"No accounts yet. Open {url} and create the first admin there, or run\n"
+        "  shelfcast user add NAME --role admin\n"
+        "(reads the password from a prompt). Until then the app shows only that screen."
+    )

@@ -12,7 +12,7 @@ DDL: list[str] = []
 def create_all(s: Session) -> None:
     # Importing the table modules registers their tables and DDL.
     # Order matters: views come after the tables they read.
-    from core.store import datasets, sales, versions  # noqa: F401, I001
+    from core.store import datasets, sales, users, versions  # noqa: F401, I001
     from core.store import registry  # noqa: F401
 
     SQLModel.metadata.create_all(s.connection())

@@ -1,0 +1,401 @@
+"""Monitoring tables and queries: the live error of the active version, alert rules, alerts and
+their history.
+
+`forecast_errors` is a view, not a copy: for every (series, date) where the active version had a
+forecast and an actual has arrived, it gives y, yhat and the interval. Because it is a view, a
+re-uploaded actual or a newly promoted version changes it at once, with no refresh step to miss.
+All heavy aggregation (per SKU, per SKU × store, per week or month, rolling windows) runs here in
+DuckDB; core.monitoring only applies rules and statistics to the small results.
+
+Grains are chosen from a fixed list and passed as parameters (`date_trunc(?, ds)`); filters are
+lists bound as parameters. Nothing a user types reaches SQL text.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pandas as pd
+from sqlmodel import Field, Session, SQLModel, select
+
+from core.store import registry, sales, versions  # noqa: F401 - their DDL must come before ours
+from core.store.base import id_field, now
+from core.store.db import raw
+from core.store.schema import DDL
+
+GRAINS = ("day", "week", "month")
+SKU_LEVEL = "*"  # the `store` of an alert or row that sums every store in scope
+
+
+class AlertRule(SQLModel, table=True):
+    """A condition evaluated per SKU (stores summed) or per SKU × store after every ingest."""
+
+    __tablename__ = "alert_rules"
+    id: int | None = id_field("alert_rules")
+    name: str
+    kind: str  # accuracy | data_drift | concept_drift
+    threshold: float  # accuracy: minimum accuracy; data_drift: unused (test defaults); concept: margin
+    window: int = 4  # periods of `grain` the condition looks at
+    grain: str = "week"
+    level: str = "sku"  # sku (stores summed) | series (each SKU × store)
+    params: str = "{}"  # JSON: kind-specific options (bias_periods, method, min_change, ...)
+    skus: str = "[]"  # JSON list; empty = every SKU
+    stores: str = "[]"  # JSON list; empty = every store
+    enabled: bool = True
+    is_default: bool = False
+    updated_by: str = "system"
+    updated_at: datetime = Field(default_factory=now)
+
+
+class Alert(SQLModel, table=True):
+    """One alert per (rule, SKU, store) while it is open or acknowledged; a resolved alert stays
+    as history and a new one is opened if the condition comes back."""
+
+    __tablename__ = "alerts"
+    id: int | None = id_field("alerts")
+    rule_id: int = Field(index=True)
+    kind: str
+    sku: str
+    store: str = SKU_LEVEL
+    status: str = "open"  # open | acknowledged | resolved
+    value: float | None = None
+    threshold: float | None = None
+    message: str = ""
+    details: str = "{}"
+    version_id: int | None = None
+    opened_at: datetime = Field(default_factory=now)
+    updated_at: datetime = Field(default_factory=now)
+    evaluations: int = 1
+    acknowledged_by: str | None = None
+    acknowledged_at: datetime | None = None
+    ack_note: str | None = None
+    resolved_at: datetime | None = None
+
+
+class AlertEvent(SQLModel, table=True):
+    """Append-only history of every alert: opened, acknowledged, resolved, notified."""
+
+    __tablename__ = "alert_events"
+    id: int | None = id_field("alert_events")
+    alert_id: int = Field(index=True)
+    action: str
+    actor: str
+    note: str | None = None
+    value: float | None = None
+    created_at: datetime = Field(default_factory=now)
+
+
+DDL += [
+    """CREATE OR REPLACE VIEW forecast_errors AS
+       SELECT f.version_id, f.series_id, f.sku, f.store, f.ds, s.y, f.yhat, f.yhat_lower,
+              f.yhat_upper, f.model
+       FROM active_forecasts f JOIN sales s USING (series_id, ds)""",
+]
+
+# Filters shared by every query: sku list, store list, category list (SKU prefix before '-').
+_FILTER = """(? IS NULL OR list_contains(?, sku))
+    AND (? IS NULL OR list_contains(?, store))
+    AND (? IS NULL OR list_contains(?, split_part(sku, '-', 1)))"""
+
+
+def _fp(skus: list[str] | None, stores: list[str] | None, cats: list[str] | None) -> list:
+    """Bind values for _FILTER; an empty list means no filter."""
+    out: list = []
+    for v in (skus or None, stores or None, cats or None):
+        out += [v, v]
+    return out
+
+
+def _grain(grain: str) -> str:
+    if grain not in GRAINS:
+        raise ValueError(f"grain must be one of {GRAINS}")
+    return grain
+
+
+# ---------------------------------------------------------------- the active version
+
+def active_info(s: Session) -> dict | None:
+    """The active version with its forecast span and what has arrived since."""
+    row = raw(s).execute(
+        """SELECT v.id, v.kind, v.created_by, v.created_at, v.metrics, v.freq, a.since,
+                  (SELECT min(ds) FROM forecasts WHERE version_id = v.id),
+                  (SELECT max(ds) FROM forecasts WHERE version_id = v.id),
+                  (SELECT max(ds) FROM forecast_errors),
+                  (SELECT count(DISTINCT ds) FROM forecast_errors),
+                  (SELECT max(ds) FROM sales)
+           FROM active a JOIN versions v ON v.id = a.version_id WHERE a.scope = 'default'"""
+    ).fetchone()
+    if row is None:
+        return None
+    keys = ("version_id", "kind", "created_by", "created_at", "metrics", "freq", "since",
+            "forecast_start", "forecast_end", "last_actual", "periods_with_actuals", "last_sale")
+    return dict(zip(keys, row, strict=True))
+
+
+def backtest_wape(s: Session, grain: str = "week", level: str = "sku",
+                  skus: list[str] | None = None, stores: list[str] | None = None,
+                  cats: list[str] | None = None) -> pd.DataFrame:
+    """The active version's backtest WAPE per SKU (or SKU × store), measured the way live
+    accuracy is: each series' chosen model, stores summed (SKU level), totals per period of the
+    grain, then sum |forecast − actual| / sum actual over all folds. Falls back to the pooled
+    series_metrics (daily errors) for SKUs without backtest rows."""
+    store_col = "store" if level == "series" else "'*'"
+    return raw(s).execute(
+        f"""WITH chosen AS (
+              SELECT f.series_id, any_value(f.model) AS model FROM forecasts f
+              JOIN active a ON a.version_id = f.version_id AND a.scope = 'default'
+              GROUP BY f.series_id),
+            b AS (
+              SELECT se.sku, {store_col} AS store, b.fold, date_trunc(?, b.ds) AS period,
+                     sum(b.y) AS y, sum(b.yhat) AS yhat
+              FROM backtests b
+              JOIN active a ON a.version_id = b.version_id AND a.scope = 'default'
+              JOIN chosen c ON c.series_id = b.series_id AND c.model = b.model
+              JOIN series se ON se.series_id = b.series_id
+              WHERE {_FILTER.replace("sku", "se.sku").replace("store", "se.store")}
+              GROUP BY ALL),
+            per_bt AS (
+              SELECT sku, store, sum(abs(yhat - y)) / nullif(sum(y), 0) AS backtest_wape
+              FROM b GROUP BY ALL),
+            pooled AS (
+              SELECT se.sku, {store_col} AS store,
+                     sum(m.abs_err) / nullif(sum(m.abs_y), 0) AS backtest_wape
+              FROM series_metrics m
+              JOIN active a ON a.version_id = m.version_id AND a.scope = 'default'
+              JOIN chosen c ON c.series_id = m.series_id AND c.model = m.model
+              JOIN series se ON se.series_id = m.series_id
+              WHERE m.fold IS NULL
+                AND {_FILTER.replace("sku", "se.sku").replace("store", "se.store")}
+              GROUP BY ALL)
+            SELECT sku, store, coalesce(per_bt.backtest_wape, pooled.backtest_wape) AS backtest_wape
+            FROM pooled FULL OUTER JOIN per_bt USING (sku, store) ORDER BY sku, store""",  # noqa: S608 - constants only
+        [_grain(grain), *_fp(skus, stores, cats), *_fp(skus, stores, cats)],
+    ).df()
+
+
+def backtest_total(s: Session, grain: str = "week", skus: list[str] | None = None,
+                   stores: list[str] | None = None, cats: list[str] | None = None) -> float | None:
+    """Backtest WAPE of all SKUs in the filter together, at the same aggregation as the live
+    headline (SKU totals per period)."""
+    row = raw(s).execute(
+        f"""WITH chosen AS (
+              SELECT f.series_id, any_value(f.model) AS model FROM forecasts f
+              JOIN active a ON a.version_id = f.version_id AND a.scope = 'default'
+              GROUP BY f.series_id),
+            b AS (
+              SELECT se.sku, b.fold, date_trunc(?, b.ds) AS period, sum(b.y) AS y,
+                     sum(b.yhat) AS yhat
+              FROM backtests b
+              JOIN active a ON a.version_id = b.version_id AND a.scope = 'default'
+              JOIN chosen c ON c.series_id = b.series_id AND c.model = b.model
+              JOIN series se ON se.series_id = b.series_id
+              WHERE {_FILTER.replace("sku", "se.sku").replace("store", "se.store")}
+              GROUP BY ALL)
+            SELECT sum(abs(yhat - y)) / nullif(sum(y), 0) FROM b""",  # noqa: S608 - constants only
+        [_grain(grain), *_fp(skus, stores, cats)],
+    ).fetchone()
+    return None if row is None or row[0] is None else float(row[0])
+
+
+# ---------------------------------------------------------------- accuracy
+
+def accuracy_by_period(s: Session, grain: str = "week", level: str = "sku",
+                       skus: list[str] | None = None, stores: list[str] | None = None,
+                       cats: list[str] | None = None) -> pd.DataFrame:
+    """Per SKU (stores summed per date before the error is taken) or per SKU × store, per period:
+    units, forecast, absolute error, WAPE, accuracy (1 − WAPE, floored at 0) and bias
+    ((forecast − actual) / actual: > 0 overstock, < 0 lost sales)."""
+    store_col = "store" if level == "series" else "'*'"
+    return raw(s).execute(
+        f"""WITH base AS (
+              SELECT sku, {store_col} AS store, ds, sum(y) AS y, sum(yhat) AS yhat
+              FROM forecast_errors WHERE {_FILTER} GROUP BY ALL)
+            SELECT sku, store, date_trunc(?, ds)::DATE AS period, sum(y) AS units,
+                   sum(yhat) AS forecast, abs(sum(yhat) - sum(y)) AS abs_err, count(*) AS n,
+                   abs(sum(yhat) - sum(y)) / nullif(sum(y), 0) AS wape,
+                   greatest(0, 1 - abs(sum(yhat) - sum(y)) / nullif(sum(y), 0)) AS accuracy,
+                   (sum(yhat) - sum(y)) / nullif(sum(y), 0) AS bias
+            FROM base GROUP BY ALL ORDER BY sku, store, period""",  # noqa: S608 - store_col is one of two constants
+        [*_fp(skus, stores, cats), _grain(grain)],
+    ).df()
+
+
+def window_accuracy(s: Session, start: date, grain: str = "week", level: str = "sku",
+                    skus: list[str] | None = None, stores: list[str] | None = None,
+                    cats: list[str] | None = None) -> pd.DataFrame:
+    """Per SKU (stores summed) or SKU × store over every date >= start, errors taken on period
+    totals of the grain: units, forecast, WAPE, accuracy, bias, and the error split into lost
+    sales (actual above forecast) and overstock units."""
+    store_col = "store" if level == "series" else "'*'"
+    return raw(s).execute(
+        f"""WITH base AS (
+              SELECT sku, {store_col} AS store, date_trunc(?, ds) AS period, sum(y) AS y,
+                     sum(yhat) AS yhat, count(DISTINCT ds) AS n
+              FROM forecast_errors WHERE ds >= ? AND {_FILTER} GROUP BY ALL)
+            SELECT sku, store, sum(y) AS units, sum(yhat) AS forecast, sum(n) AS n,
+                   sum(abs(yhat - y)) / nullif(sum(y), 0) AS wape,
+                   greatest(0, 1 - sum(abs(yhat - y)) / nullif(sum(y), 0)) AS accuracy,
+                   (sum(yhat) - sum(y)) / nullif(sum(y), 0) AS bias,
+                   sum(greatest(y - yhat, 0)) AS lost_units, sum(greatest(yhat - y, 0)) AS over_units
+            FROM base GROUP BY ALL ORDER BY sku, store""",  # noqa: S608 - store_col is one of two constants
+        [_grain(grain), start, *_fp(skus, stores, cats)],
+    ).df()
+
+
+def rolling_accuracy(s: Session, window: int, grain: str = "week", level: str = "sku",
+                     skus: list[str] | None = None, stores: list[str] | None = None,
+                     cats: list[str] | None = None) -> pd.DataFrame:
+    """Per SKU (or SKU × store) and period: WAPE and accuracy over the last `window` periods
+    ending at that period (a self-join on the period index keeps the window a bound parameter)."""
+    store_col = "store" if level == "series" else "'*'"
+    return raw(s).execute(
+        f"""WITH base AS (
+              SELECT sku, {store_col} AS store, ds, sum(y) AS y, sum(yhat) AS yhat
+              FROM forecast_errors WHERE {_FILTER} GROUP BY ALL),
+            per AS (
+              SELECT sku, store, date_trunc(?, ds)::DATE AS period, sum(y) AS y,
+                     abs(sum(yhat) - sum(y)) AS ae, sum(yhat) - sum(y) AS e
+              FROM base GROUP BY ALL),
+            k AS (SELECT *, dense_rank() OVER (ORDER BY period) AS k FROM per)
+            SELECT p.sku, p.store, p.period,
+                   sum(q.ae) / nullif(sum(q.y), 0) AS wape,
+                   greatest(0, 1 - sum(q.ae) / nullif(sum(q.y), 0)) AS accuracy,
+                   sum(q.e) / nullif(sum(q.y), 0) AS bias
+            FROM k p JOIN k q ON q.sku = p.sku AND q.store = p.store
+                 AND q.k BETWEEN p.k - ? + 1 AND p.k
+            GROUP BY ALL ORDER BY p.sku, p.store, p.period""",  # noqa: S608 - store_col is one of two constants
+        [*_fp(skus, stores, cats), _grain(grain), int(window)],
+    ).df()
+
+
+def total_by_period(s: Session, grain: str = "week", skus: list[str] | None = None,
+                    stores: list[str] | None = None, cats: list[str] | None = None) -> pd.DataFrame:
+    """All SKUs in the filter together per period: the headline accuracy trend. Errors are each
+    SKU's period total against its forecast (stores summed), so it matches the per-SKU numbers."""
+    return raw(s).execute(
+        f"""WITH base AS (
+              SELECT sku, date_trunc(?, ds)::DATE AS period, sum(y) AS y, sum(yhat) AS yhat
+              FROM forecast_errors WHERE {_FILTER} GROUP BY ALL)
+            SELECT period, sum(y) AS units, sum(yhat) AS forecast,
+                   sum(abs(yhat - y)) AS abs_err,
+                   greatest(0, 1 - sum(abs(yhat - y)) / nullif(sum(y), 0)) AS accuracy,
+                   (sum(yhat) - sum(y)) / nullif(sum(y), 0) AS bias
+            FROM base GROUP BY ALL ORDER BY period""",  # noqa: S608 - _FILTER is a constant
+        [_grain(grain), *_fp(skus, stores, cats)],
+    ).df()
+
+
+def forecast_vs_actual(s: Session, sku: str, store: str | None = None,
+                       history_from: date | None = None) -> pd.DataFrame:
+    """One SKU (stores summed, or one store): the active forecast with its interval and the
+    actuals, from `history_from` on (so the chart shows some history before the forecast)."""
+    return raw(s).execute(
+        """WITH f AS (
+             SELECT ds, sum(yhat) AS yhat, sum(yhat_lower) AS yhat_lower,
+                    sum(yhat_upper) AS yhat_upper
+             FROM active_forecasts WHERE sku = ? AND (? IS NULL OR store = ?) GROUP BY ds),
+           a AS (
+             SELECT ds, sum(y) AS y FROM sales JOIN series USING (series_id)
+             WHERE sku = ? AND (? IS NULL OR store = ?) AND (? IS NULL OR ds >= ?) GROUP BY ds)
+           SELECT ds, a.y, f.yhat, f.yhat_lower, f.yhat_upper
+           FROM f FULL OUTER JOIN a USING (ds) ORDER BY ds""",
+        [sku, store, store, sku, store, store, history_from, history_from],
+    ).df()
+
+
+def max_error_date(s: Session) -> date | None:
+    return raw(s).execute("SELECT max(ds) FROM forecast_errors").fetchone()[0]
+
+
+# ---------------------------------------------------------------- drift samples
+
+def drift_samples(s: Session, ref: tuple[date, date], cur: tuple[date, date],
+                  level: str = "sku", skus: list[str] | None = None, stores: list[str] | None = None,
+                  cats: list[str] | None = None) -> pd.DataFrame:
+    """Per SKU and column ('units' and each regressor): the reference and current values as
+    lists (one value per store and date), built in DuckDB in one pass."""
+    store_col = "store" if level == "series" else "'*'"
+    return raw(s).execute(
+        f"""WITH v AS (
+              SELECT sku, store, ds, 'units' AS col, y AS value
+              FROM sales JOIN series USING (series_id)
+              WHERE (ds BETWEEN ? AND ?) OR (ds BETWEEN ? AND ?)
+              UNION ALL
+              SELECT sku, store, ds, name AS col, value
+              FROM regressors JOIN series USING (series_id)
+              WHERE value IS NOT NULL AND ((ds BETWEEN ? AND ?) OR (ds BETWEEN ? AND ?))
+            )
+            SELECT * FROM (
+              SELECT sku, {store_col} AS store, col,
+                     list(value) FILTER (WHERE ds BETWEEN ? AND ?) AS ref,
+                     list(value) FILTER (WHERE ds BETWEEN ? AND ?) AS cur
+              FROM v WHERE {_FILTER} GROUP BY 1, 2, 3)
+            ORDER BY sku, store, col <> 'units', col""",  # noqa: S608 - constants only
+        [*ref, *cur, *ref, *cur, *ref, *cur, *_fp(skus, stores, cats)],
+    ).df()
+
+
+def series_span(s: Session) -> tuple[date | None, date | None]:
+    row = raw(s).execute("SELECT min(ds), max(ds) FROM sales").fetchone()
+    return row[0], row[1]
+
+
+# ---------------------------------------------------------------- rules and alerts
+
+def list_rules(s: Session) -> list[AlertRule]:
+    return list(s.exec(select(AlertRule).order_by(AlertRule.id)).all())  # type: ignore[arg-type]
+
+
+def get_rule(s: Session, rule_id: int) -> AlertRule | None:
+    return s.get(AlertRule, rule_id)
+
+
+def save_rule(s: Session, rule: AlertRule) -> AlertRule:
+    s.add(rule)
+    s.flush()
+    s.refresh(rule)
+    return rule
+
+
+def delete_rule(s: Session, rule: AlertRule) -> None:
+    s.delete(rule)
+    s.flush()
+
+
+def live_alerts(s: Session, rule_id: int | None = None) -> list[Alert]:
+    """Open or acknowledged alerts (of one rule, or all)."""
+    q = select(Alert).where(Alert.status != "resolved")
+    if rule_id is not None:
+        q = q.where(Alert.rule_id == rule_id)
+    return list(s.exec(q.order_by(Alert.id)).all())  # type: ignore[arg-type]
+
+
+def list_alerts(s: Session, statuses: list[str] | None = None, limit: int = 1000) -> list[Alert]:
+    q = select(Alert)
+    if statuses:
+        q = q.where(Alert.status.in_(statuses))  # type: ignore[attr-defined]
+    return list(s.exec(q.order_by(Alert.id.desc()).limit(limit)).all())  # type: ignore[union-attr]
+
+
+def get_alert(s: Session, alert_id: int) -> Alert | None:
+    return s.get(Alert, alert_id)
+
+
+def save_alert(s: Session, alert: Alert) -> Alert:
+    s.add(alert)
+    s.flush()
+    s.refresh(alert)
+    return alert
+
+
+def add_event(s: Session, alert_id: int, action: str, actor: str, note: str | None = None,
+              value: float | None = None) -> None:
+    s.add(AlertEvent(alert_id=alert_id, action=action, actor=actor, note=note, value=value))
+    s.flush()
+
+
+def events(s: Session, alert_id: int | None = None, limit: int = 500) -> list[AlertEvent]:
+    q = select(AlertEvent)
+    if alert_id is not None:
+        q = q.where(AlertEvent.alert_id == alert_id)
+    return list(s.exec(q.order_by(AlertEvent.id.desc()).limit(limit)).all())  # type: ignore[union-attr]

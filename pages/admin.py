@@ -1,0 +1,82 @@
+"""Access: the accounts of this store (admins only). Share links have their own page."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app import state, widgets
+from core import users
+from core.access import ROLES
+from core.errors import ShelfcastError
+
+actor = state.actor()
+db = widgets.db()
+st.title("Access")
+st.caption(
+    "Roles: **viewer** sees the pages; **manager** also uploads actuals, acknowledges alerts and "
+    "downloads; **scientist** also trains, compares, promotes, rolls back, edits alert rules and "
+    "creates share links; **admin** also manages accounts."
+)
+
+done = st.session_state.pop("access-done", None)
+if done:
+    st.success(done)
+
+try:
+    accounts = users.list_users(actor, db)
+except ShelfcastError as exc:
+    st.error(str(exc))
+    st.stop()
+
+st.subheader("Users")
+st.dataframe(
+    [
+        {
+            "User": u.name, "Role": u.role, "Status": "disabled" if u.disabled else "enabled",
+            "Created (UTC)": u.created_at.strftime("%Y-%m-%d %H:%M"), "Created by": u.created_by,
+            "Locked until (UTC)": u.locked_until.strftime("%H:%M") if u.locked_until else "",
+        }
+        for u in accounts
+    ],
+    hide_index=True,
+)
+
+c1, c2 = st.columns(2)
+with c1, st.form("add-user", clear_on_submit=True):
+    st.markdown("**Add a user**")
+    name = st.text_input("User name", key="add-name")
+    role = st.selectbox("Role", ROLES, index=ROLES.index("manager"), key="add-role")
+    pw = st.text_input(
+        f"Initial password (at least {users.MIN_PASSWORD} characters; tell it to them in person)",
+        type="password", key="add-pw",
+    )
+    if st.form_submit_button("Add user", type="primary"):
+        try:
+            u = users.add_user(actor, name.strip(), role, pw, db)
+        except ShelfcastError as exc:
+            st.error(str(exc))
+        else:
+            st.session_state["access-done"] = f"Added {u.name} as {u.role}."
+            st.rerun()
+
+with c2:
+    st.markdown("**Disable or re-enable a user**")
+    others = [u for u in accounts if u.name != actor.name]
+    if not others:
+        widgets.empty_state("You are the only user. Add someone on the left.")
+    else:
+        pick = st.selectbox(
+            "User", [u.name for u in others], key="toggle-user",
+            format_func=lambda n: f"{n} ({'disabled' if next(u for u in others if u.name == n).disabled else 'enabled'})",
+        )
+        target = next(u for u in others if u.name == pick)
+        label = "Enable" if target.disabled else "Disable"
+        st.caption("A disabled user is signed out at their next click and cannot sign in.")
+        if st.button(f"{label} {pick}", key="toggle-do"):
+            try:
+                users.set_disabled(actor, pick, not target.disabled, db)
+            except ShelfcastError as exc:
+                st.error(str(exc))
+            else:
+                st.session_state["access-done"] = f"{label}d {pick}."
+                st.rerun()

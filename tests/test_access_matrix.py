@@ -1,0 +1,258 @@
+"""Every mutating core function, called with every role: refused below its permission (with the
+store left unchanged), accepted at and above it.
+
+Two layers:
+- CASES: one entry per known mutating function with real arguments and a check of its effect.
+  Adding a function = one `Case(...)` line (setup runs as admin first; call gets the actor).
+- Discovery: every public function in `core` that takes an Actor is found by introspection and,
+  for each role that lacks the permission named in its `require(actor, "...")`, called with
+  placeholder arguments; it must raise PermissionDenied before touching anything. So a new
+  function is checked even before it gets a CASES line, and `test_cases_cover_discovered`
+  names the ones still missing one.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import core
+from core import ingest, registry, seed, sharing, users
+from core.access import PERMISSIONS, ROLES, Actor
+from core.demo import DemoSpec
+from core.errors import PermissionDenied
+from core.store import session
+from core.store.db import raw
+from tests.auth import ADMIN, PASSWORD
+from tests.helpers import demo_csv
+from tests.registry_fixtures import fake_version, load_demo
+
+ADMIN_ACTOR = Actor(ADMIN, "admin")
+ACTORS = [Actor(f"as-{r}", r) for r in ROLES] + [Actor("share link 1", "viewer", via_link=True)]
+
+
+def actor_id(a: Actor) -> str:
+    return "link" if a.via_link else a.role
+
+
+def allowed(a: Actor, permission: str) -> bool:
+    if a.via_link:
+        return permission == "view"
+    return ROLES.index(a.role) >= ROLES.index(PERMISSIONS[permission])
+
+
+def snapshot(db: Path) -> dict:
+    """Row count and content hash of every table: what a refused call must leave as it was."""
+    with session(db) as s:
+        con = raw(s)
+        names = [r[0] for r in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' "
+            "ORDER BY 1").fetchall()]
+        return {n: con.execute(f'SELECT count(*), bit_xor(hash(t)) FROM "{n}" AS t').fetchone()
+                for n in names}
+
+
+# --- explicit cases -------------------------------------------------------------------------
+
+
+@dataclass
+class Case:
+    func: str  # "module.function" as discovered, e.g. "core.sharing.revoke"
+    permission: str
+    call: Callable[[Actor, Path, Any], Any]
+    setup: Callable[[Path, Path], Any] = field(default=lambda db, tmp: None)
+    check: Callable[[Path, Any, Any], None] = field(default=lambda db, ctx, result: None)
+
+
+def _accounts(db: Path, tmp: Path) -> None:
+    users.create_first_admin(ADMIN, PASSWORD, db)
+    users.add_user(ADMIN_ACTOR, "other", "viewer", PASSWORD, db)
+
+
+def _link(db: Path, tmp: Path) -> int:
+    _accounts(db, tmp)
+    return sharing.create(ADMIN_ACTOR, "board", 30, db).info.id
+
+
+def _csv(db: Path, tmp: Path) -> Path:
+    return demo_csv(tmp / "sales.csv", n_skus=2, n_stores=1, days=40)
+
+
+def _rows(db: Path) -> int:
+    with session(db) as s:
+        return raw(s).execute("SELECT count(*) FROM sales").fetchone()[0]
+
+
+def _seed(a: Actor, db: Path, ctx: Any) -> None:
+    # Only seed's own check and loading: the train/promote steps others append to AFTER_HISTORY
+    # are covered by their own cases.
+    saved = list(seed.AFTER_HISTORY)
+    seed.AFTER_HISTORY.clear()
+    try:
+        seed.seed_demo(a, db, DemoSpec(n_skus=2, n_stores=1, days=60, shift_days=7),
+                       say=lambda _m: None)
+    finally:
+        seed.AFTER_HISTORY[:] = saved
+
+
+def _versions(n: int, promote: int = 0, archive: bool = False) -> Callable[[Path, Path], list[int]]:
+    """Setup: small demo data, `n` ready versions (each better than the last), the first
+    `promote` of them promoted in order, optionally the last one archived."""
+
+    def setup(db: Path, tmp: Path) -> list[int]:
+        load_demo(db, tmp, ADMIN_ACTOR, n_skus=2, n_stores=1, days=40)
+        ids = [fake_version(db, 0.3 - 0.1 * i) for i in range(n)]
+        for v in ids[:promote]:
+            registry.promote(ADMIN_ACTOR, v, "setup", db=db)
+        if archive:
+            registry.archive(ADMIN_ACTOR, ids[-1], db)
+        return ids
+
+    return setup
+
+
+def _archived(db: Path, version_id: int) -> bool:
+    from core.store import registry as reg
+
+    with session(db) as s:
+        return bool(reg.get_version(s, version_id).archived)
+
+
+CASES: list[Case] = [
+    Case("core.ingest.ingest", "upload", setup=_csv,
+         call=lambda a, db, f: ingest.ingest(f, a, db=db),
+         check=lambda db, ctx, r: _rows(db) == 80 or pytest.fail("rows not loaded")),
+    Case("core.seed.seed_demo", "upload", call=_seed,
+         check=lambda db, ctx, r: _rows(db) == 120 or pytest.fail("demo not loaded")),
+    Case("core.users.add_user", "manage_users", setup=_accounts,
+         call=lambda a, db, ctx: users.add_user(a, "newbie", "manager", "long-enough-pw", db),
+         check=lambda db, ctx, r: users.authenticate("newbie", "long-enough-pw", db)),
+    Case("core.users.list_users", "manage_users", setup=_accounts,
+         call=lambda a, db, ctx: users.list_users(a, db),
+         check=lambda db, ctx, r: [u.name for u in r] == sorted([ADMIN, "other"]) or pytest.fail(str(r))),
+    Case("core.users.set_disabled", "manage_users", setup=_accounts,
+         call=lambda a, db, ctx: users.set_disabled(a, "other", True, db),
+         check=lambda db, ctx, r: users.current("other", db) is None or pytest.fail("enabled")),
+    Case("core.sharing.create", "share", setup=_accounts,
+         call=lambda a, db, ctx: sharing.create(a, "exec", "7d", db),
+         check=lambda db, ctx, r: sharing.resolve(r.url.split("share=")[1], db) is not None
+         or pytest.fail("link does not resolve")),
+    Case("core.sharing.list_links", "share", setup=_link,
+         call=lambda a, db, ctx: sharing.list_links(a, db),
+         check=lambda db, ctx, r: [x.id for x in r] == [ctx] or pytest.fail(str(r))),
+    Case("core.sharing.revoke", "share", setup=_link,
+         call=lambda a, db, ctx: sharing.revoke(a, ctx, db),
+         check=lambda db, ctx, r: r.status == "revoked" or pytest.fail(str(r))),
+    # registry
+    Case("core.registry.promote", "promote", setup=_versions(1),
+         call=lambda a, db, ids: registry.promote(a, ids[0], "go live", db=db),
+         check=lambda db, ids, r: registry.active_version(db) == ids[0] or pytest.fail("not active")),
+    Case("core.registry.rollback", "rollback", setup=_versions(2, promote=2),
+         call=lambda a, db, ids: registry.rollback(a, "back", db),
+         check=lambda db, ids, r: registry.active_version(db) == ids[0] or pytest.fail("not back")),
+    Case("core.registry.archive", "archive", setup=_versions(2, promote=1),
+         call=lambda a, db, ids: registry.archive(a, ids[1], db),
+         check=lambda db, ids, r: _archived(db, ids[1]) or pytest.fail("not archived")),
+    Case("core.registry.unarchive", "archive", setup=_versions(2, promote=1, archive=True),
+         call=lambda a, db, ids: registry.unarchive(a, ids[1], db),
+         check=lambda db, ids, r: not _archived(db, ids[1]) or pytest.fail("still archived")),
+]
+
+
+@pytest.mark.parametrize("a", ACTORS, ids=actor_id)
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.func)
+def test_role_matrix(case: Case, a: Actor, db, tmp_path):
+    ctx = case.setup(db, tmp_path)
+    if allowed(a, case.permission):
+        result = case.call(a, db, ctx)
+        case.check(db, ctx, result)
+    else:
+        before = snapshot(db)
+        with pytest.raises(PermissionDenied):
+            case.call(a, db, ctx)
+        assert snapshot(db) == before, f"{case.func} changed the store for a refused {a}"
+
+
+# --- discovery --------------------------------------------------------------------------------
+
+SKIP_MODULES = ("core.store", "core.cli", "core.access")
+_REQUIRE = re.compile(r"require\(\s*\w+\s*,\s*[\"'](\w+)[\"']")
+
+
+def _takes_actor(p: inspect.Parameter) -> bool:
+    return p.name == "actor" or "Actor" in str(p.annotation)
+
+
+def discovered() -> dict[str, Callable]:
+    """Public functions of core modules with an Actor parameter, keyed 'module.name'."""
+    found: dict[str, Callable] = {}
+    for info in pkgutil.walk_packages(core.__path__, "core."):
+        if info.name.startswith(SKIP_MODULES):
+            continue
+        mod = importlib.import_module(info.name)
+        for name, fn in inspect.getmembers(mod, inspect.isfunction):
+            if fn.__module__ != mod.__name__ or name.startswith("_"):
+                continue
+            if any(_takes_actor(p) for p in inspect.signature(fn).parameters.values()):
+                found[f"{mod.__name__}.{name}"] = fn
+    return found
+
+
+def permission_of(fn: Callable) -> str | None:
+    m = _REQUIRE.search(inspect.getsource(fn))
+    return m.group(1) if m else None
+
+
+DISCOVERED = discovered()
+
+
+def test_discovery_finds_the_known_functions():
+    assert {"core.ingest.ingest", "core.sharing.revoke", "core.users.add_user"} <= set(DISCOVERED)
+
+
+def test_cases_cover_discovered():
+    """Every function that takes an Actor and is not read-only ('view') has a CASES line."""
+    covered = {c.func for c in CASES}
+    missing = sorted(
+        k for k, fn in DISCOVERED.items()
+        if k not in covered and permission_of(fn) not in ("view",)
+    )
+    assert not missing, (
+        f"add a Case(...) to tests/test_access_matrix.py for: {', '.join(missing)}"
+    )
+
+
+def _denied_pairs() -> list:
+    """(function, actor) for every discovered function and every actor lacking its permission
+    (a function with no literal `require(actor, "...")` must at least refuse a share link)."""
+    pairs = []
+    for name in sorted(DISCOVERED):
+        perm = permission_of(DISCOVERED[name])
+        for a in ACTORS:
+            if (perm is None and a.via_link) or (perm and perm != "view" and not allowed(a, perm)):
+                pairs.append(pytest.param(name, a, id=f"{name}-{actor_id(a)}"))
+    return pairs
+
+
+@pytest.mark.parametrize("name, a", _denied_pairs())
+def test_discovered_refuses_below_permission(name: str, a: Actor, db):
+    """Placeholder arguments: a function must check the role before it looks at them."""
+    fn = DISCOVERED[name]
+    kwargs = {}
+    for p in inspect.signature(fn).parameters.values():
+        if _takes_actor(p):
+            kwargs[p.name] = a
+        elif p.default is inspect.Parameter.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            kwargs[p.name] = None
+    before = snapshot(db)
+    with pytest.raises(PermissionDenied):
+        fn(**kwargs)
+    assert snapshot(db) == before
