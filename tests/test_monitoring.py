@@ -15,8 +15,8 @@ from core import monitoring
 from core.access import Actor
 from core.demo import DemoSpec, generate, split_recent
 from core.errors import PermissionDenied, ValidationError
-from core.store import session
 from core.store import monitoring as ms
+from core.store import session
 from core.store.db import raw
 from tests.monitor_helpers import ingest_frame, make_active_version
 
