@@ -17,11 +17,14 @@ Contract used by the registry and monitoring:
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
-from sqlmodel import Field, SQLModel
+import pandas as pd
+from sqlmodel import Field, Session, SQLModel, select
 
 from core.store.base import id_field, now
+from core.store.db import raw
 from core.store.schema import DDL
 
 STATUSES = ("running", "ready", "failed", "cancelled", "interrupted")
@@ -79,3 +82,138 @@ DDL += [
         fold INTEGER, wape DOUBLE, mape DOUBLE, smape DOUBLE, mase DOUBLE, bias DOUBLE,
         rmse DOUBLE, coverage DOUBLE, abs_err DOUBLE, abs_y DOUBLE, n INTEGER)""",
 ]
+
+
+# -- queries (core.training, core.jobs, the Train page and the CLI call these) -------------------
+
+def add_version(s: Session, v: Version) -> Version:
+    s.add(v)
+    s.flush()
+    s.refresh(v)
+    return v
+
+
+def get_version(s: Session, version_id: int) -> Version | None:
+    return s.get(Version, version_id)
+
+
+def list_versions(s: Session, include_archived: bool = True) -> list[Version]:
+    q = select(Version).order_by(Version.id.desc())  # type: ignore[union-attr]
+    if not include_archived:
+        q = q.where(Version.archived == False)  # noqa: E712
+    return list(s.exec(q).all())
+
+
+def running(s: Session) -> list[Version]:
+    return list(s.exec(select(Version).where(Version.status == "running")).all())
+
+
+def set_progress(s: Session, version_id: int, done: int, total: int) -> bool:
+    """Record progress; returns whether a cancel was requested meanwhile."""
+    v = s.get(Version, version_id)
+    if v is None:
+        return True
+    v.progress_done, v.progress_total = done, total
+    s.add(v)
+    s.flush()
+    return bool(v.cancel_requested)
+
+
+def request_cancel(s: Session, version_id: int) -> Version | None:
+    v = s.get(Version, version_id)
+    if v is not None and v.status == "running":
+        v.cancel_requested = True
+        s.add(v)
+        s.flush()
+    return v
+
+
+def set_status(s: Session, version_id: int, status: str, error: str | None = None,
+               duration_s: float | None = None) -> None:
+    assert status in STATUSES
+    v = s.get(Version, version_id)
+    if v is None:
+        return
+    v.status, v.error, v.finished_at = status, error, now()
+    if duration_s is not None:
+        v.duration_s = duration_s
+    s.add(v)
+    s.flush()
+
+
+def save_results(s: Session, version_id: int, *, backtests: pd.DataFrame, metrics_rows: pd.DataFrame,
+                 forecasts: pd.DataFrame, artifacts: list[Artifact], metrics: dict,
+                 warnings: list[str], params: dict, duration_s: float, n_series: int) -> None:
+    """Everything a run produced, and the flip to 'ready', in the caller's one transaction."""
+    con = raw(s)
+    for table, df, cols in (
+        ("backtests", backtests, BACKTEST_COLS),
+        ("series_metrics", metrics_rows, METRIC_COLS),
+        ("forecasts", forecasts, FORECAST_COLS),
+    ):
+        frame = df.assign(version_id=version_id)[["version_id", *cols]]
+        con.register("incoming_rows", frame)
+        con.execute(f"INSERT INTO {table} SELECT * FROM incoming_rows")  # noqa: S608 - fixed names
+        con.unregister("incoming_rows")
+    for a in artifacts:
+        a.version_id = version_id
+        s.add(a)
+    v = s.get(Version, version_id)
+    v.metrics = json.dumps(metrics)
+    v.warnings = json.dumps(warnings)
+    v.params = json.dumps(params)
+    v.n_series = n_series
+    v.progress_done = v.progress_total
+    s.add(v)
+    s.flush()
+    set_status(s, version_id, "ready", duration_s=duration_s)
+
+
+BACKTEST_COLS = ["series_id", "model", "fold", "cutoff", "ds", "y", "yhat", "yhat_lower", "yhat_upper"]
+METRIC_COLS = ["series_id", "model", "fold", "wape", "mape", "smape", "mase", "bias", "rmse",
+               "coverage", "abs_err", "abs_y", "n"]
+FORECAST_COLS = ["series_id", "ds", "yhat", "yhat_lower", "yhat_upper", "model"]
+
+
+def forecasts(s: Session, version_id: int, series_id: int | None = None) -> pd.DataFrame:
+    """Final forecasts with SKU and store: sku, store, series_id, ds, yhat, bands, model."""
+    return raw(s).execute(
+        """SELECT se.sku, se.store, f.series_id, f.ds, f.yhat, f.yhat_lower, f.yhat_upper, f.model
+           FROM forecasts f JOIN series se USING (series_id)
+           WHERE f.version_id = ? AND (? IS NULL OR f.series_id = ?)
+           ORDER BY se.sku, se.store, f.ds""",
+        [version_id, series_id, series_id],
+    ).df()
+
+
+def backtests(s: Session, version_id: int, series_id: int | None = None) -> pd.DataFrame:
+    return raw(s).execute(
+        """SELECT series_id, model, fold, cutoff, ds, y, yhat, yhat_lower, yhat_upper
+           FROM backtests WHERE version_id = ? AND (? IS NULL OR series_id = ?)
+           ORDER BY model, series_id, ds""",
+        [version_id, series_id, series_id],
+    ).df()
+
+
+def series_metrics(s: Session, version_id: int, pooled_only: bool = True) -> pd.DataFrame:
+    """Per-series metrics with SKU and store (fold NULL = all folds of that series together)."""
+    return raw(s).execute(
+        """SELECT se.sku, se.store, m.* EXCLUDE (version_id)
+           FROM series_metrics m JOIN series se USING (series_id)
+           WHERE m.version_id = ? AND (NOT ? OR m.fold IS NULL)
+           ORDER BY se.sku, se.store, m.model, m.fold""",
+        [version_id, pooled_only],
+    ).df()
+
+
+def artifacts(s: Session, version_id: int) -> list[Artifact]:
+    return list(s.exec(select(Artifact).where(Artifact.version_id == version_id)).all())
+
+
+def series_ids(s: Session, version_id: int) -> pd.DataFrame:
+    """The series a version forecasts, with their SKU, store and winning model."""
+    return raw(s).execute(
+        """SELECT DISTINCT f.series_id, se.sku, se.store, f.model FROM forecasts f
+           JOIN series se USING (series_id) WHERE f.version_id = ? ORDER BY se.sku, se.store""",
+        [version_id],
+    ).df()

@@ -1,0 +1,158 @@
+"""Prophet, one model per series, fitted in parallel (core.parallel: loky processes or Dask).
+
+Options: seasonality_mode (additive | multiplicative), changepoint_prior_scale, yearly_seasonality
+and weekly_seasonality (auto | true | false), country_holidays (a country code such as GB or US:
+Prophet's built-in holiday calendar, '' for none) and uncertainty_samples (draws behind the 80%
+band; 0 turns bands off). Mapped regressors whose future is known are added with
+`add_regressor`.
+
+Reproducible: each series seeds NumPy with (seed + series id) before Prophet draws the interval
+samples, so the same data and options give the same forecasts whichever worker fits it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import numpy as np
+import pandas as pd
+
+from core.models.base import (
+    OUT_COLS,
+    Artefact,
+    FitContext,
+    Forecaster,
+    ModelError,
+    clip_nonneg,
+    future_dates,
+)
+
+
+def quiet() -> None:
+    """cmdstanpy re-enables INFO logging unless its logger already has a handler, so give it a
+    NullHandler and stop propagation (a plain setLevel is not enough). Runs in every worker."""
+    for name in ("cmdstanpy", "prophet", "prophet.plot"):
+        lg = logging.getLogger(name)
+        if not any(isinstance(h, logging.NullHandler) for h in lg.handlers):
+            lg.addHandler(logging.NullHandler())
+        lg.propagate = False
+        lg.setLevel(logging.ERROR)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+def _tri(value: str) -> str | bool:
+    return {"auto": "auto", "true": True, "false": False}[value]
+
+
+def fit_one(sid: int, ds: np.ndarray, y: np.ndarray, regs: dict[str, np.ndarray],
+            fut: np.ndarray, options: dict, seed: int, keep: bool) -> tuple:
+    """Fit one series and forecast `fut` dates. Returns (sid, yhat, lower, upper, model json or
+    None). `regs` holds each regressor over history + future (len(ds) + len(fut))."""
+    quiet()
+    if len(y) < 2:  # Prophet needs two points; repeat the last value without a band
+        last = float(y[-1]) if len(y) else 0.0
+        nan = np.full(len(fut), np.nan)
+        return sid, np.full(len(fut), last), nan, nan, None
+    from prophet import Prophet
+
+    m = Prophet(
+        seasonality_mode=options["seasonality_mode"],
+        changepoint_prior_scale=options["changepoint_prior_scale"],
+        yearly_seasonality=_tri(options["yearly_seasonality"]),
+        weekly_seasonality=_tri(options["weekly_seasonality"]),
+        daily_seasonality=False,
+        interval_width=0.8,
+        uncertainty_samples=options["uncertainty_samples"],
+    )
+    if options["country_holidays"]:
+        m.add_country_holidays(country_name=options["country_holidays"])
+    hist = pd.DataFrame({"ds": pd.to_datetime(ds), "y": y})
+    future = pd.DataFrame({"ds": pd.to_datetime(fut)})
+    for name, values in regs.items():
+        m.add_regressor(name)
+        hist[name] = np.nan_to_num(values[: len(ds)])
+        future[name] = np.nan_to_num(values[len(ds):])
+    m.fit(hist)
+    np.random.seed((seed + int(sid)) % (2**32))
+    fc = m.predict(future)
+    lower = fc["yhat_lower"].to_numpy() if options["uncertainty_samples"] else np.full(len(fut), np.nan)
+    upper = fc["yhat_upper"].to_numpy() if options["uncertainty_samples"] else np.full(len(fut), np.nan)
+    model_json = None
+    if keep:
+        from prophet.serialize import model_to_json
+
+        model_json = model_to_json(m)
+    return sid, fc["yhat"].to_numpy(), lower, upper, model_json
+
+
+class ProphetFleet(Forecaster):
+    name = "prophet"
+    per_series = True
+    OPTIONS: dict[str, object] = {
+        "seasonality_mode": "additive",
+        "changepoint_prior_scale": 0.05,
+        "yearly_seasonality": "auto",
+        "weekly_seasonality": "auto",
+        "country_holidays": "",
+        "uncertainty_samples": 200,
+    }
+
+    def parse_options(self, options: dict) -> dict:
+        out = super().parse_options(options)
+        if out["seasonality_mode"] not in ("additive", "multiplicative"):
+            raise ModelError("seasonality_mode must be additive or multiplicative.")
+        for k in ("yearly_seasonality", "weekly_seasonality"):
+            out[k] = str(out[k]).lower()
+            if out[k] not in ("auto", "true", "false"):
+                raise ModelError(f"{k} must be auto, true or false.")
+        if out["changepoint_prior_scale"] <= 0:
+            raise ModelError("changepoint_prior_scale must be greater than 0 (Prophet's default is 0.05).")
+        if out["uncertainty_samples"] < 0:
+            raise ModelError("uncertainty_samples must be 0 or more.")
+        code = str(out["country_holidays"]).strip().upper()
+        if code:
+            import holidays
+
+            if code not in holidays.list_supported_countries():
+                raise ModelError(f"country_holidays={code!r} is not a country code Prophet knows "
+                                 "(use a two-letter code such as GB, US, DE).")
+        out["country_holidays"] = code
+        return out
+
+    def fit_predict(self, train: pd.DataFrame, horizon: int, regs: pd.DataFrame | None,
+                    ctx: FitContext) -> pd.DataFrame:
+        from core import parallel
+
+        origin = train["ds"].max()
+        fut = future_dates(origin, horizon, self.freq)
+        names = [c for c in (regs.columns if regs is not None else []) if c not in ("series_id", "ds")]
+        reg_by = dict(tuple(regs.groupby("series_id"))) if names else {}
+        tasks = []
+        for sid, g in train.groupby("series_id", sort=True):
+            r = {}
+            if names:
+                dates = pd.DatetimeIndex(g["ds"]).append(fut)
+                rg = reg_by.get(sid)
+                rg = rg.set_index(pd.to_datetime(rg["ds"])) if rg is not None else pd.DataFrame(index=dates)
+                for n in names:
+                    r[n] = rg[n].reindex(dates).to_numpy(float) if n in rg else np.zeros(len(dates))
+            tasks.append((int(sid), g["ds"].to_numpy(), g["y"].to_numpy(float), r, fut.to_numpy(),
+                          self.options, self.seed, ctx.keep))
+        results: list[tuple] = []
+
+        def collect(res: tuple) -> None:
+            results.append(res)
+            ctx.progress(1)
+
+        parallel.run(fit_one, tasks, on_result=collect, should_cancel=ctx.should_cancel)
+        results.sort(key=lambda r: r[0])
+        frames = []
+        for sid, yhat, lo, hi, mj in results:
+            frames.append(pd.DataFrame({"series_id": sid, "ds": fut, "yhat": yhat,
+                                        "yhat_lower": lo, "yhat_upper": hi}))
+            if mj is not None:
+                ctx.artefacts.append(Artefact("prophet", f"prophet_{sid}.json", "prophet-json",
+                                              mj.encode(), series_id=sid))
+        out = pd.concat(frames, ignore_index=True)[OUT_COLS]
+        return clip_nonneg(out, bool((train["y"] >= 0).all()))

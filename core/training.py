@@ -1,0 +1,331 @@
+"""Training runs: backtest the chosen model(s), fit on all history, forecast, and keep the result
+as an immutable version.
+
+The store is never held during computation: one short write creates the 'running' version; one
+read loads the data; the fits run with no session open (progress is written in short sessions at
+most once a second, which is also when a cancel request is noticed); and one final transaction
+writes backtests, metrics, forecasts and artefact records *and* flips the status to 'ready'. A run
+killed at any point therefore never looks ready: its row stays 'running' until `mark_interrupted`
+(called at start-up) finds its process gone.
+
+Kinds: naive, sklearn, prophet (each also backtests seasonal naive for reference) and best (every
+candidate in `models`, default naive,sklearn,prophet; per series the lowest backtest WAPE wins
+and the forecasts table records the winner).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from functools import cache
+
+import numpy as np
+import pandas as pd
+
+import core
+from core import artifacts, backtest, config, metrics, models
+from core.access import Actor, require
+from core.errors import ShelfcastError, ValidationError
+from core.freq import default_horizon, family
+from core.models.base import Cancelled, FitContext
+from core.models.data import complete
+from core.store import datasets, sales, session, train_jobs
+from core.store import versions as vstore
+
+ProgressFn = Callable[[int, int], None]
+GENERAL_OPTIONS = {"models": "naive,sklearn,prophet", "seed": 0}
+MAX_HORIZON = {"D": 366, "W": 104, "M": 36}
+_live: set[int] = set()  # version ids being trained by this process
+_live_lock = threading.Lock()
+
+
+@cache
+def code_version() -> str:
+    """core.__version__ plus the git commit, when the code runs from a checkout."""
+    try:
+        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=config.REPO_ROOT,  # noqa: S607
+                             capture_output=True, text=True, timeout=5).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        sha = ""
+    return f"{core.__version__}+{sha}" if sha else core.__version__
+
+
+def plan(kind: str, freq: str, horizon: int | None, folds: int, options: dict | None) -> dict:
+    """Check the request and resolve every parameter of the run (the version's `params`)."""
+    if kind not in models.KINDS:
+        raise ValidationError(f"Unknown model {kind!r}; choose one of {', '.join(models.KINDS)}.")
+    options = {str(k).strip(): v for k, v in (options or {}).items()}
+    fam = family(freq)
+    horizon = default_horizon(freq) if horizon is None else int(horizon)
+    if not 1 <= horizon <= MAX_HORIZON[fam]:
+        raise ValidationError(f"Horizon must be between 1 and {MAX_HORIZON[fam]} periods for this data.")
+    if not 1 <= int(folds) <= 10:
+        raise ValidationError("Folds must be between 1 and 10.")
+    general = {k: models.base.convert(k, options.get(k, d), d) for k, d in GENERAL_OPTIONS.items()}
+    if kind == "best":
+        chosen = [m.strip() for m in str(general["models"]).split(",") if m.strip()]
+        bad = [m for m in chosen if m not in models.CANDIDATES]
+        if bad or not chosen:
+            raise ValidationError(f"models= takes a comma list of {', '.join(models.CANDIDATES)}.")
+        chosen = [m for m in models.CANDIDATES if m in chosen]
+    else:
+        chosen = [kind]
+    run_models = ["naive", *[m for m in chosen if m != "naive"]]
+    per_model = {}
+    known = set(GENERAL_OPTIONS)
+    for name in run_models:
+        cls = type(models.make(name, freq, {}))
+        known |= set(cls.OPTIONS)
+        per_model[name] = models.make(name, freq, options).options
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise ValidationError(f"Unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}.")
+    return {"kind": kind, "horizon": horizon, "folds": int(folds), "freq": freq,
+            "seed": int(general["seed"]), "candidates": chosen, "models": run_models,
+            "options": per_model}
+
+
+def start(actor: Actor, kind: str, *, horizon: int | None = None, folds: int = 3,
+          options: dict | None = None, db=None) -> int:
+    """Validate and create the 'running' version (one short write); returns its id."""
+    require(actor, "train")
+    with session(db, write=True) as s:
+        ds = datasets.latest_dataset(s)
+        freq = datasets.get_setting(s, "freq") or (ds.freq if ds else None)
+        if ds is None or not freq or sales.counts(s)["rows"] == 0:
+            raise ValidationError("There is no sales data to train on yet. Upload a sales file on the Data page first.")
+        params = plan(kind, freq, horizon, folds, options)
+        v = vstore.add_version(s, vstore.Version(
+            kind=kind, params=json.dumps(params), horizon=params["horizon"], folds=params["folds"],
+            freq=freq, dataset_id=ds.id, data_hash=sales.data_hash(s), code_version=code_version(),
+            created_by=actor.name, status="running"))
+        train_jobs.add(s, v.id, os.getpid(), socket.gethostname())
+        return int(v.id)
+
+
+def train(actor: Actor, kind: str, *, horizon: int | None = None, folds: int = 3,
+          options: dict | None = None, db=None, progress: ProgressFn | None = None,
+          should_cancel: Callable[[], bool] | None = None) -> int:
+    """Train one version end to end in this thread; returns its id. A refused request raises
+    before any version exists; a failed run is recorded as 'failed' and its error re-raised;
+    a cancelled one ends as 'cancelled' and returns normally."""
+    vid = start(actor, kind, horizon=horizon, folds=folds, options=options, db=db)
+    run(vid, db=db, progress=progress, should_cancel=should_cancel)
+    return vid
+
+
+class _Reporter:
+    """Progress to the store (throttled) and to a callback; polls the cancel flag."""
+
+    def __init__(self, vid: int, db, total: int, progress: ProgressFn | None,
+                 should_cancel: Callable[[], bool] | None) -> None:
+        self.vid, self.db, self.total, self.done = vid, db, total, 0
+        self.cb, self.user_cancel = progress, should_cancel
+        self.last, self.cancelled = 0.0, False
+
+    def add(self, n: int) -> None:
+        self.done = min(self.total, self.done + n)
+        if self.cb:
+            self.cb(self.done, self.total)
+        self.poll()
+
+    def poll(self, force: bool = False) -> None:
+        if force or time.monotonic() - self.last >= 1.0:
+            self.last = time.monotonic()
+            with session(self.db, write=True) as s:
+                self.cancelled |= vstore.set_progress(s, self.vid, self.done, self.total)
+
+    def should_cancel(self) -> bool:
+        if self.user_cancel and self.user_cancel():
+            self.cancelled = True
+        self.poll()
+        return self.cancelled
+
+
+def usable_regressors(regs: pd.DataFrame, y: pd.DataFrame, horizon: int, freq: str) -> tuple[list[str], list[str]]:
+    """(regressors whose values are known for every series over the horizon, warnings)."""
+    names = [c for c in regs.columns if c not in ("series_id", "ds")]
+    if not names:
+        return [], []
+    last = y["ds"].max()
+    fut = backtest.future_dates(last, horizon, freq)
+    need = len(fut) * y["series_id"].nunique()
+    ahead = regs[regs["ds"].isin(fut) & regs["series_id"].isin(y["series_id"].unique())]
+    used, warns = [], []
+    for n in names:
+        have = int(ahead[n].notna().sum()) if n in ahead else 0
+        if have >= need:
+            used.append(n)
+        else:
+            warns.append(f"Regressor '{n}' was left out: its values for the {horizon} periods after "
+                         f"{last.date()} are {'incomplete' if have else 'not in the data'} ({have} of "
+                         f"{need}). Upload a plan with future dates (price, promo calendar) to use it.")
+    return used, warns
+
+
+def _choose(ms: pd.DataFrame, params: dict) -> pd.Series:
+    """Model per series: the kind asked for, or (best-of) the lowest all-folds WAPE."""
+    allf = ms[ms["fold"].isna()]
+    if params["kind"] != "best":
+        return pd.Series(params["kind"], index=allf["series_id"].unique())
+    order = {m: i for i, m in enumerate(params["candidates"])}
+    allf = allf[allf["model"].isin(params["candidates"])].assign(
+        w=lambda d: d["wape"].fillna(np.inf), o=lambda d: d["model"].map(order))
+    best = allf.sort_values(["series_id", "w", "o"]).drop_duplicates("series_id")
+    return best.set_index("series_id")["model"]
+
+
+def run(vid: int, *, db=None, progress: ProgressFn | None = None,
+        should_cancel: Callable[[], bool] | None = None) -> None:
+    """Compute a created version and record its outcome (see the module docstring)."""
+    t0 = time.monotonic()
+    with _live_lock:
+        _live.add(vid)
+    try:
+        _run(vid, db, progress, should_cancel, t0)
+    except Cancelled:
+        artifacts.discard(db, vid)
+        with session(db, write=True) as s:
+            vstore.set_status(s, vid, "cancelled", "Cancelled by request.", time.monotonic() - t0)
+    except BaseException as exc:
+        artifacts.discard(db, vid)
+        msg = str(exc) if isinstance(exc, ShelfcastError) else f"{type(exc).__name__}: {exc}"
+        try:
+            with session(db, write=True) as s:
+                vstore.set_status(s, vid, "failed", msg, time.monotonic() - t0)
+        finally:
+            raise
+    finally:
+        with _live_lock:
+            _live.discard(vid)
+
+
+def _run(vid: int, db, progress, should_cancel, t0: float) -> None:
+    from threadpoolctl import threadpool_limits
+
+    with session(db) as s:
+        v = vstore.get_version(s, vid)
+        raw_sales = sales.load_sales(s)
+        raw_regs = sales.load_regressors(s)
+    params = json.loads(v.params)
+    freq, horizon, folds, seed = v.freq, v.horizon, v.folds, params["seed"]
+    y = complete(raw_sales, freq)
+    raw_regs["ds"] = pd.to_datetime(raw_regs["ds"])
+    used, warns = usable_regressors(raw_regs, y, horizon, freq)
+    regs = raw_regs[["series_id", "ds", *used]] if used else None
+    n_series = int(y["series_id"].nunique())
+    run_models = params["models"]
+    rep = _Reporter(vid, db, len(run_models) * (folds + 1) * n_series, progress, should_cancel)
+    rep.poll(force=True)
+    cuts = backtest.cutoffs(y["ds"].max(), horizon, folds, freq)
+    ctx = FitContext(progress=rep.add, should_cancel=rep.should_cancel)
+    # OpenMP/BLAS threads of in-process fits (HistGradientBoosting): SHELFCAST_THREADS, else
+    # whatever OMP_NUM_THREADS says (all cores when unset).
+    threads = os.environ.get("SHELFCAST_THREADS")
+    with threadpool_limits(limits=int(threads) if threads else None):
+        bts = [backtest.run(lambda m=m: models.make(m, freq, params["options"][m], seed),
+                            y, regs, freq, horizon, cuts, ctx) for m in run_models]
+        bt = pd.concat(bts, ignore_index=True)
+        scale = metrics.naive_scale(y[y["ds"] <= cuts[0]], models.base.season_length(freq))
+        ms = metrics.per_series(bt, scale)
+        chosen = _choose(ms, params)
+        # series with no backtest (too short) take the model that did best overall
+        overall = {m: metrics.pooled(bt[bt["model"] == m])["wape"] for m in params["candidates"]}
+        fallback = min(overall, key=lambda m: np.inf if overall[m] is None else overall[m])
+        chosen = chosen.reindex(np.sort(y["series_id"].unique())).fillna(fallback)
+        finals, items, explain = [], [], {}
+        for m in run_models:
+            sids = chosen.index[chosen == m]
+            if not len(sids):
+                continue
+            fctx = FitContext(progress=rep.add, should_cancel=rep.should_cancel, keep=True)
+            fc = models.make(m, freq, params["options"][m], seed).fit_predict(y, horizon, regs, fctx)
+            finals.append(fc[fc["series_id"].isin(sids)].assign(model=m))
+            items += fctx.artefacts
+            explain.update(fctx.explain)
+    forecasts = pd.concat(finals, ignore_index=True)
+    pick = bt.merge(chosen.rename("chosen"), left_on="series_id", right_index=True)
+    pick = pick[pick["model"] == pick["chosen"]]
+    pooled = metrics.pooled(pick, scale)
+    summary = {k: pooled.get(k) for k in (*metrics.METRICS, "accuracy", "mape_skipped")}
+    summary["by_model"] = {m: metrics.pooled(bt[bt["model"] == m], scale).get("wape") for m in run_models}
+    summary["winners"] = {m: int((chosen == m).sum()) for m in run_models}
+    summary["cutoffs"] = [str(c.date()) for c in cuts]
+    if pooled.get("mape_skipped"):
+        warns.append(f"MAPE skips the {pooled['mape_skipped']} backtest periods with zero sales "
+                     "(it is undefined there); WAPE and sMAPE include them.")
+    params["regressors"] = used
+    rows = artifacts.write(db, vid, items)
+    ms_out = ms.copy()
+    ms_out["fold"] = ms_out["fold"].astype("Int64")
+    with session(db, write=True) as s:
+        cur = vstore.get_version(s, vid)
+        if cur.cancel_requested:
+            raise Cancelled()
+        vstore.save_results(
+            s, vid, backtests=bt, metrics_rows=ms_out, forecasts=forecasts, artifacts=rows,
+            metrics=summary, warnings=warns, params=params, duration_s=time.monotonic() - t0,
+            n_series=n_series)
+    if progress:
+        progress(rep.total, rep.total)
+
+
+def mark_interrupted(db=None) -> list[int]:
+    """Versions left 'running' by a process that is gone become 'interrupted'. Safe to call at
+    any time: runs of live processes (this one's threads, the CLI elsewhere) are left alone."""
+    host = socket.gethostname()
+    done = []
+    with session(db, write=True) as s:
+        for v in vstore.running(s):
+            job = train_jobs.get(s, v.id)
+            if job is not None and job.host != host:
+                continue  # another machine: cannot tell, leave it
+            if job is not None and job.pid == os.getpid():
+                with _live_lock:
+                    alive = v.id in _live
+            else:
+                alive = job is not None and _pid_alive(job.pid)
+            if not alive:
+                vstore.set_status(s, v.id, "interrupted",
+                                  "The process running this training stopped before it finished.")
+                done.append(int(v.id))
+    return done
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie (killed child not yet reaped) is gone for our purposes
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def train_for_demo(actor: Actor, db, say: Callable[[str], None] = print) -> int:
+    """A quick first version for the demo seed: best-of seasonal naive and the scikit-learn global
+    model, two folds (about a minute for 200 daily series on 2 cores)."""
+    say("Training a first forecast (seasonal naive vs scikit-learn, best per series) ...")
+    last = [-1]
+
+    def tell(done: int, total: int) -> None:
+        pct = int(100 * done / total) if total else 100
+        if pct >= last[0] + 25:
+            last[0] = pct
+            say(f"  training {pct}%")
+
+    vid = train(actor, "best", folds=2, options={"models": "naive,sklearn"}, db=db, progress=tell)
+    with session(db) as s:
+        v = vstore.get_version(s, vid)
+    m = json.loads(v.metrics)
+    say(f"Version {vid}: {v.status}, backtest accuracy {100 * (m.get('accuracy') or 0):.1f}% (1 − WAPE).")
+    return vid
