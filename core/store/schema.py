@@ -14,6 +14,7 @@ def create_all(s: Session) -> None:
     # Order matters: views come after the tables they read.
     from core.store import datasets, sales, users, versions  # noqa: F401, I001
     from core.store import registry  # noqa: F401
+    from core.store import monitoring  # noqa: F401  (views over active_forecasts)
     from core.store import train_jobs  # noqa: F401
 
     SQLModel.metadata.create_all(s.connection())
