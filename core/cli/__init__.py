@@ -12,7 +12,7 @@ import sys
 
 from core.errors import ShelfcastError
 
-COMMANDS = ["ingest", "serve", "demo", "promote", "rollback", "history", "user", "share"]
+COMMANDS = ["ingest", "serve", "demo", "promote", "rollback", "history", "user", "share", "monitor", "alerts"]
 
 
 def build_parser() -> argparse.ArgumentParser:
