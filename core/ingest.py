@@ -108,7 +108,7 @@ def inspect_file(path: str | os.PathLike, file_name: str | None = None, rows: in
     con = duckdb.connect()
     try:
         columns = _load(path, con, file_name or path.name)
-        preview = con.execute("SELECT * EXCLUDE (_line) FROM raw LIMIT ?", [rows]).df()
+        preview = con.execute("SELECT * FROM raw LIMIT ?", [rows]).df()
         preview.columns = columns
     finally:
         con.close()
@@ -136,8 +136,8 @@ def _positional(n: int) -> str:
 
 
 def _load(path: Path, con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
-    """Read the file into table `raw`: `_line` (the line number in the file), then the columns
-    renamed c0, c1, ... Returns the file's own column names, in order."""
+    """Read the file into table `raw` with the columns renamed c0, c1, ... Returns the file's own
+    column names, in order. A row's line in the file is `rowid + 2` (header on line 1)."""
     ext = Path(name).suffix.lower()
     kind = ACCEPTED.get(ext)
     if kind is None:
@@ -166,8 +166,7 @@ def _load(path: Path, con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
         columns = [str(c) for c in src.columns]
         con.register("src", src)
         con.execute(
-            f"CREATE OR REPLACE TABLE raw AS SELECT row_number() OVER () + 1 AS _line, "  # noqa: S608
-            f"{_positional(len(columns))} FROM src"
+            f"CREATE OR REPLACE TABLE raw AS SELECT {_positional(len(columns))} FROM src"
         )
         con.unregister("src")
         return columns
@@ -231,7 +230,7 @@ def _date_expr(con: duckdb.DuckDBPyConnection, q: str, col: str, fmt: str | None
     ).fetchone()
     best = max(range(len(formats)), key=lambda k: (hits[k], -k))
     if hits[best] == 0:
-        sample = con.execute(f"SELECT _line, {q} FROM raw WHERE {q} IS NOT NULL LIMIT {SHOW}").fetchall()
+        sample = con.execute(f"SELECT rowid + 2, {q} FROM raw WHERE {q} IS NOT NULL LIMIT {SHOW}").fetchall()
         raise ValidationError(
             f"{name}: the dates in column '{col}' could not be read ({_lines(sample)}). "
             "Use a format like 2024-03-31 (year-month-day)."
@@ -288,60 +287,76 @@ def prepare(path: str | os.PathLike, mapping: Mapping | None = None, *, file_nam
         )
         # One pass over the file: every parsed value beside its raw text, for the messages.
         con.execute(
-            f"CREATE TABLE clean AS SELECT _line, nullif(trim(CAST({sku_q} AS VARCHAR)), '') AS sku, "
+            f"CREATE TABLE clean AS SELECT rowid + 2 AS _line, nullif(trim(CAST({sku_q} AS VARCHAR)), '') AS sku, "
             f"{store_sql} AS store, {date_sql} AS ds, {_number_expr(qty_q)} AS y, "
             f"CAST({date_q} AS VARCHAR) AS ds_raw, CAST({qty_q} AS VARCHAR) AS y_raw{reg_sql} FROM raw"
         )
         fmt_name = m.date_format or "a date"
-        _refuse_rows(con, "ds IS NULL", "ds_raw",
-                     f"{name}: {{n}} row(s) have a date in column '{m.date}' that could not be read as "
-                     f"{fmt_name} ({{rows}}). Fix or remove those rows and upload again.")
-        _refuse_rows(con, "sku IS NULL", "sku",
-                     f"{name}: {{n}} row(s) have no SKU in column '{m.sku}' ({{rows}}).")
-        _refuse_rows(con, "y IS NULL", "y_raw",
-                     f"{name}: {{n}} row(s) have a quantity in column '{m.qty}' that is not a number "
-                     "({rows}). Quantities must be numbers such as 12 or 3.5.")
-        _refuse_rows(con, "y < 0", "y_raw",
-                     f"{name}: {{n}} row(s) have a negative quantity in column '{m.qty}' ({{rows}}). "
-                     "Record returns separately; units sold cannot be below zero.")
-        for i, r in enumerate(regs):
-            _refuse_rows(con, f"r{i} IS NULL AND nullif(trim(r{i}_raw), '') IS NOT NULL", f"r{i}_raw",
-                         f"{name}: {{n}} row(s) in regressor column '{r}' are not numbers or yes/no "
-                         f"({{rows}}). Fix them, or leave '{r}' out of the mapping.")
+        checks = ["ds IS NULL", "sku IS NULL", "y IS NULL", "y < 0"] + [
+            f"r{i} IS NULL AND nullif(trim(r{i}_raw), '') IS NOT NULL" for i in range(len(regs))
+        ]
+        found = con.execute(
+            "SELECT " + ", ".join(f"count(*) FILTER (WHERE {c})" for c in checks) + " FROM clean"
+        ).fetchone()
+        if any(found):  # only then look for the lines to quote, one check at a time
+            _report_bad_rows(con, m, regs, name, fmt_name)
         _refuse_duplicates(con, name)
         dates = [r[0] for r in con.execute("SELECT DISTINCT ds FROM clean ORDER BY 1").fetchall()]
-        gaps = {r[0] for r in con.execute(
-            "SELECT DISTINCT gap FROM (SELECT ds - lag(ds) OVER (PARTITION BY sku, store ORDER BY ds) AS gap "
-            "FROM clean) WHERE gap IS NOT NULL"
-        ).fetchall()}
+        gaps = {(b - a).days for a, b in zip(dates, dates[1:], strict=False)}
         freq = infer_freq(gaps, dates, store_freq)
         if store_freq and freq != store_freq:
             raise ValidationError(
                 f"{name} holds {describe_freq(freq)} data, but this store holds {describe_freq(store_freq)} "
                 "data. Upload data at the store's frequency (or use a new store file)."
             )
-        misaligned = check_alignment(dates, freq)
-        if misaligned:
-            raise ValidationError(
-                f"{name}: dates {', '.join(map(str, misaligned[:SHOW]))} do not fall on the "
-                f"{describe_freq(freq)} calendar of the rest of the data."
-            )
-        rows = con.execute("SELECT sku, store, ds, y FROM clean").fetch_arrow_table()
-        reg_rows = None
-        if regs:
-            # UNPIVOT to long rows; the name comes from a bound list, not from SQL text.
-            reg_rows = con.execute(
-                f"SELECT sku, store, ds, (?::VARCHAR[])[CAST(substr(k, 2) AS INTEGER) + 1] AS name, value "
-                f"FROM (UNPIVOT (SELECT sku, store, ds, {', '.join(f'r{i}' for i in range(len(regs)))} FROM clean) "
-                f"ON {', '.join(f'r{i}' for i in range(len(regs)))} INTO NAME k VALUE value)",
-                [regs],
-            ).fetch_arrow_table()
-        return Prepared(
-            rows=rows, regressors=reg_rows, mapping=m, freq=freq, first_date=dates[0],
-            last_date=dates[-1], sha256=_sha256(path), file_name=name,
-        )
+        return _finish(con, m, regs, freq, dates, path, name)
     finally:
         con.close()
+
+
+def _report_bad_rows(con: duckdb.DuckDBPyConnection, m: Mapping, regs: list[str], name: str,
+                     fmt_name: str) -> None:
+    """Raise for the first failing check, quoting its lines (called only when one failed)."""
+    _refuse_rows(con, "ds IS NULL", "ds_raw",
+                 f"{name}: {{n}} row(s) have a date in column '{m.date}' that could not be read as "
+                 f"{fmt_name} ({{rows}}). Fix or remove those rows and upload again.")
+    _refuse_rows(con, "sku IS NULL", "sku",
+                 f"{name}: {{n}} row(s) have no SKU in column '{m.sku}' ({{rows}}).")
+    _refuse_rows(con, "y IS NULL", "y_raw",
+                 f"{name}: {{n}} row(s) have a quantity in column '{m.qty}' that is not a number "
+                 "({rows}). Quantities must be numbers such as 12 or 3.5.")
+    _refuse_rows(con, "y < 0", "y_raw",
+                 f"{name}: {{n}} row(s) have a negative quantity in column '{m.qty}' ({{rows}}). "
+                 "Record returns separately; units sold cannot be below zero.")
+    for i, r in enumerate(regs):
+        _refuse_rows(con, f"r{i} IS NULL AND nullif(trim(r{i}_raw), '') IS NOT NULL", f"r{i}_raw",
+                     f"{name}: {{n}} row(s) in regressor column '{r}' are not numbers or yes/no "
+                     f"({{rows}}). Fix them, or leave '{r}' out of the mapping.")
+
+
+def _finish(con: duckdb.DuckDBPyConnection, m: Mapping, regs: list[str], freq: str, dates: list,
+            path: Path, name: str) -> Prepared:
+    """Last calendar check, then the validated rows as Arrow tables for the merge."""
+    misaligned = check_alignment(dates, freq)
+    if misaligned:
+        raise ValidationError(
+            f"{name}: dates {', '.join(map(str, misaligned[:SHOW]))} do not fall on the "
+            f"{describe_freq(freq)} calendar of the rest of the data."
+        )
+    rows = con.execute("SELECT sku, store, ds, y FROM clean").fetch_arrow_table()
+    reg_rows = None
+    if regs:
+        # UNPIVOT to long rows; the name comes from a bound list, not from SQL text.
+        reg_rows = con.execute(
+            f"SELECT sku, store, ds, (?::VARCHAR[])[CAST(substr(k, 2) AS INTEGER) + 1] AS name, value "
+            f"FROM (UNPIVOT (SELECT sku, store, ds, {', '.join(f'r{i}' for i in range(len(regs)))} FROM clean) "
+            f"ON {', '.join(f'r{i}' for i in range(len(regs)))} INTO NAME k VALUE value)",
+            [regs],
+        ).fetch_arrow_table()
+    return Prepared(
+        rows=rows, regressors=reg_rows, mapping=m, freq=freq, first_date=dates[0],
+        last_date=dates[-1], sha256=_sha256(path), file_name=name,
+    )
 
 
 def _refuse_duplicates(con: duckdb.DuckDBPyConnection, name: str) -> None:
@@ -419,13 +434,3 @@ def ingest(path: str | os.PathLike, actor: Actor, mapping: Mapping | None = None
 # Called after every accepted ingest, outside its transaction (monitoring re-evaluates alerts).
 AFTER_INGEST: list = []
 
-
-
-def _monitor(result: IngestResult, actor: Actor, db) -> None:
-    """Re-evaluate alert rules on the new actuals (never raises; see core.monitoring)."""
-    from core import monitoring
-
-    monitoring.after_ingest(result, actor, db)
-
-
-AFTER_INGEST.append(_monitor)

@@ -41,43 +41,60 @@ DDL += [
 
 def upsert(s: Session, rows: pa.Table, regs: pa.Table | None, dataset_id: int) -> tuple[int, int]:
     """Merge validated rows (sku, store, ds, y) into the store; new values replace old ones for
-    the same (sku, store, ds). Returns (rows added, rows updated)."""
+    the same (sku, store, ds). Returns (rows added, rows updated).
+
+    The overlap search and deletes run only when the store already holds rows for the incoming
+    series: the first load of a large file is a plain join-and-insert."""
     con = raw(s)
     con.register("incoming", rows)
+    had_series = con.execute("SELECT count(*) FROM series").fetchone()[0] > 0
     con.execute(
         """INSERT INTO series (sku, store)
            SELECT DISTINCT i.sku, i.store FROM incoming i
            ANTI JOIN series USING (sku, store) ORDER BY 1, 2"""
     )
-    con.execute(
-        """CREATE OR REPLACE TEMP TABLE incoming_ids AS
-           SELECT s.series_id, i.ds, i.y FROM incoming i JOIN series s USING (sku, store)"""
-    )
-    updated = con.execute(
-        "SELECT count(*) FROM sales JOIN incoming_ids USING (series_id, ds)"
-    ).fetchone()[0]
-    if updated:
-        con.execute("DELETE FROM sales USING incoming_ids i WHERE sales.series_id = i.series_id AND sales.ds = i.ds")
-    con.execute("INSERT INTO sales SELECT series_id, ds, y, ? FROM incoming_ids", [dataset_id])
-    added = con.execute("SELECT count(*) FROM incoming_ids").fetchone()[0] - updated
-    con.execute("DROP TABLE incoming_ids")
+    updated = 0
+    if had_series:
+        con.execute(
+            """CREATE OR REPLACE TEMP TABLE incoming_ids AS
+               SELECT s.series_id, i.ds, i.y FROM incoming i JOIN series s USING (sku, store)"""
+        )
+        updated = con.execute(
+            "SELECT count(*) FROM sales JOIN incoming_ids USING (series_id, ds)"
+        ).fetchone()[0]
+        if updated:
+            con.execute(
+                "DELETE FROM sales USING incoming_ids i WHERE sales.series_id = i.series_id AND sales.ds = i.ds"
+            )
+        con.execute("INSERT INTO sales SELECT series_id, ds, y, ? FROM incoming_ids", [dataset_id])
+        con.execute("DROP TABLE incoming_ids")
+    else:
+        con.execute(
+            """INSERT INTO sales SELECT s.series_id, i.ds, i.y, ?
+               FROM incoming i JOIN series s USING (sku, store)""",
+            [dataset_id],
+        )
+    added = rows.num_rows - updated
     con.unregister("incoming")
     if regs is not None and regs.num_rows:
         con.register("incoming_regs", regs)
-        con.execute(
-            """CREATE OR REPLACE TEMP TABLE incoming_r AS
-               SELECT s.series_id, r.ds, r.name, r.value FROM incoming_regs r
-               JOIN series s USING (sku, store)"""
-        )
-        con.execute(
-            """DELETE FROM regressors USING incoming_r i WHERE regressors.series_id = i.series_id
-               AND regressors.ds = i.ds AND regressors.name = i.name"""
-        )
-        con.execute(
-            "INSERT INTO regressors SELECT series_id, ds, name, value, ? FROM incoming_r",
-            [dataset_id],
-        )
-        con.execute("DROP TABLE incoming_r")
+        if con.execute("SELECT count(*) FROM regressors").fetchone()[0]:
+            con.execute(
+                """CREATE OR REPLACE TEMP TABLE incoming_r AS SELECT s.series_id, r.ds, r.name, r.value
+                   FROM incoming_regs r JOIN series s USING (sku, store)"""
+            )
+            con.execute(
+                """DELETE FROM regressors USING incoming_r i WHERE regressors.series_id = i.series_id
+                   AND regressors.ds = i.ds AND regressors.name = i.name"""
+            )
+            con.execute("INSERT INTO regressors SELECT series_id, ds, name, value, ? FROM incoming_r", [dataset_id])
+            con.execute("DROP TABLE incoming_r")
+        else:
+            con.execute(
+                """INSERT INTO regressors SELECT s.series_id, r.ds, r.name, r.value, ?
+                   FROM incoming_regs r JOIN series s USING (sku, store)""",
+                [dataset_id],
+            )
         con.unregister("incoming_regs")
     return int(added), int(updated)
 
