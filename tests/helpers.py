@@ -48,3 +48,32 @@ def run_cli(*args: str, db: Path | None = None, env_extra: dict | None = None, t
         env["SHELFCAST_DB"] = str(db)
     exe = Path(sys.executable).parent / "shelfcast"
     return subprocess.run([str(exe), *args], capture_output=True, text=True, env=env, timeout=timeout, input=input)
+
+
+def open_page(url_path: str, actor, timeout: float = 60):
+    """An AppTest of the app, signed in as `actor`, switched to the page with that url path."""
+    from streamlit.testing.v1 import AppTest
+
+    root = Path(__file__).resolve().parent.parent
+    ensure_account(actor)
+    at = AppTest.from_file(str(root / "app" / "main.py"), default_timeout=timeout)
+    at.session_state["actor"] = actor  # what a successful sign-in leaves in the session
+    at.run()
+    at.switch_page(str(root / "pages" / f"{url_path}.py"))
+    return at.run()
+
+
+TEST_PASSWORD = "correct horse battery staple"
+
+
+def ensure_account(actor, db: Path | None = None) -> None:
+    """Create `actor`'s account in the test store (the first one becomes the admin who adds
+    the rest), so the sign-in gate recognises the session."""
+    from core import users
+    from core.access import Actor
+
+    if users.current(actor.name, db) is not None:
+        return
+    if not users.has_users(db):
+        users.create_first_admin("root-admin", TEST_PASSWORD, db)
+    users.add_user(Actor("root-admin", "admin"), actor.name, actor.role, TEST_PASSWORD, db)
