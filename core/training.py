@@ -188,10 +188,12 @@ def run(vid: int, *, db=None, progress: ProgressFn | None = None,
         _live.add(vid)
     try:
         _run(vid, db, progress, should_cancel, t0)
-    except Cancelled:
+    except (Cancelled, KeyboardInterrupt) as exc:
         artifacts.discard(db, vid)
         with session(db, write=True) as s:
             vstore.set_status(s, vid, "cancelled", "Cancelled by request.", time.monotonic() - t0)
+        if isinstance(exc, KeyboardInterrupt):
+            raise
     except BaseException as exc:
         artifacts.discard(db, vid)
         msg = str(exc) if isinstance(exc, ShelfcastError) else f"{type(exc).__name__}: {exc}"

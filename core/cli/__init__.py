@@ -12,7 +12,7 @@ import sys
 
 from core.errors import ShelfcastError
 
-COMMANDS = ["ingest", "serve", "demo", "promote", "rollback", "history", "user", "share", "monitor", "alerts"]
+COMMANDS = ["ingest", "serve", "demo", "promote", "rollback", "history", "user", "share", "monitor", "alerts", "train", "versions", "export"]
 
 
 def build_parser() -> argparse.ArgumentParser:
