@@ -1,0 +1,330 @@
+"""Compare: which version is better, per SKU, and which one is in service (promote, roll back,
+archive, audit). Thin: every number comes from core.registry, every refusal from core."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from app import state, widgets
+from core import registry
+from core.errors import ShelfcastError
+
+actor = state.actor()
+db = widgets.db()
+COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
+LEVELS = {"SKU (stores summed)": "sku", "SKU × store": "sku_store"}
+
+st.title("Compare versions")
+flash = st.session_state.pop("compare_flash", None)
+if flash:
+    st.success(flash)
+
+show_archived = st.toggle("Show archived versions", key="cmp-archived")
+lb = registry.leaderboard(db, include_archived=show_archived)
+if lb.empty:
+    widgets.empty_state(
+        "No model versions yet. Train one on the Train page (or `shelfcast train --model naive`), "
+        "then come back to compare and promote it."
+    )
+    st.stop()
+
+
+def vlabel(v: int) -> str:
+    r = lb.set_index("version").loc[v]
+    acc = "" if pd.isna(r["accuracy"]) else f", accuracy {100 * r['accuracy']:.1f}%"
+    return f"v{v} · {r['model']}{acc}{' · ACTIVE' if r['active'] else ''}"
+
+
+# --- status line -------------------------------------------------------------------------------
+active = lb[lb["active"]]
+c = st.columns(4)
+if active.empty:
+    c[0].metric("Active version", "none")
+    st.caption("No version is in service yet: promote one below to publish its forecasts.")
+else:
+    a = active.iloc[0]
+    c[0].metric("Active version", f"v{int(a['version'])} ({a['model']})")
+    c[1].metric("Backtest accuracy (1 − WAPE)", widgets.fmt_pct(a["accuracy"]))
+    c[2].metric("Backtest WAPE", widgets.fmt_pct(a["wape"]))
+    c[3].metric("Versions", widgets.fmt_int(len(lb)))
+
+# --- leaderboard -------------------------------------------------------------------------------
+st.subheader("Leaderboard")
+st.caption(
+    "Pooled backtest metrics (all series, folds and dates together). Click a column header to "
+    "sort. Accuracy = 1 − WAPE; MASE < 1 beats the seasonal-naive forecast; bias > 0 means "
+    "over-forecasting; coverage is the share of actuals inside the 80% interval."
+)
+view = lb.assign(
+    active=lb["active"].map({True: "● active", False: ""}),
+    wape=100 * lb["wape"], accuracy=100 * lb["accuracy"], bias=100 * lb["bias"],
+    coverage=100 * lb["coverage"],
+)
+st.dataframe(
+    view[["active", "version", "model", "status", "accuracy", "wape", "mase", "bias", "coverage",
+          "training_s", "series", "freq", "horizon", "dataset", "created_by", "created_at",
+          "params", *(["archived"] if show_archived else [])]],
+    hide_index=True, key="cmp-leaderboard",
+    column_config={
+        "active": st.column_config.TextColumn("Active"),
+        "version": st.column_config.NumberColumn("Version", format="v%d"),
+        "model": "Model",
+        "status": "Status",
+        "accuracy": st.column_config.NumberColumn("Accuracy %", format="%.1f"),
+        "wape": st.column_config.NumberColumn("WAPE %", format="%.1f"),
+        "mase": st.column_config.NumberColumn("MASE", format="%.2f"),
+        "bias": st.column_config.NumberColumn("Bias %", format="%+.1f"),
+        "coverage": st.column_config.NumberColumn("80% coverage %", format="%.0f"),
+        "training_s": st.column_config.NumberColumn("Training time (s)", format="%.1f"),
+        "series": st.column_config.NumberColumn("Series"),
+        "freq": "Freq",
+        "horizon": st.column_config.NumberColumn("Horizon (periods)"),
+        "dataset": st.column_config.NumberColumn("Dataset version", format="%d"),
+        "created_by": "Created by",
+        "created_at": st.column_config.DatetimeColumn("Created (UTC)", format="YYYY-MM-DD HH:mm"),
+        "params": st.column_config.TextColumn("Parameters", width="medium"),
+    },
+)
+
+ready = lb[lb["status"] == "ready"]
+ready_ids = [int(v) for v in ready["version"]]
+
+
+# --- side by side ------------------------------------------------------------------------------
+def default_pair() -> list[int]:
+    if len(ready_ids) < 2:
+        return ready_ids
+    act = [int(v) for v in ready.loc[ready["active"], "version"]]
+    rest = ready[~ready["active"]].sort_values("wape", na_position="last")
+    best = [int(v) for v in rest["version"]]
+    return (act + best)[:2] if act else best[:2]
+
+
+st.subheader("Side by side")
+if len(ready_ids) < 2:
+    widgets.empty_state("Comparing needs at least two finished versions; train another one.")
+else:
+    c1, c2 = st.columns([3, 2])
+    picked = c1.multiselect("Versions (the first is the baseline)", ready_ids,
+                            default=default_pair(), format_func=vlabel, key="cmp-versions")
+    level = LEVELS[c2.radio("Level", list(LEVELS), horizontal=True, key="cmp-level")]
+    if len(picked) < 2:
+        st.info("Pick two or more versions to compare them per SKU.")
+    else:
+        try:
+            cmp = registry.compare(db, picked, level=level)
+        except ShelfcastError as exc:
+            st.error(str(exc))
+            cmp = None
+        if cmp is not None and cmp.table.empty:
+            st.info("These versions have no backtest actuals to compare.")
+        elif cmp is not None:
+            base, other = picked[0], picked[1]
+            keys = ["sku"] if level == "sku" else ["sku", "store"]
+            unit = "SKUs" if level == "sku" else "SKU × store series"
+            m = st.columns(len(picked) + 1)
+            for i, v in enumerate(picked):
+                m[i].metric(f"v{v} wins", f"{cmp.wins.get(v, 0)} {unit}")
+            m[-1].metric("Ties (within 0.1 pt)", f"{cmp.ties}")
+            if cmp.no_actuals:
+                st.caption(f"{cmp.no_actuals} {unit} had no actual sales in the backtest windows "
+                           "and are not counted.")
+            t = cmp.table.copy()
+            cfg = {}
+            for v in picked:
+                t[f"wape_{v}"] = 100 * t[f"wape_{v}"]
+                cfg[f"wape_{v}"] = st.column_config.NumberColumn(f"v{v} WAPE %", format="%.1f")
+            for v in picked[1:]:
+                t[f"diff_{v}"] = 100 * t[f"diff_{v}"]
+                cfg[f"diff_{v}"] = st.column_config.NumberColumn(
+                    f"v{v} − v{base} (pts)", format="%+.1f",
+                    help="Negative: this version's error is lower than the baseline's.")
+            t["winner"] = t["winner"].map(lambda w: f"v{w}" if w.isdigit() else w)
+            cfg["winner"] = st.column_config.TextColumn("Winner")
+            cfg["sku"] = st.column_config.TextColumn("SKU")
+            cfg["store"] = st.column_config.TextColumn("Store")
+            st.dataframe(t, hide_index=True, column_config=cfg, key="cmp-table")
+            if actor and actor.can("download"):
+                widgets.download_buttons(cmp.table, f"compare-{'-'.join(map(str, picked))}-{level}", "cmp-dl")
+
+            # Scatter of per-SKU WAPE: baseline vs the second version.
+            xa, yb = cmp.table[f"wape_{base}"] * 100, cmp.table[f"wape_{other}"] * 100
+            label = cmp.table[keys].astype(str).agg(" @ ".join, axis=1)
+            both = pd.concat([xa, yb])
+            top = float(both.max(skipna=True) or 1) * 1.05
+            lo = max(0.0, float(both.min(skipna=True) or 0) * 0.8)
+            fig = go.Figure()
+            for name, mask, color in (
+                (f"v{other} better", cmp.table["winner"] == str(other), COLORS[1]),
+                (f"v{base} better", cmp.table["winner"] == str(base), COLORS[0]),
+                ("tie / other", ~cmp.table["winner"].isin([str(base), str(other)]), "#999999"),
+            ):
+                if mask.any():
+                    fig.add_trace(go.Scatter(
+                        x=xa[mask], y=yb[mask], mode="markers", name=name, text=label[mask],
+                        marker={"color": color, "size": 9, "opacity": 0.8},
+                        hovertemplate="%{text}<br>v" + str(base) + ": %{x:.1f}%<br>v" + str(other)
+                        + ": %{y:.1f}%<extra></extra>",
+                    ))
+            fig.add_trace(go.Scatter(x=[lo, top], y=[lo, top], mode="lines", name="equal error",
+                                     line={"color": "#444", "dash": "dot"}, hoverinfo="skip"))
+            fig.update_layout(
+                title=f"Per-{'SKU' if level == 'sku' else 'series'} WAPE: v{base} vs v{other} "
+                      f"(below the line: v{other} is better)",
+                xaxis_title=f"v{base} WAPE (%)", yaxis_title=f"v{other} WAPE (%)",
+                height=460, margin={"t": 60, "b": 40}, legend={"orientation": "h", "y": -0.18},
+            )
+            fig.update_xaxes(range=[lo, top])
+            fig.update_yaxes(range=[lo, top])
+            st.plotly_chart(fig, key="cmp-scatter")
+
+            # One SKU: actuals, each version's backtest predictions and forecasts.
+            st.markdown("**One SKU over time**")
+            order = cmp.table.assign(gap=cmp.table[f"diff_{other}"].abs()).sort_values(
+                "gap", ascending=False, na_position="last")
+            skus = list(dict.fromkeys(order["sku"]))
+            s1, s2 = st.columns(2)
+            sku = s1.selectbox("SKU (largest difference first)", skus, key="cmp-sku")
+            store = None
+            if level == "sku_store":
+                stores = sorted(cmp.table.loc[cmp.table["sku"] == sku, "store"].unique())
+                store = s2.selectbox("Store", stores, key="cmp-store")
+            actuals, bt, fc = registry.sku_chart_data(db, picked, sku, store)
+            fig = go.Figure()
+            if not actuals.empty:
+                # History back to twice the backtest span before the first cut-off: enough to
+                # see the pattern, short enough to see the predictions.
+                ds = pd.to_datetime(actuals["ds"])
+                end = ds.max()
+                start = pd.to_datetime(bt["ds"]).min() if not bt.empty else ds.iloc[max(0, len(ds) - 60)]
+                shown = actuals[ds >= start - 2 * (end - start)]
+                fig.add_trace(go.Scatter(x=shown["ds"], y=shown["y"], mode="lines", name="actual units",
+                                         line={"color": "#222", "width": 2}))
+            for i, v in enumerate(picked):
+                color = COLORS[i % len(COLORS)]
+                b = bt[bt["version_id"] == v]
+                for j, (_fold, g) in enumerate(b.groupby("fold")):
+                    fig.add_trace(go.Scatter(
+                        x=g["ds"], y=g["yhat"], mode="lines", name=f"v{v} backtest",
+                        legendgroup=f"bt{v}", showlegend=j == 0,
+                        line={"color": color, "dash": "dot", "width": 1.5}))
+                f = fc[fc["version_id"] == v]
+                if not f.empty:
+                    fig.add_trace(go.Scatter(x=f["ds"], y=f["yhat"], mode="lines",
+                                             name=f"v{v} forecast", line={"color": color, "width": 2.5}))
+            if not actuals.empty:
+                fig.add_vline(x=pd.Timestamp(actuals["ds"].max()).timestamp() * 1000,
+                              line={"color": "#888", "dash": "dash"})
+            where = f"at {store}" if store else "all stores summed"
+            fig.update_layout(title=f"{sku} ({where}): actuals, backtest predictions and forecasts",
+                              xaxis_title="Date", yaxis_title="Units sold per period", height=440,
+                              margin={"t": 60, "b": 40}, legend={"orientation": "h", "y": -0.2})
+            st.plotly_chart(fig, key="cmp-sku-chart")
+
+
+# --- promote / roll back / archive ---------------------------------------------------------------
+def act(fn, ok: str) -> None:
+    try:
+        fn()
+    except ShelfcastError as exc:
+        st.error(str(exc))
+    else:
+        st.session_state["compare_flash"] = ok
+        st.rerun()
+
+
+can_promote = bool(actor and actor.can("promote"))
+can_rollback = bool(actor and actor.can("rollback"))
+can_archive = bool(actor and actor.can("archive"))
+if can_promote or can_rollback or can_archive:
+    st.subheader("Put a version into service")
+    tabs = st.tabs([t for t, ok in (("Promote", can_promote), ("Roll back", can_rollback),
+                                    ("Archive", can_archive)) if ok])
+    i = 0
+    if can_promote:
+        with tabs[i]:
+            choices = [int(v) for v in ready.loc[~ready["active"] & ~ready["archived"], "version"]]
+            if not choices:
+                st.info("No other finished version to promote.")
+            else:
+                v = st.selectbox("Version to promote", choices, format_func=vlabel, key="promote-version")
+                gate = registry.check_gate(v, db)
+                reason = None
+                if gate.needs_override:
+                    st.warning(f"Accuracy gate: {gate.message} Promotion is refused unless you "
+                               "override it with a reason (recorded in the audit log).")
+                    if st.checkbox("Override the accuracy gate", key="promote-override"):
+                        reason = st.text_input("Reason for the override", key="promote-reason")
+                else:
+                    st.caption(gate.message)
+                note = st.text_area("Note (required: why this version?)", key="promote-note",
+                                    max_chars=registry.NOTE_MAX)
+                if st.button("Promote to active", type="primary", key="promote-go"):
+                    act(lambda: registry.promote(actor, v, note, override_reason=reason, db=db),
+                        f"Version {v} is now active; its forecasts are published.")
+        i += 1
+    if can_rollback:
+        with tabs[i]:
+            target = registry.rollback_target(db)
+            if target is None:
+                st.info("Nothing to roll back to: no version was active before the current one.")
+            else:
+                st.write(f"Roll back puts **v{target}** (active before the current one) back into "
+                         "service and republishes its forecasts.")
+                rnote = st.text_area("Note (required: why roll back?)", key="rollback-note",
+                                     max_chars=registry.NOTE_MAX)
+                if st.button(f"Roll back to v{target}", key="rollback-go"):
+                    act(lambda: registry.rollback(actor, rnote, db=db),
+                        f"Rolled back: version {target} is active again.")
+        i += 1
+    if can_archive:
+        with tabs[i]:
+            st.caption("Archived versions are hidden from the lists (tick 'Show archived versions' "
+                       "to see them) and never deleted. The active version cannot be archived.")
+            live = [int(v) for v in lb.loc[~lb["active"] & ~lb["archived"] & (lb["status"] != "running"), "version"]]
+            ca, cb = st.columns(2)
+            if live:
+                av = ca.selectbox("Version to archive", live, format_func=vlabel, key="archive-version")
+                if ca.button("Archive", key="archive-go"):
+                    act(lambda: registry.archive(actor, av, db), f"Version {av} archived.")
+            archived = [int(v) for v in lb.loc[lb["archived"], "version"]]
+            if archived:
+                uv = cb.selectbox("Archived version", archived, format_func=vlabel, key="unarchive-version")
+                if cb.button("Unarchive", key="unarchive-go"):
+                    act(lambda: registry.unarchive(actor, uv, db), f"Version {uv} is back in the lists.")
+
+# --- published forecasts and the audit log ---------------------------------------------------------
+st.subheader("Published forecasts")
+pub = registry.active_forecasts(db)
+if pub.empty:
+    st.info("Nothing is published until a version is promoted.")
+else:
+    st.caption(f"{len(pub):,} forecast rows of version {int(pub['version'].iloc[0])} for "
+               f"{pub[['sku', 'store']].drop_duplicates().shape[0]:,} series, "
+               f"{pd.Timestamp(pub['date'].min()):%Y-%m-%d} to {pd.Timestamp(pub['date'].max()):%Y-%m-%d}. Downstream systems read the "
+               "`active_forecasts` view of the store.")
+    if actor and actor.can("download"):
+        widgets.download_buttons(pub, "active-forecasts", "pub-dl")
+
+st.subheader("Audit history")
+hist = registry.history(db)
+if hist.empty:
+    st.info("No promotions yet.")
+else:
+    shown = hist.drop(columns=["metrics"]).assign(
+        from_wape=100 * hist["from_wape"].astype(float), to_wape=100 * hist["to_wape"].astype(float))
+    st.dataframe(shown, hide_index=True, key="cmp-history", column_config={
+        "id": "#", "created_at": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm:ss"),
+        "action": "Action", "from_version": st.column_config.NumberColumn("From", format="v%d"),
+        "to_version": st.column_config.NumberColumn("To", format="v%d"), "actor": "Who",
+        "note": "Note", "override": "Override", "override_reason": "Override reason",
+        "gate": "Gate", "from_wape": st.column_config.NumberColumn("From WAPE %", format="%.1f"),
+        "to_wape": st.column_config.NumberColumn("To WAPE %", format="%.1f"),
+    })
+    if actor and actor.can("download"):
+        out = hist.assign(metrics=[json.dumps(json.loads(m)) for m in hist["metrics"]])
+        widgets.download_buttons(out, "promotion-history", "hist-dl")
