@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 
 import numpy as np
 import pandas as pd
@@ -39,6 +40,9 @@ def quiet() -> None:
         lg.propagate = False
         lg.setLevel(logging.ERROR)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+_SAMPLING = threading.Lock()  # thread workers (Dask processes=False) share the global generator
 
 
 def _tri(value: str) -> str | bool:
@@ -74,8 +78,9 @@ def fit_one(sid: int, ds: np.ndarray, y: np.ndarray, regs: dict[str, np.ndarray]
         hist[name] = np.nan_to_num(values[: len(ds)])
         future[name] = np.nan_to_num(values[len(ds):])
     m.fit(hist)
-    np.random.seed((seed + int(sid)) % (2**32))
-    fc = m.predict(future)
+    with _SAMPLING:  # Prophet draws from NumPy's global generator: seed and draw as one step
+        np.random.seed((seed + int(sid)) % (2**32))
+        fc = m.predict(future)
     lower = fc["yhat_lower"].to_numpy() if options["uncertainty_samples"] else np.full(len(fut), np.nan)
     upper = fc["yhat_upper"].to_numpy() if options["uncertainty_samples"] else np.full(len(fut), np.nan)
     model_json = None
