@@ -212,6 +212,14 @@ def _undo_stack(log: list[Promotion], current: int | None) -> list[int]:
     return stack
 
 
+def rollback_target(db: Db = None) -> int | None:
+    """The version a rollback would put back into service now (None: nothing to go back to)."""
+    with session(db) as s:
+        cur = reg.active_version_id(s)
+        stack = _undo_stack(reg.promotions(s), cur)
+    return stack[-2] if cur is not None and len(stack) >= 2 else None
+
+
 def rollback(actor: Actor, note: str, db: Db = None) -> Promotion:
     """Put the previously active version back into service (no gate: it served before)."""
     require(actor, "rollback")
