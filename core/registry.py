@@ -438,4 +438,6 @@ def active_forecasts(db: Db = None) -> pd.DataFrame:
     """The published forecasts (the active version's), read through the `active_forecasts` view:
     sku, store, date, yhat, yhat_lower, yhat_upper, model, version. Empty if none is active."""
     with session(db) as s:
-        return reg.read_active_forecasts(s)
+        df = reg.read_active_forecasts(s)
+    df["date"] = pd.to_datetime(df["date"]).dt.date  # plain dates, as `shelfcast export` writes
+    return df

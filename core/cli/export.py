@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
-from core import forecasts
+from core import forecasts, registry
 from core.cli.common import actor, emit
+from core.errors import ValidationError
 
 
 def register(sub) -> None:
     p = sub.add_parser("export", help="write a version's forecasts to a .csv or .parquet file")
-    p.add_argument("--version", type=int, required=True, help="version id (see `shelfcast versions`)")
+    p.add_argument("--version", type=int,
+                   help="version id (see `shelfcast versions`; default: the active version)")
     p.add_argument("--out", required=True, help="output file ending in .csv or .parquet")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
+    if args.version is None:  # the published forecasts
+        args.version = registry.active_version(args.db)
+        if args.version is None:
+            raise ValidationError("No version is active yet: pass --version ID, or promote one "
+                                  "with `shelfcast promote ID --note TEXT`.")
     n = forecasts.export(actor(args), args.version, args.out, args.db)
     emit({"version": args.version, "rows": n, "out": args.out}, args.json,
          f"{n} forecast rows of version {args.version} written to {args.out}")
