@@ -15,6 +15,7 @@ PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
 PAGES: list[tuple[str, str, str]] = [
     ("overview.py", "Overview", "view"),
     ("data.py", "Data", "view"),
+    ("train.py", "Train", "train"),
     ("compare.py", "Compare", "view"),
     ("share.py", "Share links", "share"),
     ("admin.py", "Access", "manage_users"),
