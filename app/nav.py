@@ -14,6 +14,7 @@ PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
 # icons load from the internet.
 PAGES: list[tuple[str, str, str]] = [
     ("overview.py", "Overview", "view"),
+    ("monitor.py", "Monitor", "view"),
     ("data.py", "Data", "view"),
     ("train.py", "Train", "train"),
     ("compare.py", "Compare", "view"),

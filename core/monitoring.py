@@ -163,6 +163,14 @@ def sku_accuracy(db=None, window: int = 4, grain: str = "week", level: str = "sk
     return out[cols].sort_values(["accuracy", "sku"], na_position="last").reset_index(drop=True)
 
 
+def backtest_accuracy(db=None, grain: str = "week", filters: Filters | None = None) -> float | None:
+    """The active version's backtest accuracy for the SKUs in the filter, measured like the live
+    accuracy (SKU totals per period)."""
+    with session(db) as s:
+        bt = ms.backtest_total(s, grain, **(filters or Filters()).args())
+    return None if bt is None else max(0.0, 1 - bt)
+
+
 def forecast_vs_actual(db=None, sku: str = "", store: str | None = None,
                        history_days: int = 56) -> pd.DataFrame:
     info = active(db)
@@ -332,6 +340,12 @@ def _freq(s) -> str | None:
 
 def rules(db=None) -> list[ms.AlertRule]:
     ensure_default_rules(db)
+    with session(db) as s:
+        return ms.list_rules(s)
+
+
+def rule_list(db=None) -> list[ms.AlertRule]:
+    """The rules as stored, without creating the defaults (for read-only viewers)."""
     with session(db) as s:
         return ms.list_rules(s)
 
@@ -642,12 +656,11 @@ def overall(db=None, window: int = 4, grain: str = "week",
     t = trend(db, grain)
     t = t[pd.to_datetime(t["period"]).dt.date >= start]
     acc = sku_accuracy(db, window, grain, threshold=threshold)
-    with session(db) as s:
-        bt = ms.backtest_total(s, grain)
+    bt_acc = backtest_accuracy(db, grain)
     u, fc, ae = t["units"].sum(), t["forecast"].sum(), t["abs_err"].sum()
     return {
         "accuracy": max(0.0, 1 - ae / u) if u else None,
-        "backtest_accuracy": None if bt is None else max(0.0, 1 - bt),
+        "backtest_accuracy": bt_acc,
         "bias": (fc - u) / u if u else None,
         "window_start": str(start), "window_end": str(info["last_actual"]),
         "skus": int(len(acc)), "skus_below": int(acc["below_threshold"].sum()),

@@ -16,6 +16,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import pandas as pd
+from sqlalchemy import Double
 from sqlmodel import Field, Session, SQLModel, select
 
 from core.store import registry, sales, versions  # noqa: F401 - their DDL must come before ours
@@ -34,7 +35,7 @@ class AlertRule(SQLModel, table=True):
     id: int | None = id_field("alert_rules")
     name: str
     kind: str  # accuracy | data_drift | concept_drift
-    threshold: float  # accuracy: minimum accuracy; data_drift: unused (test defaults); concept: margin
+    threshold: float = Field(sa_type=Double)  # accuracy: minimum; data_drift: unused; concept: margin
     window: int = 4  # periods of `grain` the condition looks at
     grain: str = "week"
     level: str = "sku"  # sku (stores summed) | series (each SKU × store)
@@ -58,8 +59,8 @@ class Alert(SQLModel, table=True):
     sku: str
     store: str = SKU_LEVEL
     status: str = "open"  # open | acknowledged | resolved
-    value: float | None = None
-    threshold: float | None = None
+    value: float | None = Field(default=None, sa_type=Double)
+    threshold: float | None = Field(default=None, sa_type=Double)
     message: str = ""
     details: str = "{}"
     version_id: int | None = None
@@ -81,7 +82,7 @@ class AlertEvent(SQLModel, table=True):
     action: str
     actor: str
     note: str | None = None
-    value: float | None = None
+    value: float | None = Field(default=None, sa_type=Double)
     created_at: datetime = Field(default_factory=now)
 
 

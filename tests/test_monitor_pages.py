@@ -1,0 +1,150 @@
+"""Monitor and Overview pages in AppTest on a real store with an active version and shifted
+actuals: charts render, the worst SKUs lead, acknowledging works for a manager and is absent for
+a viewer, the drill-down from an alert, the rule editor for scientists, and an Overview with no
+mutating controls (also through a share link)."""
+
+from __future__ import annotations
+
+import shutil
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from core import monitoring
+from core.access import Actor
+from core.demo import DemoSpec, generate, split_recent
+from tests.helpers import open_page
+from tests.monitor_helpers import ingest_frame, make_active_version
+
+SPEC = DemoSpec(n_skus=8, n_stores=2, days=420, seed=7)
+SCI = Actor("sam", "scientist")
+MUTATING = ("button", "form_submit_button", "text_input", "text_area", "file_uploader",
+            "number_input", "checkbox", "toggle", "selectbox", "multiselect", "radio",
+            "date_input", "slider", "download_button")
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    path = tmp_path_factory.mktemp("mon-pages") / "built.duckdb"
+    hist, recent = split_recent(generate(SPEC), SPEC.shift_days)
+    make_active_version(path, hist, SPEC.shift_days, SCI, plan=recent)
+    ingest_frame(path, recent, SCI)
+    return path
+
+
+@pytest.fixture
+def store(built, db):
+    shutil.copy(built, db)
+    return db
+
+
+def _frame(at, column: str):
+    """The first dataframe on the page with this column (AppTest does not expose their keys)."""
+    return next(d.value for d in at.dataframe if column in d.value.columns)
+
+
+def _texts(at) -> str:
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
+    parts += [f"{m.label}={m.value}" for m in at.metric]
+    return "\n".join(str(p) for p in parts)
+
+
+@pytest.mark.slow
+def test_monitor_page_shows_accuracy_drift_and_alerts(store):
+    at = open_page("monitor", Actor("maya", "manager"))
+    assert not at.exception, at.exception
+    assert [m.label for m in at.metric][:3] == ["Accuracy, last 4 weeks", "Backtest accuracy", "SKUs under 88.0%"]
+    assert len(at.get("plotly_chart")) >= 4  # trend, heatmap, forecast vs actual, distributions
+    shifted = SPEC.shifted_skus[0]
+    assert at.selectbox(key="mon-sku").value == shifted  # the worst SKU is drilled into first
+    attn = _frame(at, "lost_units")
+    assert attn["sku"].iloc[0] in SPEC.shifted_skus and attn["direction"].iloc[0] == "overstock"
+    drift = _frame(at, "n_ref")
+    assert shifted in set(drift["sku"])
+    alerts = _frame(at, "ack_note")
+    assert set(alerts["sku"]) >= set(SPEC.shifted_skus)
+
+    # acknowledge the first open alert with a note
+    pick = at.selectbox(key="mon-alert-pick")
+    aid = pick.value
+    at.text_input(key="mon-ack-note").set_value("order cut, watching")
+    at.get("form_submit_button")[0].click()  # the acknowledge form comes before the rule form
+    at.run()
+    assert not at.exception, at.exception
+    acked = [a for a in monitoring.alerts(store, ["acknowledged"]) if a["id"] == aid]
+    assert acked and acked[0]["acknowledged_by"] == "maya" and acked[0]["ack_note"] == "order cut, watching"
+    assert not at.get("form_submit_button") or all(
+        "Save rule" not in b.label for b in at.get("form_submit_button"))  # managers edit no rules
+
+
+def test_filters_and_drill_down_from_an_alert(store):
+    at = open_page("monitor", Actor("maya", "manager"))
+    other = next(a for a in monitoring.alerts(store, ["open"]) if a["sku"] != at.selectbox(key="mon-sku").value)
+    at.selectbox(key="mon-alert-pick").set_value(other["id"]).run()
+    at.button(key="mon-drill").click().run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="mon-sku").value == other["sku"]
+    cat = other["sku"].split("-")[0]
+    at.multiselect(key="mon-cats").set_value([cat]).run()
+    assert not at.exception, at.exception
+    assert set(_frame(at, "lost_units")["category"]) == {cat}
+    at.multiselect(key="mon-stores").set_value(["Leeds"]).run()
+    assert not at.exception, at.exception
+
+
+def test_viewer_cannot_acknowledge_or_edit(store):
+    at = open_page("monitor", Actor("vic", "viewer"))
+    assert not at.exception, at.exception
+    labels = [b.label for b in at.button] + [b.label for b in at.get("form_submit_button")]
+    assert "Acknowledge" not in labels and "Save rule" not in labels and "Check rules now" not in labels
+
+
+def test_scientist_edits_a_rule_in_the_page(store):
+    at = open_page("monitor", SCI)
+    assert not at.exception, at.exception
+    rule = next(r for r in monitoring.rule_list(store) if r.kind == "accuracy")
+    at.selectbox(key="mon-rule-pick").set_value(rule.id).run()
+    at.number_input(key=f"rule-thr-{rule.id}").set_value(0.5)
+    next(b for b in at.get("form_submit_button") if b.label == "Save rule").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert next(r for r in monitoring.rule_list(store) if r.id == rule.id).threshold == pytest.approx(0.5)
+    assert any("Saved" in s.value for s in at.success)
+
+
+def test_overview_is_readable_and_has_no_controls(store):
+    at = open_page("overview", Actor("vic", "viewer"))
+    assert not at.exception, at.exception
+    labels = [m.label for m in at.metric]
+    assert labels == ["Forecast accuracy, last 4 weeks", "SKUs under 88.0%", "Open alerts", "Forecast vs sales"]
+    head = monitoring.overall(store)
+    assert at.metric[1].value == f"{head['skus_below']} of {SPEC.n_skus}"
+    assert at.metric[2].value == str(head["open_alerts"])
+    assert SPEC.shifted_skus[0] in _texts(at)  # named among the top issues
+    assert len(at.get("plotly_chart")) == 1
+    for kind in MUTATING:
+        assert not at.main.get(kind), f"Overview has a {kind}"
+
+
+def test_overview_through_a_share_link(store):
+    from core import sharing
+    from tests.auth import link_app, make_user
+
+    make_user("sam-link", "scientist")
+    link = sharing.create(Actor("sam-link", "scientist"), "board", "7d", store)
+    token = parse_qs(urlparse(link.url).query)["share"][0]
+    at = link_app(token)
+    assert not at.exception, at.exception
+    assert [m.label for m in at.metric][0] == "Forecast accuracy, last 4 weeks"
+    for kind in MUTATING:
+        assert not at.get(kind), f"Overview via link has a {kind}"  # sidebar included
+
+
+def test_empty_states_without_an_active_version(db):
+    ingest_frame(db, generate(DemoSpec(n_skus=2, n_stores=1, days=30)), SCI)
+    at = open_page("overview", Actor("vic", "viewer"))
+    assert not at.exception, at.exception
+    assert any("No forecast is live yet" in i.value for i in at.info)
+    at = open_page("monitor", Actor("vic", "viewer"))
+    assert not at.exception, at.exception
+    assert any("No forecast version is active" in i.value for i in at.info)
