@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -441,3 +442,18 @@ def active_forecasts(db: Db = None) -> pd.DataFrame:
         df = reg.read_active_forecasts(s)
     df["date"] = pd.to_datetime(df["date"]).dt.date  # plain dates, as `shelfcast export` writes
     return df
+
+
+def promote_for_demo(actor: Actor, db: Db = None, say: Callable[[str], None] = print) -> int | None:
+    """Seed step (after the demo's first training run): put the newest ready version into
+    service if none is active, so a newcomer lands on published forecasts."""
+    if active_version(db) is not None:
+        return None
+    lb = leaderboard(db)
+    ready = lb[lb["status"] == "ready"]
+    if ready.empty:
+        return None
+    v = int(ready["version"].iloc[0])
+    promote(actor, v, "Demo data: the first trained version goes into service.", db=db)
+    say(f"Version {v} promoted to active: its forecasts are published.")
+    return v

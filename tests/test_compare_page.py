@@ -68,7 +68,10 @@ def test_leaderboard_compare_and_chart(db, versions):
 
 
 def test_promote_with_note(db, versions):
-    a, _ = versions
+    """A real seasonal-naive training run, promoted from the page."""
+    from core import training
+
+    a = training.train(SAM, "naive", horizon=14, folds=2)
     at = open_compare("scientist")
     at.selectbox(key="promote-version").set_value(a).run()
     at.button(key="promote-go").click().run()

@@ -308,3 +308,13 @@ def test_eight_threads_same_version_recorded_once(db, tmp_path, scientist):
     assert kinds == ["ok"] + ["refused"] * 7
     assert all("already the active" in str(e) for k, e in results if k == "refused")
     _assert_consistent_chain(db, 1)
+
+
+def test_promote_for_demo_publishes_the_newest_ready_version_once(db, two, scientist):
+    _, b = two
+    fake_version(db, 0.1, status="failed")
+    said = []
+    assert registry.promote_for_demo(scientist, db, said.append) == b
+    assert registry.active_version(db) == b and "promoted" in said[0]
+    assert registry.promote_for_demo(scientist, db, said.append) is None  # already active
+    assert len(registry.history(db)) == 1
