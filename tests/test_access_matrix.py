@@ -17,6 +17,7 @@ import importlib
 import inspect
 import pkgutil
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +26,7 @@ from typing import Any
 import pytest
 
 import core
-from core import ingest, registry, seed, sharing, users
+from core import forecasts, ingest, jobs, monitoring, registry, seed, sharing, training, users
 from core.access import PERMISSIONS, ROLES, Actor
 from core.demo import DemoSpec
 from core.errors import PermissionDenied
@@ -126,6 +127,45 @@ def _archived(db: Path, version_id: int) -> bool:
         return bool(reg.get_version(s, version_id).archived)
 
 
+def _sales(db: Path, tmp: Path) -> None:
+    ingest.ingest(demo_csv(tmp / "sales.csv", n_skus=2, n_stores=1, days=90), ADMIN_ACTOR, db=db)
+
+
+def _running(db: Path, tmp: Path) -> int:
+    _sales(db, tmp)
+    return training.start(ADMIN_ACTOR, "naive", horizon=7, folds=1, db=db)
+
+
+def _status(db: Path, version_id: int) -> str:
+    from core.store import versions as vs
+
+    with session(db) as s:
+        v = vs.get_version(s, version_id)
+        return f"{v.status}{' cancel' if v.cancel_requested else ''}"
+
+
+def _job(a: Actor, db: Path) -> int:
+    vid = jobs.start(a, "naive", horizon=7, folds=1, db=db)
+    assert jobs.wait(vid, 120)
+    return vid
+
+
+def _rule(db: Path, tmp: Path) -> int:
+    return monitoring.rules(db)[0].id
+
+
+def _alert(db: Path, tmp: Path) -> int:
+    from core.store import monitoring as ms
+
+    rule_id = _rule(db, tmp)
+    with session(db, write=True) as s:
+        return ms.save_alert(s, ms.Alert(rule_id=rule_id, kind="accuracy", sku="BEV-001")).id
+
+
+def _alert_status(db: Path, alert_id: int) -> str:
+    return next(a["status"] for a in monitoring.alerts(db) if a["id"] == alert_id)
+
+
 CASES: list[Case] = [
     Case("core.ingest.ingest", "upload", setup=_csv,
          call=lambda a, db, f: ingest.ingest(f, a, db=db),
@@ -164,6 +204,39 @@ CASES: list[Case] = [
     Case("core.registry.unarchive", "archive", setup=_versions(2, promote=1, archive=True),
          call=lambda a, db, ids: registry.unarchive(a, ids[1], db),
          check=lambda db, ids, r: not _archived(db, ids[1]) or pytest.fail("still archived")),
+    # monitoring
+    Case("core.monitoring.acknowledge", "acknowledge_alert", setup=_alert,
+         call=lambda a, db, i: monitoring.acknowledge(a, i, "order reduced", db),
+         check=lambda db, i, r: _alert_status(db, i) == "acknowledged" or pytest.fail("open")),
+    Case("core.monitoring.save_rule", "edit_alert_rules", setup=_rule,
+         call=lambda a, db, rid: monitoring.save_rule(a, db, rid, name="Tighter", kind="accuracy",
+                                                      threshold=0.9),
+         check=lambda db, rid, r: {x.id: x.threshold for x in monitoring.rules(db)}[rid] == pytest.approx(0.9)
+         or pytest.fail("threshold unchanged")),
+    Case("core.monitoring.delete_rule", "edit_alert_rules", setup=_rule,
+         call=lambda a, db, rid: monitoring.delete_rule(a, rid, db),
+         check=lambda db, rid, r: rid not in [x.id for x in monitoring.rules(db)]
+         or pytest.fail("still there")),
+    Case("core.monitoring.set_webhook", "edit_alert_rules",
+         call=lambda a, db, ctx: monitoring.set_webhook(a, "https://hooks.example.com/x", db)),
+    # engine
+    Case("core.training.start", "train", setup=_sales,
+         call=lambda a, db, ctx: training.start(a, "naive", horizon=7, folds=1, db=db),
+         check=lambda db, ctx, vid: _status(db, vid) == "running" or pytest.fail("no version")),
+    Case("core.training.train", "train", setup=_sales,
+         call=lambda a, db, ctx: training.train(a, "naive", horizon=7, folds=1, db=db),
+         check=lambda db, ctx, vid: _status(db, vid) == "ready" or pytest.fail(_status(db, vid))),
+    Case("core.training.train_for_demo", "train", setup=_sales,
+         call=lambda a, db, ctx: training.train_for_demo(a, db, say=lambda _m: None),
+         check=lambda db, ctx, vid: _status(db, vid) == "ready" or pytest.fail(_status(db, vid))),
+    Case("core.jobs.start", "train", setup=_sales, call=lambda a, db, ctx: _job(a, db),
+         check=lambda db, ctx, vid: _status(db, vid) == "ready" or pytest.fail(_status(db, vid))),
+    Case("core.jobs.cancel", "train", setup=_running,
+         call=lambda a, db, vid: jobs.cancel(a, vid, db),
+         check=lambda db, vid, r: _status(db, vid) == "running cancel" or pytest.fail("not asked")),
+    Case("core.forecasts.export", "download", setup=lambda db, tmp: (_versions(1)(db, tmp), tmp),
+         call=lambda a, db, ctx: forecasts.export(a, ctx[0][0], ctx[1] / "fc.csv", db),
+         check=lambda db, ctx, n: (n > 0 and (ctx[1] / "fc.csv").exists()) or pytest.fail("no file")),
 ]
 
 
@@ -206,9 +279,24 @@ def discovered() -> dict[str, Callable]:
     return found
 
 
-def permission_of(fn: Callable) -> str | None:
-    m = _REQUIRE.search(inspect.getsource(fn))
-    return m.group(1) if m else None
+def permission_of(fn: Callable, seen: frozenset = frozenset()) -> str | None:
+    """The permission in the function's own `require(actor, "...")`, else the highest one of
+    the same module's Actor-taking functions it calls (archive -> _set_archived)."""
+    src = inspect.getsource(fn)
+    m = _REQUIRE.search(src)
+    if m:
+        return m.group(1)
+    mod = sys.modules[fn.__module__]
+    perms = []
+    for callee in set(re.findall(r"\b(\w+)\(", src)):
+        g = getattr(mod, callee, None)
+        if (inspect.isfunction(g) and g is not fn and g not in seen
+                and g.__module__ == mod.__name__
+                and any(_takes_actor(p) for p in inspect.signature(g).parameters.values())):
+            p = permission_of(g, seen | {fn})
+            if p:
+                perms.append(p)
+    return max(perms, key=lambda p: ROLES.index(PERMISSIONS[p])) if perms else None
 
 
 DISCOVERED = discovered()
