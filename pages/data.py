@@ -79,7 +79,7 @@ def upload_section() -> None:
 if actor and actor.can("upload"):
     upload_section()
 
-last = st.session_state.get("last_ingest")
+last = st.session_state.pop("last_ingest", None)  # shown once, right after the upload
 if last:
     st.success(
         f"Loaded {last['file_name']}: {last['rows_added']:,} rows added, {last['rows_updated']:,} updated, "
@@ -99,13 +99,14 @@ if counts["rows"] == 0:
         st.rerun()
     st.stop()
 
-m = st.columns(6)
+m = st.columns([1, 1.3, 0.8, 0.8, 1, 1.4])
 m[0].metric("Rows", widgets.fmt_int(counts["rows"]))
 m[1].metric("Series (SKU × store)", widgets.fmt_int(counts["series"]))
 m[2].metric("SKUs", widgets.fmt_int(counts["skus"]))
 m[3].metric("Stores", widgets.fmt_int(counts["stores"]))
-m[4].metric("Frequency", ing.describe_freq(freq) if freq else "–")
-m[5].metric("Dates", f"{counts['first_date']} → {counts['last_date']}")
+m[4].metric("Frequency", (ing.describe_freq(freq) if freq else "–").split(" (")[0])
+m[5].metric("Latest actuals", str(counts["last_date"]))
+st.caption(f"History from {counts['first_date']} to {counts['last_date']} ({ing.describe_freq(freq)}).")
 
 st.subheader("Sales of one SKU")
 with session(db) as s:
@@ -131,7 +132,9 @@ st.dataframe(
     summary,
     hide_index=True,
     column_config={
-        "sku": "SKU", "store": "Store", "first_date": "First date", "last_date": "Last date",
+        "sku": "SKU", "store": "Store",
+        "first_date": st.column_config.DateColumn("First date", format="YYYY-MM-DD"),
+        "last_date": st.column_config.DateColumn("Last date", format="YYYY-MM-DD"),
         "periods": st.column_config.NumberColumn("Periods", format="%d"),
         "total_units": st.column_config.NumberColumn("Total units", format="%.0f"),
         "mean_units": st.column_config.NumberColumn("Mean units / period", format="%.1f"),
