@@ -89,8 +89,9 @@ m[0].metric(f"Accuracy, last {window} {grain}s", widgets.fmt_pct(overall),
             help="1 − WAPE of the SKUs in the filter, on period totals.")
 m[1].metric("Backtest accuracy", widgets.fmt_pct(bt_acc), help="The same measure on the version's backtest.")
 m[2].metric(f"SKUs under {widgets.fmt_pct(THRESHOLD)}", f"{below} of {len(acc)}")
+n_ack = sum(a["status"] == "acknowledged" for a in live)
 m[3].metric("Open alerts", sum(a["status"] == "open" for a in live),
-            f"{sum(a['status'] == 'acknowledged' for a in live)} acknowledged", delta_color="off")
+            f"{n_ack} more acknowledged" if n_ack else None, delta_color="off", delta_arrow="off")
 
 tab_acc, tab_attn, tab_drift, tab_alerts, tab_rules = st.tabs(
     ["Accuracy", "Needs attention", "Drift", f"Alerts ({len(live)})", "Rules"]
@@ -112,11 +113,13 @@ with tab_acc:
     st.subheader("Accuracy over time")
     fig = go.Figure()
     fig.add_scatter(x=trend["period"], y=trend["accuracy"], mode="lines+markers", name="All SKUs in filter",
-                    line={"width": 3, "color": "#1f77b4"})
+                    line={"width": 3, "color": "#1f77b4"}, marker={"size": 8},
+                    hovertemplate="%{x|%d %b %Y}: %{y:.1%}<extra></extra>")
     roll = monitoring.rolling_accuracy(db, window, grain, "sku", monitoring.Filters(skus=[default_sku], stores=sel_stores))
     if not roll.empty:
         fig.add_scatter(x=roll["period"], y=roll["accuracy"], mode="lines+markers",
-                        name=f"{default_sku} (rolling {window} {grain}s)", line={"width": 2, "color": "#ff7f0e"})
+                        name=f"{default_sku}, rolling {window} {grain}s", line={"width": 2, "color": "#ff7f0e"},
+                        hovertemplate="%{x|%d %b %Y}: %{y:.1%}<extra></extra>")
     fig.add_hline(y=THRESHOLD, line_dash="dash", line_color="#d62728",
                   annotation_text=f"threshold {widgets.fmt_pct(THRESHOLD)}", annotation_position="bottom right")
     if bt_acc is not None:
@@ -124,7 +127,8 @@ with tab_acc:
                       annotation_text=f"backtest {widgets.fmt_pct(bt_acc)}", annotation_position="top right")
     pct_axis(fig)
     fig.update_layout(height=340, margin={"l": 10, "r": 10, "t": 10, "b": 10}, xaxis_title=None,
-                      legend={"orientation": "h", "y": -0.15}, yaxis_range=[0, 1.05])
+                      legend={"orientation": "h", "y": -0.15}, yaxis_range=[0, 1.05],
+                      xaxis={"tickformat": "%d %b", "dtick": 7 * 86400000 if grain == "week" else None})
     st.plotly_chart(fig, width="stretch", key="mon-trend")
 
     st.subheader(f"Accuracy by SKU and {grain}")

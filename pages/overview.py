@@ -17,6 +17,28 @@ from core import ingest as ing
 from core.store import datasets, sales, session
 
 db = widgets.db()
+
+
+def trend_figure(trend: pd.DataFrame, threshold: float, expected: float | None, grain: str) -> go.Figure:
+    """Accuracy per period with labelled points, the target line and the expected (backtest)
+    line; the y axis starts near the data so a few points of change are visible."""
+    labels = [("w/c " if grain == "week" else "") + pd.Timestamp(p).strftime("%d %b" if grain != "month" else "%b %Y")
+              for p in trend["period"]]
+    fig = go.Figure(go.Scatter(
+        x=labels, y=trend["accuracy"], mode="lines+markers+text", line={"width": 3, "color": "#1f77b4"},
+        marker={"size": 9}, text=[f"{100 * v:.0f}%" for v in trend["accuracy"]], textposition="top center",
+        textfont={"size": 14}, name="Accuracy", hovertemplate="%{x}: %{y:.1%}<extra></extra>"))
+    fig.add_hline(y=threshold, line_dash="dash", line_color="#d62728",
+                  annotation_text=f"target {100 * threshold:.0f}%", annotation_position="right")
+    lows = [threshold, *trend["accuracy"].dropna()]
+    if expected is not None:
+        fig.add_hline(y=expected, line_dash="dot", line_color="#2ca02c",
+                      annotation_text=f"expected {100 * expected:.0f}%", annotation_position="right")
+        lows.append(expected)
+    fig.update_layout(height=320, margin={"l": 10, "r": 100, "t": 20, "b": 10}, showlegend=False,
+                      yaxis={"tickformat": ".0%", "range": [max(0.0, min(lows) - 0.12), 1.02], "title": None},
+                      xaxis={"type": "category", "title": None})
+    return fig
 THRESHOLD = config.ACCURACY_THRESHOLD
 st.title("Overview")
 
@@ -59,6 +81,7 @@ if head["accuracy"] is None:
     st.stop()
 
 acc, bt = head["accuracy"], head["backtest_accuracy"]
+trend = monitoring.trend(db, grain)
 m = st.columns(4)
 m[0].metric(
     f"Forecast accuracy, last {window} {grain}s", widgets.fmt_pct(acc),
@@ -67,29 +90,17 @@ m[0].metric(
 )
 m[1].metric(f"SKUs under {widgets.fmt_pct(THRESHOLD)}", f"{head['skus_below']} of {head['skus']}")
 m[2].metric("Open alerts", head["open_alerts"],
-            f"{head['acknowledged_alerts']} being handled" if head["acknowledged_alerts"] else None,
-            delta_color="off")
+            f"{head['acknowledged_alerts']} more being handled" if head["acknowledged_alerts"] else None,
+            delta_color="off", delta_arrow="off")
 bias = head["bias"] or 0.0
 m[3].metric("Forecast vs sales", f"{100 * bias:+.1f}%",
             "over-forecast: overstock risk" if bias > 0.02 else "under-forecast: lost-sales risk" if bias < -0.02 else "balanced",
-            delta_color="off", help="Total forecast against total sales over the window.")
+            delta_color="off", delta_arrow="off", help="Total forecast against total sales over the window.")
 
 left, right = st.columns([3, 2])
 with left:
     st.subheader("Accuracy trend")
-    trend = monitoring.trend(db, grain)
-    fig = go.Figure()
-    fig.add_scatter(x=trend["period"], y=trend["accuracy"], mode="lines+markers+text",
-                    text=[f"{100 * v:.0f}%" for v in trend["accuracy"]], textposition="top center",
-                    line={"width": 3, "color": "#1f77b4"}, name="Accuracy")
-    fig.add_hline(y=THRESHOLD, line_dash="dash", line_color="#d62728",
-                  annotation_text=f"target {widgets.fmt_pct(THRESHOLD)}", annotation_position="bottom right")
-    if bt is not None:
-        fig.add_hline(y=bt, line_dash="dot", line_color="#2ca02c",
-                      annotation_text=f"expected {widgets.fmt_pct(bt)}", annotation_position="top left")
-    fig.update_layout(height=320, margin={"l": 10, "r": 10, "t": 10, "b": 10}, showlegend=False,
-                      yaxis={"tickformat": ".0%", "range": [0, 1.08], "title": None}, xaxis_title=None)
-    st.plotly_chart(fig, width="stretch", key="ov-trend")
+    st.plotly_chart(trend_figure(trend, THRESHOLD, bt, grain), width="stretch", key="ov-trend")
 
 with right:
     st.subheader("Top issues")
