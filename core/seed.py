@@ -44,5 +44,18 @@ def seed_demo(actor: Actor, db: str | os.PathLike | None = None, spec: DemoSpec 
         ingest(recent_path, actor, db=db)
 
 
-# Steps run between the history and the recent actuals (train, promote), added by later modules.
-AFTER_HISTORY: list[Callable[[Actor, str | os.PathLike | None, Say], None]] = []
+def _train(actor: Actor, db: str | os.PathLike | None, say: Say) -> None:
+    from core.training import train_for_demo
+
+    train_for_demo(actor, db, say)
+
+
+def _promote(actor: Actor, db: str | os.PathLike | None, say: Say) -> None:
+    from core.registry import promote_for_demo
+
+    promote_for_demo(actor, db, say)
+
+
+# Steps run between the history and the recent actuals: a first version goes into service, so
+# the recent actuals arrive against published forecasts (and monitoring has work to do).
+AFTER_HISTORY: list[Callable[[Actor, str | os.PathLike | None, Say], None]] = [_train, _promote]
