@@ -46,6 +46,7 @@ def running_server(db: Path, timeout: float = 90) -> Iterator[str]:
         [str(Path(sys.executable).parent / "shelfcast"), "serve", "--no-demo", "--port", str(port),
          "--address", "127.0.0.1"],
         env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
+        start_new_session=True,  # `serve` starts streamlit as a child: stop the whole group
     )
     try:
         deadline = time.monotonic() + timeout
@@ -61,12 +62,28 @@ def running_server(db: Path, timeout: float = 90) -> Iterator[str]:
             time.sleep(0.3)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        _stop_group(proc)
         log.close()
+
+
+def _stop_group(proc: subprocess.Popen) -> None:
+    """SIGTERM the server's process group (wrapper and streamlit child), SIGKILL if it lingers."""
+    import signal
+
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            break
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            proc.poll()  # reap the wrapper so the group can empty
+            try:
+                os.killpg(proc.pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.2)
+    proc.wait(10)
 
 
 @contextmanager
