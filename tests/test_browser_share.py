@@ -1,0 +1,69 @@
+"""An executive's share link in a real headless Chromium: the Overview read-only, no other page,
+no sidebar, no mutating control; once revoked, only "This link is not valid". Pictures go to
+docs/screenshots/share_overview.png and share_revoked.png."""
+
+from __future__ import annotations
+
+import pytest
+
+from core import registry, seed, sharing, training, users
+from core.access import Actor
+from core.demo import DemoSpec
+from tests.browser import browser_page, needs_chromium, running_server, settle, shot
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, needs_chromium]
+ADMIN = Actor("alice", "admin")
+# Every widget that could change something, by Streamlit's test ids.
+MUTATING = ("stButton", "stFormSubmitButton", "stDownloadButton", "stFileUploader",
+            "stTextInput", "stTextArea", "stCheckbox", "stForm")
+
+
+def _train_and_promote(a: Actor, db, say) -> None:
+    vid = training.train(a, "naive", horizon=28, folds=1, db=db)
+    registry.promote(a, vid, "for the board pack", db=db)
+
+
+def test_share_link_shows_overview_read_only_then_revoked(tmp_path, monkeypatch):
+    db = tmp_path / "store.duckdb"
+    users.create_first_admin("alice", "alice-password", db)
+    # The demo the way a newcomer gets it, small and quick: history, a trained and promoted
+    # version, then the recent actuals that monitoring compares with it.
+    monkeypatch.setattr(seed, "AFTER_HISTORY", [_train_and_promote])
+    seed.seed_demo(ADMIN, db, DemoSpec(n_skus=4, n_stores=2, days=400), say=lambda _m: None)
+    made = sharing.create(ADMIN, "Board pack", "7d", db)
+    token = made.url.split("share=")[1]
+
+    with running_server(db) as url, browser_page() as page:
+        page.goto(f"{url}/?share={token}")
+        page.get_by_role("heading", name="Overview").wait_for()
+        page.locator('[data-testid="stMetric"]').first.wait_for()  # the numbers are there
+        settle(page)
+        for tid in MUTATING:
+            assert page.locator(f'[data-testid="{tid}"]').count() == 0, tid
+        assert page.locator('[data-testid="stSidebar"]').count() == 0
+        assert page.locator('[data-testid="stSidebarNav"]').count() == 0
+        assert page.get_by_text("Sign out").count() == 0
+        assert token not in page.locator('[data-testid="stMain"]').inner_text()
+        shot(page, "share_overview")
+
+        # Another page by URL: not routed for a link session; the Overview is all there is.
+        page.goto(f"{url}/data?share={token}")
+        page.get_by_role("heading", name="Overview").wait_for()
+        page.locator('[data-testid="stMetric"]').first.wait_for()
+        settle(page)
+        assert page.get_by_role("heading", name="Data").count() == 0
+        assert page.locator('[data-testid="stFileUploader"]').count() == 0
+
+        [info] = sharing.list_links(ADMIN, db)
+        assert info.use_count == 2 and info.last_used_at is not None  # two browser sessions
+
+        sharing.revoke(ADMIN, made.info.id, db)
+        page.goto(f"{url}/?share={token}")
+        page.get_by_role("heading", name="This link is not valid").wait_for()
+        settle(page)
+        assert page.get_by_role("heading", name="Overview").count() == 0
+        assert page.locator('[data-testid="stMetric"]').count() == 0
+        shot(page, "share_revoked")
+
+        page.goto(f"{url}/?share={token[:-2]}xx")  # tampered
+        page.get_by_role("heading", name="This link is not valid").wait_for()
