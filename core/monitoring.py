@@ -101,9 +101,21 @@ class Filters:
 
 # ---------------------------------------------------------------- the active version
 
+def sync(db=None) -> str:
+    """Keep the stored live errors in step with the active version and the uploads. Cheap when
+    nothing changed (one read); a write only after a promotion, rollback or upload."""
+    with session(db) as s:
+        a, built, synced, last = ms.errors_state(s)
+    if a == built and (synced or 0) == (last or 0):
+        return "current"
+    with session(db, write=True) as s:
+        return ms.sync_errors(s)
+
+
 def active(db=None) -> dict | None:
     """The active version's id, kind, backtest accuracy and the span of forecasts and actuals;
-    None when no version is active."""
+    None when no version is active. Brings the stored errors up to date first."""
+    sync(db)
     with session(db) as s:
         info = ms.active_info(s)
     if info is None:

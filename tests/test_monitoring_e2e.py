@@ -37,6 +37,6 @@ def test_trained_and_promoted_version_flags_the_shifted_skus(db):
     assert len(by_kind["accuracy"] & stable) <= 2  # a stable SKU may sit just under 88%
     acc = monitoring.sku_accuracy(db).set_index("sku")
     assert (acc.loc[sorted(stable), "accuracy"] > 0.85).all()
-    assert (acc.loc[sorted(shifted), "accuracy"] < 0.5).all()
+    assert (acc.loc[sorted(shifted), "accuracy"] < 0.7).all()  # far under the 88% threshold
     head = monitoring.overall(db)
     assert head["skus_below"] >= len(shifted) and head["open_alerts"] == len(live)
