@@ -54,10 +54,11 @@ def job_panel() -> None:
     if not ids:
         finished = [jobs.status(v, db) for v in watched]
         st.session_state["train_watch"] = []
-        for j in finished:
-            msg = f"Version {j.version_id} ({j.kind}) finished: {j.status} after {fmt_secs(j.elapsed_s)}."
-            (st.success if j.status == "ready" else st.warning)(msg + (f" {j.error}" if j.error and j.status != "ready" else ""))
-        if finished:
+        if finished:  # shown after the full rerun that brings the new results in
+            st.session_state["train_flash"] = [
+                (j.status == "ready", f"Version {j.version_id} ({j.kind}) finished: {j.status} after "
+                 f"{fmt_secs(j.elapsed_s)}." + (f" {j.error}" if j.error and j.status != "ready" else ""))
+                for j in finished]
             st.session_state["train_results"] = finished[-1].version_id
             st.rerun()
         return
@@ -80,6 +81,8 @@ def job_panel() -> None:
     st.caption("Jobs keep running if you leave this page; come back any time to see them.")
 
 
+for ok, msg in st.session_state.pop("train_flash", []):
+    (st.success if ok else st.warning)(msg)
 job_panel()
 
 # --- new run ------------------------------------------------------------------------------------
@@ -130,10 +133,13 @@ if not rows:
     widgets.empty_state("No finished versions yet. Start a training run above; results appear here.")
     st.stop()
 ids = [r["id"] for r in rows]
-default = st.session_state.get("train_results")
+if st.session_state.get("train_results") in ids:  # a job just finished: show its results
+    st.session_state["res-version"] = st.session_state.pop("train_results")
+if st.session_state.get("res-version") not in ids:
+    st.session_state.pop("res-version", None)
 by_id = {r["id"]: r for r in rows}
 vid = st.selectbox(
-    "Version", ids, index=ids.index(default) if default in ids else 0, key="res-version",
+    "Version", ids, key="res-version",
     format_func=lambda i: f"v{i} · {by_id[i]['model']} · {by_id[i]['created_at'][:16].replace('T', ' ')} UTC"
                           f" · by {by_id[i]['created_by']}{' · ACTIVE' if by_id[i]['active'] else ''}",
 )
@@ -173,7 +179,7 @@ table.insert(4, "accuracy", 1 - table[f"WAPE {v['model']}"] if v["model"] != "be
 st.markdown("**Per series** (backtest, all folds; accuracy of the model used for the forecast)")
 st.dataframe(
     table.drop(columns=["series_id"]).sort_values("accuracy"),
-    hide_index=True, height=260,
+    hide_index=True, height=min(300, 35 * (len(table) + 1) + 3),
     column_config={
         "sku": "SKU", "store": "Store", "model": "Model",
         "accuracy": st.column_config.ProgressColumn("Accuracy", format="percent", min_value=0, max_value=1),
