@@ -132,18 +132,21 @@ def active(db=None) -> dict | None:
 
 def accuracy_by_period(db=None, grain: str = "week", level: str = "sku",
                        filters: Filters | None = None) -> pd.DataFrame:
+    sync(db)
     with session(db) as s:
         return ms.accuracy_by_period(s, grain, level, **(filters or Filters()).args())
 
 
 def rolling_accuracy(db=None, window: int = 4, grain: str = "week", level: str = "sku",
                      filters: Filters | None = None) -> pd.DataFrame:
+    sync(db)
     with session(db) as s:
         return ms.rolling_accuracy(s, window, grain, level, **(filters or Filters()).args())
 
 
 def trend(db=None, grain: str = "week", filters: Filters | None = None) -> pd.DataFrame:
     """Accuracy of all SKUs in the filter together, per period."""
+    sync(db)
     with session(db) as s:
         return ms.total_by_period(s, grain, **(filters or Filters()).args())
 
@@ -153,6 +156,7 @@ def sku_accuracy(db=None, window: int = 4, grain: str = "week", level: str = "sk
                  threshold: float = config.ACCURACY_THRESHOLD) -> pd.DataFrame:
     """Per SKU (or SKU × store) over the last `window` periods: accuracy, backtest accuracy, the
     gap between them, bias and its direction, lost-sales and overstock units; worst first."""
+    sync(db)
     with session(db) as s:
         last = ms.max_error_date(s)
         if last is None:
@@ -185,6 +189,7 @@ def backtest_accuracy(db=None, grain: str = "week", filters: Filters | None = No
 
 def forecast_vs_actual(db=None, sku: str = "", store: str | None = None,
                        history_days: int = 56) -> pd.DataFrame:
+    sync(db)
     info = active(db)
     start = None
     if info and info["forecast_start"]:
