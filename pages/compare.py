@@ -34,9 +34,11 @@ if lb.empty:
 
 
 def vlabel(v: int) -> str:
+    """Stable for a version's life (widgets keep their value by this label, so it must not
+    change when the version becomes active)."""
     r = lb.set_index("version").loc[v]
     acc = "" if pd.isna(r["accuracy"]) else f", accuracy {100 * r['accuracy']:.1f}%"
-    return f"v{v} · {r['model']}{acc}{' · ACTIVE' if r['active'] else ''}"
+    return f"v{v} · {r['model']}{acc}"
 
 
 # --- status line -------------------------------------------------------------------------------
@@ -109,8 +111,15 @@ if len(ready_ids) < 2:
     widgets.empty_state("Comparing needs at least two finished versions; train another one.")
 else:
     c1, c2 = st.columns([3, 2])
+    # Seed the pick once, then keep the user's (minus versions that left the list): a changing
+    # `default` would reset the widget after every promotion.
+    if "cmp-versions" not in st.session_state:
+        st.session_state["cmp-versions"] = default_pair()
+    else:
+        st.session_state["cmp-versions"] = [
+            v for v in st.session_state["cmp-versions"] if v in ready_ids]
     picked = c1.multiselect("Versions (the first is the baseline)", ready_ids,
-                            default=default_pair(), format_func=vlabel, key="cmp-versions")
+                            format_func=vlabel, key="cmp-versions")
     level = LEVELS[c2.radio("Level", list(LEVELS), horizontal=True, key="cmp-level")]
     if len(picked) < 2:
         st.info("Pick two or more versions to compare them per SKU.")
