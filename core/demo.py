@@ -87,12 +87,12 @@ def generate(spec: DemoSpec | None = None, **kw) -> pd.DataFrame:
         base = 0.35 if i in slow else float(rng.lognormal(2.6, 0.6))
         trend = 1 + rng.normal(0.0, 0.15) * t / 365
         phase = 200 if cat == "BEV" else 20
-        yearly = 1 + (0.35 if cat == "BEV" else 0.15) * np.cos(2 * np.pi * (doy - phase) / 365.25)
+        yearly = 1 + (0.25 if cat == "BEV" else 0.12) * np.cos(2 * np.pi * (doy - phase) / 365.25)
         base_price = round(float(rng.uniform(0.8, 12.0)), 2)
         start = spec.days - 150 if i in short else 0
         shift = np.ones(spec.days)
-        if i in shift_idx:
-            shift[shift_at:] = 0.45 if len(frames) % 2 == 0 else 1.9
+        if i in shift_idx:  # alternately a collapse (overstock risk) and a surge (lost sales)
+            shift[shift_at:] = 0.45 if sorted(shift_idx).index(i) % 2 == 0 else 1.9
         for j, store in enumerate(stores):
             temp = store_temp[j] + 7 * np.cos(2 * np.pi * (doy - 200) / 365.25) + rng.normal(0, 2.5, spec.days)
             promo = (rng.random(spec.days) < 0.04).astype(int)
@@ -100,7 +100,7 @@ def generate(spec: DemoSpec | None = None, **kw) -> pd.DataFrame:
             price = np.where(promo == 1, base_price * 0.75, base_price)
             price = np.round(price * (1 + 0.05 * (t // 180 % 3)), 2)
             lift = np.where(promo == 1, 1.8, 1.0)
-            heat = 1 + (0.03 * np.clip(temp - 15, 0, None) if cat == "BEV" else 0)
+            heat = 1 + (0.02 * np.clip(temp - 15, 0, None) if cat == "BEV" else 0)
             lam = base * store_size[j] * trend * yearly * weekly * holiday * lift * heat * shift
             units = rng.poisson(np.clip(lam, 0, None)).astype(float)
             n_out = rng.integers(0, 4)

@@ -434,3 +434,12 @@ def ingest(path: str | os.PathLike, actor: Actor, mapping: Mapping | None = None
 # Called after every accepted ingest, outside its transaction (monitoring re-evaluates alerts).
 AFTER_INGEST: list = []
 
+
+def _monitor(result: IngestResult, actor: Actor, db) -> None:
+    """Re-evaluate alert rules on the new actuals (never raises; see core.monitoring)."""
+    from core import monitoring
+
+    monitoring.after_ingest(result, actor, db)
+
+
+AFTER_INGEST.append(_monitor)
