@@ -241,3 +241,31 @@ def test_alert_store_keeps_one_live_alert_per_key(store):
         ).fetchall()
         assert dup == []
         assert ms.live_alerts(s)
+
+
+def test_stored_errors_follow_promotion_and_rollback(store):
+    """A promotion rebuilds the stored errors for the new version; pointing back restores them."""
+    from core.store import registry
+    from core.store.versions import Version
+
+    shifted = SPEC.shifted_skus[0]
+    first = monitoring.active(store)["version_id"]
+    with session(store, write=True) as s:
+        v = Version(kind="naive", horizon=28, folds=1, freq="D", created_by="sam", status="ready",
+                    metrics='{"wape": 0.0, "accuracy": 1.0}')
+        s.add(v)
+        s.flush()
+        raw(s).execute(  # a perfect forecast: the actuals themselves
+            """INSERT INTO forecasts SELECT ?, f.series_id, f.ds, sa.y, sa.y, sa.y, 'perfect'
+               FROM forecasts f JOIN sales sa USING (series_id, ds) WHERE f.version_id = ?""",
+            [v.id, first])
+        registry.set_active(s, v.id)
+        second = v.id
+    assert monitoring.sync(store) == "rebuilt"
+    assert (monitoring.sku_accuracy(store)["accuracy"] == 1.0).all()
+    assert monitoring.sync(store) == "current"
+    with session(store, write=True) as s:
+        registry.set_active(s, first)
+    acc = monitoring.sku_accuracy(store).set_index("sku")
+    assert acc.loc[shifted, "accuracy"] < 0.5 and monitoring.active(store)["version_id"] == first
+    assert second != first
