@@ -1,7 +1,7 @@
 """Alert notifications: one signed JSON POST per new alert to a configured URL.
 
-The URL comes from SHELFCAST_WEBHOOK_URL, else the store setting `webhook_url` (set on the Monitor
-page's rule editor). The secret comes from SHELFCAST_WEBHOOK_SECRET or .streamlit/secrets.toml
+The URL comes from SHELFCAST_WEBHOOK_URL (environment or .streamlit/secrets.toml, also as
+`[webhook] url`), else the store setting `webhook_url` (set on the Monitor page's Rules tab). The secret comes from SHELFCAST_WEBHOOK_SECRET or .streamlit/secrets.toml
 (`SHELFCAST_WEBHOOK_SECRET = "..."` or `[webhook] secret = "..."`), never from the store or the
 repo; without a secret nothing is sent (an unsigned alert could not be trusted by the receiver).
 
@@ -21,7 +21,6 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 import threading
 import time
 import urllib.error
@@ -49,7 +48,7 @@ def settings(db=None) -> tuple[str | None, str | None]:
     from core.monitoring import env_or_secret
     from core.store import datasets, session
 
-    url = os.environ.get("SHELFCAST_WEBHOOK_URL")
+    url = env_or_secret("SHELFCAST_WEBHOOK_URL")  # environment, else .streamlit/secrets.toml
     if not url:
         with session(db) as s:
             url = datasets.get_setting(s, "webhook_url") or None
