@@ -215,3 +215,12 @@ def test_mark_interrupted_spares_live_runs(daily):
         with training._live_lock:
             training._live.discard(vid)
     assert vid in training.mark_interrupted(daily)
+
+
+def test_train_for_demo_makes_a_ready_best_of_version(daily):
+    said = []
+    vid = training.train_for_demo(SCI, daily, said.append)
+    v = load(daily, vid)[0]
+    assert v.status == "ready" and v.kind == "best"
+    assert json.loads(v.params)["candidates"] == ["naive", "sklearn"]
+    assert said[0].startswith("Training a first forecast") and f"Version {vid}: ready" in said[-1]
