@@ -31,7 +31,7 @@ def current_actor() -> Actor | None:
     if token is not None:
         return _link_actor(token, db)
     if not users.has_users(db):
-        _first_admin_screen(db)
+        _only(lambda: _first_admin_screen(db), "Welcome")
         return None
     a = state.actor()
     if a is not None and a.via_link:  # the share parameter was removed from the URL
@@ -42,7 +42,7 @@ def current_actor() -> Actor | None:
             state.set_actor(None)
             st.warning("Your account was disabled or removed; sign in again or ask an admin.")
     if a is None:
-        _login_screen(db)
+        _only(lambda: _login_screen(db), "Sign in")
         return None
     state.set_actor(a)
     return a
@@ -55,14 +55,23 @@ def _link_actor(token: str, db) -> Actor | None:
     if a is None:
         st.session_state.pop(_LINK_KEY, None)
         state.set_actor(None)
-        st.title("This link is not valid")
-        st.write(
-            "It may have expired or been revoked. Ask the person who sent it for a new link."
-        )
+        _only(_invalid_link, "Link not valid")
         st.stop()
     st.session_state[_LINK_KEY] = sharing.hash_token(token)
     state.set_actor(a)
     return a
+
+
+def _only(render, title: str) -> None:
+    """Run a gate screen as the one and only page. Going through st.navigation (hidden) also
+    replaces the page list a previous sign-in left in the browser's sidebar."""
+    st.navigation([st.Page(render, title=title, url_path="gate", default=True)],
+                  position="hidden").run()
+
+
+def _invalid_link() -> None:
+    st.title("This link is not valid")
+    st.write("It may have expired or been revoked. Ask the person who sent it for a new link.")
 
 
 def _first_admin_screen(db) -> None:
