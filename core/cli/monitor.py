@@ -44,9 +44,9 @@ def run(args) -> int:
         lines.append(f"{r['sku']:<14}{_pct(r['accuracy']):>10}{_pct(r['backtest_accuracy']):>10}"
                      f"{_pct(r['bias']):>9}  {r['direction']}")
     drifted = [d for d in rep["data_drift"] if d["drifted"] and d["column"] == "units"]
-    lines += ["", f"Data drift in demand: {len(drifted)} SKU(s)"]
-    lines += [f"  {d['sku']}: {d['test']} {d['score']:.3g}, mean {d['ref_mean']:.1f} -> {d['cur_mean']:.1f}"
-              for d in drifted]
+    lines += ["", f"Data drift detected in demand: {len(drifted)} SKU(s) (the rule alerts on large moves only)"]
+    lines += [f"  {d['sku']}: {d['test']} {d['score']:.3g}, mean {d['ref_mean']:.1f} -> {d['cur_mean']:.1f} "
+              f"({100 * d['change']:+.0f}%)" for d in drifted]
     concept = [c for c in rep["concept_drift"] if c["drifted"]]
     lines += ["", f"Concept drift: {len(concept)} SKU(s): " + ", ".join(c["sku"] for c in concept)]
     lines += ["", f"Open and acknowledged alerts: {len(rep['alerts'])}"]

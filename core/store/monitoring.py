@@ -264,7 +264,7 @@ def accuracy_by_period(s: Session, grain: str = "week", level: str = "sku",
             SELECT sku, store, date_trunc(?, ds)::DATE AS period, sum(y) AS units,
                    sum(yhat) AS forecast, abs(sum(yhat) - sum(y)) AS abs_err, count(*) AS n,
                    abs(sum(yhat) - sum(y)) / nullif(sum(y), 0) AS wape,
-                   greatest(0, 1 - abs(sum(yhat) - sum(y)) / nullif(sum(y), 0)) AS accuracy,
+                   CASE WHEN sum(y) > 0 THEN greatest(0, 1 - abs(sum(yhat) - sum(y)) / sum(y)) END AS accuracy,
                    (sum(yhat) - sum(y)) / nullif(sum(y), 0) AS bias
             FROM base GROUP BY ALL ORDER BY sku, store, period""",  # noqa: S608 - store_col is one of two constants
         [*_fp(skus, stores, cats), _grain(grain)],
@@ -285,7 +285,7 @@ def window_accuracy(s: Session, start: date, grain: str = "week", level: str = "
               FROM live_errors WHERE ds >= ? AND {_FILTER} GROUP BY ALL)
             SELECT sku, store, sum(y) AS units, sum(yhat) AS forecast, sum(n) AS n,
                    sum(abs(yhat - y)) / nullif(sum(y), 0) AS wape,
-                   greatest(0, 1 - sum(abs(yhat - y)) / nullif(sum(y), 0)) AS accuracy,
+                   CASE WHEN sum(y) > 0 THEN greatest(0, 1 - sum(abs(yhat - y)) / sum(y)) END AS accuracy,
                    (sum(yhat) - sum(y)) / nullif(sum(y), 0) AS bias,
                    sum(greatest(y - yhat, 0)) AS lost_units, sum(greatest(yhat - y, 0)) AS over_units
             FROM base GROUP BY ALL ORDER BY sku, store""",  # noqa: S608 - store_col is one of two constants
@@ -310,7 +310,7 @@ def rolling_accuracy(s: Session, window: int, grain: str = "week", level: str = 
             k AS (SELECT *, dense_rank() OVER (ORDER BY period) AS k FROM per)
             SELECT p.sku, p.store, p.period,
                    sum(q.ae) / nullif(sum(q.y), 0) AS wape,
-                   greatest(0, 1 - sum(q.ae) / nullif(sum(q.y), 0)) AS accuracy,
+                   CASE WHEN sum(q.y) > 0 THEN greatest(0, 1 - sum(q.ae) / sum(q.y)) END AS accuracy,
                    sum(q.e) / nullif(sum(q.y), 0) AS bias
             FROM k p JOIN k q ON q.sku = p.sku AND q.store = p.store
                  AND q.k BETWEEN p.k - ? + 1 AND p.k
@@ -329,7 +329,7 @@ def total_by_period(s: Session, grain: str = "week", skus: list[str] | None = No
               FROM live_errors WHERE {_FILTER} GROUP BY ALL)
             SELECT period, sum(y) AS units, sum(yhat) AS forecast,
                    sum(abs(yhat - y)) AS abs_err,
-                   greatest(0, 1 - sum(abs(yhat - y)) / nullif(sum(y), 0)) AS accuracy,
+                   CASE WHEN sum(y) > 0 THEN greatest(0, 1 - sum(abs(yhat - y)) / sum(y)) END AS accuracy,
                    (sum(yhat) - sum(y)) / nullif(sum(y), 0) AS bias
             FROM base GROUP BY ALL ORDER BY period""",  # noqa: S608 - _FILTER is a constant
         [_grain(grain), *_fp(skus, stores, cats)],
