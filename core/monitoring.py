@@ -124,7 +124,7 @@ def active(db=None) -> dict | None:
     metrics = json.loads(info.pop("metrics") or "{}")
     wape = metrics.get("wape")
     info["backtest_accuracy"] = metrics.get("accuracy", None if wape is None else max(0.0, 1 - wape))
-    for k in ("forecast_start", "forecast_end", "last_actual", "last_sale"):
+    for k in ("forecast_start", "forecast_end", "last_actual"):
         info[k] = _as_date(info[k])
     return info
 

@@ -182,14 +182,18 @@ with tab_attn:
     st.subheader("Needs attention")
     st.caption("Worst first. Bias > 0: the forecast was above sales (overstock risk); "
                "< 0: below sales (lost sales risk).")
+    per_store = st.toggle("Per SKU × store", key="mon-attn-level",
+                          help="Off: each SKU with its stores summed. On: every SKU at every store.")
+    base = monitoring.sku_accuracy(db, window, grain, "series", flt, THRESHOLD) if per_store else acc
     open_by_sku = pd.Series([a["sku"] for a in live]).value_counts() if live else pd.Series(dtype=int)
-    table = acc.assign(alerts=acc["sku"].map(open_by_sku).fillna(0).astype(int))
-    table = table[["sku", "category", "accuracy", "backtest_accuracy", "gap", "bias", "direction",
+    table = base.assign(alerts=base["sku"].map(open_by_sku).fillna(0).astype(int))
+    table["store"] = table["store"].replace({"*": "all stores"})
+    table = table[["sku", "store", "category", "accuracy", "backtest_accuracy", "gap", "bias", "direction",
                    "lost_units", "over_units", "units", "alerts"]]
     st.dataframe(
         table, hide_index=True, height=420, key="mon-attn",
         column_config={
-            "sku": "SKU", "category": "Category",
+            "sku": "SKU", "store": "Store", "category": "Category",
             "accuracy": st.column_config.ProgressColumn("Accuracy", format="percent", min_value=0, max_value=1),
             "backtest_accuracy": st.column_config.NumberColumn("Backtest", format="percent"),
             "gap": st.column_config.NumberColumn("vs backtest", format="percent"),
@@ -198,7 +202,7 @@ with tab_attn:
             "lost_units": st.column_config.NumberColumn("Lost-sales units", format="%.0f"),
             "over_units": st.column_config.NumberColumn("Overstock units", format="%.0f"),
             "units": st.column_config.NumberColumn("Units sold", format="%.0f"),
-            "alerts": st.column_config.NumberColumn("Alerts", format="%d"),
+            "alerts": st.column_config.NumberColumn("SKU alerts", format="%d"),
         },
     )
     if actor and actor.can("download"):

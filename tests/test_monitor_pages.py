@@ -84,6 +84,11 @@ def test_filters_and_drill_down_from_an_alert(store):
     at.button(key="mon-drill").click().run()
     assert not at.exception, at.exception
     assert at.selectbox(key="mon-sku").value == other["sku"]
+    at.toggle(key="mon-attn-level").set_value(True).run()
+    assert not at.exception, at.exception
+    per_store = _frame(at, "lost_units")
+    assert len(per_store) == SPEC.n_skus * SPEC.n_stores and set(per_store["store"]) == {"Leeds", "Bristol"}
+    at.toggle(key="mon-attn-level").set_value(False).run()
     cat = other["sku"].split("-")[0]
     at.multiselect(key="mon-cats").set_value([cat]).run()
     assert not at.exception, at.exception

@@ -166,20 +166,18 @@ def _grain(grain: str) -> str:
 # ---------------------------------------------------------------- the active version
 
 def active_info(s: Session) -> dict | None:
-    """The active version with its forecast span and what has arrived since."""
+    """The active version with its forecast span and the last date with an actual for it."""
     row = raw(s).execute(
         """SELECT v.id, v.kind, v.created_by, v.created_at, v.metrics, v.freq, a.since,
                   (SELECT min(ds) FROM forecasts WHERE version_id = v.id),
                   (SELECT max(ds) FROM forecasts WHERE version_id = v.id),
-                  (SELECT max(ds) FROM live_errors),
-                  (SELECT count(DISTINCT ds) FROM live_errors),
-                  (SELECT max(ds) FROM sales)
+                  (SELECT max(ds) FROM live_errors)
            FROM active a JOIN versions v ON v.id = a.version_id WHERE a.scope = 'default'"""
     ).fetchone()
     if row is None:
         return None
     keys = ("version_id", "kind", "created_by", "created_at", "metrics", "freq", "since",
-            "forecast_start", "forecast_end", "last_actual", "periods_with_actuals", "last_sale")
+            "forecast_start", "forecast_end", "last_actual")
     return dict(zip(keys, row, strict=True))
 
 
