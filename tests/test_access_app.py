@@ -145,14 +145,22 @@ def test_viewer_cannot_upload_through_page_or_core(db, tmp_path):
         ingest(demo_csv(tmp_path / "x.csv", n_skus=1, n_stores=1, days=30), at.session_state["actor"])
 
 
-def test_viewer_cannot_promote_calling_core(db):
-    """Promotion is the registry's; a viewer's session actor is refused by core itself."""
-    registry = pytest.importorskip("core.registry")
+def test_viewer_cannot_promote_calling_core(db, tmp_path):
+    """A ready version exists; the viewer's own session actor is refused by core.registry and
+    nothing is put into service."""
+    from core import registry
+    from tests.registry_fixtures import fake_version, load_demo
+
+    load_demo(db, tmp_path, ADMIN_ACTOR, n_skus=2, n_stores=1, days=40)
+    vid = fake_version(db, 0.1)
     at = signed_in_app("viewer", name="vic")
     a = at.session_state["actor"]
     assert a == Actor("vic", "viewer")
+    with pytest.raises(PermissionDenied, match="may not promote"):
+        registry.promote(a, vid, "not allowed", db=db)
     with pytest.raises(PermissionDenied):
-        registry.promote(a, 1, note="not allowed")
+        registry.rollback(a, "not allowed", db)
+    assert registry.active_version(db) is None
 
 
 def test_admin_adds_and_disables_users_on_access_page(db):

@@ -87,3 +87,12 @@ def test_only_admins_manage_users_on_the_cli(db, capsys, monkeypatch, role):
                        stdin="eve-pass-1\n")
     assert code == 2 and "may not manage users" in err
     assert users.current("eve", db) is None
+
+
+def test_serve_says_how_to_get_in_on_first_start(db):
+    from core.cli.serve import how_to_get_in
+
+    first = how_to_get_in(db, "http://localhost:8501")
+    assert "create the first admin" in first and "shelfcast user add NAME --role admin" in first
+    users.create_first_admin("alice", "alice-pass-1", db)
+    assert "Sign in with your account" in how_to_get_in(db, "http://localhost:8501")
