@@ -28,6 +28,7 @@ def is_empty(db: str | os.PathLike | None = None) -> bool:
 def seed_demo(actor: Actor, db: str | os.PathLike | None = None, spec: DemoSpec | None = None,
               say: Say = print) -> None:
     require(actor, "upload")
+    require(actor, "promote")  # the seed also trains and promotes a first version
     spec = spec or DemoSpec()
     frame = generate(spec)
     history, recent = split_recent(frame, spec.shift_days)

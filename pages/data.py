@@ -93,7 +93,7 @@ if counts["rows"] == 0:
         "The store has no sales yet. Upload a sales file above (date, SKU, units; store optional), "
         "or load the demo data set to look around."
     )
-    if actor and actor.can("upload") and st.button("Load demo data", key="load-demo"):
+    if actor and actor.can("promote") and st.button("Load demo data", key="load-demo"):
         with st.spinner("Loading demo data ..."):
             seed_demo(actor, db, say=lambda _m: None)
         st.rerun()

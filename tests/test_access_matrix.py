@@ -170,7 +170,7 @@ CASES: list[Case] = [
     Case("core.ingest.ingest", "upload", setup=_csv,
          call=lambda a, db, f: ingest.ingest(f, a, db=db),
          check=lambda db, ctx, r: _rows(db) == 80 or pytest.fail("rows not loaded")),
-    Case("core.seed.seed_demo", "upload", call=_seed,
+    Case("core.seed.seed_demo", "promote", call=_seed,
          check=lambda db, ctx, r: _rows(db) == 120 or pytest.fail("demo not loaded")),
     Case("core.users.add_user", "manage_users", setup=_accounts,
          call=lambda a, db, ctx: users.add_user(a, "newbie", "manager", "long-enough-pw", db),
