@@ -132,6 +132,7 @@ def main() -> None:
         with session(db) as s:
             n_fc = raw(s).execute("SELECT count(*) FROM forecasts").fetchone()[0]
             n_y = raw(s).execute("SELECT count(*) FROM sales").fetchone()[0]
+        print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         print(f"built {n_fc:,} forecast rows and {n_y:,} actuals ({args.series:,} series) in "
               f"{time.perf_counter() - t:.1f} s")
 
@@ -178,6 +179,7 @@ def main() -> None:
     print(f"per-series accuracy ({len(acc_series):,} series): DuckDB {t_acc_series:6.2f} s")
     print(f"data drift, all SKUs:                DuckDB {t_drift:6.2f} s   pandas {t_drift_pd:6.2f} s   "
           f"ratio {t_drift_pd / t_drift:5.1f}x   ({flagged} SKUs drifted; {len(units) // 10} shifted by design)")
+    print(f"load average at end: {os.getloadavg()[0]:.1f}")
     total_db, total_pd = t_acc + t_drift, t_acc_pd + t_drift_pd
     print(f"accuracy + drift:                    DuckDB {total_db:6.2f} s   pandas {total_pd:6.2f} s   "
           f"ratio {total_pd / total_db:5.1f}x   (target >= 3x)")

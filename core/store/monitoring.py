@@ -143,18 +143,22 @@ def sync_errors(s: Session) -> str:
     datasets.set_setting(s, _D_KEY, str(last_d or 0))
     return done
 
-# Filters shared by every query: sku list, store list, category list (SKU prefix before '-').
-_FILTER = """(? IS NULL OR list_contains(?, sku))
-    AND (? IS NULL OR list_contains(?, store))
-    AND (? IS NULL OR list_contains(?, split_part(sku, '-', 1)))"""
-
-
-def _fp(skus: list[str] | None, stores: list[str] | None, cats: list[str] | None) -> list:
-    """Bind values for _FILTER; an empty list means no filter."""
-    out: list = []
-    for v in (skus or None, stores or None, cats or None):
-        out += [v, v]
-    return out
+def _flt(skus: list[str] | None, stores: list[str] | None, cats: list[str] | None,
+         prefix: str = "") -> tuple[str, list]:
+    """A WHERE condition for the SKU, store and category (SKU prefix before '-') filters and its
+    bind values. Only fixed fragments are added, and only for the filters in use, so an unfiltered
+    query over millions of rows carries no per-row test; the values themselves are bound."""
+    parts, params = [], []
+    if skus:
+        parts.append(f"list_contains(?, {prefix}sku)")
+        params.append(list(skus))
+    if stores:
+        parts.append(f"list_contains(?, {prefix}store)")
+        params.append(list(stores))
+    if cats:
+        parts.append(f"list_contains(?, split_part({prefix}sku, '-', 1))")
+        params.append(list(cats))
+    return (" AND ".join(parts) or "TRUE"), params
 
 
 def _grain(grain: str) -> str:
@@ -201,7 +205,7 @@ def backtest_wape(s: Session, grain: str = "week", level: str = "sku",
               JOIN active a ON a.version_id = b.version_id AND a.scope = 'default'
               JOIN chosen c ON c.series_id = b.series_id AND c.model = b.model
               JOIN series se ON se.series_id = b.series_id
-              WHERE {_FILTER.replace("sku", "se.sku").replace("store", "se.store")}
+              WHERE {_flt(skus, stores, cats, "se.")[0]}
               GROUP BY ALL),
             per_bt AS (
               SELECT sku, store, sum(abs(yhat - y)) / nullif(sum(y), 0) AS backtest_wape
@@ -214,11 +218,11 @@ def backtest_wape(s: Session, grain: str = "week", level: str = "sku",
               JOIN chosen c ON c.series_id = m.series_id AND c.model = m.model
               JOIN series se ON se.series_id = m.series_id
               WHERE m.fold IS NULL
-                AND {_FILTER.replace("sku", "se.sku").replace("store", "se.store")}
+                AND {_flt(skus, stores, cats, "se.")[0]}
               GROUP BY ALL)
             SELECT sku, store, coalesce(per_bt.backtest_wape, pooled.backtest_wape) AS backtest_wape
             FROM pooled FULL OUTER JOIN per_bt USING (sku, store) ORDER BY sku, store""",  # noqa: S608 - constants only
-        [_grain(grain), *_fp(skus, stores, cats), *_fp(skus, stores, cats)],
+        [_grain(grain), *_flt(skus, stores, cats)[1], *_flt(skus, stores, cats)[1]],
     ).df()
 
 
@@ -238,10 +242,10 @@ def backtest_total(s: Session, grain: str = "week", skus: list[str] | None = Non
               JOIN active a ON a.version_id = b.version_id AND a.scope = 'default'
               JOIN chosen c ON c.series_id = b.series_id AND c.model = b.model
               JOIN series se ON se.series_id = b.series_id
-              WHERE {_FILTER.replace("sku", "se.sku").replace("store", "se.store")}
+              WHERE {_flt(skus, stores, cats, "se.")[0]}
               GROUP BY ALL)
             SELECT sum(abs(yhat - y)) / nullif(sum(y), 0) FROM b""",  # noqa: S608 - constants only
-        [_grain(grain), *_fp(skus, stores, cats)],
+        [_grain(grain), *_flt(skus, stores, cats)[1]],
     ).fetchone()
     return None if row is None or row[0] is None else float(row[0])
 
@@ -258,14 +262,14 @@ def accuracy_by_period(s: Session, grain: str = "week", level: str = "sku",
     return raw(s).execute(
         f"""WITH base AS (
               SELECT sku, {store_col} AS store, ds, sum(y) AS y, sum(yhat) AS yhat
-              FROM live_errors WHERE {_FILTER} GROUP BY ALL)
+              FROM live_errors WHERE {_flt(skus, stores, cats)[0]} GROUP BY ALL)
             SELECT sku, store, date_trunc(?, ds)::DATE AS period, sum(y) AS units,
                    sum(yhat) AS forecast, abs(sum(yhat) - sum(y)) AS abs_err, count(*) AS n,
                    abs(sum(yhat) - sum(y)) / nullif(sum(y), 0) AS wape,
                    CASE WHEN sum(y) > 0 THEN greatest(0, 1 - abs(sum(yhat) - sum(y)) / sum(y)) END AS accuracy,
                    (sum(yhat) - sum(y)) / nullif(sum(y), 0) AS bias
             FROM base GROUP BY ALL ORDER BY sku, store, period""",  # noqa: S608 - store_col is one of two constants
-        [*_fp(skus, stores, cats), _grain(grain)],
+        [*_flt(skus, stores, cats)[1], _grain(grain)],
     ).df()
 
 
@@ -279,15 +283,15 @@ def window_accuracy(s: Session, start: date, grain: str = "week", level: str = "
     return raw(s).execute(
         f"""WITH base AS (
               SELECT sku, {store_col} AS store, date_trunc(?, ds) AS period, sum(y) AS y,
-                     sum(yhat) AS yhat, count(DISTINCT ds) AS n
-              FROM live_errors WHERE ds >= ? AND {_FILTER} GROUP BY ALL)
+                     sum(yhat) AS yhat, count(*) AS n
+              FROM live_errors WHERE ds >= ? AND {_flt(skus, stores, cats)[0]} GROUP BY ALL)
             SELECT sku, store, sum(y) AS units, sum(yhat) AS forecast, sum(n) AS n,
                    sum(abs(yhat - y)) / nullif(sum(y), 0) AS wape,
                    CASE WHEN sum(y) > 0 THEN greatest(0, 1 - sum(abs(yhat - y)) / sum(y)) END AS accuracy,
                    (sum(yhat) - sum(y)) / nullif(sum(y), 0) AS bias,
                    sum(greatest(y - yhat, 0)) AS lost_units, sum(greatest(yhat - y, 0)) AS over_units
             FROM base GROUP BY ALL ORDER BY sku, store""",  # noqa: S608 - store_col is one of two constants
-        [_grain(grain), start, *_fp(skus, stores, cats)],
+        [_grain(grain), start, *_flt(skus, stores, cats)[1]],
     ).df()
 
 
@@ -300,7 +304,7 @@ def rolling_accuracy(s: Session, window: int, grain: str = "week", level: str = 
     return raw(s).execute(
         f"""WITH base AS (
               SELECT sku, {store_col} AS store, ds, sum(y) AS y, sum(yhat) AS yhat
-              FROM live_errors WHERE {_FILTER} GROUP BY ALL),
+              FROM live_errors WHERE {_flt(skus, stores, cats)[0]} GROUP BY ALL),
             per AS (
               SELECT sku, store, date_trunc(?, ds)::DATE AS period, sum(y) AS y,
                      abs(sum(yhat) - sum(y)) AS ae, sum(yhat) - sum(y) AS e
@@ -313,7 +317,7 @@ def rolling_accuracy(s: Session, window: int, grain: str = "week", level: str = 
             FROM k p JOIN k q ON q.sku = p.sku AND q.store = p.store
                  AND q.k BETWEEN p.k - ? + 1 AND p.k
             GROUP BY ALL ORDER BY p.sku, p.store, p.period""",  # noqa: S608 - store_col is one of two constants
-        [*_fp(skus, stores, cats), _grain(grain), int(window)],
+        [*_flt(skus, stores, cats)[1], _grain(grain), int(window)],
     ).df()
 
 
@@ -324,13 +328,13 @@ def total_by_period(s: Session, grain: str = "week", skus: list[str] | None = No
     return raw(s).execute(
         f"""WITH base AS (
               SELECT sku, date_trunc(?, ds)::DATE AS period, sum(y) AS y, sum(yhat) AS yhat
-              FROM live_errors WHERE {_FILTER} GROUP BY ALL)
+              FROM live_errors WHERE {_flt(skus, stores, cats)[0]} GROUP BY ALL)
             SELECT period, sum(y) AS units, sum(yhat) AS forecast,
                    sum(abs(yhat - y)) AS abs_err,
                    CASE WHEN sum(y) > 0 THEN greatest(0, 1 - sum(abs(yhat - y)) / sum(y)) END AS accuracy,
                    (sum(yhat) - sum(y)) / nullif(sum(y), 0) AS bias
-            FROM base GROUP BY ALL ORDER BY period""",  # noqa: S608 - _FILTER is a constant
-        [_grain(grain), *_fp(skus, stores, cats)],
+            FROM base GROUP BY ALL ORDER BY period""",  # noqa: S608 - fixed fragments only
+        [_grain(grain), *_flt(skus, stores, cats)[1]],
     ).df()
 
 
@@ -378,9 +382,9 @@ def drift_samples(s: Session, ref: tuple[date, date], cur: tuple[date, date],
               SELECT sku, {store_col} AS store, col,
                      list(value) FILTER (WHERE ds BETWEEN ? AND ?) AS ref,
                      list(value) FILTER (WHERE ds BETWEEN ? AND ?) AS cur
-              FROM v WHERE {_FILTER} GROUP BY 1, 2, 3)
+              FROM v WHERE {_flt(skus, stores, cats)[0]} GROUP BY 1, 2, 3)
             ORDER BY sku, store, col <> 'units', col""",  # noqa: S608 - constants only
-        [*ref, *cur, *ref, *cur, *ref, *cur, *_fp(skus, stores, cats)],
+        [*ref, *cur, *ref, *cur, *ref, *cur, *_flt(skus, stores, cats)[1]],
     ).df()
 
 
