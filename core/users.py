@@ -12,6 +12,7 @@ import os
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -23,9 +24,13 @@ from core.store import users as store
 from core.store.base import now
 
 _hasher = PasswordHasher()
-# Verified against when the name is unknown, so that a wrong name costs as long as a wrong
-# password and response times do not tell which names exist.
-_DUMMY_HASH = _hasher.hash("not a password: equalises timing for unknown names")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified against when the name is unknown, so that a wrong name costs as long as a wrong
+    password and response times do not tell which names exist (made on first use, not import)."""
+    return _hasher.hash("not a password: equalises timing for unknown names")
 
 MIN_PASSWORD = 8
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
@@ -146,7 +151,7 @@ def authenticate(name: str, password: str, db: str | os.PathLike | None = None) 
         u = store.get_user(s, name or "")
         if u is None:
             try:
-                _hasher.verify(_DUMMY_HASH, password or "")
+                _hasher.verify(_dummy_hash(), password or "")
             except VerificationError:
                 pass
             raise PermissionDenied(BAD_LOGIN)
