@@ -141,6 +141,42 @@ def set_disabled(actor: Actor, name: str, disabled: bool = True,
         return _info(u)
 
 
+def set_password(actor: Actor, name: str, password: str,
+                 db: str | os.PathLike | None = None) -> UserInfo:
+    """An admin sets a new password (a forgotten one, or after a handover); it also lifts a
+    sign-in lock."""
+    require(actor, "manage_users")
+    if len(password or "") < MIN_PASSWORD:
+        raise ValidationError(f"The password needs at least {MIN_PASSWORD} characters.")
+    pw_hash = _hasher.hash(password)
+    with session(db, write=True) as s:
+        u = store.get_user(s, name)
+        if u is None:
+            raise NotFound(f"No user named {name!r}.")
+        u.password_hash, u.failed_attempts, u.locked_until = pw_hash, 0, None
+        store.save(s, u)
+        return _info(u)
+
+
+def set_role(actor: Actor, name: str, role: str,
+             db: str | os.PathLike | None = None) -> UserInfo:
+    """Change an account's role; it applies at the user's next click. The last enabled admin
+    keeps the admin role."""
+    require(actor, "manage_users")
+    if role not in ROLES:
+        raise ValidationError(f"Unknown role {role!r}; choose one of {', '.join(ROLES)}.")
+    with session(db, write=True) as s:
+        u = store.get_user(s, name)
+        if u is None:
+            raise NotFound(f"No user named {name!r}.")
+        if (u.role == "admin" and role != "admin" and not u.disabled
+                and store.count_active_admins(s) <= 1):
+            raise ValidationError(f"{name} is the last enabled admin; make someone else admin first.")
+        u.role = role
+        store.save(s, u)
+        return _info(u)
+
+
 def authenticate(name: str, password: str, db: str | os.PathLike | None = None) -> Actor:
     """Check a sign-in; returns the Actor or raises PermissionDenied with a message for the form.
 

@@ -60,23 +60,36 @@ with c1, st.form("add-user", clear_on_submit=True):
             st.rerun()
 
 with c2:
-    st.markdown("**Disable or re-enable a user**")
+    st.markdown("**Change a user**")
     others = [u for u in accounts if u.name != actor.name]
     if not others:
         widgets.empty_state("You are the only user. Add someone on the left.")
-    else:
-        pick = st.selectbox(
-            "User", [u.name for u in others], key="toggle-user",
-            format_func=lambda n: f"{n} ({'disabled' if next(u for u in others if u.name == n).disabled else 'enabled'})",
-        )
-        target = next(u for u in others if u.name == pick)
-        label = "Enable" if target.disabled else "Disable"
-        st.caption("A disabled user is signed out at their next click and cannot sign in.")
-        if st.button(f"{label} {pick}", key="toggle-do"):
-            try:
-                users.set_disabled(actor, pick, not target.disabled, db)
-            except ShelfcastError as exc:
-                st.error(str(exc))
-            else:
-                st.session_state["access-done"] = f"{label}d {pick}."
-                st.rerun()
+        st.stop()
+    by_name = {u.name: u for u in others}
+    pick = st.selectbox(
+        "User", list(by_name), key="toggle-user",
+        format_func=lambda n: f"{n} ({by_name[n].role}, {'disabled' if by_name[n].disabled else 'enabled'})",
+    )
+    target = by_name[pick]
+
+    def act(fn, done: str) -> None:
+        try:
+            fn()
+        except ShelfcastError as exc:
+            st.error(str(exc))
+        else:
+            st.session_state["access-done"] = done
+            st.rerun()
+
+    r1, r2 = st.columns([2, 1], vertical_alignment="bottom")
+    new_role = r1.selectbox("Role", ROLES, index=ROLES.index(target.role), key="role-new")
+    if r2.button("Change role", key="role-do", disabled=new_role == target.role):
+        act(lambda: users.set_role(actor, pick, new_role, db), f"{pick} is now {new_role}.")
+    p1, p2 = st.columns([2, 1], vertical_alignment="bottom")
+    new_pw = p1.text_input("New password (also lifts a sign-in lock)", type="password", key="pw-new")
+    if p2.button("Set password", key="pw-do"):
+        act(lambda: users.set_password(actor, pick, new_pw, db), f"New password set for {pick}.")
+    label = "Enable" if target.disabled else "Disable"
+    st.caption("A disabled user is signed out at their next click and cannot sign in.")
+    if st.button(f"{label} {pick}", key="toggle-do"):
+        act(lambda: users.set_disabled(actor, pick, not target.disabled, db), f"{label}d {pick}.")

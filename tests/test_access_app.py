@@ -163,7 +163,7 @@ def test_viewer_cannot_promote_calling_core(db, tmp_path):
     assert registry.active_version(db) is None
 
 
-def test_admin_adds_and_disables_users_on_access_page(db):
+def test_admin_adds_changes_and_disables_users_on_access_page(db, monkeypatch):
     at = signed_in_app("admin", name="boss")
     at.switch_page(page("admin.py")).run()
     assert at.title[0].value == "Access"
@@ -176,18 +176,40 @@ def test_admin_adds_and_disables_users_on_access_page(db):
     assert users.authenticate("sam", "sam-password", db) == Actor("sam", "scientist")
     at.selectbox(key="toggle-user").set_value("sam")
     at.run()
+
+    at.selectbox(key="role-new").set_value("manager")
+    at.run()
+    at.button(key="role-do").click()
+    at.run()
+    assert "sam is now manager." in texts(at)
+    assert users.current("sam", db) == Actor("sam", "manager")
+
+    monkeypatch.setenv("SHELFCAST_LOGIN_MAX_FAILURES", "1")
+    with pytest.raises(PermissionDenied):
+        users.authenticate("sam", "forgotten-it", db)  # now locked
+    at.text_input(key="pw-new").set_value("sam-new-password")
+    at.button(key="pw-do").click()
+    at.run()
+    assert "New password set for sam." in texts(at)
+    assert users.authenticate("sam", "sam-new-password", db) == Actor("sam", "manager")
+
     at.button(key="toggle-do").click()
     at.run()
     assert "Disabled sam." in texts(at)
     assert users.current("sam", db) is None
 
 
-def test_last_admin_cannot_be_disabled(db):
+def test_last_admin_cannot_be_disabled_or_demoted(db):
     make_user(ADMIN, "admin")
     from core.errors import ValidationError
 
     with pytest.raises(ValidationError, match="last enabled admin"):
         users.set_disabled(ADMIN_ACTOR, ADMIN, True, db)
+    with pytest.raises(ValidationError, match="last enabled admin"):
+        users.set_role(ADMIN_ACTOR, ADMIN, "scientist", db)
+    make_user("second", "admin")
+    users.set_role(ADMIN_ACTOR, ADMIN, "scientist", db)  # another admin remains
+    assert users.current(ADMIN, db) == Actor(ADMIN, "scientist")
 
 
 def test_scientist_creates_link_on_page_shown_once_and_revokes(db):

@@ -71,6 +71,9 @@ def test_user_and_share_commands(db, capsys, monkeypatch):
     code, _, err = cli(capsys, monkeypatch, "--user", "alice", "share", "create", "--expires", "forever")
     assert code == 2 and "12h, 30d or 2w" in err
 
+    assert cli(capsys, monkeypatch, "--user", "alice", "user", "role", "vic", "manager")[0] == 0
+    assert cli(capsys, monkeypatch, "--user", "alice", "user", "passwd", "vic", stdin="vic-new-pass\n")[0] == 0
+    assert users.authenticate("vic", "vic-new-pass", db) == Actor("vic", "manager")
     assert cli(capsys, monkeypatch, "--user", "alice", "user", "disable", "vic")[0] == 0
     assert users.current("vic", db) is None
     code, _, err = cli(capsys, monkeypatch, "--user", "vic", "share", "list")

@@ -181,6 +181,13 @@ CASES: list[Case] = [
     Case("core.users.set_disabled", "manage_users", setup=_accounts,
          call=lambda a, db, ctx: users.set_disabled(a, "other", True, db),
          check=lambda db, ctx, r: users.current("other", db) is None or pytest.fail("enabled")),
+    Case("core.users.set_password", "manage_users", setup=_accounts,
+         call=lambda a, db, ctx: users.set_password(a, "other", "brand-new-pw", db),
+         check=lambda db, ctx, r: users.authenticate("other", "brand-new-pw", db)),
+    Case("core.users.set_role", "manage_users", setup=_accounts,
+         call=lambda a, db, ctx: users.set_role(a, "other", "scientist", db),
+         check=lambda db, ctx, r: users.current("other", db).role == "scientist"
+         or pytest.fail("role unchanged")),
     Case("core.sharing.create", "share", setup=_accounts,
          call=lambda a, db, ctx: sharing.create(a, "exec", "7d", db),
          check=lambda db, ctx, r: sharing.resolve(r.url.split("share=")[1], db) is not None

@@ -1,4 +1,4 @@
-"""shelfcast user add|list|disable|enable: accounts, for administrators and automation.
+"""shelfcast user add|list|passwd|role|disable|enable: accounts, for administrators and automation.
 
 On a store with no accounts the operator acts as admin (see core.users.cli_actor), which is how
 the first admin is made without the browser: `shelfcast user add alice --role admin`.
@@ -16,7 +16,7 @@ from core.errors import ValidationError
 
 
 def register(sub) -> None:
-    p = sub.add_parser("user", help="add, list, disable or enable accounts")
+    p = sub.add_parser("user", help="add, list, change or disable accounts")
     us = p.add_subparsers(dest="user_command", required=True, metavar="ACTION")
     a = us.add_parser("add", help="add an account (password from a prompt, or stdin if piped)")
     a.add_argument("name")
@@ -26,6 +26,13 @@ def register(sub) -> None:
     ls = us.add_parser("list", help="list accounts")
     ls.add_argument("--json", action="store_true")
     ls.set_defaults(func=list_)
+    pw = us.add_parser("passwd", help="set a new password for an account (lifts a sign-in lock)")
+    pw.add_argument("name")
+    pw.set_defaults(func=passwd)
+    r = us.add_parser("role", help="change an account's role")
+    r.add_argument("name")
+    r.add_argument("role", choices=ROLES)
+    r.set_defaults(func=role)
     for name, flag in (("disable", True), ("enable", False)):
         d = us.add_parser(name, help=f"{name} an account")
         d.add_argument("name")
@@ -63,4 +70,17 @@ def list_(args) -> int:
 def toggle(args, disabled: bool) -> int:
     u = users.set_disabled(actor(args), args.name, disabled, args.db)
     print(f"{u.name} is now {'disabled' if u.disabled else 'enabled'}.")
+    return 0
+
+
+def passwd(args) -> int:
+    who = actor(args)
+    u = users.set_password(who, args.name, read_password(), args.db)
+    print(f"New password set for {u.name}.")
+    return 0
+
+
+def role(args) -> int:
+    u = users.set_role(actor(args), args.name, args.role, args.db)
+    print(f"{u.name} is now {u.role}.")
     return 0
