@@ -32,6 +32,22 @@ with session(db) as s:
     freq = datasets.get_setting(s, "freq")
     all_skus = sales.skus(s)
     all_stores = sales.stores(s)
+    latest = datasets.latest_dataset(s)
+# What the drift results depend on besides the filters: any upload makes a new dataset version.
+STAMP = (str(db), info["version_id"], str(info.get("since")), latest.id if latest else None)
+
+
+@st.cache_data(max_entries=16, show_spinner="Testing every SKU for drift …")
+def cached_drift(kind: str, stamp: tuple, window: int, grain: str, skus: tuple, stores: tuple,
+                 cats: tuple) -> pd.DataFrame:
+    """Drift is one statistical test per SKU (seconds with thousands of SKUs) and every tab runs
+    on each rerun: compute once per data version, active version and filter (bench/render.py)."""
+    f = monitoring.Filters(list(skus), list(stores), list(cats))
+    if kind == "data":
+        return monitoring.data_drift(stamp[0], window, grain, "sku", "auto", f, keep_values=True)
+    return monitoring.concept_drift(stamp[0], window, grain, "sku", filters=f)
+
+
 grain0, window0 = monitoring.default_grain(freq)
 
 st.caption(
@@ -67,6 +83,7 @@ grains = ["week", "month", "day"] if not (freq or "").startswith("M") else ["mon
 grain = f4.selectbox("Period", grains, key="mon-grain", index=grains.index(grain0) if grain0 in grains else 0)
 window = int(f5.number_input(f"Window ({grain}s)", 1, 52, window0, key="mon-window"))
 flt = monitoring.Filters(skus=sel_skus, stores=sel_stores, categories=sel_cats)
+FKEY = (tuple(sel_skus), tuple(sel_stores), tuple(sel_cats))
 
 acc = monitoring.sku_accuracy(db, window, grain, "sku", flt, THRESHOLD)
 trend = monitoring.trend(db, grain, flt)
@@ -211,7 +228,7 @@ with tab_attn:
 # ---------------------------------------------------------------- drift
 with tab_drift:
     st.subheader("Data drift")
-    dd = monitoring.data_drift(db, window, grain, "sku", "auto", flt, keep_values=True)
+    dd = cached_drift("data", STAMP, window, grain, *FKEY)
     if dd.empty:
         widgets.empty_state("Too few actuals since the forecast started to test for drift (at least 7 values).")
     else:
@@ -252,7 +269,7 @@ with tab_drift:
         st.plotly_chart(dfig, width="stretch", key="mon-drift-hist")
 
     st.subheader("Concept drift")
-    cd = monitoring.concept_drift(db, window, grain, "sku", filters=flt)
+    cd = cached_drift("concept", STAMP, window, grain, *FKEY)
     st.caption("The live error against the version's own backtest: drift when WAPE is more than 10 points "
                "worse, or the bias leans the same way by 10% or more in each of the last 3 periods.")
     st.dataframe(

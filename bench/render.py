@@ -1,0 +1,167 @@
+"""Page render benchmark: every page of the app run through Streamlit's AppTest, signed in as an
+admin, on a store with 10,000 series (target <= 1 s per page), against the same pages on a
+100-series store in the same process (the baseline of the ratio column).
+
+    .venv/bin/python bench/render.py [--series 10000] [--days 120] [--db PATH] [--profile]
+
+The store: SKU x store series (5 stores per SKU) of `days` daily sales made with numpy (weekly
+cycle, noise), ingested through core.ingest, a seasonal-naive version trained and promoted, then
+7 more days of actuals so Monitor and Overview have accuracy to show. `--db PATH` keeps (or
+reuses) the big store. Each page is run once to warm the process (imports, first queries) and
+then timed `--repeat` times; the median is reported. `--profile` prints a cProfile of the
+slowest page."""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import pstats
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(var, "1")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+from app.nav import PAGES  # noqa: E402
+from core import ingest, registry, training, users  # noqa: E402
+from core.access import Actor  # noqa: E402
+
+ADMIN = Actor("bench-admin", "admin")
+START = pd.Timestamp("2026-01-05")
+
+
+def frame(n_series: int, days: int, offset: int = 0, seed: int = 1) -> pd.DataFrame:
+    """Daily units for n_series SKU x store series (5 stores per SKU), days offset..offset+days."""
+    rng = np.random.default_rng(seed + offset)
+    sid = np.repeat(np.arange(n_series), days)
+    d = np.tile(np.arange(offset, offset + days), n_series)
+    level = 3 + (np.arange(n_series) * 7919 % 40)
+    lam = level[sid] * (1 + 0.3 * np.sin(2 * np.pi * d / 7))
+    cats = np.array(["BEV", "SNK", "DRY", "HOU"])
+    sku = np.char.add(np.char.add(cats[(sid // 5) % 4], "-"), np.char.zfill((sid // 5).astype(str), 5))
+    store = np.char.add("Store ", (sid % 5).astype(str))
+    return pd.DataFrame({"date": (START + pd.to_timedelta(d, "D")).date, "sku": sku, "store": store,
+                         "units": rng.poisson(lam)})
+
+
+def build(db: Path, n_series: int, days: int, say=print) -> None:
+    if users.has_users(db):
+        say(f"reusing {db}")
+        return
+    users.create_first_admin(ADMIN.name, "bench-password-1", db)
+    with tempfile.TemporaryDirectory() as tmp:
+        t = time.perf_counter()
+        p = Path(tmp) / "history.parquet"
+        frame(n_series, days).to_parquet(p, index=False)
+        ingest.ingest(p, ADMIN, db=db)
+        say(f"  ingested {n_series:,} x {days} days in {time.perf_counter() - t:.1f} s")
+        t = time.perf_counter()
+        vid = training.train(ADMIN, "naive", horizon=14, folds=1, db=db)
+        registry.promote(ADMIN, vid, "bench", db=db)
+        say(f"  trained + promoted naive v{vid} in {time.perf_counter() - t:.1f} s")
+        t = time.perf_counter()
+        p = Path(tmp) / "recent.parquet"
+        frame(n_series, 7, offset=days).to_parquet(p, index=False)
+        ingest.ingest(p, ADMIN, db=db)
+        say(f"  ingested 7 days of actuals (alerts evaluated) in {time.perf_counter() - t:.1f} s")
+
+
+def app_for(page_file: str) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=300)
+    at.session_state["actor"] = ADMIN  # what a successful sign-in leaves in the session
+    at.run()
+    at.switch_page(str(ROOT / "pages" / page_file))
+    return at
+
+
+def time_page(db: Path, page_file: str, repeat: int) -> tuple[float, float, list[str]]:
+    """(first run, median of the next `repeat` runs) in seconds, and any exceptions shown."""
+    os.environ["SHELFCAST_DB"] = str(db)
+    at = app_for(page_file)
+    t = time.perf_counter()
+    at.run()
+    first = time.perf_counter() - t
+    runs = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        at.run()
+        runs.append(time.perf_counter() - t)
+    errors = [e.value for e in at.exception]
+    return first, statistics.median(runs), errors
+
+
+def profile(db: Path, page_file: str, top: int = 30) -> None:
+    """cProfile of one warm run. AppTest runs the script in a new thread per run, so the profiler
+    is switched on inside that thread by a threading.setprofile hook."""
+    import threading
+
+    os.environ["SHELFCAST_DB"] = str(db)
+    at = app_for(page_file)
+    at.run()
+    pr = cProfile.Profile()
+
+    def hook(*_a) -> None:
+        sys.setprofile(None)
+        pr.enable()
+
+    threading.setprofile(hook)
+    try:
+        at.run()
+    finally:
+        threading.setprofile(None)
+    pstats.Stats(pr).sort_stats("cumulative").print_stats(top)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--series", type=int, default=10_000)
+    ap.add_argument("--days", type=int, default=120)
+    ap.add_argument("--db", type=Path, help="keep / reuse the big store here")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--profile", action="store_true", help="also profile the slowest page")
+    ap.add_argument("--profile-page", help="only profile this page file (e.g. train.py) on --db")
+    args = ap.parse_args()
+    if args.profile_page:
+        profile(args.db, args.profile_page)
+        return
+    tmp = Path(tempfile.mkdtemp(prefix="shelfcast-render-"))
+    small = tmp / "small.duckdb"
+    big = args.db or tmp / "big.duckdb"
+    print(f"load average {os.getloadavg()[0]:.1f} / {os.cpu_count()} cores")
+    print("baseline store: 100 series")
+    build(small, 100, args.days)
+    print(f"big store: {args.series:,} series")
+    build(big, args.series, args.days)
+
+    rows = []
+    for f, title, _perm in PAGES:
+        f0, base, e0 = time_page(small, f, args.repeat)
+        f1, med, e1 = time_page(big, f, args.repeat)
+        rows.append((title, f, base, f1, med, e0 + e1))
+        print(f"  {title}: 100 series {base:.2f} s, 10k first {f1:.2f} s, median {med:.2f} s", flush=True)
+    print(f"\nload average {os.getloadavg()[0]:.1f}")
+    print(f"{'page':<12} {'100 series':>11} {'10k first':>10} {'10k median':>11} {'ratio':>6}  target<=1s")
+    for title, _f, base, first, med, errs in rows:
+        flag = "ok" if med <= 1.0 else "MISSED"
+        print(f"{title:<12} {base:>10.2f}s {first:>9.2f}s {med:>10.2f}s {med / base:>6.1f}  {flag}"
+              + (f"  ERRORS: {errs}" if errs else ""))
+    if args.profile:
+        slow = max(rows, key=lambda r: r[4])
+        print(f"\nprofile of {slow[0]} ({slow[1]}) on the big store")
+        profile(big, slow[1])
+
+
+if __name__ == "__main__":
+    main()
