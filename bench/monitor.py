@@ -91,7 +91,9 @@ def pandas_frames(db: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, p
         sales = con.execute("SELECT series_id, ds, y FROM sales").df()
         fc = con.execute("SELECT series_id, ds, yhat FROM forecasts").df()
         series = con.execute("SELECT series_id, sku, store FROM series").df()
-        errors = con.execute("SELECT series_id, sku, store, ds, y, yhat FROM live_errors").df()
+        errors = con.execute(
+            "SELECT e.series_id, sku, store, ds, y, yhat FROM monitor_errors e JOIN series USING (series_id)"
+        ).df()
     return sales, fc, series, errors
 
 

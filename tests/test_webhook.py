@@ -112,23 +112,23 @@ def test_new_alerts_post_once_each_and_record_it(db, receiver, monkeypatch):
     assert len(receiver.requests) == len(opened)
 
 
+@pytest.mark.slow
 def test_dead_webhook_never_fails_or_blocks_ingest(db, monkeypatch):
     monkeypatch.setenv("SHELFCAST_WEBHOOK_URL", "http://127.0.0.1:9/down")
     monkeypatch.setenv("SHELFCAST_WEBHOOK_SECRET", SECRET)
     monkeypatch.setattr(webhook, "ATTEMPTS", 2)
-    monkeypatch.setattr(webhook, "BACKOFF_S", 3.0)  # each alert's delivery sleeps 3 s
+    monkeypatch.setattr(webhook, "BACKOFF_S", 4.0)  # each alert's delivery sleeps 4 s
     spec = DemoSpec(n_skus=6, n_stores=1, days=420)
     hist, recent = split_recent(generate(spec), spec.shift_days)
     sci = Actor("sam", "scientist")
     make_active_version(db, hist, spec.shift_days, sci, plan=recent)
-    t0 = time.monotonic()
-    ingest_frame(db, recent, sci)
-    took = time.monotonic() - t0
+    ingest_frame(db, recent, sci)  # returns although no delivery can have finished yet
     opened = monitoring.alerts(db, ["open"])
     assert opened
-    webhook.wait(30)
-    assert took < 3.0  # ingest returned before even one delivery could have finished
-    assert "notify_failed" in [e["action"] for e in monitoring.history(db, opened[0]["id"])]
+    actions = [e["action"] for a in opened for e in monitoring.history(db, a["id"])]
+    assert "notify_failed" not in actions and "notified" not in actions
+    webhook.wait(4.5 * len(opened) + 10)
+    assert "notify_failed" in [e["action"] for e in monitoring.history(db, opened[-1]["id"])]
 
 
 def test_no_secret_means_nothing_is_sent(db, receiver, monkeypatch):

@@ -1,9 +1,8 @@
 """Monitoring tables and queries: the live error of the active version, alert rules, alerts and
 their history.
 
-`live_errors` stores, for every (series, date) where the active version had a forecast and an
-actual has arrived, y, yhat and the interval (with sku and store beside them so the aggregations
-read one table). It is kept in step by `sync_errors`: a promotion or rollback (the active version
+`monitor_errors` stores, for every (series, date) where the active version had a forecast and an
+actual has arrived, y and yhat. It is kept in step by `sync_errors`: a promotion or rollback (the active version
 differs from the one the table was built for) rebuilds it; a new upload (a dataset id the table has
 not seen) refreshes only the dates that upload covered. Joining 10M forecasts to 10M actuals on
 every page view took seconds; scanning the stored errors takes a fraction of one.
@@ -90,14 +89,16 @@ class AlertEvent(SQLModel, table=True):
 
 
 DDL += [
-    "DROP VIEW IF EXISTS forecast_errors",  # an earlier, slower form of live_errors
-    """CREATE TABLE IF NOT EXISTS live_errors (
-        version_id INTEGER NOT NULL, series_id INTEGER NOT NULL, sku VARCHAR NOT NULL,
-        store VARCHAR NOT NULL, ds DATE NOT NULL, y DOUBLE, yhat DOUBLE, yhat_lower DOUBLE,
-        yhat_upper DOUBLE)""",
+    "DROP VIEW IF EXISTS forecast_errors",  # earlier forms of live_errors (development stores)
+    "DROP TABLE IF EXISTS live_errors",
+    """CREATE TABLE IF NOT EXISTS monitor_errors (
+        series_id INTEGER NOT NULL, ds DATE NOT NULL, y DOUBLE, yhat DOUBLE)""",
 ]
 
-_V_KEY, _D_KEY = "monitor.errors_version", "monitor.errors_dataset"
+_V_KEY, _D_KEY = "monitor.err_version", "monitor.err_dataset"
+# The stored errors with each series' SKU and store (a 5,000-row join; writing them beside every
+# error made the rebuild ten times slower than the join itself).
+_ERR = "(SELECT se.sku, se.store, e.ds, e.y, e.yhat FROM monitor_errors e JOIN series se USING (series_id))"
 
 
 def errors_state(s: Session) -> tuple[int | None, int | None, int | None, int | None]:
@@ -113,19 +114,17 @@ def errors_state(s: Session) -> tuple[int | None, int | None, int | None, int | 
 
 
 def sync_errors(s: Session) -> str:
-    """Bring live_errors in step with the active version and the uploads; returns what was done
+    """Bring monitor_errors in step with the active version and the uploads; returns what was done
     ('rebuilt', 'refreshed', 'current')."""
     from core.store import datasets
 
     active_v, built_v, synced_d, last_d = errors_state(s)
     con = raw(s)
-    insert = """INSERT INTO live_errors
-        SELECT f.version_id, f.series_id, se.sku, se.store, f.ds, sa.y, f.yhat, f.yhat_lower,
-               f.yhat_upper
-        FROM forecasts f JOIN sales sa USING (series_id, ds) JOIN series se USING (series_id)
+    insert = """INSERT INTO monitor_errors
+        SELECT f.series_id, f.ds, sa.y, f.yhat FROM forecasts f JOIN sales sa USING (series_id, ds)
         WHERE f.version_id = ? AND f.ds BETWEEN ? AND ?"""
     if active_v != built_v:
-        con.execute("DELETE FROM live_errors")
+        con.execute("DELETE FROM monitor_errors")
         if active_v is not None:
             con.execute(insert, [active_v, date.min, date.max])
         done = "rebuilt"
@@ -134,7 +133,7 @@ def sync_errors(s: Session) -> str:
             "SELECT min(first_date), max(last_date) FROM datasets WHERE id > ?", [synced_d or 0]
         ).fetchone()
         if lo is not None:
-            con.execute("DELETE FROM live_errors WHERE ds BETWEEN ? AND ?", [lo, hi])
+            con.execute("DELETE FROM monitor_errors WHERE ds BETWEEN ? AND ?", [lo, hi])
             con.execute(insert, [active_v, lo, hi])
         done = "refreshed"
     else:
@@ -175,7 +174,7 @@ def active_info(s: Session) -> dict | None:
         """SELECT v.id, v.kind, v.created_by, v.created_at, v.metrics, v.freq, a.since,
                   (SELECT min(ds) FROM forecasts WHERE version_id = v.id),
                   (SELECT max(ds) FROM forecasts WHERE version_id = v.id),
-                  (SELECT max(ds) FROM live_errors)
+                  (SELECT max(ds) FROM monitor_errors)
            FROM active a JOIN versions v ON v.id = a.version_id WHERE a.scope = 'default'"""
     ).fetchone()
     if row is None:
@@ -262,7 +261,7 @@ def accuracy_by_period(s: Session, grain: str = "week", level: str = "sku",
     return raw(s).execute(
         f"""WITH base AS (
               SELECT sku, {store_col} AS store, ds, sum(y) AS y, sum(yhat) AS yhat
-              FROM live_errors WHERE {_flt(skus, stores, cats)[0]} GROUP BY ALL)
+              FROM {_ERR} le WHERE {_flt(skus, stores, cats)[0]} GROUP BY ALL)
             SELECT sku, store, date_trunc(?, ds)::DATE AS period, sum(y) AS units,
                    sum(yhat) AS forecast, abs(sum(yhat) - sum(y)) AS abs_err, count(*) AS n,
                    abs(sum(yhat) - sum(y)) / nullif(sum(y), 0) AS wape,
@@ -284,7 +283,7 @@ def window_accuracy(s: Session, start: date, grain: str = "week", level: str = "
         f"""WITH base AS (
               SELECT sku, {store_col} AS store, date_trunc(?, ds) AS period, sum(y) AS y,
                      sum(yhat) AS yhat, count(*) AS n
-              FROM live_errors WHERE ds >= ? AND {_flt(skus, stores, cats)[0]} GROUP BY ALL)
+              FROM {_ERR} le WHERE ds >= ? AND {_flt(skus, stores, cats)[0]} GROUP BY ALL)
             SELECT sku, store, sum(y) AS units, sum(yhat) AS forecast, sum(n) AS n,
                    sum(abs(yhat - y)) / nullif(sum(y), 0) AS wape,
                    CASE WHEN sum(y) > 0 THEN greatest(0, 1 - sum(abs(yhat - y)) / sum(y)) END AS accuracy,
@@ -304,7 +303,7 @@ def rolling_accuracy(s: Session, window: int, grain: str = "week", level: str = 
     return raw(s).execute(
         f"""WITH base AS (
               SELECT sku, {store_col} AS store, ds, sum(y) AS y, sum(yhat) AS yhat
-              FROM live_errors WHERE {_flt(skus, stores, cats)[0]} GROUP BY ALL),
+              FROM {_ERR} le WHERE {_flt(skus, stores, cats)[0]} GROUP BY ALL),
             per AS (
               SELECT sku, store, date_trunc(?, ds)::DATE AS period, sum(y) AS y,
                      abs(sum(yhat) - sum(y)) AS ae, sum(yhat) - sum(y) AS e
@@ -328,7 +327,7 @@ def total_by_period(s: Session, grain: str = "week", skus: list[str] | None = No
     return raw(s).execute(
         f"""WITH base AS (
               SELECT sku, date_trunc(?, ds)::DATE AS period, sum(y) AS y, sum(yhat) AS yhat
-              FROM live_errors WHERE {_flt(skus, stores, cats)[0]} GROUP BY ALL)
+              FROM {_ERR} le WHERE {_flt(skus, stores, cats)[0]} GROUP BY ALL)
             SELECT period, sum(y) AS units, sum(yhat) AS forecast,
                    sum(abs(yhat - y)) AS abs_err,
                    CASE WHEN sum(y) > 0 THEN greatest(0, 1 - sum(abs(yhat - y)) / sum(y)) END AS accuracy,
@@ -357,7 +356,7 @@ def forecast_vs_actual(s: Session, sku: str, store: str | None = None,
 
 
 def max_error_date(s: Session) -> date | None:
-    return raw(s).execute("SELECT max(ds) FROM live_errors").fetchone()[0]
+    return raw(s).execute("SELECT max(ds) FROM monitor_errors").fetchone()[0]
 
 
 # ---------------------------------------------------------------- drift samples
