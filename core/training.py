@@ -226,10 +226,11 @@ def _run(vid: int, db, progress, should_cancel, t0: float) -> None:
     rep.poll(force=True)
     cuts = backtest.cutoffs(y["ds"].max(), horizon, folds, freq)
     ctx = FitContext(progress=rep.add, should_cancel=rep.should_cancel)
-    # OpenMP/BLAS threads of in-process fits (HistGradientBoosting): SHELFCAST_THREADS, else
-    # whatever OMP_NUM_THREADS says (all cores when unset).
-    threads = os.environ.get("SHELFCAST_THREADS")
-    with threadpool_limits(limits=int(threads) if threads else None):
+    # OpenMP/BLAS threads of in-process fits (HistGradientBoosting): SHELFCAST_THREADS, default
+    # 1. OpenMP threads spin at every barrier, so on a shared 2-core box (the app, other jobs)
+    # two threads measured 15x slower than one; raise it on a dedicated machine.
+    threads = int(os.environ.get("SHELFCAST_THREADS", "1") or 1)
+    with threadpool_limits(limits=threads):
         bts = [backtest.run(lambda m=m: models.make(m, freq, params["options"][m], seed),
                             y, regs, freq, horizon, cuts, ctx) for m in run_models]
         bt = pd.concat(bts, ignore_index=True)
