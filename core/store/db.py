@@ -42,8 +42,12 @@ def _engine(path: Path) -> Engine:
 
 
 def _is_lock_error(exc: BaseException) -> bool:
+    """Held by another process, or (within this process) a thread opened the file while another
+    thread's closing connection was still detaching it: both pass if tried again a moment later.
+    The second one made a Train-page job fail while the page polled its progress."""
     text = str(exc)
-    return "Could not set lock" in text or "Conflicting lock" in text
+    return ("Could not set lock" in text or "Conflicting lock" in text
+            or "Unique file handle conflict" in text)
 
 
 def _connect(engine: Engine, timeout: float) -> Session:
