@@ -91,6 +91,12 @@ def fit_one(sid: int, ds: np.ndarray, y: np.ndarray, regs: dict[str, np.ndarray]
     return sid, fc["yhat"].to_numpy(), lower, upper, model_json
 
 
+def fit_chunk(tasks: list[tuple]) -> list[tuple]:
+    """Several series per task: one round trip to a worker for many fits cuts the per-task
+    overhead (pickling, scheduling), which is a large part of a 0.2 s Prophet fit."""
+    return [fit_one(*t) for t in tasks]
+
+
 class ProphetFleet(Forecaster):
     name = "prophet"
     per_series = True
@@ -146,11 +152,15 @@ class ProphetFleet(Forecaster):
                           self.options, self.seed, ctx.keep))
         results: list[tuple] = []
 
-        def collect(res: tuple) -> None:
-            results.append(res)
-            ctx.progress(1)
+        def collect(res: list[tuple]) -> None:
+            results.extend(res)
+            ctx.progress(len(res))
 
-        parallel.run(fit_one, tasks, on_result=collect, should_cancel=ctx.should_cancel)
+        # about four chunks per worker: big enough to amortise overhead, small enough for
+        # progress, cancel and load balancing
+        size = max(1, -(-len(tasks) // (4 * parallel.n_workers())))
+        chunks = [(tasks[i:i + size],) for i in range(0, len(tasks), size)]
+        parallel.run(fit_chunk, chunks, on_result=collect, should_cancel=ctx.should_cancel)
         results.sort(key=lambda r: r[0])
         frames = []
         for sid, yhat, lo, hi, mj in results:
