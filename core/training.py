@@ -247,7 +247,10 @@ def _run(vid: int, db, progress, should_cancel, t0: float) -> None:
             if not len(sids):
                 continue
             fctx = FitContext(progress=rep.add, should_cancel=rep.should_cancel, keep=True)
-            fc = models.make(m, freq, params["options"][m], seed).fit_predict(y, horizon, regs, fctx)
+            model = models.make(m, freq, params["options"][m], seed)
+            # a per-series model fits only the series it won; a global model learns from all
+            data = y[y["series_id"].isin(sids)] if model.per_series else y
+            fc = model.fit_predict(data, horizon, regs, fctx)
             finals.append(fc[fc["series_id"].isin(sids)].assign(model=m))
             items += fctx.artefacts
             explain.update(fctx.explain)
