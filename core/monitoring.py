@@ -13,6 +13,7 @@ positive means overstock risk, negative means lost sales.
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import os
@@ -102,15 +103,30 @@ class Filters:
 
 # ---------------------------------------------------------------- the active version
 
+_evaluating = contextvars.ContextVar("shelfcast_monitor_evaluating", default=False)
+
+
 def sync(db=None) -> str:
     """Keep the stored live errors in step with the active version and the uploads. Cheap when
-    nothing changed (one read); a write only after a promotion, rollback or upload."""
+    nothing changed (one read); a write only after a promotion, rollback or upload.
+
+    A promotion or rollback (core.registry knows nothing of monitoring) is noticed here, at the
+    next read: the alerts are then re-evaluated for the new version, so the old version's alerts
+    do not stay open until the next upload. A failure there is logged, never raised to a reader."""
     with session(db) as s:
         a, built, synced, last = ms.errors_state(s)
     if a == built and (synced or 0) == (last or 0):
         return "current"
     with session(db, write=True) as s:
-        return ms.sync_errors(s)
+        done = ms.sync_errors(s)
+    if a != built and not _evaluating.get():
+        try:
+            from core.access import SYSTEM
+
+            evaluate(SYSTEM, db)
+        except Exception:  # noqa: BLE001 - a reader must still get its numbers
+            log.exception("alert evaluation after a change of active version failed")
+    return done
 
 
 def active(db=None) -> dict | None:
@@ -528,6 +544,14 @@ def evaluate(actor: Actor, db=None, notify: bool = True) -> Evaluation:
     update the ones still firing, resolve those whose condition cleared. New alerts go to the
     webhook (if configured) in a background thread after the transaction commits."""
     require(actor, "view")
+    token = _evaluating.set(True)
+    try:
+        return _evaluate(actor, db, notify)
+    finally:
+        _evaluating.reset(token)
+
+
+def _evaluate(actor: Actor, db, notify: bool) -> Evaluation:
     ensure_default_rules(db)
     info = active(db)
     if info is None:

@@ -261,11 +261,22 @@ def test_stored_errors_follow_promotion_and_rollback(store):
             [v.id, first])
         registry.set_active(s, v.id)
         second = v.id
+    live_before = monitoring.alerts(store, ["open"])
+    assert live_before
     assert monitoring.sync(store) == "rebuilt"
     assert (monitoring.sku_accuracy(store)["accuracy"] == 1.0).all()
+    # the change of version was noticed at that read: the forecast alerts of the old version are
+    # resolved; data drift stays, because the demand itself did move
+    still = monitoring.alerts(store, ["open"])
+    assert {a["kind"] for a in still} == {"data_drift"}
+    gone = [a for a in live_before if a["kind"] != "data_drift"]
+    resolved_by = {e["actor"] for a in gone for e in monitoring.history(store, a["id"])
+                   if e["action"] == "resolved"}
+    assert gone and resolved_by == {"system"}
     assert monitoring.sync(store) == "current"
     with session(store, write=True) as s:
         registry.set_active(s, first)
     acc = monitoring.sku_accuracy(store).set_index("sku")
     assert acc.loc[shifted, "accuracy"] < 0.5 and monitoring.active(store)["version_id"] == first
+    assert {a["sku"] for a in monitoring.alerts(store, ["open"]) if a["kind"] == "data_drift"} == set(SPEC.shifted_skus)
     assert second != first
