@@ -285,14 +285,19 @@ def prepare(path: str | os.PathLike, mapping: Mapping | None = None, *, file_nam
             f", {_flag_expr(_ident(columns, r))} AS r{i}, CAST({_ident(columns, r)} AS VARCHAR) AS r{i}_raw"
             for i, r in enumerate(regs)
         )
+        _refuse_reserved(regs, name)
+        # A row with no units but regressor values is a plan row (a promo or price plan for
+        # future dates): it feeds the regressors table only, so models know their future.
+        any_reg = " OR ".join(f"({_flag_expr(_ident(columns, r))}) IS NOT NULL" for r in regs) or "false"
+        plan = f"(nullif(trim(CAST({qty_q} AS VARCHAR)), '') IS NULL AND ({any_reg}))"
         # One pass over the file: every parsed value beside its raw text, for the messages.
         con.execute(
             f"CREATE TABLE clean AS SELECT rowid + 2 AS _line, nullif(trim(CAST({sku_q} AS VARCHAR)), '') AS sku, "
-            f"{store_sql} AS store, {date_sql} AS ds, {_number_expr(qty_q)} AS y, "
+            f"{store_sql} AS store, {date_sql} AS ds, {_number_expr(qty_q)} AS y, {plan} AS plan, "
             f"CAST({date_q} AS VARCHAR) AS ds_raw, CAST({qty_q} AS VARCHAR) AS y_raw{reg_sql} FROM raw"
         )
         fmt_name = m.date_format or "a date"
-        checks = ["ds IS NULL", "sku IS NULL", "y IS NULL", "y < 0"] + [
+        checks = ["ds IS NULL", "sku IS NULL", "y IS NULL AND NOT plan", "y < 0"] + [
             f"r{i} IS NULL AND nullif(trim(r{i}_raw), '') IS NOT NULL" for i in range(len(regs))
         ]
         found = con.execute(
@@ -322,9 +327,12 @@ def _report_bad_rows(con: duckdb.DuckDBPyConnection, m: Mapping, regs: list[str]
                  f"{fmt_name} ({{rows}}). Fix or remove those rows and upload again.")
     _refuse_rows(con, "sku IS NULL", "sku",
                  f"{name}: {{n}} row(s) have no SKU in column '{m.sku}' ({{rows}}).")
-    _refuse_rows(con, "y IS NULL", "y_raw",
+    _refuse_rows(con, "y IS NULL AND nullif(trim(y_raw), '') IS NOT NULL", "y_raw",
                  f"{name}: {{n}} row(s) have a quantity in column '{m.qty}' that is not a number "
                  "({rows}). Quantities must be numbers such as 12 or 3.5.")
+    _refuse_rows(con, "y IS NULL AND NOT plan", "y_raw",
+                 f"{name}: {{n}} row(s) have no quantity in column '{m.qty}' ({{rows}}). Fill it in; "
+                 "rows without units are accepted only as plans (with price/promo values).")
     _refuse_rows(con, "y < 0", "y_raw",
                  f"{name}: {{n}} row(s) have a negative quantity in column '{m.qty}' ({{rows}}). "
                  "Record returns separately; units sold cannot be below zero.")
@@ -343,7 +351,7 @@ def _finish(con: duckdb.DuckDBPyConnection, m: Mapping, regs: list[str], freq: s
             f"{name}: dates {', '.join(map(str, misaligned[:SHOW]))} do not fall on the "
             f"{describe_freq(freq)} calendar of the rest of the data."
         )
-    rows = con.execute("SELECT sku, store, ds, y FROM clean").fetch_arrow_table()
+    rows = con.execute("SELECT sku, store, ds, y FROM clean WHERE NOT plan").fetch_arrow_table()
     reg_rows = None
     if regs:
         # UNPIVOT to long rows; the name comes from a bound list, not from SQL text.
@@ -357,6 +365,21 @@ def _finish(con: duckdb.DuckDBPyConnection, m: Mapping, regs: list[str], freq: s
         rows=rows, regressors=reg_rows, mapping=m, freq=freq, first_date=dates[0],
         last_date=dates[-1], sha256=_sha256(path), file_name=name,
     )
+
+
+# Column names Prophet uses itself: a regressor with one of these names would break its fit.
+RESERVED = {"ds", "y", "cap", "floor", "y_scaled", "cap_scaled", "trend", "additive_terms",
+            "multiplicative_terms", "holidays", "zeros", "yhat", "weekly", "yearly", "daily",
+            "extra_regressors_additive", "extra_regressors_multiplicative"}
+
+
+def _refuse_reserved(regs: list[str], name: str) -> None:
+    bad = [r for r in regs if r.strip().lower() in RESERVED or r.strip().lower().endswith(("_lower", "_upper"))]
+    if bad:
+        raise ValidationError(
+            f"{name}: regressor column(s) {', '.join(map(repr, bad))} have names the forecasting models "
+            "use themselves. Rename them (for example 'promo_flag') or leave them out of the mapping."
+        )
 
 
 def _refuse_duplicates(con: duckdb.DuckDBPyConnection, name: str) -> None:

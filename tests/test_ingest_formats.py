@@ -95,3 +95,16 @@ def test_cli_ingest_json_and_refusal(db, tmp_path):
     p = run_cli("ingest", str(bad), db=db)
     assert p.returncode == 2 and "not a number" in p.stderr and "line 2" in p.stderr
     assert p.stdout == ""
+
+
+def test_plan_rows_without_units_feed_regressors_only(db, tmp_path, scientist):
+    """A promo/price plan: future dates with regressor values and no units are kept as known
+    future regressor values, not as zero sales."""
+    hist = [{"date": f"2024-01-{d:02d}", "sku": "A", "units": d, "price": 2.0, "promo": "no"} for d in range(1, 11)]
+    plan = [{"date": f"2024-01-{d:02d}", "sku": "A", "units": None, "price": 1.5, "promo": "yes"} for d in range(11, 15)]
+    r = ingest(frame_csv(tmp_path / "p.csv", hist + plan), scientist)
+    assert (r.rows_added, str(r.last_date)) == (10, "2024-01-14")
+    with session(db) as s:
+        assert sales.counts(s)["rows"] == 10 and str(sales.counts(s)["last_date"]) == "2024-01-10"
+        regs = sales.load_regressors(s)
+    assert len(regs) == 14 and regs["promo"].tolist()[-4:] == [1.0] * 4

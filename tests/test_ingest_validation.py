@@ -50,7 +50,7 @@ CASES = {
                  ["not a number", "line 4", "'lots'"]),
     "negative_qty": (lambda p: frame_csv(p, rows_with(r0={"units": -2})),
                      ["negative quantity", "line 2"]),
-    "blank_qty": (lambda p: frame_csv(p, rows_with(r1={"units": None})), ["not a number", "line 3"]),
+    "blank_qty": (lambda p: frame_csv(p, rows_with(r1={"units": None})), ["no quantity", "line 3"]),
     "duplicate_rows": (lambda p: frame_csv(p, GOOD + [GOOD[1]]),
                        ["more than once", "'A'", "'S1'", "2024-01-02", "lines 3, 5"]),
     "blank_sku": (lambda p: frame_csv(p, rows_with(r2={"sku": None})), ["no SKU", "line 4: (blank)"]),
@@ -138,3 +138,9 @@ def test_names_round_trip_unchanged(db, tmp_path, scientist):
         got = sales.series_summary(s)
     assert set(zip(got.sku, got.store, strict=True)) == {(n, n) for n in names}
     assert isinstance(got, pd.DataFrame)
+
+
+def test_regressor_named_like_a_model_column_is_refused(loaded, db, tmp_path, scientist):
+    refused(frame_csv(tmp_path / "t.csv", [dict(r, trend=1) for r in GOOD]), scientist, "'trend'",
+            "Rename them", mapping=Mapping(regressors=["trend"]))
+    assert store_snapshot(db) == loaded
