@@ -71,6 +71,22 @@ def start_server(db: Path, port: int, log: Path) -> subprocess.Popen:
     raise RuntimeError(log.read_text()[-2000:])
 
 
+def cpu_seconds(procs: list[psutil.Process]) -> float:
+    total = 0.0
+    for x in procs:
+        try:
+            t = x.cpu_times()
+            total += t.user + t.system
+        except psutil.Error:
+            pass
+    return total
+
+
+def tree(pid: int) -> list[psutil.Process]:
+    p = psutil.Process(pid)
+    return [p, *p.children(recursive=True)]
+
+
 def server_rss(proc: subprocess.Popen) -> int:
     """Resident memory of the server: the `shelfcast serve` wrapper and its streamlit child."""
     p = psutil.Process(proc.pid)
@@ -126,11 +142,19 @@ async def wave(url: str, n: int, rounds: int, proc) -> tuple[list, list, int]:
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         sampler = asyncio.create_task(sample())
+        server = tree(proc.pid)
+        browsers = [c for c in tree(os.getpid())[1:] if c.pid not in {x.pid for x in server}]
+        s0, b0 = cpu_seconds(server), cpu_seconds(browsers)
+        t0 = time.perf_counter()
         try:
             await asyncio.gather(*[session(browser, url, f"load-{ROLES[i % 3]}", rounds, times, errors)
                                    for i in range(n)])
         finally:
             sampler.cancel()
+            browsers = [c for c in tree(os.getpid())[1:] if c.pid not in {x.pid for x in server}]
+            wall = time.perf_counter() - t0
+            print(f"  CPU over {wall:.0f} s: server {cpu_seconds(server) - s0:.0f} s, "
+                  f"Chromium + Playwright {cpu_seconds(browsers) - b0:.0f} s (2 cores = {2 * wall:.0f} s)")
             await browser.close()
     return times, errors, peak[0]
 
