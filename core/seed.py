@@ -37,8 +37,12 @@ def seed_demo(actor: Actor, db: str | os.PathLike | None = None, spec: DemoSpec 
         recent_path = Path(tmp) / "demo_recent_actuals.parquet"
         history.to_parquet(hist_path, index=False)
         recent.to_parquet(recent_path, index=False)
+        plan_path = Path(tmp) / "demo_plan.parquet"
+        recent.assign(units=None).to_parquet(plan_path, index=False)
         say(f"Loading demo history: {len(history):,} rows ...")
         ingest(hist_path, actor, db=db)
+        say("Loading the price, promo and temperature plan for the next weeks ...")
+        ingest(plan_path, actor, db=db)  # known future regressor values, no units
         for step in AFTER_HISTORY:
             step(actor, db, say)
         say(f"Loading the last {spec.shift_days} days as new actuals ...")
