@@ -229,7 +229,6 @@ def test_inventory_manager_journey(db, tmp_path):
         wait_shown(page, "mon-sku", target["sku"])
         page.get_by_text(f"{target['sku']}: accuracy").wait_for()
         assert page.get_by_text(f"{first_shown}: accuracy").count() == 0
-        page.get_by_text("Forecast vs actual").scroll_into_view_if_needed()
         settle(page, 1500)
         shot(page, "journey_manager_drilldown")
 
