@@ -459,7 +459,13 @@ AFTER_INGEST: list = []
 
 
 def _monitor(result: IngestResult, actor: Actor, db) -> None:
-    """Re-evaluate alert rules on the new actuals (never raises; see core.monitoring)."""
+    """Re-evaluate alert rules on the new actuals (never raises; see core.monitoring). Without
+    an active version there is nothing to monitor, and importing scipy costs seconds."""
+    from core.store import registry
+
+    with session(db) as s:
+        if registry.active_version_id(s) is None:
+            return
     from core import monitoring
 
     monitoring.after_ingest(result, actor, db)
