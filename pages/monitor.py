@@ -286,9 +286,13 @@ with tab_drift:
     )
 
 # ---------------------------------------------------------------- alerts
-def drill(sku_: str, alert_id: int) -> None:
-    """Runs before the widgets are built, so the SKU selector can be moved to the alert's SKU."""
-    st.session_state["mon-sku"] = sku_
+def drill(sku_of: dict[int, str]) -> None:
+    """Runs before the widgets are built, so the SKU selector can be moved to the alert's SKU.
+    It reads the alert picked now (session state), not the one of the last finished run."""
+    alert_id = st.session_state.get("mon-alert-pick")
+    if alert_id not in sku_of:
+        return
+    st.session_state["mon-sku"] = sku_of[alert_id]
     st.session_state["mon-alert"] = alert_id
     st.session_state["mon-skus"] = []
     st.session_state["mon-cats"] = []
@@ -329,7 +333,7 @@ with tab_alerts:
         a = next(x for x in live if x["id"] == chosen)
         st.write(a["message"])
         b1, b2 = st.columns([1, 3])
-        b1.button("Show this SKU's charts", key="mon-drill", on_click=drill, args=(a["sku"], a["id"]),
+        b1.button("Show this SKU's charts", key="mon-drill", on_click=drill, args=({x["id"]: x["sku"] for x in live},),
                   help="Opens the Accuracy tab's charts on this SKU.")
         if can_ack and a["status"] == "open":
             with st.form("mon-ack-form", clear_on_submit=True):
