@@ -197,7 +197,7 @@ if actor and actor.can("download"):
 # --- one series ---------------------------------------------------------------------------------
 st.markdown("**One series**")
 labels = {int(r.series_id): f"{r.sku} · {r.store} ({r.model})" for r in fc_ids.itertuples()}
-sid = st.selectbox("Series", list(labels), format_func=labels.get, key="res-series")
+sid = st.selectbox("Series", list(labels), format_func=labels.get, key=f"res-series-{vid}")  # per version: labels name its models
 with session(db) as s:
     hist = sales.history(s, fc_ids.set_index("series_id").loc[sid, "sku"], fc_ids.set_index("series_id").loc[sid, "store"])
     bt = vstore.backtests(s, vid, sid)
