@@ -125,7 +125,9 @@ def test_archive_from_the_page(db, versions):
     a, b = versions
     registry.promote(SAM, a, "1")
     at = open_compare("scientist")
-    assert at.selectbox(key="archive-version").options == [f"v{b} · sklearn, accuracy 81.4%"]  # the active one is not offered
+    acc = registry.leaderboard(db).set_index("version").loc[b, "accuracy"]
+    # the active one is not offered; the label carries the version's own backtest accuracy
+    assert at.selectbox(key="archive-version").options == [f"v{b} · sklearn, accuracy {100 * acc:.1f}%"]
     at.button(key="archive-go").click().run()
     assert not at.exception
     assert sorted(table(at, "cmp-leaderboard")["version"]) == [a]
