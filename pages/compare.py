@@ -243,6 +243,8 @@ def act(fn, ok: str) -> None:
         st.error(str(exc))
     else:
         st.session_state["compare_flash"] = ok
+        for key in ("promote-note", "rollback-note", "promote-reason", "promote-override"):
+            st.session_state.pop(key, None)  # a done action's note must not carry over to the next
         st.rerun()
 
 
