@@ -77,3 +77,20 @@ def ensure_account(actor, db: Path | None = None) -> None:
     if not users.has_users(db):
         users.create_first_admin("root-admin", TEST_PASSWORD, db)
     users.add_user(Actor("root-admin", "admin"), actor.name, actor.role, TEST_PASSWORD, db)
+
+
+_HOLD = """
+import sys, time, duckdb
+con = duckdb.connect(sys.argv[1])
+con.execute("SELECT count(*) FROM duckdb_tables()").fetchall()
+print("held", flush=True)
+time.sleep(float(sys.argv[2]))
+con.close()
+"""
+
+
+def hold_store(db: Path, seconds: float) -> subprocess.Popen:
+    """Another process holding the store file (as the app does mid-transaction) for `seconds`."""
+    p = subprocess.Popen([sys.executable, "-c", _HOLD, str(db), str(seconds)], stdout=subprocess.PIPE, text=True)
+    assert p.stdout.readline().strip() == "held"
+    return p

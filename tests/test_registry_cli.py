@@ -11,17 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import run_cli
+from tests.helpers import hold_store, run_cli
 from tests.registry_fixtures import fake_version, load_demo, registry_snapshot
-
-HOLD = """
-import sys, time, duckdb
-con = duckdb.connect(sys.argv[1])
-con.execute("SELECT count(*) FROM versions").fetchall()
-print("held", flush=True)
-time.sleep(float(sys.argv[2]))
-con.close()
-"""
 
 
 @pytest.fixture
@@ -89,13 +80,6 @@ def test_cli_refusals_exit_nonzero_and_change_nothing(store):
     assert registry_snapshot(db) == before
 
 
-def _held(db: Path, seconds: float) -> subprocess.Popen:
-    p = subprocess.Popen([sys.executable, "-c", HOLD, str(db), str(seconds)],
-                         stdout=subprocess.PIPE, text=True)
-    assert p.stdout.readline().strip() == "held"
-    return p
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("override", [False, True])
 def test_two_cli_processes_promote_at_once(store, override):
@@ -103,7 +87,7 @@ def test_two_cli_processes_promote_at_once(store, override):
     it is released and then race for it: exactly one active version, each attempt recorded or
     cleanly refused, and the audit chain unbroken."""
     db, good, bad = store
-    holder = _held(db, 3)
+    holder = hold_store(db, 3)
     extra = ["--override-reason", "race test"] if override else []
     procs = [
         subprocess.Popen(

@@ -4,27 +4,10 @@ changes nothing."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 
 from core.ingest import ingest
-from tests.helpers import demo_csv, frame_csv, run_cli, store_snapshot
-
-HOLD = """
-import sys, time, duckdb
-con = duckdb.connect(sys.argv[1])
-con.execute("SELECT count(*) FROM sales").fetchall()
-print("held", flush=True)
-time.sleep(float(sys.argv[2]))
-con.close()
-"""
-
-
-def hold_store(db, seconds: float) -> subprocess.Popen:
-    p = subprocess.Popen([sys.executable, "-c", HOLD, str(db), str(seconds)], stdout=subprocess.PIPE, text=True)
-    assert p.stdout.readline().strip() == "held"
-    return p
+from tests.helpers import demo_csv, frame_csv, hold_store, run_cli, store_snapshot
 
 
 def test_cli_ingest_waits_for_a_held_store_then_succeeds(db, tmp_path, scientist):
