@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Column, Integer, Sequence
-from sqlmodel import Field
+from sqlmodel import Field, Session
+
+T = TypeVar("T")
 
 
 def now() -> datetime:
@@ -21,3 +23,11 @@ def id_field(table: str) -> Any:
         default=None,
         sa_column=Column(Integer, seq, primary_key=True, server_default=seq.next_value()),
     )
+
+
+def save(s: Session, row: T) -> T:
+    """Insert or update one ORM row and read back what the database filled in (ids, defaults)."""
+    s.add(row)
+    s.flush()
+    s.refresh(row)
+    return row

@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from sqlmodel import Field, Session, SQLModel, select
 
-from core.store.base import id_field, now
+from core.store.base import id_field, now, save
 
 
 class Dataset(SQLModel, table=True):
@@ -50,10 +50,7 @@ def set_setting(s: Session, key: str, value: str) -> None:
 
 
 def add_dataset(s: Session, ds: Dataset) -> Dataset:
-    s.add(ds)
-    s.flush()
-    s.refresh(ds)
-    return ds
+    return save(s, ds)
 
 
 def list_datasets(s: Session) -> list[Dataset]:

@@ -22,7 +22,7 @@ from sqlalchemy import Double
 from sqlmodel import Field, Session, SQLModel, select
 
 from core.store import registry, sales, versions  # noqa: F401 - their DDL must come before ours
-from core.store.base import id_field, now
+from core.store.base import id_field, now, save
 from core.store.db import raw
 from core.store.schema import DDL
 
@@ -403,10 +403,7 @@ def get_rule(s: Session, rule_id: int) -> AlertRule | None:
 
 
 def save_rule(s: Session, rule: AlertRule) -> AlertRule:
-    s.add(rule)
-    s.flush()
-    s.refresh(rule)
-    return rule
+    return save(s, rule)
 
 
 def delete_rule(s: Session, rule: AlertRule) -> None:
@@ -434,10 +431,7 @@ def get_alert(s: Session, alert_id: int) -> Alert | None:
 
 
 def save_alert(s: Session, alert: Alert) -> Alert:
-    s.add(alert)
-    s.flush()
-    s.refresh(alert)
-    return alert
+    return save(s, alert)
 
 
 def add_event(s: Session, alert_id: int, action: str, actor: str, note: str | None = None,

@@ -14,7 +14,7 @@ from sqlalchemy import text
 from sqlmodel import Field, Session, SQLModel, select
 
 from core.store import sales, versions  # noqa: F401  (their tables' DDL must precede ours)
-from core.store.base import id_field, now
+from core.store.base import id_field, now, save
 from core.store.db import raw
 from core.store.schema import DDL
 
@@ -131,10 +131,7 @@ def set_archived(s: Session, version_id: int, archived: bool) -> None:
 
 
 def add_promotion(s: Session, p: Promotion) -> Promotion:
-    s.add(p)
-    s.flush()
-    s.refresh(p)
-    return p
+    return save(s, p)
 
 
 def promotions(s: Session, scope: str = SCOPE) -> list[Promotion]:

@@ -14,6 +14,7 @@ from sqlalchemy import Column, DateTime, func
 from sqlmodel import Field, Session, SQLModel, select
 
 from core.store.base import id_field, now
+from core.store.base import save as save_new
 
 
 def _tz(nullable: bool = True) -> Any:
@@ -79,10 +80,7 @@ def list_users(s: Session) -> list[User]:
 
 
 def add_user(s: Session, user: User) -> User:
-    s.add(user)
-    s.flush()
-    s.refresh(user)
-    return user
+    return save_new(s, user)
 
 
 def save(s: Session, row: User | ShareLink) -> None:
@@ -95,10 +93,7 @@ def save(s: Session, row: User | ShareLink) -> None:
 
 
 def add_link(s: Session, link: ShareLink) -> ShareLink:
-    s.add(link)
-    s.flush()
-    s.refresh(link)
-    return link
+    return save_new(s, link)
 
 
 def get_link(s: Session, link_id: int) -> ShareLink | None:

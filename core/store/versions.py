@@ -23,7 +23,7 @@ from datetime import datetime
 import pandas as pd
 from sqlmodel import Field, Session, SQLModel, select
 
-from core.store.base import id_field, now
+from core.store.base import id_field, now, save
 from core.store.db import raw
 from core.store.schema import DDL
 
@@ -87,10 +87,7 @@ DDL += [
 # -- queries (core.training, core.jobs, the Train page and the CLI call these) -------------------
 
 def add_version(s: Session, v: Version) -> Version:
-    s.add(v)
-    s.flush()
-    s.refresh(v)
-    return v
+    return save(s, v)
 
 
 def get_version(s: Session, version_id: int) -> Version | None:
