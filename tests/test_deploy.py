@@ -1,0 +1,197 @@
+"""The deployment files, checked without a container engine or a cluster (issue 16 item 4).
+
+The real files must pass every check in deploy/check.py, a deliberately broken copy of each must
+fail it (so the checks can fail), and the container's own command line with the environment the
+Dockerfile sets must serve Streamlit's health URL from a fresh volume path and stop on one SIGTERM.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import psutil
+import pytest
+
+from deploy import check
+from tests.browser import free_port
+
+ROOT = check.ROOT
+
+
+def test_the_deployment_files_pass_every_check():
+    assert check.all_problems() == []
+
+
+def _broken_copy(tmp_path: Path, rel: str, old: str, new: str) -> Path:
+    """A copy of the deployment files with one edit in `rel` (which must contain `old`)."""
+    for name in ("Dockerfile", "compose.yaml"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    shutil.copytree(ROOT / "deploy", tmp_path / "deploy",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+    target = tmp_path / rel
+    text = target.read_text()
+    assert old in text, f"{rel} no longer contains {old!r}: update this test"
+    target.write_text(text.replace(old, new, 1))
+    return tmp_path
+
+
+BROKEN_DOCKERFILES = [
+    ("USER 10001:10001\n", "", "no USER"),
+    ("pip install --no-cache-dir --no-deps", "pip install --no-deps", "DL3042"),  # hadolint
+    ("/_stcore/health'", "/healthz'", "HEALTHCHECK must request"),
+    ("SHELFCAST_DB=/data/shelfcast.duckdb", "SHELFCAST_DB=/app/shelfcast.duckdb", "SHELFCAST_DB"),
+    ('VOLUME ["/data"]', "", "no VOLUME /data"),
+    ('"--address", "0.0.0.0", ', "", "--address 0.0.0.0"),
+    ("    MKL_NUM_THREADS=1\n", "    OTHER=1\n", "MKL_NUM_THREADS=1 missing"),
+    ("NUMBA_CACHE_DIR=", "NUMBA_CACHE=", "NUMBA_CACHE_DIR unset"),
+    ("FROM python:3.11-slim-trixie", "FROM python:3.12", "python:3.11-slim"),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "expected"), BROKEN_DOCKERFILES)
+def test_a_broken_dockerfile_fails(tmp_path, old, new, expected):
+    root = _broken_copy(tmp_path, "Dockerfile", old, new)
+    problems = check.dockerfile_problems(root / "Dockerfile")
+    assert any(expected in p for p in problems), problems
+
+
+BROKEN_MANIFESTS = [
+    # the schema: a misspelt field, an apiVersion that no longer exists, a wrong type
+    ("k8s/app.yaml", "  replicas: 1", "  replica: 1", "Additional properties"),
+    ("k8s/app.yaml", "apiVersion: apps/v1\nkind: StatefulSet",
+     "apiVersion: apps/v1beta1\nkind: StatefulSet", "Couldn't find schema"),
+    ("k8s/dask.yaml", "maxReplicas: 20", "maxReplicas: twenty", "maxReplicas"),
+    # the promises
+    ("k8s/app.yaml", "  replicas: 1", "  replicas: 2", "replicas must be 1"),
+    ("k8s/app.yaml", "              path: /_stcore/health\n              port: http\n"
+     "            periodSeconds: 10", "              path: /\n              port: http\n"
+     "            periodSeconds: 10", "readinessProbe must GET /_stcore/health"),
+    ("k8s/app.yaml", "        runAsNonRoot: true\n", "", "runAsNonRoot"),
+    ("k8s/app.yaml", "            allowPrivilegeEscalation: false\n", "",
+     "allowPrivilegeEscalation"),
+    ("k8s/app.yaml", "              memory: 6Gi\n", "", "limits.memory"),
+    ("k8s/app.yaml", "            - name: data\n              mountPath: /data\n", "",
+     "not on the claimed volume"),
+    ("k8s/app.yaml", "          envFrom:", "          command: [shelfcast, serve]\n          envFrom:",
+     "replaces the image's entrypoint"),
+    ("k8s/retrain-cronjob.yaml", "claimName: data-shelfcast-0", "claimName: data-other-0",
+     "does not mount the app's store volume"),
+    ("k8s/retrain-cronjob.yaml", "concurrencyPolicy: Forbid", "concurrencyPolicy: Allow",
+     "concurrencyPolicy"),
+    ("k8s/retrain-cronjob.yaml", "topologyKey: kubernetes.io/hostname",
+     "topologyKey: topology.kubernetes.io/zone", "podAffinity"),
+    ("k8s/dask.yaml", "    name: shelfcast-dask-worker\n  minReplicas",
+     "    name: shelfcast-dask-scheduler\n  minReplicas", "not the Dask workers"),
+    ("k8s/config.yaml", "tcp://shelfcast-dask-scheduler:8786", "tcp://dask:8786",
+     "SHELFCAST_DASK_SCHEDULER='tcp://dask:8786'"),
+    ("k8s/kustomization.yaml", "  - dask.yaml\n", "", "does not list dask.yaml"),
+    ("secret.example.yaml", 'SHELFCAST_WEBHOOK_SECRET: ""', "SHELFCAST_WEBHOOK_SECRET: s3cr3t",
+     "has a value"),
+    ("k8s/app.yaml", "name: shelfcast-webhook  # created", "name: other-secret  # created",
+     "'other-secret' is referenced but not in"),
+]
+
+
+@pytest.mark.parametrize(("rel", "old", "new", "expected"), BROKEN_MANIFESTS)
+def test_a_broken_manifest_fails(tmp_path, rel, old, new, expected):
+    root = _broken_copy(tmp_path, f"deploy/{rel}", old, new)
+    problems = check.k8s_problems(root / "deploy" / "k8s", root / "deploy" / "secret.example.yaml")
+    assert any(expected in p for p in problems), problems
+
+
+def test_a_secret_among_the_applied_manifests_fails(tmp_path):
+    root = _broken_copy(tmp_path, "deploy/k8s/kustomization.yaml", "  - config.yaml\n",
+                        "  - config.yaml\n  - secret.yaml\n")
+    shutil.copy(root / "deploy" / "secret.example.yaml", root / "deploy" / "k8s" / "secret.yaml")
+    problems = check.k8s_problems(root / "deploy" / "k8s", root / "deploy" / "secret.example.yaml")
+    assert any("would overwrite the operator's" in p for p in problems), problems
+
+
+def test_broken_yaml_fails_yamllint(tmp_path):
+    root = _broken_copy(tmp_path, "deploy/k8s/config.yaml", "  OMP_NUM_THREADS", "   OMP_NUM_THREADS")
+    problems = check.yamllint_problems([root / "deploy" / "k8s" / "config.yaml"])
+    assert any("config.yaml" in p and "syntax" in p for p in problems), problems
+
+
+@pytest.mark.parametrize(("old", "new", "expected"), [
+    ("    ports:\n", "    portz:\n", "Compose spec"),  # not in the spec
+    ("      SHELFCAST_DASK_SCHEDULER: tcp://scheduler:8786\n", "", "SHELFCAST_DASK_SCHEDULER"),
+    ("      - shelfcast-data:/data\n", "      - shelfcast-data:/srv\n", "no volume at /data"),
+])
+def test_a_broken_compose_file_fails(tmp_path, old, new, expected):
+    root = _broken_copy(tmp_path, "compose.yaml", old, new)
+    problems = check.compose_problems(root / "compose.yaml")
+    assert any(expected in p for p in problems), problems
+
+
+# --- the container's command line -------------------------------------------------------------
+
+IMAGE_PATHS = {"/data": "data", "/home/shelfcast": "home"}
+
+
+def _as_on_a_fresh_volume(env: dict[str, str], tmp_path: Path) -> dict[str, str]:
+    """The image's ENV with its directories (the volume, the home) moved under tmp_path."""
+    out = {}
+    for key, value in env.items():
+        for image_dir, local in IMAGE_PATHS.items():
+            if value == image_dir or value.startswith(image_dir + "/"):
+                value = str(tmp_path / local) + value[len(image_dir):]
+        out[key] = value
+    return out
+
+
+def test_the_container_command_serves_health_and_stops_on_sigterm(tmp_path):
+    image_env = check.dockerfile_env()
+    env = _as_on_a_fresh_volume(image_env, tmp_path)
+    for d in IMAGE_PATHS.values():  # the image makes /data and the home directory
+        (tmp_path / d).mkdir()
+    store = tmp_path / "data" / "shelfcast.duckdb"
+    assert env["SHELFCAST_DB"] == str(store) and not store.exists()
+    assert env["HOME"] == str(tmp_path / "home")
+
+    cmd = check.container_command()
+    assert cmd[:3] == ["dumb-init", "--", "shelfcast"] and cmd[3] == "serve", cmd
+    port = free_port()
+    # The exact command, its programs taken from this venv, plus a free port (8501 may be taken).
+    argv = [check.tool(cmd[0]), cmd[1], check.tool(cmd[2]), *cmd[3:], "--port", str(port)]
+    log_path = tmp_path / "server.log"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(argv, env={**os.environ, **env}, cwd=tmp_path, stdout=log,
+                                stderr=subprocess.STDOUT)
+    procs: list[psutil.Process] = []
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                url = f"http://127.0.0.1:{port}{check.HEALTH_PATH}"
+                with urllib.request.urlopen(url, timeout=2) as r:  # noqa: S310 - loopback
+                    assert r.status == 200 and r.read() == b"ok"
+                    break
+            except OSError:
+                pass
+            assert proc.poll() is None, log_path.read_text()
+            assert time.monotonic() < deadline, log_path.read_text()
+            time.sleep(0.3)
+        assert f"(store: {store})" in log_path.read_text()  # serve got the volume's path
+        procs = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
+        assert any("streamlit" in " ".join(p.cmdline()) for p in procs)
+
+        # `docker stop` / Kubernetes: one SIGTERM to PID 1 (dumb-init), which passes it on.
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=20)
+        gone, alive = psutil.wait_procs(procs, timeout=20)
+        assert not alive, f"still running after SIGTERM: {[p.cmdline() for p in alive]}"
+    finally:
+        for p in [proc, *procs]:
+            try:
+                p.kill()
+            except (ProcessLookupError, psutil.NoSuchProcess):
+                pass
+        proc.wait(timeout=10)
+    assert "Traceback" not in log_path.read_text()
