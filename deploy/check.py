@@ -112,9 +112,18 @@ def container_command(path: Path = DOCKERFILE) -> list[str]:
     return entry + cmd
 
 
+def healthcheck_command(path: Path = DOCKERFILE) -> list[str]:
+    """The HEALTHCHECK's command (after its options), as Docker runs it."""
+    checks = [a for w, a in dockerfile_instructions(path) if w == "HEALTHCHECK"]
+    if not checks or " CMD " not in f" {checks[-1]}":
+        return []
+    return _exec_form(f" {checks[-1]}".split(" CMD ", 1)[1].strip())
+
+
 def dockerfile_problems(path: Path = DOCKERFILE) -> list[str]:
     """hadolint, then the promises: slim 3.11 base, `pip install .` of the project, non-root
-    user, the store on a volume, the health check, the serve command, caches and thread caps."""
+    user, the store on a volume, the health check, an init, the serve command, caches and thread
+    caps."""
     problems = _run([tool("hadolint"), "--no-color", str(path)])
     ins = dockerfile_instructions(path)
     words = [w for w, _ in ins]
@@ -138,10 +147,12 @@ def dockerfile_problems(path: Path = DOCKERFILE) -> list[str]:
         problems.append(f"ENV SHELFCAST_DB is {env.get('SHELFCAST_DB')!r}, not {STORE}")
     if not any(STORE_DIR in _volumes(a) for a in args_of.get("VOLUME", [])):
         problems.append(f"no VOLUME {STORE_DIR} for the store")
-    health = args_of.get("HEALTHCHECK", [])
-    if not health or f"localhost:{APP_PORT}{HEALTH_PATH}" not in health[-1]:
+    if f"localhost:{APP_PORT}{HEALTH_PATH}" not in " ".join(healthcheck_command(path)):
         problems.append(f"HEALTHCHECK must request http://localhost:{APP_PORT}{HEALTH_PATH}")
     cmd = container_command(path)
+    if not cmd or Path(cmd[0]).name not in ("dumb-init", "tini"):
+        problems.append("ENTRYPOINT must be an init (dumb-init) that passes SIGTERM to the whole "
+                        "process group: `shelfcast serve` runs Streamlit as a child")
     if "serve" not in cmd or cmd[cmd.index("serve") - 1] != "shelfcast":
         problems.append(f"the container does not run `shelfcast serve`: {cmd}")
     elif "--address" not in cmd or cmd[cmd.index("--address") + 1] != "0.0.0.0":

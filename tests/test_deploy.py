@@ -51,6 +51,8 @@ BROKEN_DOCKERFILES = [
     ("    MKL_NUM_THREADS=1\n", "    OTHER=1\n", "MKL_NUM_THREADS=1 missing"),
     ("NUMBA_CACHE_DIR=", "NUMBA_CACHE=", "NUMBA_CACHE_DIR unset"),
     ("FROM python:3.11-slim-trixie", "FROM python:3.12", "python:3.11-slim"),
+    ('ENTRYPOINT ["dumb-init", "--"]\n', "", "ENTRYPOINT must be an init"),
+    ("timeout=4)\"]", "timeout=4)\"]\nHEALTHCHECK NONE", "HEALTHCHECK must request"),
 ]
 
 
@@ -179,6 +181,10 @@ def test_the_container_command_serves_health_and_stops_on_sigterm(tmp_path):
             assert time.monotonic() < deadline, log_path.read_text()
             time.sleep(0.3)
         assert f"(store: {store})" in log_path.read_text()  # serve got the volume's path
+        assert store.exists()  # and made the store there (its first look for accounts)
+        # Docker's HEALTHCHECK command itself (on this test's port) says healthy
+        health = [a.replace(f":{check.APP_PORT}/", f":{port}/") for a in check.healthcheck_command()]
+        assert health and subprocess.run(health, env={**os.environ, **env}, timeout=30).returncode == 0
         procs = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
         assert any("streamlit" in " ".join(p.cmdline()) for p in procs)
 
@@ -187,6 +193,8 @@ def test_the_container_command_serves_health_and_stops_on_sigterm(tmp_path):
         proc.wait(timeout=20)
         gone, alive = psutil.wait_procs(procs, timeout=20)
         assert not alive, f"still running after SIGTERM: {[p.cmdline() for p in alive]}"
+        assert subprocess.run(health, env={**os.environ, **env}, capture_output=True,
+                              timeout=30).returncode != 0  # and now says unhealthy
     finally:
         for p in [proc, *procs]:
             try:
