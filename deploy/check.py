@@ -254,7 +254,7 @@ def _schema_problems(doc_json: str) -> tuple[str, ...]:
     doc = json.loads(doc_json)
     out = []
     for version in K8S_VERSIONS:
-        v = kv.latest_version() + ".0" if version == "latest" else version
+        v = kv.latest_version() if version == "latest" else version
         try:
             kv.validate(doc, v, strict=True)
         except kv.ValidationError as e:
