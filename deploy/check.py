@@ -18,7 +18,7 @@ import shlex
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -169,6 +169,42 @@ def dockerfile_problems(path: Path = DOCKERFILE) -> list[str]:
 
 def _volumes(args: str) -> list[str]:
     return _exec_form(args) if args.startswith("[") else args.split()
+
+
+DOCKERIGNORE = ROOT / ".dockerignore"
+# What the image needs from the build context, and what must never reach it.
+CONTEXT_NEEDED = ("pyproject.toml", "README.md", "core/__init__.py", "core/cli/serve.py",
+                  "app/main.py", "pages/data.py", ".streamlit/config.toml")
+CONTEXT_FORBIDDEN = (".streamlit/secrets.toml", ".env", "app/.env", "data/shelfcast.duckdb",
+                     "store.duckdb", "backup/old.duckdb.wal", "data/shelfcast_artifacts/v1/m.json",
+                     ".venv/bin/python", ".git/config")
+
+
+def dockerignored(path: Path = DOCKERIGNORE) -> Callable[[str], bool]:
+    """Whether Docker leaves a context path out. Docker anchors a pattern at the context's top
+    (`*.duckdb` is the top folder's only; `**/*.duckdb` is any folder's); gitignore's rules do
+    the same once every pattern is anchored with a leading slash."""
+    import pathspec
+
+    lines = []
+    for raw in path.read_text().splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        neg, pat = ("!", line[1:]) if line.startswith("!") else ("", line)
+        pat = pat.lstrip("/")
+        lines.append(f"{neg}{pat}" if pat.startswith("**/") else f"{neg}/{pat}")
+    return pathspec.PathSpec.from_lines("gitwildmatch", lines).match_file
+
+
+def dockerignore_problems(path: Path = DOCKERIGNORE) -> list[str]:
+    if not path.exists():
+        return [".dockerignore is missing: the build context would carry stores and secrets"]
+    ignored = dockerignored(path)
+    return ([f".dockerignore leaves out {p}, which the image needs" for p in CONTEXT_NEEDED
+             if ignored(p)]
+            + [f".dockerignore lets {p} into the build context" for p in CONTEXT_FORBIDDEN
+               if not ignored(p)])
 
 
 # --- YAML: yamllint and compose ---------------------------------------------------------------
@@ -505,8 +541,8 @@ def _secret_ref_problems(docs: list[tuple[str, dict]], example: Path | None) -> 
 
 def all_problems() -> list[str]:
     yamls = [COMPOSE, SECRET_EXAMPLE, *sorted(K8S.glob("*.yaml"))]
-    return (dockerfile_problems() + yamllint_problems(yamls) + compose_problems()
-            + k8s_problems())
+    return (dockerfile_problems() + dockerignore_problems() + yamllint_problems(yamls)
+            + compose_problems() + k8s_problems())
 
 
 def main() -> int:

@@ -30,7 +30,7 @@ def test_the_deployment_files_pass_every_check():
 
 def _broken_copy(tmp_path: Path, rel: str, old: str, new: str) -> Path:
     """A copy of the deployment files with one edit in `rel` (which must contain `old`)."""
-    for name in ("Dockerfile", "compose.yaml"):
+    for name in ("Dockerfile", ".dockerignore", "compose.yaml"):
         shutil.copy(ROOT / name, tmp_path / name)
     shutil.copytree(ROOT / "deploy", tmp_path / "deploy",
                     ignore=shutil.ignore_patterns("__pycache__", "*.py"))
@@ -61,6 +61,29 @@ def test_a_broken_dockerfile_fails(tmp_path, old, new, expected):
     root = _broken_copy(tmp_path, "Dockerfile", old, new)
     problems = check.dockerfile_problems(root / "Dockerfile")
     assert any(expected in p for p in problems), problems
+
+
+@pytest.mark.parametrize(("old", "new", "expected"), [
+    (".streamlit/secrets.toml\n", "", "lets .streamlit/secrets.toml into"),
+    ("**/*.duckdb.wal\n", "*.duckdb.wal\n", "lets backup/old.duckdb.wal into"),  # top folder only
+    ("**/.env\n", "", "lets .env into"),
+    ("tests\n", "tests\ncore\n", "leaves out core/__init__.py"),
+    ("docs\n", "docs\n.streamlit\n", "leaves out .streamlit/config.toml"),
+])
+def test_a_broken_dockerignore_fails(tmp_path, old, new, expected):
+    root = _broken_copy(tmp_path, ".dockerignore", old, new)
+    problems = check.dockerignore_problems(root / ".dockerignore")
+    assert any(expected in p for p in problems), problems
+
+
+def test_dockerignore_patterns_match_as_docker_does(tmp_path):
+    f = tmp_path / ".dockerignore"
+    f.write_text("# c\n*.duckdb\n**/*.wal\ndata\n!data/keep.csv\n/abs.txt\n")
+    ignored = check.dockerignored(f)
+    assert ignored("x.duckdb") and not ignored("sub/x.duckdb")
+    assert ignored("a.wal") and ignored("a/b/c.wal")
+    assert ignored("data/x/y.csv") and not ignored("data/keep.csv")
+    assert ignored("abs.txt") and not ignored("sub/abs.txt") and not ignored("core/x.py")
 
 
 BROKEN_MANIFESTS = [
@@ -149,8 +172,7 @@ def _as_on_a_fresh_volume(env: dict[str, str], tmp_path: Path) -> dict[str, str]
 
 
 def test_the_container_command_serves_health_and_stops_on_sigterm(tmp_path):
-    image_env = check.dockerfile_env()
-    env = _as_on_a_fresh_volume(image_env, tmp_path)
+    env = _as_on_a_fresh_volume(check.dockerfile_env(), tmp_path)
     for d in IMAGE_PATHS.values():  # the image makes /data and the home directory
         (tmp_path / d).mkdir()
     store = tmp_path / "data" / "shelfcast.duckdb"
@@ -162,10 +184,15 @@ def test_the_container_command_serves_health_and_stops_on_sigterm(tmp_path):
     port = free_port()
     # The exact command, its programs taken from this venv, plus a free port (8501 may be taken).
     argv = [check.tool(cmd[0]), cmd[1], check.tool(cmd[2]), *cmd[3:], "--port", str(port)]
+    # Only what a container has: PATH (this venv's bin for the image's /usr/local/bin), the base
+    # image's LANG and the Dockerfile's ENV. PYTHONPATH keeps a worktree's code (the image's
+    # editable install); the machine's OpenBLAS settings are passed on unchanged.
+    keep = ("PYTHONPATH", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+    env = {"PATH": f"{Path(check.tool('shelfcast')).parent}:/usr/bin:/bin", "LANG": "C.UTF-8",
+           **{k: os.environ[k] for k in keep if k in os.environ}, **env}
     log_path = tmp_path / "server.log"
     with open(log_path, "w") as log:
-        proc = subprocess.Popen(argv, env={**os.environ, **env}, cwd=tmp_path, stdout=log,
-                                stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(argv, env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
     procs: list[psutil.Process] = []
     try:
         deadline = time.monotonic() + 90
@@ -184,7 +211,7 @@ def test_the_container_command_serves_health_and_stops_on_sigterm(tmp_path):
         assert store.exists()  # and made the store there (its first look for accounts)
         # Docker's HEALTHCHECK command itself (on this test's port) says healthy
         health = [a.replace(f":{check.APP_PORT}/", f":{port}/") for a in check.healthcheck_command()]
-        assert health and subprocess.run(health, env={**os.environ, **env}, timeout=30).returncode == 0
+        assert health and subprocess.run(health, env=env, timeout=30).returncode == 0
         procs = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
         assert any("streamlit" in " ".join(p.cmdline()) for p in procs)
 
@@ -193,13 +220,75 @@ def test_the_container_command_serves_health_and_stops_on_sigterm(tmp_path):
         proc.wait(timeout=20)
         gone, alive = psutil.wait_procs(procs, timeout=20)
         assert not alive, f"still running after SIGTERM: {[p.cmdline() for p in alive]}"
-        assert subprocess.run(health, env={**os.environ, **env}, capture_output=True,
+        assert subprocess.run(health, env=env, capture_output=True,
                               timeout=30).returncode != 0  # and now says unhealthy
     finally:
-        for p in [proc, *procs]:
-            try:
-                p.kill()
-            except (ProcessLookupError, psutil.NoSuchProcess):
-                pass
-        proc.wait(timeout=10)
+        _kill_tree(proc, procs)
     assert "Traceback" not in log_path.read_text()
+
+
+def _kill_tree(proc: subprocess.Popen, known: list[psutil.Process]) -> None:
+    """Whatever a failed test left running: the process, its descendants, and ones seen before."""
+    try:
+        known = [*known, *psutil.Process(proc.pid).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        pass
+    for p in known:
+        try:
+            p.kill()
+        except psutil.NoSuchProcess:
+            pass
+    proc.kill()
+    proc.wait(timeout=10)
+
+
+def _wait_healthy(url: str, procs: list[subprocess.Popen], logs: list[Path]) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:  # noqa: S310 - loopback
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        if any(p.poll() is not None for p in procs) or time.monotonic() > deadline:
+            raise AssertionError(f"{url} never answered: " + "\n".join(
+                f.read_text()[-1500:] for f in logs))
+        time.sleep(0.3)
+
+
+def test_the_dask_commands_of_the_manifests_start_a_cluster(tmp_path):
+    """The scheduler's and workers' args from deploy/k8s/dask.yaml, run as the image would (under
+    dumb-init), with local ports: a misspelt flag would crash-loop in the cluster."""
+    args_of = {d["metadata"]["name"]: d["spec"]["template"]["spec"]["containers"][0]["args"]
+               for d in check.load_docs(check.K8S / "dask.yaml") if d["kind"] == "Deployment"}
+    sched_args, worker_args = args_of["shelfcast-dask-scheduler"], args_of["shelfcast-dask-worker"]
+    comm, dash, wdash = free_port(), free_port(), free_port()
+    local = {"8786": str(comm), ":8787": f":{dash}", ":8789": f":{wdash}",
+             "tcp://shelfcast-dask-scheduler:8786": f"tcp://127.0.0.1:{comm}",
+             "/tmp/dask": str(tmp_path / "dask")}
+    env = {**os.environ, **_as_on_a_fresh_volume(check.dockerfile_env(), tmp_path)}
+    (tmp_path / "home").mkdir()
+    init = check.tool("dumb-init")
+    procs: list[subprocess.Popen] = []
+    logs = [tmp_path / "scheduler.log", tmp_path / "worker.log"]
+    try:
+        for args, log in ((sched_args, logs[0]), (worker_args, logs[1])):
+            argv = [init, "--", check.tool(args[0]), *[local.get(a, a) for a in args[1:]]]
+            with open(log, "w") as f:
+                procs.append(subprocess.Popen(argv, env=env, cwd=tmp_path, stdout=f,
+                                              stderr=subprocess.STDOUT))
+            port = dash if args is sched_args else wdash
+            _wait_healthy(f"http://127.0.0.1:{port}/health", procs, logs)
+        from distributed import Client
+
+        with Client(f"tcp://127.0.0.1:{comm}", timeout="20s") as client:
+            workers = client.scheduler_info()["workers"].values()
+            assert [w["nthreads"] for w in workers] == [1]  # one single-threaded worker per pod
+            assert client.submit(sum, [1, 2, 3]).result(timeout=20) == 6
+        for p in reversed(procs):  # one SIGTERM each, as Kubernetes sends
+            p.send_signal(signal.SIGTERM)
+            p.wait(timeout=30)
+    finally:
+        for p in procs:
+            _kill_tree(p, [])
