@@ -418,6 +418,7 @@ def _app_problems(by_kind: dict) -> list[str]:
             out.append(f"{where}: {kind} must GET {HEALTH_PATH}")
     if app.get("command"):
         out.append(f"{where}: `command` replaces the image's entrypoint (dumb-init); use args")
+    out += _workers_within_limit(app, by_kind, where)
     labels = sts["spec"]["template"]["metadata"].get("labels") or {}
     services = [d for _, d in by_kind.get("Service", [])]
     if spec.get("serviceName") not in {s["metadata"]["name"] for s in services}:
@@ -427,6 +428,24 @@ def _app_problems(by_kind: dict) -> list[str]:
                for s in services):
         out.append(f"{where}: no Service selects the app's pods")
     return out
+
+
+def _cpu(quantity: Any) -> float:
+    q = str(quantity)
+    return float(q[:-1]) / 1000 if q.endswith("m") else float(q)
+
+
+def _workers_within_limit(container: dict, by_kind: dict, where: str) -> list[str]:
+    """In a pod, os.cpu_count() is the node's: SHELFCAST_WORKERS must say the pod's own share."""
+    config = {k: v for _, d in by_kind.get("ConfigMap", []) for k, v in (d.get("data") or {}).items()}
+    env = {**config, **{e["name"]: e.get("value") for e in container.get("env") or []}}
+    limit = ((container.get("resources") or {}).get("limits") or {}).get("cpu")
+    workers = env.get("SHELFCAST_WORKERS")
+    if not workers or not str(workers).isdigit():
+        return [f"{where}: set SHELFCAST_WORKERS (else one fitting process per core of the node)"]
+    if limit is not None and int(workers) > max(1, int(_cpu(limit))):
+        return [f"{where}: SHELFCAST_WORKERS={workers} is more than the CPU limit {limit}"]
+    return []
 
 
 def _dask_problems(by_kind: dict) -> list[str]:
@@ -501,6 +520,7 @@ def _cronjob_problems(by_kind: dict) -> list[str]:
                    and a.get("topologyKey") == "kubernetes.io/hostname" for a in aff):
             out.append(f"{where}: needs podAffinity to the app's node (the volume is ReadWriteOnce)")
     for c in _containers(job):
+        out += _workers_within_limit(c, by_kind, where)
         if c.get("command"):
             out.append(f"{where}: `command` replaces the image's entrypoint (dumb-init); use args")
     return out

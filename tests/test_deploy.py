@@ -116,6 +116,8 @@ BROKEN_MANIFESTS = [
     ("k8s/config.yaml", "tcp://shelfcast-dask-scheduler:8786", "tcp://dask:8786",
      "SHELFCAST_DASK_SCHEDULER='tcp://dask:8786'"),
     ("k8s/kustomization.yaml", "  - dask.yaml\n", "", "does not list dask.yaml"),
+    ("k8s/config.yaml", 'SHELFCAST_WORKERS: "2"', 'SHELFCAST_WORKERS: "8"', "more than the CPU limit"),
+    ("k8s/config.yaml", 'SHELFCAST_WORKERS: "2"', 'OTHER: "2"', "set SHELFCAST_WORKERS"),
     ("secret.example.yaml", 'SHELFCAST_WEBHOOK_SECRET: ""', "SHELFCAST_WEBHOOK_SECRET: s3cr3t",
      "has a value"),
     ("k8s/app.yaml", "name: shelfcast-webhook  # created", "name: other-secret  # created",
