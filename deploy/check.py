@@ -26,6 +26,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = ROOT / "Dockerfile"
+DOCKERIGNORE = ROOT / ".dockerignore"
 COMPOSE = ROOT / "compose.yaml"
 K8S = ROOT / "deploy" / "k8s"
 SECRET_EXAMPLE = ROOT / "deploy" / "secret.example.yaml"
@@ -39,6 +40,12 @@ STORE = f"{STORE_DIR}/shelfcast.duckdb"
 # the newest the installed schemas know.
 K8S_VERSIONS = ("1.29.0", "latest")
 THREAD_CAPS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+# What the image needs from the build context, and what must never reach it.
+CONTEXT_NEEDED = ("pyproject.toml", "README.md", "core/__init__.py", "core/cli/serve.py",
+                  "app/main.py", "pages/data.py", ".streamlit/config.toml")
+CONTEXT_FORBIDDEN = (".streamlit/secrets.toml", ".env", "app/.env", "data/shelfcast.duckdb",
+                     "store.duckdb", "backup/old.duckdb.wal", "data/shelfcast_artifacts/v1/m.json",
+                     ".venv/bin/python", ".git/config")
 
 
 def tool(name: str) -> str:
@@ -169,15 +176,6 @@ def dockerfile_problems(path: Path = DOCKERFILE) -> list[str]:
 
 def _volumes(args: str) -> list[str]:
     return _exec_form(args) if args.startswith("[") else args.split()
-
-
-DOCKERIGNORE = ROOT / ".dockerignore"
-# What the image needs from the build context, and what must never reach it.
-CONTEXT_NEEDED = ("pyproject.toml", "README.md", "core/__init__.py", "core/cli/serve.py",
-                  "app/main.py", "pages/data.py", ".streamlit/config.toml")
-CONTEXT_FORBIDDEN = (".streamlit/secrets.toml", ".env", "app/.env", "data/shelfcast.duckdb",
-                     "store.duckdb", "backup/old.duckdb.wal", "data/shelfcast_artifacts/v1/m.json",
-                     ".venv/bin/python", ".git/config")
 
 
 def dockerignored(path: Path = DOCKERIGNORE) -> Callable[[str], bool]:
