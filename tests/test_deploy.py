@@ -193,6 +193,7 @@ def test_the_container_command_serves_health_and_stops_on_sigterm(tmp_path):
     env = {"PATH": f"{Path(check.tool('shelfcast')).parent}:/usr/bin:/bin", "LANG": "C.UTF-8",
            **{k: os.environ[k] for k in keep if k in os.environ}, **env}
     log_path = tmp_path / "server.log"
+    before = _files_under(ROOT)
     with open(log_path, "w") as log:
         proc = subprocess.Popen(argv, env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
     procs: list[psutil.Process] = []
@@ -224,9 +225,17 @@ def test_the_container_command_serves_health_and_stops_on_sigterm(tmp_path):
         assert not alive, f"still running after SIGTERM: {[p.cmdline() for p in alive]}"
         assert subprocess.run(health, env=env, capture_output=True,
                               timeout=30).returncode != 0  # and now says unhealthy
+        # The pods' root filesystem is read-only: the code's folder (/app) must stay untouched.
+        assert _files_under(ROOT) == before
     finally:
         _kill_tree(proc, procs)
     assert "Traceback" not in log_path.read_text()
+
+
+def _files_under(root: Path) -> dict[str, float]:
+    skip = {".git", ".pytest_cache", ".ruff_cache", ".venv"}
+    return {str(p): p.stat().st_mtime for p in root.rglob("*")
+            if p.is_file() and not skip & set(p.relative_to(root).parts)}
 
 
 def _kill_tree(proc: subprocess.Popen, known: list[psutil.Process]) -> None:
