@@ -23,8 +23,8 @@ import pandas as pd
 from core.access import Actor, require
 from core.errors import NotFound, ValidationError
 from core.inventory import policy
-from core.store import registry, session
 from core.store import inventory as inv
+from core.store import registry, session
 from core.store import versions as vstore
 
 NAIVE_MODEL = "naive"  # the seasonal-naive reference every version backtests alongside
