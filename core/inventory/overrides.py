@@ -30,6 +30,8 @@ LEVELS = ("sku", "category", "planner")
 
 
 def _as_date(v: object, what: str) -> date:
+    if v is None or (isinstance(v, str) and not v.strip()):
+        raise ValidationError(f"The {what} is required.")
     try:
         return pd.Timestamp(v).date()
     except (ValueError, TypeError) as exc:
