@@ -7,8 +7,8 @@ import pytest
 
 from core.errors import PermissionDenied, ValidationError
 from core.inventory import inputs
-from core.store import session
 from core.store import inventory as inv
+from core.store import session
 from tests.registry_fixtures import load_demo
 
 

@@ -6,15 +6,14 @@ from __future__ import annotations
 import json
 import math
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from core import registry
 from core.errors import PermissionDenied, ValidationError
-from core.inventory import inputs, overrides, policy, proposals, simulate
-from core.store import session
+from core.inventory import inputs, overrides, proposals, simulate
 from core.store import inventory as inv
+from core.store import session
 from core.store.db import raw
 from tests.helpers import run_cli
 from tests.registry_fixtures import fake_version, load_demo
