@@ -30,6 +30,7 @@ from core import forecasts, ingest, jobs, monitoring, registry, seed, sharing, t
 from core.access import PERMISSIONS, ROLES, Actor
 from core.demo import DemoSpec
 from core.errors import PermissionDenied
+from core.inventory import demo as inv_demo
 from core.inventory import inputs, overrides, proposals
 from core.store import session
 from core.store.db import raw
@@ -291,6 +292,10 @@ CASES: list[Case] = [
     Case("core.inventory.proposals.export_orders", "download", setup=_orders_setup,
          call=lambda a, db, tmp: proposals.export_orders(a, tmp / "orders.csv", db),
          check=lambda db, tmp, df: (tmp / "orders.csv").exists() or pytest.fail("no file")),
+    Case("core.inventory.demo.load_demo_inventory", "upload", setup=_demo,
+         call=lambda a, db, ctx: inv_demo.load_demo_inventory(a, db),
+         check=lambda db, ctx, r: (_inv_count(db, "stock") == 2 and _inv_count(db, "policies") == 2)
+         or pytest.fail("demo inventory not loaded")),
 ]
 
 

@@ -126,3 +126,15 @@ def test_unknown_mapping_column_and_kind(store, tmp_path, manager):
         inputs.ingest_inventory(store, manager, f, "policy", {"lead_time": "Lead"})
     with pytest.raises(ValidationError, match="kind must be"):
         inputs.ingest_inventory(store, manager, f, "sales")
+
+
+def test_demo_inventory_goes_through_the_upload_path(store, manager):
+    from core.inventory import demo
+
+    stock, policy = demo.load_demo_inventory(manager, store)[::-1]
+    assert (stock.kind, stock.rows, policy.kind, policy.rows) == ("stock", 4, "policy", 2)
+    assert "review_period" not in policy.defaults and "unit_cost" not in policy.defaults
+    with session(store) as s:
+        got = inv.series_inputs(s, inputs.DEFAULTS)
+    assert got["on_hand"].notna().all() and (got["policy_source"] == "sku").all()
+    assert (got["unit_cost"] < got["price"]).all()

@@ -237,3 +237,18 @@ def actuals_with_forecasts(s: Session, version_id: int, season: int) -> pd.DataF
            ORDER BY f.series_id, f.ds""",
         [version_id, season, season],
     ).df()
+
+
+def demand_basis(s: Session) -> pd.DataFrame:
+    """Per series: its last sales date, mean units over its last 7 sales dates and the median
+    of its 'price' regressor (NULL without one): what demo stock and policies are made from."""
+    return raw(s).execute(
+        """WITH r AS (SELECT series_id, ds, y,
+                             row_number() OVER (PARTITION BY series_id ORDER BY ds DESC) AS k
+                      FROM sales),
+                p AS (SELECT series_id, median(value) AS price FROM regressors
+                      WHERE name = 'price' GROUP BY series_id)
+           SELECT se.sku, se.store, max(r.ds) AS last_date, avg(r.y) AS week_mean, any_value(p.price) AS price
+           FROM r JOIN series se USING (series_id) LEFT JOIN p USING (series_id)
+           WHERE r.k <= 7 GROUP BY se.sku, se.store ORDER BY se.sku, se.store"""
+    ).df()
