@@ -31,17 +31,19 @@ def z_of(service_level: np.ndarray) -> np.ndarray:
     return ndtri(np.asarray(service_level, float))
 
 
-def _cum(a: np.ndarray) -> np.ndarray:
+def cumulative(a: np.ndarray) -> np.ndarray:
     """Cumulative sums along periods with a leading zero column: sum of a[:, i:j] is c[j]-c[i]."""
     return np.concatenate([np.zeros((a.shape[0], 1)), np.cumsum(a, axis=1)], axis=1)
 
 
 def window(mean: np.ndarray, sd: np.ndarray, periods: np.ndarray, start: int | np.ndarray = 0,
            end: int | np.ndarray | None = None, fill_mean: np.ndarray | None = None,
-           fill_var: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+           fill_var: np.ndarray | None = None,
+           cum: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Mean and sd of demand over `periods` periods from column `start` (per row), using the
     forecast up to column `end` and, past it, `fill_mean`/`fill_var` per extra period (by
-    default the last forecast period repeated: a forecast shorter than L+R still gives a level)."""
+    default the last forecast period repeated: a forecast shorter than L+R still gives a level).
+    `cum` passes `(cumulative(mean), cumulative(sd**2))` when called for many starts over the same arrays."""
     n, h = mean.shape
     rows = np.arange(n)
     end = np.full(n, h) if end is None else np.broadcast_to(end, (n,))
@@ -54,7 +56,7 @@ def window(mean: np.ndarray, sd: np.ndarray, periods: np.ndarray, start: int | n
     stop = start + np.asarray(periods, int)
     inside = np.minimum(stop, end)
     extra = stop - inside
-    cm, cv = _cum(mean), _cum(var)
+    cm, cv = cum if cum is not None else (cumulative(mean), cumulative(var))
     m = cm[rows, inside] - cm[rows, start] + extra * fill_mean
     v = cv[rows, inside] - cv[rows, start] + extra * fill_var
     return m, np.sqrt(np.maximum(v, 0.0))

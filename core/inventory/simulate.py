@@ -97,11 +97,12 @@ def replay(bt: pd.DataFrame, inputs: pd.DataFrame) -> dict:
     pack, min_order = p["pack_size"].to_numpy(float), p["min_order"].to_numpy(float)
     cost, price = p["unit_cost"].to_numpy(float), p["price"].to_numpy(float)
     rows = np.arange(n)
+    cum = (policy.cumulative(F), policy.cumulative(SD ** 2))
 
     def protect(t: int, periods: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         f = fcode[t]
         return policy.window(F, SD, periods, start=t, end=fold_end[t], fill_mean=fold_mean[:, f],
-                             fill_var=fold_var[:, f])
+                             fill_var=fold_var[:, f], cum=cum)
 
     mu_l, _ = protect(0, L)
     _, sd_p = protect(0, L + R)
