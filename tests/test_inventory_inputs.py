@@ -138,3 +138,27 @@ def test_demo_inventory_goes_through_the_upload_path(store, manager):
         got = inv.series_inputs(s, inputs.DEFAULTS)
     assert got["on_hand"].notna().all() and (got["policy_source"] == "sku").all()
     assert (got["unit_cost"] < got["price"]).all()
+
+
+def test_cli_ingest_kind_arguments(store, tmp_path, capsys):
+    """What `shelfcast ingest --kind policy` runs once core/cli/ingest.py calls inventory_args."""
+    import argparse
+    import json
+
+    from core.cli import inventory_args
+
+    p = argparse.ArgumentParser()
+    p.add_argument("file")
+    for flag in ("--db", "--user", "--date", "--sku", "--store"):
+        p.add_argument(flag)
+    p.add_argument("--json", action="store_true")
+    inventory_args.add_arguments(p)
+    f = _write(tmp_path, "p.csv", "Item,LT\nBEV-001,3\n")
+    args = p.parse_args([str(f), "--db", str(store), "--kind", "policy", "--sku", "Item", "--map", "lead_time=LT",
+                         "--json"])
+    assert inventory_args.run(args) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["mapping"] == {"sku": "Item", "lead_time": "LT"} and out["rows"] == 1
+    bad = p.parse_args([str(f), "--db", str(store), "--kind", "policy", "--map", "lead=LT"])
+    with pytest.raises(ValidationError, match="ROLE=COLUMN"):
+        inventory_args.run(bad)

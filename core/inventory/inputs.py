@@ -186,9 +186,9 @@ def _problems(con: duckdb.DuckDBPyConnection, kind: str, m: dict, numbers: list[
     if "store" in m or kind == "stock":
         where = ("sku IN (SELECT sku FROM known) AND store IS NOT NULL AND "
                  "NOT EXISTS (SELECT 1 FROM known k WHERE k.sku = clean.sku AND k.store = clean.store)")
+        col = f"in column '{m['store']}'" if "store" in m else "(no store column: 'all')"
         checks.append((where, "store",
-                       f"{{n}} row(s) name a store in column '{m.get('store', 'store')}' where that SKU "
-                       "has no sales ({rows})."))
+                       f"{{n}} row(s) name a store {col} where that SKU has no sales ({{rows}})."))
     keys = "sku, store, as_of" if kind == "stock" else "sku, store"
     out = [p for where, shown, msg in checks if (p := _problem(con, where, shown, msg))]
     dups = con.execute(
