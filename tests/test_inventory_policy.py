@@ -144,3 +144,18 @@ def test_double_forecast_serves_all_and_holds_the_excess_as_overstock():
     assert res["avg_overstock"] == pytest.approx(19.0) and res["avg_inventory"] == pytest.approx(19.0)
     assert res["avg_overstock_value"] == pytest.approx(38.0) and res["orders"] == 10
     assert res["lost_value"] == 0.0
+
+
+def test_simulation_never_uses_a_later_folds_forecast():
+    """Orders placed in fold 0 must not change when fold 1 (made at a later cut-off) forecasts
+    something else, although fold 0's last orders cover days of fold 1."""
+    y = np.full((1, 20), 10)
+    calm, wild = y.copy(), y.copy()
+    wild[:, 10:] = 1000
+    res = [simulate.replay(_backtest(y, f, folds=2), _inputs(1, lead_time=2, review_period=1), trajectory=True)
+           for f in (calm, wild)]
+    a, b = (r["trajectory"]["ordered"].to_numpy() for r in res)
+    assert np.array_equal(a[:10], b[:10]) and a[:10].sum() > 0
+    assert b[10] > 900  # from fold 1's own cut-off on, its forecast is used
+    # and in fold 0 the days past its end are covered by its own mean (10), not by 1000
+    assert a[9] == 10

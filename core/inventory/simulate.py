@@ -78,9 +78,11 @@ def _spread(g: dict) -> np.ndarray:
     return np.clip(np.nan_to_num(sd), 0, None)
 
 
-def replay(bt: pd.DataFrame, inputs: pd.DataFrame) -> dict:
+def replay(bt: pd.DataFrame, inputs: pd.DataFrame, trajectory: bool = False) -> dict:
     """Simulate the policy on one set of backtest forecasts (series_id, fold, ds, y, yhat,
-    yhat_lower, yhat_upper) with per-series policy inputs; fleet totals as a dict."""
+    yhat_lower, yhat_upper) with per-series policy inputs; fleet totals as a dict, and with
+    `trajectory` also the per-period path (series_id, ds, demand, forecast, ordered, lost,
+    on_hand, overstock) for a chart of one SKU."""
     g = _grid(bt)
     Y, F, fcode, fold_end = g["Y"], g["F"], g["fcode"], g["fold_end"]
     n, T = Y.shape
@@ -110,7 +112,7 @@ def replay(bt: pd.DataFrame, inputs: pd.DataFrame) -> dict:
     arrivals = np.zeros((n, T + int(L.max()) + 1))
     pipe = np.zeros(n)
     ss_last = z * sd_p
-    end, lost, ss_at = np.zeros((n, T)), np.zeros((n, T)), np.zeros((n, T))
+    end, lost, ss_at, ordered = (np.zeros((n, T)) for _ in range(4))
     orders = 0
     for t in range(T):  # periods, not series
         on_hand += arrivals[:, t]
@@ -124,13 +126,20 @@ def replay(bt: pd.DataFrame, inputs: pd.DataFrame) -> dict:
         arrivals[rows, t + L] += np.where(now, 0.0, q)
         pipe += np.where(now, 0.0, q)
         orders += int((q > 0).sum())
+        ordered[:, t] = q
         ss_last = np.where(review, safety, ss_last)
         sold = np.minimum(on_hand, Y[:, t])
         lost[:, t] = Y[:, t] - sold
         on_hand -= sold
         end[:, t], ss_at[:, t] = on_hand, ss_last
     over, valid = _overstock(Y, end, ss_at, L, R)
-    return _totals(Y, lost, end, over, valid, cost, price, orders, g)
+    out = _totals(Y, lost, end, over, valid, cost, price, orders, g)
+    if trajectory:
+        out["trajectory"] = pd.DataFrame({
+            "series_id": np.repeat(g["sids"], T), "ds": np.tile(g["dates"], n), "demand": Y.ravel(),
+            "forecast": F.ravel(), "ordered": ordered.ravel(), "lost": lost.ravel(),
+            "on_hand": end.ravel(), "overstock": np.where(valid, over, np.nan).ravel()})
+    return out
 
 
 def _overstock(Y: np.ndarray, end: np.ndarray, ss_at: np.ndarray, L: np.ndarray,
