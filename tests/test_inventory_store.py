@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -208,3 +209,21 @@ def test_no_active_version_is_a_clear_error(db, tmp_path, scientist, viewer):
     load_demo(db, tmp_path, scientist, n_skus=1, n_stores=1, days=20)
     with pytest.raises(ValidationError, match="No version is active"):
         proposals.proposals(viewer, db)
+
+
+def test_projection_for_one_series(store, viewer):
+    db, _vid, level = store
+    key = ("BEV-001", "Leeds")
+    full = proposals.proposals(viewer, db).set_index(["sku", "store"]).loc[key]
+    one = proposals.read(db, sku="BEV-001", store="Leeds")
+    assert len(one) == 1 and one["order_qty"].iloc[0] == full["order_qty"]
+    pr = proposals.projection(viewer, "BEV-001", "Leeds", db)
+    k = np.arange(len(pr))
+    q = full["order_qty"]
+    assert len(pr) == 7 and q > 0
+    assert pr["on_hand"].to_numpy() == pytest.approx(3 + q * (k >= 2) - level[key] * (k + 1))
+    assert pr["on_hand_low"].to_numpy() == pytest.approx(3 + q * (k >= 2) - 1.2 * level[key] * (k + 1))
+    assert (pr["order_arrives"] > 0).sum() == 1 and pr["order_arrives"].iloc[2] == q
+    assert pr["safety_stock"].iloc[0] == pytest.approx(full["safety_stock"])
+    with pytest.raises(ValidationError, match="no forecasts for SKU 'NOPE'"):
+        proposals.projection(viewer, "NOPE", "Leeds", db)

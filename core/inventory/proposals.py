@@ -133,9 +133,15 @@ def _reasons(t: pd.DataFrame, raw_qty: np.ndarray, have_stock: np.ndarray) -> pd
     return pd.Series(text, index=t.index)
 
 
-def read(db=None, version_id: int | None = None) -> pd.DataFrame:
+def read(db=None, version_id: int | None = None, sku: str | None = None,
+         store: str | None = None) -> pd.DataFrame:
     """Proposals from the store: the active (or given) version's forecasts with the overrides in
-    force, the latest stock and the policies."""
+    force, the latest stock and the policies (optionally for one SKU, at one store)."""
+    return _read(db, version_id, sku, store)[0]
+
+
+def _read(db, version_id: int | None, sku: str | None, store: str | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The proposals and the forecast frame they were made from (overrides applied)."""
     with session(db) as s:
         vid = version_id if version_id is not None else registry.active_version_id(s)
         if vid is None:
@@ -143,17 +149,45 @@ def read(db=None, version_id: int | None = None) -> pd.DataFrame:
         v = vstore.get_version(s, vid)
         if v is None or v.status != "ready":
             raise NotFound(f"Version {vid} is not a ready version.")
-        fc = inv.forecast_rows(s, vid)
-        inputs = inv.series_inputs(s, policy.DEFAULTS)
+        fc = inv.forecast_rows(s, vid, sku, store)
+        inputs = inv.series_inputs(s, policy.DEFAULTS, sku, store)
         fallback = inv.backtest_error_sd(s, vid).set_index("series_id")["sd"]
         ov = inv.overrides_frame(s, include_ended=False)
     if fc.empty:
-        raise ValidationError(f"Version {vid} has no forecasts.")
+        what = f" for SKU {sku!r}" + (f" at store {store!r}" if store else "") if sku else ""
+        raise ValidationError(f"Version {vid} has no forecasts{what}.")
     fc = apply_overrides(fc, ov)
     overridden = fc["override_id"].notna().groupby(fc["series_id"], sort=False).any()
     out = propose(fc, inputs, fallback)
     out["overridden"] = overridden.to_numpy()
     out["version"] = vid
+    return out, fc
+
+
+def projection(actor: Actor, sku: str, store: str, db=None, version_id: int | None = None) -> pd.DataFrame:
+    """One SKU × store's projected stock over the forecast, for the page's chart: per period the
+    forecast and its band (overrides applied), and the stock at the end of the period if the
+    proposed order is placed now (arriving after the lead time) and demand runs at the
+    forecast (`on_hand`), at its upper band (`on_hand_low`) or at its lower band (`on_hand_high`).
+    Also the proposal's reorder point and safety stock, to draw as lines."""
+    require(actor, "view")
+    prop, fc = _read(db, version_id, sku, store)
+    if prop.empty or pd.isna(prop["on_hand"].iloc[0]):
+        raise ValidationError(f"No stock snapshot on file for SKU {sku!r} at store {store!r}.")
+    r = prop.iloc[0]
+    out = pd.DataFrame({"ds": pd.to_datetime(fc["ds"]).to_numpy(), "forecast": fc["yhat"].to_numpy(float),
+                        "forecast_lower": fc["yhat_lower"].to_numpy(float),
+                        "forecast_upper": fc["yhat_upper"].to_numpy(float)})
+    out["overridden"] = fc["override_id"].notna().to_numpy()
+    step = np.arange(len(out))
+    arrive = np.where(step == int(r["lead_time"]), float(r["order_qty"]), 0.0)
+    out["order_arrives"] = arrive
+    base = float(r["on_hand"]) + np.cumsum(arrive)
+    for col, demand in (("on_hand", "forecast"), ("on_hand_low", "forecast_upper"),
+                        ("on_hand_high", "forecast_lower")):
+        out[col] = base - np.cumsum(out[demand].fillna(out["forecast"]).clip(lower=0).to_numpy())
+    out["safety_stock"] = float(r["safety_stock"])
+    out["reorder_point"] = float(r["reorder_point"])
     return out
 
 

@@ -117,7 +117,8 @@ def insert_policies(s: Session, rows: pa.Table, dataset_id: int) -> int:
     return rows.num_rows
 
 
-def series_inputs(s: Session, defaults: dict[str, float | None]) -> pd.DataFrame:
+def series_inputs(s: Session, defaults: dict[str, float | None], sku: str | None = None,
+                  store: str | None = None) -> pd.DataFrame:
     """Per series: the latest stock snapshot and the policy in force (the SKU × store row of the
     latest upload that has one, else the SKU row, else the defaults), with `policy_source`."""
     fields = ", ".join(
@@ -137,8 +138,9 @@ def series_inputs(s: Session, defaults: dict[str, float | None]) -> pd.DataFrame
             FROM series se LEFT JOIN latest_stock st USING (series_id)
             LEFT JOIN ps ON ps.sku = se.sku AND ps.store = se.store
             LEFT JOIN pk ON pk.sku = se.sku
+            WHERE (? IS NULL OR se.sku = ?) AND (? IS NULL OR se.store = ?)
             ORDER BY se.series_id""",  # noqa: S608 - fixed names
-        [defaults[f] for f in POLICY_FIELDS],
+        [*(defaults[f] for f in POLICY_FIELDS), sku, sku, store, store],
     ).df()
 
 
@@ -152,13 +154,17 @@ def counts(s: Session) -> dict[str, int]:
 
 # --- forecasts and backtests, as the inventory maths reads them ----------------------------
 
-def forecast_rows(s: Session, version_id: int) -> pd.DataFrame:
+def forecast_rows(s: Session, version_id: int, sku: str | None = None,
+                  store: str | None = None) -> pd.DataFrame:
     """A version's final forecasts with every stored column (quantile columns included when
-    the store has them), plus sku and store, ordered by series and date."""
+    the store has them), plus sku and store, ordered by series and date; optionally one SKU
+    (at one store)."""
     return raw(s).execute(
         """SELECT se.sku, se.store, f.* EXCLUDE (version_id) FROM forecasts f
-           JOIN series se USING (series_id) WHERE f.version_id = ? ORDER BY f.series_id, f.ds""",
-        [version_id],
+           JOIN series se USING (series_id) WHERE f.version_id = ?
+           AND (? IS NULL OR se.sku = ?) AND (? IS NULL OR se.store = ?)
+           ORDER BY f.series_id, f.ds""",
+        [version_id, sku, sku, store, store],
     ).df()
 
 
