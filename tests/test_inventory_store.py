@@ -65,6 +65,9 @@ def test_proposals_from_the_active_version(store, viewer):
     assert p.loc[("SNK-002", "Bristol"), "order_qty"] == 0
     assert p.loc[("BEV-001", "Leeds"), "order_value"] == pytest.approx(1.5 * p.loc[("BEV-001", "Leeds"), "order_qty"])
     assert set(p["version"]) == {vid}
+    assert p.loc[("BEV-001", "Leeds"), "category"] == "BEV"
+    assert p["at_risk"].tolist() == (p["stockout_risk"] > 0.05).tolist()
+    assert p.loc[("BEV-001", "Leeds"), "at_risk"] and not p.loc[("SNK-002", "Bristol"), "at_risk"]
 
 
 def test_backtest_errors_when_the_forecasts_have_no_band(store, viewer):

@@ -25,7 +25,7 @@ from core.store import versions as vstore
 
 COLUMNS = ["sku", "store", "on_hand", "safety_stock", "reorder_point", "order_up_to", "order_qty",
            "reason", "stockout_risk"]
-DETAIL = ["as_of", "demand_lead_time", "demand_protection", "packs", "order_value", "lead_time",
+DETAIL = ["category", "at_risk", "as_of", "demand_lead_time", "demand_protection", "packs", "order_value", "lead_time",
           "review_period", "service_level", "pack_size", "min_order", "unit_cost", "price",
           "policy_source", "spread_source", "overridden"]
 
@@ -108,6 +108,9 @@ def propose(fc: pd.DataFrame, inputs: pd.DataFrame, fallback_sd: pd.Series | Non
         "policy_source": p["policy_source"].to_numpy(), "spread_source": spread_source,
     })
     out["reason"] = _reasons(out, raw_qty, have_stock)
+    out["category"] = out["sku"].str.split("-", n=1).str[0]  # as Monitor: the SKU prefix
+    # the page's "stock-out risk before next delivery" filter: likelier than the target allows
+    out["at_risk"] = out["stockout_risk"] > 1 - out["service_level"]
     return out
 
 
