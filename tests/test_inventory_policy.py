@@ -159,3 +159,29 @@ def test_simulation_never_uses_a_later_folds_forecast():
     assert b[10] > 900  # from fold 1's own cut-off on, its forecast is used
     # and in fold 0 the days past its end are covered by its own mean (10), not by 1000
     assert a[9] == 10
+
+
+def test_apply_overrides_units_pct_overlap_and_store():
+    from core.inventory.overrides import apply_overrides
+
+    days = pd.date_range("2026-12-01", periods=4)
+    frame = pd.DataFrame({"sku": "A", "store": np.repeat(["X", "Y"], 4), "ds": np.tile(days, 2),
+                          "yhat": 10.0, "yhat_lower": 8.0, "yhat_upper": 13.0, "p90": 13.0},
+                         index=[0] * 8)  # duplicate index labels must not matter
+    ov = pd.DataFrame({
+        "id": [1, 2, 3], "sku": "A", "store": [None, "X", "Y"],
+        "start_date": [days[0], days[1], days[3]], "end_date": [days[3], days[2], days[3]],
+        "mode": ["pct", "units", "units"], "value": [50.0, 4.0, 0.0],
+        "created_at": pd.Timestamp("2026-11-01", tz="UTC"), "ended_at": pd.NaT})
+    out = apply_overrides(frame, ov)
+    x, y = out[out["store"] == "X"], out[out["store"] == "Y"]
+    # X: day 0 +50%; days 1-2 the newer units override (4, band moved by -6, floored at 0); day 3 +50%
+    assert x["yhat"].tolist() == [15.0, 4.0, 4.0, 15.0]
+    assert x["yhat_lower"].tolist() == [12.0, 2.0, 2.0, 12.0]
+    assert x["p90"].tolist() == [19.5, 7.0, 7.0, 19.5]
+    assert x["override_id"].tolist() == [1, 2, 2, 1]
+    # Y: +50% except the last day, set to 0 units (band floored at 0)
+    assert y["yhat"].tolist() == [15.0, 15.0, 15.0, 0.0] and y["yhat_upper"].iloc[3] == 3.0
+    assert y["yhat_lower"].iloc[3] == 0.0
+    untouched = apply_overrides(frame.assign(sku="B"), ov)
+    assert untouched["override_id"].isna().all() and untouched["yhat"].eq(10).all()

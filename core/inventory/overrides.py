@@ -160,11 +160,13 @@ def apply_overrides(frame: pd.DataFrame, overrides: pd.DataFrame, *, as_of_ds: b
     base = out["yhat"].to_numpy(float)[rows]
     val = hit["value"].to_numpy(float)
     is_pct = (hit["mode"] == "pct").to_numpy()
-    for c in cols:
-        v = out[c].to_numpy(float)[rows]
-        new = np.where(is_pct, v * (1 + val / 100), np.maximum(v + (val - base), 0.0))
-        out.loc[out.index[rows], c] = new
-    out.loc[out.index[rows], "override_id"] = hit["ov_id"].to_numpy()
+    for c in cols:  # whole columns by position: the frame's index may have duplicates
+        arr = out[c].to_numpy(float).copy()
+        arr[rows] = np.where(is_pct, arr[rows] * (1 + val / 100), np.maximum(arr[rows] + (val - base), 0.0))
+        out[c] = arr
+    ids = out["override_id"].to_numpy(dtype=object).copy()
+    ids[rows] = hit["ov_id"].to_numpy()
+    out["override_id"] = pd.array(ids, dtype="Int64")
     return out
 
 
