@@ -183,5 +183,7 @@ def test_apply_overrides_units_pct_overlap_and_store():
     # Y: +50% except the last day, set to 0 units (band floored at 0)
     assert y["yhat"].tolist() == [15.0, 15.0, 15.0, 0.0] and y["yhat_upper"].iloc[3] == 3.0
     assert y["yhat_lower"].iloc[3] == 0.0
+    as_export = apply_overrides(frame.rename(columns={"ds": "date"}), ov)  # forecasts.EXPORT_COLS
+    assert as_export["yhat"].tolist() == out["yhat"].tolist()
     untouched = apply_overrides(frame.assign(sku="B"), ov)
     assert untouched["override_id"].isna().all() and untouched["yhat"].eq(10).all()

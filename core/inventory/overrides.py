@@ -132,7 +132,7 @@ def _naive_ts(col: pd.Series) -> pd.Series:
 
 
 def apply_overrides(frame: pd.DataFrame, overrides: pd.DataFrame, *, as_of_ds: bool = False) -> pd.DataFrame:
-    """The frame (sku, store, ds, yhat and any band/quantile columns) with overrides applied and
+    """The frame (sku, store, ds or date, yhat and any band/quantile columns) with overrides applied and
     an `override_id` column (NA where none applies). Where several overlap, the newest wins.
 
     'units' moves every value column by the same amount so the spread is kept (never below 0);
@@ -144,7 +144,8 @@ def apply_overrides(frame: pd.DataFrame, overrides: pd.DataFrame, *, as_of_ds: b
         return out
     ov = overrides[["id", "sku", "store", "start_date", "end_date", "mode", "value", "created_at",
                     "ended_at"]].rename(columns={"store": "ov_store", "id": "ov_id"})
-    left = out[["sku", "store", "ds"]].assign(_row=np.arange(len(out)))
+    day = "ds" if "ds" in out.columns else "date"  # the export layout calls it `date`
+    left = out[["sku", "store", day]].rename(columns={day: "ds"}).assign(_row=np.arange(len(out)))
     hit = left.merge(ov, on="sku")
     ds = pd.to_datetime(hit["ds"])
     ok = ((hit["ov_store"].isna() | (hit["ov_store"] == hit["store"]))
