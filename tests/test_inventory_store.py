@@ -230,3 +230,21 @@ def test_projection_for_one_series(store, viewer):
     assert pr["safety_stock"].iloc[0] == pytest.approx(full["safety_stock"])
     with pytest.raises(ValidationError, match="no forecasts for SKU 'NOPE'"):
         proposals.projection(viewer, "NOPE", "Leeds", db)
+
+
+def test_forecast_periods_before_the_stock_date_are_skipped(store, viewer, manager, tmp_path):
+    db, _vid, level = store
+    key = ("BEV-001", "Leeds")
+    (tmp_path / "later.csv").write_text("date,sku,store,on_hand\n2026-11-05,BEV-001,Leeds,3\n"
+                                        "2026-11-30,SNK-002,Leeds,1\n")
+    inputs.ingest_inventory(db, manager, tmp_path / "later.csv", "stock")
+    overrides.set_override(manager, "BEV-001", "2026-11-06", "2026-11-08", "units", 100, "event", db=db)
+    p = proposals.proposals(viewer, db).set_index(["sku", "store"])
+    # from 6 November: 3 forecast days left, all overridden to 100 (lead 2 + review 1 = 3 days)
+    assert str(p.loc[key, "forecast_from"].date()) == "2026-11-06"
+    assert p.loc[key, "demand_protection"] == pytest.approx(300)
+    stale = p.loc[("SNK-002", "Leeds")]
+    assert stale["reason"].startswith("Forecast ends before the stock date")
+    assert str(stale["forecast_from"].date()) == "2026-11-08"
+    assert stale["demand_protection"] == pytest.approx(2 * level[("SNK-002", "Leeds")])
+    assert not p.loc[("BEV-001", "Bristol"), "reason"].startswith("Forecast ends")

@@ -21,7 +21,10 @@ def run(args) -> int:
     if args.json:
         emit(sim.to_json(), True)
         return 0
-    lines = [sim.table[SHOWN].to_string(index=False, float_format=lambda x: f"{x:,.3f}")]
+    table = sim.table[SHOWN].copy()
+    for col in ("fill_rate", "availability"):
+        table[col] = table[col].map(lambda x: "" if x is None else f"{x:.2%}")
+    lines = [table.to_string(index=False, float_format=lambda x: f"{x:,.1f}")]
     lines += [x for x in [sim.headline, *sim.notes] if x]
     emit(None, False, "\n".join(lines))
     return 0

@@ -20,12 +20,13 @@ CATEGORY_POLICY = {"BEV": (2, 1, 12), "SNK": (3, 1, 24), "DRY": (5, 7, 6), "HOU"
 MARGIN = 0.6  # unit cost as a share of the price
 
 
-def frames(basis: pd.DataFrame, seed: int = 7) -> tuple[pd.DataFrame, pd.DataFrame]:
+def frames(basis: pd.DataFrame, as_of=None, seed: int = 7) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A stock snapshot (between 0 and 3 weeks of recent demand, so some series need an order
-    and some are overstocked) and one policy row per SKU."""
+    and some are overstocked), dated `as_of` (default: each series' last sales date), and one
+    policy row per SKU."""
     rng = np.random.default_rng(seed)
     weeks = rng.choice([0.0, 0.3, 1.0, 1.5, 3.0], size=len(basis))
-    stock = pd.DataFrame({"date": basis["last_date"], "sku": basis["sku"], "store": basis["store"],
+    stock = pd.DataFrame({"date": basis["last_date"] if as_of is None else as_of, "sku": basis["sku"], "store": basis["store"],
                           "on_hand": np.round(basis["week_mean"].to_numpy() * 7 * weeks)})
     per_sku = basis.groupby("sku", as_index=False)["price"].median()
     cat = per_sku["sku"].str.split("-", n=1).str[0]
@@ -39,11 +40,15 @@ def frames(basis: pd.DataFrame, seed: int = 7) -> tuple[pd.DataFrame, pd.DataFra
 
 
 def load_demo_inventory(actor: Actor, db: str | os.PathLike | None = None) -> list[InventoryResult]:
-    """Upload the demo's stock and policy files (call after the demo sales are loaded)."""
+    """Upload the demo's stock and policy files (call after the demo sales are loaded, and after
+    its version is promoted when there is one)."""
     require(actor, "upload")
     with session(db) as s:
         basis = inv.demand_basis(s)
-    stock, policy = frames(basis)
+        start = inv.active_forecast_start(s)
+    # The demo's active version was trained before its last weeks arrived as new actuals: the
+    # snapshot is dated where that forecast starts, so the page shows a current-looking order.
+    stock, policy = frames(basis, None if start is None else pd.Timestamp(start) - pd.Timedelta(days=1))
     out = []
     with tempfile.TemporaryDirectory() as d:
         for kind, df in (("policy", policy), ("stock", stock)):

@@ -25,7 +25,7 @@ from core.store import versions as vstore
 
 COLUMNS = ["sku", "store", "on_hand", "safety_stock", "reorder_point", "order_up_to", "order_qty",
            "reason", "stockout_risk"]
-DETAIL = ["category", "at_risk", "as_of", "demand_lead_time", "demand_protection", "packs", "order_value", "lead_time",
+DETAIL = ["category", "at_risk", "as_of", "forecast_from", "demand_lead_time", "demand_protection", "packs", "order_value", "lead_time",
           "review_period", "service_level", "pack_size", "min_order", "unit_cost", "price",
           "policy_source", "spread_source", "overridden"]
 
@@ -136,6 +136,22 @@ def _reasons(t: pd.DataFrame, raw_qty: np.ndarray, have_stock: np.ndarray) -> pd
     return pd.Series(text, index=t.index)
 
 
+def from_stock_date(fc: pd.DataFrame, inputs: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+    """Keep each series' forecast periods after its stock snapshot: stock on 10 March is
+    depleted by demand from 11 March, whatever date the version's forecast starts at. A series
+    whose forecast ends on or before that date keeps its last period (repeated by the maths)
+    and is flagged stale (by series_id)."""
+    as_of = pd.to_datetime(inputs.set_index("series_id")["as_of"]).reindex(fc["series_id"]).to_numpy()
+    ds = pd.to_datetime(fc["ds"]).to_numpy()
+    after = pd.isna(as_of) | (ds > as_of)
+    sid = fc["series_id"].to_numpy()
+    last = np.r_[sid[1:] != sid[:-1], True]  # the last row of each series (rows are ordered)
+    has_after = pd.Series(after).groupby(sid).transform("any").to_numpy()
+    keep = after | (last & ~has_after)
+    stale = pd.Series(~has_after, index=sid).groupby(level=0).first()
+    return fc[keep].reset_index(drop=True), stale
+
+
 def read(db=None, version_id: int | None = None, sku: str | None = None,
          store: str | None = None) -> pd.DataFrame:
     """Proposals from the store: the active (or given) version's forecasts with the overrides in
@@ -160,9 +176,14 @@ def _read(db, version_id: int | None, sku: str | None, store: str | None) -> tup
         what = f" for SKU {sku!r}" + (f" at store {store!r}" if store else "") if sku else ""
         raise ValidationError(f"Version {vid} has no forecasts{what}.")
     fc = apply_overrides(fc, ov)
+    fc, stale = from_stock_date(fc, inputs)
     overridden = fc["override_id"].notna().groupby(fc["series_id"], sort=False).any()
     out = propose(fc, inputs, fallback)
     out["overridden"] = overridden.to_numpy()
+    out["forecast_from"] = fc.groupby("series_id", sort=False)["ds"].min().to_numpy()
+    stale = stale.reindex(fc["series_id"].unique()).to_numpy()
+    out["reason"] = np.where(stale, "Forecast ends before the stock date (last period repeated; "
+                             "retrain for a current forecast). " + out["reason"], out["reason"])
     out["version"] = vid
     return out, fc
 

@@ -200,8 +200,8 @@ def headline(version: dict, naive: dict | None) -> str | None:
     change = (version["avg_overstock"] - naive["avg_overstock"]) / naive["avg_overstock"]
     verb = "cut" if change <= 0 else "raised"
     return (f"{version['policy']} would have {verb} overstock by {abs(change):.0%} against seasonal "
-            f"naive, at {version['availability']:.1%} availability (seasonal naive: "
-            f"{naive['availability']:.1%}) and a {version['fill_rate']:.1%} fill rate.")
+            f"naive, at {version['availability']:.2%} availability (seasonal naive: "
+            f"{naive['availability']:.2%}) and a {version['fill_rate']:.2%} fill rate.")
 
 
 def simulate(actor: Actor, version_id: int | None = None, db=None) -> Simulation:

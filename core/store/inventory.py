@@ -258,3 +258,8 @@ def demand_basis(s: Session) -> pd.DataFrame:
            FROM r JOIN series se USING (series_id) LEFT JOIN p USING (series_id)
            WHERE r.k <= 7 GROUP BY se.sku, se.store ORDER BY se.sku, se.store"""
     ).df()
+
+
+def active_forecast_start(s: Session) -> date | None:
+    """The first date the active version forecasts (None without one)."""
+    return raw(s).execute("SELECT min(ds) FROM active_forecasts").fetchone()[0]
