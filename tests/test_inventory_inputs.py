@@ -162,3 +162,19 @@ def test_cli_ingest_kind_arguments(store, tmp_path, capsys):
     bad = p.parse_args([str(f), "--db", str(store), "--kind", "policy", "--map", "lead=LT"])
     with pytest.raises(ValidationError, match="ROLE=COLUMN"):
         inventory_args.run(bad)
+
+
+def test_excel_policy_and_parquet_stock(store, tmp_path, manager):
+    import pandas as pd
+
+    pd.DataFrame({"sku": ["BEV-001", "SNK-002"], "lead_time": [3, 4], "service_level": [0.9, 0.99],
+                  "price": [2.5, None]}).to_excel(tmp_path / "policy.xlsx", index=False)
+    r = inputs.ingest_inventory(store, manager, tmp_path / "policy.xlsx", "policy")
+    assert r.rows == 2 and r.defaults["price"] == {"value": None, "rows": 1, "all": False}
+    pd.DataFrame({"date": pd.to_datetime(["2026-11-01"] * 2), "sku": ["BEV-001", "SNK-002"],
+                  "store": ["Leeds", "Bristol"], "on_hand": [4.0, 9.0]}).to_parquet(tmp_path / "stock.parquet")
+    inputs.ingest_inventory(store, manager, tmp_path / "stock.parquet", "stock")
+    with session(store) as s:
+        got = inv.series_inputs(s, inputs.DEFAULTS).set_index(["sku", "store"])
+    assert got.loc[("SNK-002", "Bristol"), "on_hand"] == 9 and got.loc[("SNK-002", "Leeds"), "lead_time"] == 4
+    assert got.loc[("BEV-001", "Leeds"), "price"] == 2.5 and pd.isna(got.loc[("SNK-002", "Leeds"), "price"])
