@@ -30,6 +30,8 @@ from core import forecasts, ingest, jobs, monitoring, registry, seed, sharing, t
 from core.access import PERMISSIONS, ROLES, Actor
 from core.demo import DemoSpec
 from core.errors import PermissionDenied
+from core.inventory import demo as inv_demo
+from core.inventory import inputs, overrides, proposals
 from core.store import session
 from core.store.db import raw
 from tests.auth import ADMIN, PASSWORD
@@ -166,6 +168,35 @@ def _alert_status(db: Path, alert_id: int) -> str:
     return next(a["status"] for a in monitoring.alerts(db) if a["id"] == alert_id)
 
 
+def _policy_file(db: Path, tmp: Path) -> Path:
+    load_demo(db, tmp, ADMIN_ACTOR, n_skus=2, n_stores=1, days=40)
+    f = tmp / "policy.csv"
+    f.write_text("sku,lead_time,pack_size\nBEV-001,2,6\n")
+    return f
+
+
+def _inv_count(db: Path, table: str) -> int:
+    from core.store import inventory as inv
+
+    with session(db) as s:
+        return inv.counts(s)[table]
+
+
+def _demo(db: Path, tmp: Path) -> None:
+    load_demo(db, tmp, ADMIN_ACTOR, n_skus=2, n_stores=1, days=40)
+
+
+def _an_override(db: Path, tmp: Path) -> int:
+    _demo(db, tmp)
+    return overrides.set_override(ADMIN_ACTOR, "BEV-001", "2026-11-02", "2026-11-05", "pct", 10,
+                                  "event", db=db).id
+
+
+def _orders_setup(db: Path, tmp: Path) -> Path:
+    _versions(1, promote=1)(db, tmp)
+    return tmp
+
+
 CASES: list[Case] = [
     Case("core.ingest.ingest", "upload", setup=_csv,
          call=lambda a, db, f: ingest.ingest(f, a, db=db),
@@ -247,6 +278,24 @@ CASES: list[Case] = [
     Case("core.forecasts.export", "download", setup=lambda db, tmp: (_versions(1)(db, tmp), tmp),
          call=lambda a, db, ctx: forecasts.export(a, ctx[0][0], ctx[1] / "fc.csv", db),
          check=lambda db, ctx, n: (n > 0 and (ctx[1] / "fc.csv").exists()) or pytest.fail("no file")),
+    # inventory
+    Case("core.inventory.inputs.ingest_inventory", "upload", setup=_policy_file,
+         call=lambda a, db, f: inputs.ingest_inventory(db, a, f, "policy"),
+         check=lambda db, f, r: _inv_count(db, "policies") == 1 or pytest.fail("policy not loaded")),
+    Case("core.inventory.overrides.set_override", "upload", setup=_demo,
+         call=lambda a, db, ctx: overrides.set_override(a, "BEV-001", "2026-11-02", "2026-11-09", "units",
+                                                        12, "promotion", "end cap", db=db),
+         check=lambda db, ctx, o: _inv_count(db, "override_events") == 1 or pytest.fail("no override")),
+    Case("core.inventory.overrides.end_override", "upload", setup=_an_override,
+         call=lambda a, db, oid: overrides.end_override(a, oid, db),
+         check=lambda db, oid, o: overrides.list_overrides(db).empty or pytest.fail("still in force")),
+    Case("core.inventory.proposals.export_orders", "download", setup=_orders_setup,
+         call=lambda a, db, tmp: proposals.export_orders(a, tmp / "orders.csv", db),
+         check=lambda db, tmp, df: (tmp / "orders.csv").exists() or pytest.fail("no file")),
+    Case("core.inventory.demo.load_demo_inventory", "upload", setup=_demo,
+         call=lambda a, db, ctx: inv_demo.load_demo_inventory(a, db),
+         check=lambda db, ctx, r: (_inv_count(db, "stock") == 2 and _inv_count(db, "policies") == 2)
+         or pytest.fail("demo inventory not loaded")),
 ]
 
 

@@ -12,7 +12,7 @@ import sys
 
 from core.errors import ShelfcastError
 
-COMMANDS = ["ingest", "serve", "demo", "promote", "rollback", "history", "user", "share", "monitor", "alerts", "train", "versions", "export"]
+COMMANDS = ["ingest", "serve", "demo", "promote", "rollback", "history", "user", "share", "monitor", "alerts", "train", "versions", "export", "orders", "simulate", "override"]
 
 
 def build_parser() -> argparse.ArgumentParser:

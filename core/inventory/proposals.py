@@ -1,0 +1,229 @@
+"""Replenishment proposals from the active version: one record per SKU × store.
+
+All series at once: the forecasts become (series × period) arrays and the policy maths in
+`policy` runs on whole columns, so 100,000 series cost what a few array passes cost. The spread
+of each period's demand comes from the forecast's quantile columns when it has them, else from
+its 80% band (P10/P90), else from the version's backtest errors for that series.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.special import ndtri
+
+from core import exports
+from core.access import Actor, require
+from core.errors import NotFound, ValidationError
+from core.inventory import policy
+from core.inventory.overrides import QUANTILE_COL, apply_overrides
+from core.store import inventory as inv
+from core.store import registry, session
+from core.store import versions as vstore
+
+COLUMNS = ["sku", "store", "on_hand", "safety_stock", "reorder_point", "order_up_to", "order_qty",
+           "reason", "stockout_risk"]
+DETAIL = ["category", "at_risk", "as_of", "forecast_from", "demand_lead_time", "demand_protection", "packs", "order_value", "lead_time",
+          "review_period", "service_level", "pack_size", "min_order", "unit_cost", "price",
+          "policy_source", "spread_source", "overridden"]
+
+
+def spread(fc: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, str]:
+    """Per row of a forecast frame: the median demand, its standard deviation (NaN where the
+    frame says nothing) and which columns it came from."""
+    qcols = {int(QUANTILE_COL.match(c).group(1)): c for c in fc.columns if QUANTILE_COL.match(c)}
+    qcols = {q: c for q, c in qcols.items() if fc[c].notna().any()}
+    mid = fc[qcols[50]].to_numpy(float) if 50 in qcols else fc["yhat"].to_numpy(float)
+    if len([q for q in qcols if q != 50]) >= 2:
+        lo, hi = min(qcols), max(qcols)
+        width = ndtri(hi / 100) - ndtri(lo / 100)
+        sd = (fc[qcols[hi]].to_numpy(float) - fc[qcols[lo]].to_numpy(float)) / width
+        return mid, sd, f"quantiles P{lo}-P{hi}"
+    sd = (fc["yhat_upper"].to_numpy(float) - fc["yhat_lower"].to_numpy(float)) / (2 * policy.Z80)
+    return mid, sd, "80% band"
+
+
+def to_grid(keys: np.ndarray, values: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Rows ordered by series then date -> (unique series, one n × H array per value, NaN
+    padded where a series has fewer periods)."""
+    uniq, first, counts = np.unique(keys, return_index=True, return_counts=True)
+    order = np.argsort(first)
+    uniq, first, counts = uniq[order], first[order], counts[order]
+    row = np.repeat(np.arange(len(uniq)), counts)
+    step = np.arange(len(keys)) - np.repeat(first, counts)
+    grids = []
+    for v in values:
+        g = np.full((len(uniq), int(counts.max()) if len(counts) else 0), np.nan)
+        g[row, step] = v
+        grids.append(g)
+    return uniq, grids
+
+
+def _fill_short(g: np.ndarray) -> np.ndarray:
+    """Carry each series' last forecast period forward over the padding of shorter series."""
+    idx = np.where(np.isnan(g), 0, np.arange(g.shape[1]))
+    np.maximum.accumulate(idx, axis=1, out=idx)
+    return g[np.arange(g.shape[0])[:, None], idx]
+
+
+def propose(fc: pd.DataFrame, inputs: pd.DataFrame, fallback_sd: pd.Series | None = None) -> pd.DataFrame:
+    """The proposal table from a forecast frame (series_id, ds, yhat and bands/quantiles, ordered
+    by series and date), per-series inputs (series_id, sku, store, on_hand, policy fields) and a
+    fallback per-period sd by series_id. Pure: the store is not touched."""
+    mid, sd, source = spread(fc)
+    sids, (mean_g, sd_g) = to_grid(fc["series_id"].to_numpy(), [mid, sd])
+    mean_g = np.clip(_fill_short(mean_g), 0, None)
+    fb = (fallback_sd.reindex(sids).to_numpy(float) if fallback_sd is not None
+          else np.full(len(sids), np.nan))
+    band_missing = np.isnan(sd_g).all(axis=1)
+    sd_g = np.where(np.isnan(sd_g), fb[:, None], sd_g)
+    sd_g = np.nan_to_num(_fill_short(sd_g), nan=0.0)
+    sd_g = np.clip(sd_g, 0, None)
+    spread_source = np.where(band_missing, np.where(np.isnan(fb), "none", "backtest errors"), source)
+
+    p = inputs.set_index("series_id").reindex(sids)
+    lead = p["lead_time"].to_numpy(int)
+    review = p["review_period"].to_numpy(int)
+    service = p["service_level"].to_numpy(float)
+    pack = p["pack_size"].to_numpy(float)
+    min_order = p["min_order"].to_numpy(float)
+    on_hand = p["on_hand"].to_numpy(float)
+    lv = policy.levels(mean_g, sd_g, lead, review, service)
+    have_stock = ~np.isnan(on_hand)
+    raw_qty = np.where(have_stock, lv["order_up_to"] - np.nan_to_num(on_hand), 0.0)
+    qty = policy.round_order(raw_qty, pack, min_order)
+    risk = np.where(have_stock, policy.stockout_risk(on_hand, lv["demand_lead_time"], lv["sd_lead_time"]),
+                    np.nan)
+    out = pd.DataFrame({
+        "sku": p["sku"].to_numpy(), "store": p["store"].to_numpy(), "on_hand": on_hand,
+        "safety_stock": lv["safety_stock"], "reorder_point": lv["reorder_point"],
+        "order_up_to": lv["order_up_to"], "order_qty": qty, "stockout_risk": risk,
+        "as_of": p["as_of"].to_numpy(), "demand_lead_time": lv["demand_lead_time"],
+        "demand_protection": lv["demand_protection"], "packs": qty / pack,
+        "order_value": qty * p["unit_cost"].to_numpy(float), "lead_time": lead,
+        "review_period": review, "service_level": service, "pack_size": pack, "min_order": min_order,
+        "unit_cost": p["unit_cost"].to_numpy(float), "price": p["price"].to_numpy(float),
+        "policy_source": p["policy_source"].to_numpy(), "spread_source": spread_source,
+    })
+    out["reason"] = _reasons(out, raw_qty, have_stock)
+    out["category"] = out["sku"].str.split("-", n=1).str[0]  # as Monitor: the SKU prefix
+    # the page's "stock-out risk before next delivery" filter: likelier than the target allows
+    out["at_risk"] = out["stockout_risk"] > 1 - out["service_level"]
+    return out
+
+
+def _fmt(x: pd.Series) -> pd.Series:
+    return x.round(1).map("{:g}".format)
+
+
+def _reasons(t: pd.DataFrame, raw_qty: np.ndarray, have_stock: np.ndarray) -> pd.Series:
+    """Why this quantity, in words a store manager reads (built column-wise, not per row)."""
+    cover = ("covers demand to the next possible delivery (" + _fmt(t["order_up_to"]) + " with "
+             + _fmt(t["safety_stock"]) + " safety stock over " + (t["lead_time"] + t["review_period"]).astype(str)
+             + " periods at " + (t["service_level"] * 100).round(1).map("{:g}".format) + "% service)")
+    order = ("On hand " + _fmt(t["on_hand"]) + " is below the order-up-to level " + _fmt(t["order_up_to"])
+             + ": order " + _fmt(t["order_qty"]) + " (" + _fmt(t["packs"]) + " packs of " + _fmt(t["pack_size"]) + ")")
+    min_used = pd.Series(np.where((raw_qty > 1e-9) & (raw_qty < t["min_order"]), "; minimum order "
+                                  + _fmt(t["min_order"]) + " applied", ""), index=t.index)
+    risk = pd.Series(np.where(t["stockout_risk"] > 1 - t["service_level"],
+                              "; stock-out risk before delivery " + (t["stockout_risk"] * 100).round(0).map("{:g}".format) + "%",
+                              ""), index=t.index)
+    no = "No order: on hand " + _fmt(t["on_hand"]) + " " + cover
+    text = np.where(~have_stock, "No stock snapshot on file: upload one to get an order",
+                    np.where(t["order_qty"] > 0, order + min_used + risk, no + risk))
+    return pd.Series(text, index=t.index)
+
+
+def from_stock_date(fc: pd.DataFrame, inputs: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+    """Keep each series' forecast periods after its stock snapshot: stock on 10 March is
+    depleted by demand from 11 March, whatever date the version's forecast starts at. A series
+    whose forecast ends on or before that date keeps its last period (repeated by the maths)
+    and is flagged stale (by series_id)."""
+    as_of = pd.to_datetime(inputs.set_index("series_id")["as_of"]).reindex(fc["series_id"]).to_numpy()
+    ds = pd.to_datetime(fc["ds"]).to_numpy()
+    after = pd.isna(as_of) | (ds > as_of)
+    sid = fc["series_id"].to_numpy()
+    last = np.r_[sid[1:] != sid[:-1], True]  # the last row of each series (rows are ordered)
+    has_after = pd.Series(after).groupby(sid).transform("any").to_numpy()
+    keep = after | (last & ~has_after)
+    stale = pd.Series(~has_after, index=sid).groupby(level=0).first()
+    return fc[keep].reset_index(drop=True), stale
+
+
+def read(db=None, version_id: int | None = None, sku: str | None = None,
+         store: str | None = None) -> pd.DataFrame:
+    """Proposals from the store: the active (or given) version's forecasts with the overrides in
+    force, the latest stock and the policies (optionally for one SKU, at one store)."""
+    return _read(db, version_id, sku, store)[0]
+
+
+def _read(db, version_id: int | None, sku: str | None, store: str | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The proposals and the forecast frame they were made from (overrides applied)."""
+    with session(db) as s:
+        vid = version_id if version_id is not None else registry.active_version_id(s)
+        if vid is None:
+            raise ValidationError("No version is active yet: promote one to get replenishment proposals.")
+        v = vstore.get_version(s, vid)
+        if v is None or v.status != "ready":
+            raise NotFound(f"Version {vid} is not a ready version.")
+        fc = inv.forecast_rows(s, vid, sku, store)
+        inputs = inv.series_inputs(s, policy.DEFAULTS, sku, store)
+        fallback = inv.backtest_error_sd(s, vid).set_index("series_id")["sd"]
+        ov = inv.overrides_frame(s, include_ended=False)
+    if fc.empty:
+        what = f" for SKU {sku!r}" + (f" at store {store!r}" if store else "") if sku else ""
+        raise ValidationError(f"Version {vid} has no forecasts{what}.")
+    fc = apply_overrides(fc, ov)
+    fc, stale = from_stock_date(fc, inputs)
+    overridden = fc["override_id"].notna().groupby(fc["series_id"], sort=False).any()
+    out = propose(fc, inputs, fallback)
+    out["overridden"] = overridden.to_numpy()
+    out["forecast_from"] = fc.groupby("series_id", sort=False)["ds"].min().to_numpy()
+    stale = stale.reindex(fc["series_id"].unique()).to_numpy()
+    out["reason"] = np.where(stale, "Forecast ends before the stock date (last period repeated; "
+                             "retrain for a current forecast). " + out["reason"], out["reason"])
+    out["version"] = vid
+    return out, fc
+
+
+def projection(actor: Actor, sku: str, store: str, db=None, version_id: int | None = None) -> pd.DataFrame:
+    """One SKU × store's projected stock over the forecast, for the page's chart: per period the
+    forecast and its band (overrides applied), and the stock at the end of the period if the
+    proposed order is placed now (arriving after the lead time) and demand runs at the
+    forecast (`on_hand`), at its upper band (`on_hand_low`) or at its lower band (`on_hand_high`).
+    Also the proposal's reorder point and safety stock, to draw as lines."""
+    require(actor, "view")
+    prop, fc = _read(db, version_id, sku, store)
+    if prop.empty or pd.isna(prop["on_hand"].iloc[0]):
+        raise ValidationError(f"No stock snapshot on file for SKU {sku!r} at store {store!r}.")
+    r = prop.iloc[0]
+    out = pd.DataFrame({"ds": pd.to_datetime(fc["ds"]).to_numpy(), "forecast": fc["yhat"].to_numpy(float),
+                        "forecast_lower": fc["yhat_lower"].to_numpy(float),
+                        "forecast_upper": fc["yhat_upper"].to_numpy(float)})
+    out["overridden"] = fc["override_id"].notna().to_numpy()
+    step = np.arange(len(out))
+    arrive = np.where(step == int(r["lead_time"]), float(r["order_qty"]), 0.0)
+    out["order_arrives"] = arrive
+    base = float(r["on_hand"]) + np.cumsum(arrive)
+    for col, demand in (("on_hand", "forecast"), ("on_hand_low", "forecast_upper"),
+                        ("on_hand_high", "forecast_lower")):
+        out[col] = base - np.cumsum(out[demand].fillna(out["forecast"]).clip(lower=0).to_numpy())
+    out["safety_stock"] = float(r["safety_stock"])
+    out["reorder_point"] = float(r["reorder_point"])
+    return out
+
+
+def proposals(actor: Actor, db=None, version_id: int | None = None) -> pd.DataFrame:
+    """What the Replenishment page lists (viewers and up)."""
+    require(actor, "view")
+    return read(db, version_id)[COLUMNS + DETAIL + ["version"]]
+
+
+def export_orders(actor: Actor, out: str | Path, db=None, version_id: int | None = None) -> pd.DataFrame:
+    """Write the orders for an ERP feed: .csv (formula-safe) or .parquet."""
+    require(actor, "download")
+    df = read(db, version_id)[COLUMNS + ["as_of", "packs", "order_value", "version"]]
+    exports.write(df, str(out))
+    return df

@@ -1,0 +1,265 @@
+"""Inventory tables: stock snapshots, replenishment policies, planner overrides and their audit.
+
+Stock and policy rows carry the id of the upload (`inventory_datasets`) that brought them, so an
+upload is a dataset version and the latest one wins without deleting history. Overrides are
+rows that are never edited in place: changing one ends it and adds its successor (`replaces`),
+and every step appends an `override_events` row with who, when and the before/after values.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pandas as pd
+import pyarrow as pa
+from sqlalchemy import Double
+from sqlmodel import Field, Session, SQLModel, select
+
+from core.store import sales  # noqa: F401 - `series` must exist before our queries
+from core.store.base import id_field, now, save
+from core.store.db import raw
+from core.store.schema import DDL
+
+
+class InventoryDataset(SQLModel, table=True):
+    """One accepted stock or policy upload (its lineage; the rows sit in `stock` / `policies`)."""
+
+    __tablename__ = "inventory_datasets"
+    id: int | None = id_field("inventory_datasets")
+    kind: str  # stock | policy
+    file_name: str
+    sha256: str
+    rows: int
+    columns: str = "{}"  # JSON: role -> file column used
+    defaults: str = "{}"  # JSON: field -> default applied where the file had no value
+    created_by: str
+    created_at: datetime = Field(default_factory=now)
+
+
+class Override(SQLModel, table=True):
+    """A planner's adjustment of the forecast for a SKU (at one store, or all when store is
+    NULL) over a date range: `mode` 'units' sets units per period, 'pct' scales by value %."""
+
+    __tablename__ = "overrides"
+    id: int | None = id_field("overrides")
+    sku: str
+    store: str | None = None
+    start_date: date
+    end_date: date
+    mode: str
+    value: float = Field(sa_type=Double)
+    reason: str
+    note: str = ""
+    created_by: str
+    created_at: datetime = Field(default_factory=now)
+    ended_by: str | None = None
+    ended_at: datetime | None = None
+    replaces: int | None = None
+
+
+class OverrideEvent(SQLModel, table=True):
+    """Append-only audit of overrides: created / changed / ended, with before and after JSON."""
+
+    __tablename__ = "override_events"
+    id: int | None = id_field("override_events")
+    override_id: int
+    action: str
+    actor: str
+    created_at: datetime = Field(default_factory=now)
+    before_json: str = "null"
+    after_json: str = "null"
+
+
+DDL += [
+    """CREATE TABLE IF NOT EXISTS stock (
+        dataset_id INTEGER NOT NULL, series_id INTEGER NOT NULL, as_of DATE NOT NULL,
+        on_hand DOUBLE NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS policies (
+        dataset_id INTEGER NOT NULL, sku VARCHAR NOT NULL, store VARCHAR,
+        lead_time INTEGER NOT NULL, review_period INTEGER NOT NULL, service_level DOUBLE NOT NULL,
+        pack_size DOUBLE NOT NULL, min_order DOUBLE NOT NULL, unit_cost DOUBLE, price DOUBLE)""",
+]
+
+POLICY_FIELDS = ("lead_time", "review_period", "service_level", "pack_size", "min_order",
+                 "unit_cost", "price")
+
+
+def add_dataset(s: Session, d: InventoryDataset) -> InventoryDataset:
+    return save(s, d)
+
+
+def list_datasets(s: Session) -> list[InventoryDataset]:
+    return list(s.exec(select(InventoryDataset).order_by(InventoryDataset.id.desc())).all())  # type: ignore[union-attr]
+
+
+def known_series(s: Session) -> pa.Table:
+    """sku, store of every series: what an inventory file may refer to."""
+    return raw(s).execute("SELECT sku, store FROM series").fetch_arrow_table()
+
+
+def insert_stock(s: Session, rows: pa.Table, dataset_id: int) -> int:
+    """rows: sku, store, as_of, on_hand (every pair already known to exist)."""
+    con = raw(s)
+    con.register("incoming_stock", rows)
+    con.execute("""INSERT INTO stock SELECT ?, se.series_id, i.as_of, i.on_hand
+                   FROM incoming_stock i JOIN series se USING (sku, store)""", [dataset_id])
+    con.unregister("incoming_stock")
+    return rows.num_rows
+
+
+def insert_policies(s: Session, rows: pa.Table, dataset_id: int) -> int:
+    """rows: sku, store (NULL = every store of the SKU) and POLICY_FIELDS, defaults filled."""
+    con = raw(s)
+    con.register("incoming_policies", rows)
+    con.execute(f"""INSERT INTO policies SELECT ?, sku, store, {', '.join(POLICY_FIELDS)}
+                    FROM incoming_policies""", [dataset_id])  # noqa: S608 - fixed names
+    con.unregister("incoming_policies")
+    return rows.num_rows
+
+
+def series_inputs(s: Session, defaults: dict[str, float | None], sku: str | None = None,
+                  store: str | None = None) -> pd.DataFrame:
+    """Per series: the latest stock snapshot and the policy in force (the SKU × store row of the
+    latest upload that has one, else the SKU row, else the defaults), with `policy_source`."""
+    fields = ", ".join(
+        f"coalesce(ps.{f}, pk.{f}, ?) AS {f}" for f in POLICY_FIELDS
+    )
+    return raw(s).execute(
+        f"""WITH latest_stock AS (
+                SELECT series_id, as_of, on_hand FROM stock
+                QUALIFY row_number() OVER (PARTITION BY series_id ORDER BY as_of DESC, dataset_id DESC) = 1),
+            ps AS (SELECT * FROM policies WHERE store IS NOT NULL
+                   QUALIFY row_number() OVER (PARTITION BY sku, store ORDER BY dataset_id DESC) = 1),
+            pk AS (SELECT * FROM policies WHERE store IS NULL
+                   QUALIFY row_number() OVER (PARTITION BY sku ORDER BY dataset_id DESC) = 1)
+            SELECT se.series_id, se.sku, se.store, st.as_of, st.on_hand, {fields},
+                   CASE WHEN ps.sku IS NOT NULL THEN 'sku_store' WHEN pk.sku IS NOT NULL THEN 'sku'
+                        ELSE 'default' END AS policy_source
+            FROM series se LEFT JOIN latest_stock st USING (series_id)
+            LEFT JOIN ps ON ps.sku = se.sku AND ps.store = se.store
+            LEFT JOIN pk ON pk.sku = se.sku
+            WHERE (? IS NULL OR se.sku = ?) AND (? IS NULL OR se.store = ?)
+            ORDER BY se.series_id""",  # noqa: S608 - fixed names
+        [*(defaults[f] for f in POLICY_FIELDS), sku, sku, store, store],
+    ).df()
+
+
+def counts(s: Session) -> dict[str, int]:
+    row = raw(s).execute(
+        "SELECT (SELECT count(*) FROM stock), (SELECT count(*) FROM policies), "
+        "(SELECT count(*) FROM overrides), (SELECT count(*) FROM override_events)"
+    ).fetchone()
+    return dict(zip(("stock", "policies", "overrides", "override_events"), row, strict=True))
+
+
+# --- forecasts and backtests, as the inventory maths reads them ----------------------------
+
+def forecast_rows(s: Session, version_id: int, sku: str | None = None,
+                  store: str | None = None) -> pd.DataFrame:
+    """A version's final forecasts with every stored column (quantile columns included when
+    the store has them), plus sku and store, ordered by series and date; optionally one SKU
+    (at one store)."""
+    return raw(s).execute(
+        """SELECT se.sku, se.store, f.* EXCLUDE (version_id) FROM forecasts f
+           JOIN series se USING (series_id) WHERE f.version_id = ?
+           AND (? IS NULL OR se.sku = ?) AND (? IS NULL OR se.store = ?)
+           ORDER BY f.series_id, f.ds""",
+        [version_id, sku, sku, store, store],
+    ).df()
+
+
+def backtest_error_sd(s: Session, version_id: int) -> pd.DataFrame:
+    """series_id, sd: the root mean squared one-period error of the version's chosen model in
+    its backtests (the fallback spread when the forecasts carry no band)."""
+    return raw(s).execute(
+        """SELECT series_id, sqrt(avg((y - yhat) * (y - yhat))) AS sd
+           FROM chosen_backtests([?]) WHERE y IS NOT NULL AND yhat IS NOT NULL GROUP BY series_id""",
+        [version_id],
+    ).df()
+
+
+def backtest_rows(s: Session, version_id: int, model: str | None) -> pd.DataFrame:
+    """Backtest rows of the version's chosen models (model None) or of one named model (the
+    seasonal-naive reference is stored as 'naive'), with sku and store."""
+    if model is None:
+        sql = """SELECT se.sku, se.store, b.series_id, b.fold, b.cutoff, b.ds, b.y, b.yhat,
+                        b.yhat_lower, b.yhat_upper
+                 FROM chosen_backtests([?]) b JOIN series se USING (series_id)"""
+        params: list = [version_id]
+    else:
+        sql = """SELECT se.sku, se.store, b.series_id, b.fold, b.cutoff, b.ds, b.y, b.yhat,
+                        b.yhat_lower, b.yhat_upper
+                 FROM backtests b JOIN series se USING (series_id)
+                 WHERE b.version_id = ? AND b.model = ?"""
+        params = [version_id, model]
+    return raw(s).execute(sql + " ORDER BY series_id, ds", params).df()
+
+
+# --- overrides ------------------------------------------------------------------------------
+
+def add_override(s: Session, o: Override) -> Override:
+    return save(s, o)
+
+
+def get_override(s: Session, override_id: int) -> Override | None:
+    return s.get(Override, override_id)
+
+
+def add_event(s: Session, e: OverrideEvent) -> OverrideEvent:
+    return save(s, e)
+
+
+def overrides_frame(s: Session, include_ended: bool = False) -> pd.DataFrame:
+    return raw(s).execute(
+        """SELECT id, sku, store, start_date, end_date, mode, value, reason, note, created_by,
+                  created_at, ended_by, ended_at, replaces FROM overrides
+           WHERE ? OR ended_at IS NULL ORDER BY id""",
+        [include_ended],
+    ).df()
+
+
+def override_events(s: Session) -> pd.DataFrame:
+    return raw(s).execute(
+        "SELECT id, override_id, action, actor, created_at, before_json, after_json FROM override_events ORDER BY id"
+    ).df()
+
+
+def actuals_with_forecasts(s: Session, version_id: int, season: int) -> pd.DataFrame:
+    """Every (series, date) where the version had a forecast and an actual has arrived: sku,
+    store, ds, y, yhat and the seasonal-naive forecast made at the same origin (the last
+    `season` actuals before the version's first forecast date, repeated)."""
+    return raw(s).execute(
+        """WITH f AS (SELECT series_id, ds, yhat,
+                             row_number() OVER (PARTITION BY series_id ORDER BY ds) - 1 AS k,
+                             min(ds) OVER (PARTITION BY series_id) AS first_ds
+                      FROM forecasts WHERE version_id = ?),
+                o AS (SELECT DISTINCT series_id, first_ds FROM f),
+                h AS (SELECT sa.series_id, sa.y,
+                             row_number() OVER (PARTITION BY sa.series_id ORDER BY sa.ds DESC) AS r
+                      FROM sales sa JOIN o USING (series_id) WHERE sa.ds < o.first_ds)
+           SELECT se.sku, se.store, f.series_id, f.ds, sa.y, f.yhat, h.y AS naive
+           FROM f JOIN sales sa USING (series_id, ds) JOIN series se USING (series_id)
+           LEFT JOIN h ON h.series_id = f.series_id AND h.r = ? - (f.k % ?)
+           ORDER BY f.series_id, f.ds""",
+        [version_id, season, season],
+    ).df()
+
+
+def demand_basis(s: Session) -> pd.DataFrame:
+    """Per series: its last sales date, mean units over its last 7 sales dates and the median
+    of its 'price' regressor (NULL without one): what demo stock and policies are made from."""
+    return raw(s).execute(
+        """WITH r AS (SELECT series_id, ds, y,
+                             row_number() OVER (PARTITION BY series_id ORDER BY ds DESC) AS k
+                      FROM sales),
+                p AS (SELECT series_id, median(value) AS price FROM regressors
+                      WHERE name = 'price' GROUP BY series_id)
+           SELECT se.sku, se.store, max(r.ds) AS last_date, avg(r.y) AS week_mean, any_value(p.price) AS price
+           FROM r JOIN series se USING (series_id) LEFT JOIN p USING (series_id)
+           WHERE r.k <= 7 GROUP BY se.sku, se.store ORDER BY se.sku, se.store"""
+    ).df()
+
+
+def active_forecast_start(s: Session) -> date | None:
+    """The first date the active version forecasts (None without one)."""
+    return raw(s).execute("SELECT min(ds) FROM active_forecasts").fetchone()[0]
