@@ -240,3 +240,16 @@ class AutoARIMA(StatsForecastModel):
         o = self.options
         return Lib(season_length=m, max_p=o["max_p"], max_q=o["max_q"], max_P=o["max_P"],
                    max_Q=o["max_Q"], max_d=o["max_d"], max_D=o["max_D"])
+
+
+def stat_model(name: str) -> type[StatsForecastModel] | None:
+    """The statsforecast-backed model class called `name` (ets, theta, arima, croston, tsb,
+    adida, imapa), or None: the hook for core.models.make."""
+    from core.models import intermittent
+
+    classes = (AutoETS, AutoTheta, AutoARIMA, intermittent.Croston, intermittent.TSB,
+               intermittent.ADIDA, intermittent.IMAPA)
+    return next((c for c in classes if c.name == name), None)
+
+
+STAT_NAMES = ("ets", "theta", "arima", "croston", "tsb", "adida", "imapa")
