@@ -156,13 +156,13 @@ def test_fit_once_predict_many_and_cancel_between_chunks():
 
 def test_options_change_the_fit_and_bad_ones_are_refused():
     train, test, h, _ = seasonal_trend(2)
-    ann = model("ets", "MS", model="ANN").fit_predict(train, h, None, FitContext())
+    ann = model("ets", "MS", ets_model="ANN").fit_predict(train, h, None, FitContext())
     zzz = model("ets", "MS").fit_predict(train, h, None, FitContext())
     assert wape(ann, test) > wape(zzz, test)  # no season: worse on a seasonal series
     assert not np.allclose(model("tsb", "D", alpha_p="0.5").fit_predict(*_int(), None, FitContext())["yhat"],
                            model("tsb", "D").fit_predict(*_int(), None, FitContext())["yhat"])
-    for name, opts in [("ets", {"model": "XYZ"}), ("ets", {"damped": "maybe"}), ("tsb", {"alpha_d": 0}),
-                       ("croston", {"variant": "fancy"}), ("arima", {"max_p": 99}),
+    for name, opts in [("ets", {"ets_model": "XYZ"}), ("ets", {"ets_damped": "maybe"}), ("tsb", {"alpha_d": 0}),
+                       ("croston", {"croston_variant": "fancy"}), ("theta", {"theta_model": "X"}), ("arima", {"max_p": 99}),
                        ("theta", {"season_length": -1}), ("tsb", {"alpha_p": "lots"})]:
         with pytest.raises(ModelError):
             model(name, "MS", **opts)
@@ -174,8 +174,18 @@ def _int():
     return train, h
 
 
-def test_every_name_has_a_class():
+def test_every_name_has_a_class_and_option_names_do_not_collide():
     assert all(stat_model(n).name == n for n in STAT_NAMES) and stat_model("nope") is None
+    # core.training gives one flat option dict to every model of a run
+    from core.models.naive import SeasonalNaive
+    from core.models.prophet_fleet import ProphetFleet
+    from core.models.sklearn_global import SklearnGlobal
+
+    seen: dict[str, str] = {}
+    for cls in [stat_model(n) for n in STAT_NAMES] + [SeasonalNaive, SklearnGlobal, ProphetFleet]:
+        for key in cls.OPTIONS:
+            assert key == "season_length" or key not in seen, (key, cls.name, seen.get(key))
+            seen[key] = cls.name
 
 
 @pytest.mark.skipif(not (DATA / "pizza_daily.csv").exists(), reason="shared data not present")

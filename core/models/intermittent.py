@@ -23,24 +23,24 @@ class _Intermittent(StatsForecastModel):
 
 
 class Croston(_Intermittent):
-    """Croston's method. Options: `variant` ("sba" default: Syntetos-Boylan approximation, the
+    """Croston's method. Options: `croston_variant` ("sba" default: Syntetos-Boylan approximation, the
     classic forecast times 0.95 to remove its upward bias; "classic"; "optimized": smoothing
     weights fitted per series)."""
 
     name = "croston"
-    OPTIONS: dict[str, object] = {"variant": "sba"}
+    OPTIONS: dict[str, object] = {"croston_variant": "sba"}
 
     def parse_options(self, options: dict) -> dict:
         out = super().parse_options(options)
-        if out["variant"] not in ("sba", "classic", "optimized"):
-            raise ModelError("Option variant must be sba, classic or optimized.")
+        if out["croston_variant"] not in ("sba", "classic", "optimized"):
+            raise ModelError("Option croston_variant must be sba, classic or optimized.")
         return out
 
     def _model(self, m: int):
         from statsforecast import models as lib
 
         return {"sba": lib.CrostonSBA, "classic": lib.CrostonClassic,
-                "optimized": lib.CrostonOptimized}[self.options["variant"]]()
+                "optimized": lib.CrostonOptimized}[self.options["croston_variant"]]()
 
 
 class TSB(_Intermittent):

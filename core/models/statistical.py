@@ -37,7 +37,8 @@ LEVEL = 80
 class StatsForecastModel(Forecaster):
     """fit(train, regs, ctx) -> self; predict(horizon, regs, ctx) -> OUT_COLS frame.
 
-    Subclasses say which statsforecast model to build (`_model`), how short a series may be
+    Option names are unique across models (core.training passes one flat dict to every model of
+    a run); `season_length` is shared on purpose. Subclasses say which statsforecast model to build (`_model`), how short a series may be
     (`min_obs`) and whether the library gives an 80% band (`native_band`). Regressors are not
     used: these are univariate models."""
 
@@ -164,55 +165,56 @@ class AutoETS(StatsForecastModel):
     """Exponential smoothing state-space model chosen per series by AICc (statsforecast AutoETS).
 
     Options:
-    - `model` (default "ZZZ"): error, trend, season letters, each A (additive), M
+    - `ets_model` (default "ZZZ"): error, trend, season letters, each A (additive), M
       (multiplicative), N (none) or Z (choose); e.g. "ANA" for additive error and season, no trend.
-    - `damped` ("auto", "yes", "no"): damped trend.
+    - `ets_damped` ("auto", "yes", "no"): damped trend.
     - `season_length` (0 = the data's: 7 daily, 52 weekly, 12 monthly).
     Fewer than 8 periods: seasonal naive (the library cannot fit an ETS on them)."""
 
     name = "ets"
     min_obs = 8
-    OPTIONS: dict[str, object] = {"model": "ZZZ", "damped": "auto", "season_length": 0}
+    OPTIONS: dict[str, object] = {"ets_model": "ZZZ", "ets_damped": "auto", "season_length": 0}
 
     def parse_options(self, options: dict) -> dict:
         out = super().parse_options(options)
-        spec = str(out["model"]).upper()
+        spec = str(out["ets_model"]).upper()
         if len(spec) != 3 or spec[0] not in "AMZ" or any(c not in "AMNZ" for c in spec[1:]):
-            raise ModelError(f"Option model={out['model']!r}: use three letters from A, M, N, Z "
+            raise ModelError(f"Option ets_model={out['ets_model']!r}: use three letters from A, M, N, Z "
                              "(error, trend, season), e.g. ZZZ or ANA.")
-        if out["damped"] not in ("auto", "yes", "no"):
-            raise ModelError("Option damped must be auto, yes or no.")
-        out["model"] = spec
+        if out["ets_damped"] not in ("auto", "yes", "no"):
+            raise ModelError("Option ets_damped must be auto, yes or no.")
+        out["ets_model"] = spec
         return out
 
     def _model(self, m: int):
         from statsforecast.models import AutoETS as Lib
 
-        damped = {"auto": None, "yes": True, "no": False}[self.options["damped"]]
-        return Lib(season_length=m, model=self.options["model"], damped=damped)
+        damped = {"auto": None, "yes": True, "no": False}[self.options["ets_damped"]]
+        return Lib(season_length=m, model=self.options["ets_model"], damped=damped)
 
 
 class AutoTheta(StatsForecastModel):
     """Theta method, the variant chosen per series by in-sample MSE (statsforecast AutoTheta):
     the M3 winner, strong on trending monthly data.
 
-    Options: `model` ("auto", or one of STM, OTM, DSTM, DOTM: standard/optimised, with or
+    Options: `theta_model` ("auto", or one of STM, OTM, DSTM, DOTM: standard/optimised, with or
     without dynamic updating); `season_length` (0 = the data's). Fewer than 4 periods: naive."""
 
     name = "theta"
     min_obs = 4
-    OPTIONS: dict[str, object] = {"model": "auto", "season_length": 0}
+    OPTIONS: dict[str, object] = {"theta_model": "auto", "season_length": 0}
 
     def parse_options(self, options: dict) -> dict:
         out = super().parse_options(options)
-        if out["model"] not in ("auto", "STM", "OTM", "DSTM", "DOTM"):
-            raise ModelError("Option model must be auto, STM, OTM, DSTM or DOTM.")
+        if out["theta_model"] not in ("auto", "STM", "OTM", "DSTM", "DOTM"):
+            raise ModelError("Option theta_model must be auto, STM, OTM, DSTM or DOTM.")
         return out
 
     def _model(self, m: int):
         from statsforecast.models import AutoTheta as Lib
 
-        return Lib(season_length=m, model=None if self.options["model"] == "auto" else self.options["model"])
+        choice = self.options["theta_model"]
+        return Lib(season_length=m, model=None if choice == "auto" else choice)
 
 
 class AutoARIMA(StatsForecastModel):
