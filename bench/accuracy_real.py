@@ -6,6 +6,8 @@ ingest the training part into a fresh store, `shelfcast train --model X --horizo
     .venv/bin/python bench/accuracy_real.py [--data ../shared/data] [--models naive,ets,...]
         [--sets pizza,txhousing] [--folds 3] [--cpu]
 
+`best:naive/ets/theta` runs best-of among those candidates (`--option models=naive,ets,theta`).
+
 Prints per data set: model, pooled WAPE, wQL (P10/P50/P90), observed P10 and P90 coverage
 (share of actuals at or below the quantile: 0.10 and 0.90 when calibrated), seconds of the
 train command (backtest folds included), series per second. Models that `shelfcast train
@@ -129,23 +131,25 @@ def run_set(ds: dict, models: list[str], folds: int, tmp: Path) -> list[dict]:
     rows = []
     kinds = None
     for model in models:
-        db = tmp / f"{ds['name']}_{model}.duckdb"
+        db = tmp / f"{ds['name']}_{model.replace(':', '_').replace('/', '_')}.duckdb"
         r = cli("ingest", str(f), *ds["map"], db=db)
         if r.returncode:
             sys.exit(f"ingest failed: {r.stderr[-2000:]}")
         kinds = kinds if kinds is not None else offered(db)
-        if model not in kinds:
+        if model.partition(":")[0] not in kinds:
             rows.append({"model": model, "note": "not offered by `shelfcast train` here"})
             continue
+        kind, _, among = model.partition(":")
+        extra = ["--option", "models=" + among.replace("/", ",")] if among else []
         t = time.perf_counter()
-        r = cli("train", "--model", model, "--horizon", str(ds["horizon"]), "--folds", str(folds),
-                "--json", db=db)
+        r = cli("train", "--model", kind, "--horizon", str(ds["horizon"]), "--folds", str(folds),
+                *extra, "--json", db=db)
         secs = time.perf_counter() - t
         if r.returncode:
             rows.append({"model": model, "note": "train failed: " + r.stderr.strip().splitlines()[-1][:90]})
             continue
         vid = json.loads(r.stdout)["id"]
-        out = tmp / f"{ds['name']}_{model}.csv"
+        out = db.with_suffix(".csv")
         r = cli("export", "--version", str(vid), "--out", str(out), db=db)
         if r.returncode:
             rows.append({"model": model, "note": "export failed: " + r.stderr.strip()[-90:]})
