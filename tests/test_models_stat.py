@@ -167,6 +167,19 @@ def test_options_change_the_fit_and_bad_ones_are_refused():
         with pytest.raises(ModelError):
             model(name, "MS", **opts)
     assert model("ets", "MS", season_length="4").m == 4 and model("ets", "MS").m == 12
+    with pytest.raises(ModelError):
+        model("ets", "MS", max_history=-3)
+
+
+def test_max_history_fits_on_the_last_periods_only():
+    """A level that changed long ago: with the last 24 periods only, Theta sees just the new one."""
+    ds = pd.date_range("2010-01-01", periods=96, freq="MS")
+    df = pd.DataFrame({"series_id": 1, "ds": ds, "y": np.r_[np.full(72, 500.0), np.full(24, 10.0)]
+                       + np.tile([0.0, 1.0], 48)})
+    full = model("theta", "MS").fit_predict(df, 6, None, FitContext())
+    recent = model("theta", "MS", max_history=24).fit_predict(df, 6, None, FitContext())
+    assert recent["yhat"].between(5, 15).all(), recent["yhat"]
+    assert not np.allclose(full["yhat"], recent["yhat"])
 
 
 def _int():
@@ -184,7 +197,7 @@ def test_every_name_has_a_class_and_option_names_do_not_collide():
     seen: dict[str, str] = {}
     for cls in [stat_model(n) for n in STAT_NAMES] + [SeasonalNaive, SklearnGlobal, ProphetFleet]:
         for key in cls.OPTIONS:
-            assert key == "season_length" or key not in seen, (key, cls.name, seen.get(key))
+            assert key in ("season_length", "max_history") or key not in seen, (key, cls.name, seen.get(key))
             seen[key] = cls.name
 
 
