@@ -1,6 +1,9 @@
 """Seasonal naive: each future period repeats the same period of the last observed season
 (last week's Monday for daily data, last year's week or month otherwise). The baseline every
-other model must beat; trained alongside every run for reference."""
+other model must beat; trained alongside every run for reference.
+
+One array operation over all series: at 10,000+ series a per-series loop spent minutes in
+pandas overhead for what is an index lookup."""
 
 from __future__ import annotations
 
@@ -15,22 +18,46 @@ class SeasonalNaive(Forecaster):
     name = "naive"
     OPTIONS: dict[str, object] = {}
 
+    def fit(self, train: pd.DataFrame, regs: pd.DataFrame | None, ctx: FitContext) -> SeasonalNaive:
+        """Keep, per series, the last season of values and the spread of its seasonal
+        differences (the 80% band grows with the square root of the seasons ahead)."""
+        df = train.sort_values(["series_id", "ds"], kind="stable")
+        y = df["y"].to_numpy(float)
+        ids, start, n = np.unique(df["series_id"].to_numpy(), return_index=True, return_counts=True)
+        m = np.where(n >= self.season, self.season, 1)
+        # Seasonal differences y[t] - y[t-m] of every row that has a row m periods back in its
+        # own series; a row's position in its series decides that.
+        sid = np.repeat(np.arange(len(ids)), n)
+        pos = np.arange(len(y)) - np.repeat(start, n)
+        lag = np.repeat(m, n)
+        ok = pos >= lag
+        d = y[ok] - y[np.flatnonzero(ok) - lag[ok]]
+        g = sid[ok]
+        cnt = np.bincount(g, minlength=len(ids))
+        mean = np.bincount(g, d, minlength=len(ids)) / np.maximum(cnt, 1)
+        var = np.bincount(g, (d - mean[g]) ** 2, minlength=len(ids)) / np.maximum(cnt, 1)
+        absmean = np.bincount(sid, np.abs(y), minlength=len(ids)) / np.maximum(n, 1)
+        self.sigma_ = np.where(cnt > 1, np.sqrt(var), absmean)
+        self.ids_, self.m_ = ids, m
+        self.last_ = y, start + n  # values and each series' end (exclusive)
+        self.origin_ = df["ds"].max()
+        self.nonneg_ = bool((y >= 0).all())
+        ctx.progress(len(ids))
+        return self
+
+    def predict(self, horizon: int, regs: pd.DataFrame | None, ctx: FitContext) -> pd.DataFrame:
+        y, end = self.last_
+        k = np.arange(horizon)
+        m = self.m_[:, None]
+        yhat = y[end[:, None] - m + k % m]
+        half = Z80 * self.sigma_[:, None] * np.sqrt(k // m + 1)
+        dates = future_dates(self.origin_, horizon, self.freq)
+        out = pd.DataFrame({
+            "series_id": np.repeat(self.ids_, horizon), "ds": np.tile(dates.to_numpy(), len(self.ids_)),
+            "yhat": yhat.ravel(), "yhat_lower": (yhat - half).ravel(), "yhat_upper": (yhat + half).ravel(),
+        })[OUT_COLS]
+        return clip_nonneg(out, self.nonneg_)
+
     def fit_predict(self, train: pd.DataFrame, horizon: int, regs: pd.DataFrame | None,
                     ctx: FitContext) -> pd.DataFrame:
-        origin = train["ds"].max()
-        dates = future_dates(origin, horizon, self.freq)
-        k = np.arange(horizon)
-        frames = []
-        for sid, g in train.groupby("series_id", sort=True):
-            y = g["y"].to_numpy(float)
-            m = self.season if len(y) >= self.season else 1
-            last = y[-m:]
-            yhat = last[k % m]
-            diffs = y[m:] - y[:-m]
-            sigma = float(np.std(diffs)) if len(diffs) > 1 else float(np.abs(y).mean() if len(y) else 0)
-            half = Z80 * sigma * np.sqrt(k // m + 1)
-            frames.append(pd.DataFrame({"series_id": sid, "ds": dates, "yhat": yhat,
-                                        "yhat_lower": yhat - half, "yhat_upper": yhat + half}))
-            ctx.progress(1)
-        out = pd.concat(frames, ignore_index=True)[OUT_COLS]
-        return clip_nonneg(out, bool((train["y"] >= 0).all()))
+        return self.fit(train, regs, ctx).predict(horizon, regs, ctx)

@@ -1,0 +1,265 @@
+"""Per-series statistical models from statsforecast: AutoETS, AutoTheta and AutoARIMA.
+
+Why a library: these are the baselines a planner compares against, and statsforecast's compiled
+fits (C++ in 2.x, no numba JIT to warm up) run one fit per series at a few milliseconds, which a
+hand-written version would not match nor be trusted as much. Its multi-series path
+(`StatsForecast.fit` over the whole long frame) does the looping; we hand it chunks of series only
+so that progress is reported and a cancel is honoured between chunks.
+
+Shared behaviour (`StatsForecastModel`):
+- series shorter than the model needs (`min_obs`), and any series whose fit gives a non-finite
+  forecast, take seasonal naive instead; `ctx.explain["fallback_<name>"]` says how many and why;
+- a fit that raises inside the library falls back to statsforecast's Naive for that series;
+- the 80% band is the library's own where it has one (ETS, Theta, ARIMA), else
+  `band_from_spread` (intermittent models); core.training may recalibrate quantiles from
+  backtest errors;
+- forecasts and bands are clipped at zero when the history never went below it.
+
+Threads: fits are single-threaded (`n_jobs=1`); parallelism across series is core.training's
+business, and OMP/BLAS stay at 1 as in the Makefile.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from core.metrics import Z80
+from core.models.base import OUT_COLS, FitContext, Forecaster, ModelError, clip_nonneg, future_dates
+from core.models.naive import SeasonalNaive
+
+CHUNK = 256  # series per library call: progress and cancel granularity, not a speed knob
+LEVEL = 80
+
+
+class StatsForecastModel(Forecaster):
+    """fit(train, regs, ctx) -> self; predict(horizon, regs, ctx) -> OUT_COLS frame.
+
+    Option names are unique across models (core.training passes one flat dict to every model of
+    a run); `season_length` and `max_history` are shared on purpose. Subclasses say which statsforecast model to build (`_model`), how short a series may be
+    (`min_obs`) and whether the library gives an 80% band (`native_band`). Regressors are not
+    used: these are univariate models."""
+
+    per_series = True  # core.training fits it only on the series it won
+    min_obs = 2
+    native_band = True
+
+    def parse_options(self, options: dict) -> dict:
+        out = super().parse_options(options)
+        for key in ("season_length", "max_history"):
+            if key in out and int(out[key]) < 0:
+                raise ModelError(f"Option {key} must be 0 (the default) or a positive number.")
+        return out
+
+    @property
+    def m(self) -> int:
+        """Season length: the option if set, else the frequency's (7 daily, 52 weekly, 12 monthly)."""
+        return int(self.options.get("season_length") or 0) or self.season
+
+    def _model(self, m: int):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def fit(self, train: pd.DataFrame, regs: pd.DataFrame | None, ctx: FitContext) -> StatsForecastModel:
+        from statsforecast import StatsForecast
+        from statsforecast.models import Naive
+
+        df = train[["series_id", "ds", "y"]].sort_values(["series_id", "ds"], kind="stable")
+        self.origin_ = df["ds"].max()
+        self.nonneg_ = bool((df["y"] >= 0).all())
+        ids, n = np.unique(df["series_id"].to_numpy(), return_counts=True)
+        self.ids_ = ids
+        # Seasonal naive for every series: the fallback is then one lookup, and it costs ~nothing.
+        self.naive_ = SeasonalNaive(self.freq, seed=self.seed)
+        self.naive_.season = self.m
+        self.naive_.fit(df, None, FitContext())
+        self.short_ = n < self.min_obs
+        if self.short_.any():
+            ctx.explain[f"fallback_{self.name}"] = (
+                f"{int(self.short_.sum())} series with fewer than {self.min_obs} periods use "
+                f"seasonal naive instead of {self.name}.")
+        # The library sees each series as positions 0..n-1 (freq=1): our calendar is gap-free
+        # (core.models.data.complete), and future dates are ours to build.
+        keep = np.repeat(~self.short_, n)
+        if int(self.options.get("max_history") or 0) > 0:  # fit cost grows with the length
+            keep &= df.groupby("series_id").cumcount(ascending=False).to_numpy() < self.options["max_history"]
+        lib = pd.DataFrame({"unique_id": np.repeat(np.arange(len(ids)), n)[keep],
+                            "ds": (df.groupby("series_id").cumcount().to_numpy())[keep],
+                            "y": df["y"].to_numpy(float)[keep]})
+        self.fitted_ = []
+        todo = np.flatnonzero(~self.short_)
+        for part in np.array_split(todo, max(1, -(-len(todo) // CHUNK))) if len(todo) else []:
+            ctx.check()
+            sf = StatsForecast(models=[self._model(self.m)], freq=1, n_jobs=1, fallback_model=Naive())
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # statsforecast's convergence chatter per series
+                sf.fit(lib[lib["unique_id"].isin(part)])
+            self.fitted_.append(sf)
+            ctx.progress(len(part))
+        if self.short_.any():
+            ctx.progress(int(self.short_.sum()))
+        if not self.native_band:
+            self._spread_ = df
+        return self
+
+    def predict(self, horizon: int, regs: pd.DataFrame | None, ctx: FitContext) -> pd.DataFrame:
+        k = len(self.ids_)
+        base = self.naive_.predict(horizon, None, FitContext())
+        yhat = base["yhat"].to_numpy(float).reshape(k, horizon).copy()
+        lo = base["yhat_lower"].to_numpy(float).reshape(k, horizon).copy()
+        hi = base["yhat_upper"].to_numpy(float).reshape(k, horizon).copy()
+        for sf in self.fitted_:
+            ctx.check()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                fc = sf.predict(h=horizon, level=[LEVEL] if self.native_band else None)
+            fc = fc.sort_values(["unique_id", "ds"], kind="stable")
+            rows = fc["unique_id"].to_numpy()[::horizon]
+            alias = [c for c in fc.columns if c not in ("unique_id", "ds") and "-lo-" not in c
+                     and "-hi-" not in c][0]
+            f = fc[alias].to_numpy(float).reshape(-1, horizon)
+            good = np.isfinite(f).all(axis=1)
+            if self.native_band:
+                f_lo = fc[f"{alias}-lo-{LEVEL}"].to_numpy(float).reshape(-1, horizon)
+                f_hi = fc[f"{alias}-hi-{LEVEL}"].to_numpy(float).reshape(-1, horizon)
+                good &= np.isfinite(f_lo).all(axis=1) & np.isfinite(f_hi).all(axis=1)
+            else:
+                f_lo = f_hi = f
+            r = rows[good]
+            yhat[r], lo[r], hi[r] = f[good], f_lo[good], f_hi[good]
+            if (~good).any():
+                ctx.explain[f"fallback_{self.name}_nonfinite"] = (
+                    f"{int((~good).sum())} series where {self.name} gave no finite forecast use "
+                    "seasonal naive.")
+        if not self.native_band:
+            half = Z80 * band_from_spread(self._spread_, yhat[:, 0], self.m)
+            lib_rows = ~self.short_
+            lo[lib_rows] = yhat[lib_rows] - half[lib_rows, None]
+            hi[lib_rows] = yhat[lib_rows] + half[lib_rows, None]
+        dates = future_dates(self.origin_, horizon, self.freq)
+        out = pd.DataFrame({"series_id": np.repeat(self.ids_, horizon),
+                            "ds": np.tile(dates.to_numpy(), k), "yhat": yhat.ravel(),
+                            "yhat_lower": lo.ravel(), "yhat_upper": hi.ravel()})[OUT_COLS]
+        return clip_nonneg(out, self.nonneg_)
+
+    def fit_predict(self, train: pd.DataFrame, horizon: int, regs: pd.DataFrame | None,
+                    ctx: FitContext) -> pd.DataFrame:
+        return self.fit(train, regs, ctx).predict(horizon, regs, ctx)
+
+
+def band_from_spread(df: pd.DataFrame, level: np.ndarray, m: int) -> np.ndarray:
+    """Per series, the root-mean-square distance of the last year's demand (4 seasons of at
+    least 13 periods, capped at 52) from the flat forecast `level`: the error a flat forecast
+    would have made there, so a normal 80% band is yhat ± Z80 times it. Intermittent models in
+    the library give no band of their own. `df` is sorted by series_id, ds; `level` follows
+    np.unique(series_id)."""
+    window = min(max(4 * m, 13), 52)
+    sid = pd.factorize(df["series_id"], sort=True)[0]
+    back = df.groupby("series_id").cumcount(ascending=False).to_numpy()
+    ok = back < window
+    g = sid[ok]
+    err = (df["y"].to_numpy(float)[ok] - level[g]) ** 2
+    cnt = np.bincount(g, minlength=len(level))
+    return np.sqrt(np.bincount(g, err, minlength=len(level)) / np.maximum(cnt, 1))
+
+
+class AutoETS(StatsForecastModel):
+    """Exponential smoothing state-space model chosen per series by AICc (statsforecast AutoETS).
+
+    Options:
+    - `ets_model` (default "ZZZ"): error, trend, season letters, each A (additive), M
+      (multiplicative), N (none) or Z (choose); e.g. "ANA" for additive error and season, no trend.
+    - `ets_damped` ("auto", "yes", "no"): damped trend.
+    - `season_length` (0 = the data's: 7 daily, 52 weekly, 12 monthly).
+    - `max_history` (0 = all): fit on each series' last N periods only; the fit's cost grows
+      with the length (on txhousing, 120 of 186 months cut the CPU by a quarter at no loss).
+    Fewer than 8 periods: seasonal naive (the library cannot fit an ETS on them)."""
+
+    name = "ets"
+    min_obs = 8
+    OPTIONS: dict[str, object] = {"ets_model": "ZZZ", "ets_damped": "auto", "season_length": 0,
+                                  "max_history": 0}
+
+    def parse_options(self, options: dict) -> dict:
+        out = super().parse_options(options)
+        spec = str(out["ets_model"]).upper()
+        if len(spec) != 3 or spec[0] not in "AMZ" or any(c not in "AMNZ" for c in spec[1:]):
+            raise ModelError(f"Option ets_model={out['ets_model']!r}: use three letters from A, M, N, Z "
+                             "(error, trend, season), e.g. ZZZ or ANA.")
+        if out["ets_damped"] not in ("auto", "yes", "no"):
+            raise ModelError("Option ets_damped must be auto, yes or no.")
+        out["ets_model"] = spec
+        return out
+
+    def _model(self, m: int):
+        from statsforecast.models import AutoETS as Lib
+
+        damped = {"auto": None, "yes": True, "no": False}[self.options["ets_damped"]]
+        return Lib(season_length=m, model=self.options["ets_model"], damped=damped)
+
+
+class AutoTheta(StatsForecastModel):
+    """Theta method, the variant chosen per series by in-sample MSE (statsforecast AutoTheta):
+    the M3 winner, strong on trending monthly data.
+
+    Options: `theta_model` ("auto", or one of STM, OTM, DSTM, DOTM: standard/optimised, with or
+    without dynamic updating); `season_length` (0 = the data's); `max_history` (0 = all periods,
+    else the last N). Fewer than 4 periods: naive."""
+
+    name = "theta"
+    min_obs = 4
+    OPTIONS: dict[str, object] = {"theta_model": "auto", "season_length": 0, "max_history": 0}
+
+    def parse_options(self, options: dict) -> dict:
+        out = super().parse_options(options)
+        if out["theta_model"] not in ("auto", "STM", "OTM", "DSTM", "DOTM"):
+            raise ModelError("Option theta_model must be auto, STM, OTM, DSTM or DOTM.")
+        return out
+
+    def _model(self, m: int):
+        from statsforecast.models import AutoTheta as Lib
+
+        choice = self.options["theta_model"]
+        return Lib(season_length=m, model=None if choice == "auto" else choice)
+
+
+class AutoARIMA(StatsForecastModel):
+    """Seasonal ARIMA chosen per series by stepwise AICc search (statsforecast AutoARIMA). Slow
+    (about 6x ETS on daily data), so it is an option, not a default candidate.
+
+    Options: `max_p`, `max_q` (5), `max_P`, `max_Q` (2), `max_d` (2), `max_D` (1): the largest
+    orders searched; `season_length` (0 = the data's); `max_history` (0 = all periods, else the
+    last N: ARIMA's cost grows fastest with the length)."""
+
+    name = "arima"
+    min_obs = 3
+    OPTIONS: dict[str, object] = {"max_p": 5, "max_q": 5, "max_P": 2, "max_Q": 2, "max_d": 2,
+                                  "max_D": 1, "season_length": 0, "max_history": 0}
+
+    def parse_options(self, options: dict) -> dict:
+        out = super().parse_options(options)
+        bad = [k for k in ("max_p", "max_q", "max_P", "max_Q", "max_d", "max_D") if not 0 <= out[k] <= 10]
+        if bad:
+            raise ModelError(f"Options {', '.join(bad)} must be between 0 and 10.")
+        return out
+
+    def _model(self, m: int):
+        from statsforecast.models import AutoARIMA as Lib
+
+        o = self.options
+        return Lib(season_length=m, max_p=o["max_p"], max_q=o["max_q"], max_P=o["max_P"],
+                   max_Q=o["max_Q"], max_d=o["max_d"], max_D=o["max_D"])
+
+
+def stat_model(name: str) -> type[StatsForecastModel] | None:
+    """The statsforecast-backed model class called `name` (ets, theta, arima, croston, tsb,
+    adida, imapa), or None: the hook for core.models.make."""
+    from core.models import intermittent
+
+    classes = (AutoETS, AutoTheta, AutoARIMA, intermittent.Croston, intermittent.TSB,
+               intermittent.ADIDA, intermittent.IMAPA)
+    return next((c for c in classes if c.name == name), None)
+
+
+STAT_NAMES = ("ets", "theta", "arima", "croston", "tsb", "adida", "imapa")
