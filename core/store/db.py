@@ -14,12 +14,12 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 import duckdb
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session
 
@@ -30,15 +30,45 @@ _engines: dict[Path, Engine] = {}
 _write_locks: dict[Path, threading.RLock] = {}
 _ready: set[Path] = set()
 _guard = threading.Lock()
+# The wait allowed for a busy file, for connections opened by the current session's code.
+_timeout: ContextVar[float | None] = ContextVar("shelfcast_store_timeout", default=None)
 
 
 def _engine(path: Path) -> Engine:
     with _guard:
         if path not in _engines:
             path.parent.mkdir(parents=True, exist_ok=True)
-            _engines[path] = create_engine(f"duckdb:///{path}", poolclass=NullPool)
+            engine = create_engine(f"duckdb:///{path}", poolclass=NullPool)
+            event.listen(engine, "do_connect", _retrying_connect)
+            _engines[path] = engine
             _write_locks[path] = threading.RLock()
         return _engines[path]
+
+
+def _retrying_connect(dialect, conn_rec, cargs, cparams):  # noqa: ANN001 - SQLAlchemy's hook
+    """Every DBAPI connection the engine opens goes through the bounded retry: with NullPool a
+    session reconnects after each commit (the first one after creating the schema, for one), and
+    such a reconnect once failed with a raw 'Could not set lock' while another process held the
+    file."""
+    limit = _timeout.get()
+    if limit is None:
+        limit = config.LOCK_TIMEOUT_S
+    deadline = time.monotonic() + limit
+    delay = 0.05
+    while True:
+        try:
+            return dialect.connect(*cargs, **cparams)
+        except Exception as exc:
+            if not _is_lock_error(exc):
+                raise
+            if time.monotonic() >= deadline:
+                raise StoreBusy(
+                    f"The store {cargs[0] if cargs else cparams.get('database', '')} is in use "
+                    f"by another Shelfcast process and stayed busy for {limit:.0f} "
+                    "s. Try again in a minute; if it persists, check for a stuck `shelfcast` command."
+                ) from exc
+            time.sleep(delay * (0.5 + random.random()))
+            delay = min(delay * 2, 1.0)
 
 
 def _is_lock_error(exc: BaseException) -> bool:
@@ -50,26 +80,16 @@ def _is_lock_error(exc: BaseException) -> bool:
             or "Unique file handle conflict" in text)
 
 
-def _connect(engine: Engine, timeout: float) -> Session:
-    deadline = time.monotonic() + timeout
-    delay = 0.05
-    while True:
-        s = Session(engine, expire_on_commit=False)
-        try:
-            s.connection()  # open now, so that a held file is found here and not mid-work
-            return s
-        except (DBAPIError, duckdb.IOException) as exc:
-            s.close()
-            if not _is_lock_error(exc):
-                raise
-            if time.monotonic() >= deadline:
-                raise StoreBusy(
-                    f"The store {engine.url.database} is in use by another Shelfcast process "
-                    f"and stayed busy for {timeout:.0f} s. Try again in a minute; if it persists, "
-                    "check for a stuck `shelfcast` command."
-                ) from exc
-            time.sleep(delay * (0.5 + random.random()))
-            delay = min(delay * 2, 1.0)
+def _connect(engine: Engine) -> Session:
+    """A session whose connection is open now, so that a held file is found here and not
+    mid-work; the retry itself is in `_retrying_connect`."""
+    s = Session(engine, expire_on_commit=False)
+    try:
+        s.connection()
+        return s
+    except BaseException:
+        s.close()
+        raise
 
 
 @contextmanager
@@ -86,8 +106,9 @@ def session(
     lock = _write_locks[path] if write else None
     if lock:
         lock.acquire()
+    token = _timeout.set(timeout)  # for every (re)connection this session makes
     try:
-        s = _connect(engine, config.LOCK_TIMEOUT_S if timeout is None else timeout)
+        s = _connect(engine)
         try:
             if path not in _ready:
                 _create_schema(s, path)
@@ -99,6 +120,7 @@ def session(
         finally:
             s.close()
     finally:
+        _timeout.reset(token)
         if lock:
             lock.release()
 
