@@ -9,12 +9,14 @@ Within one process, writes are serialised by a lock so concurrent threads never 
 
 from __future__ import annotations
 
+import hashlib
 import random
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from functools import cache
 from pathlib import Path
 
 import duckdb
@@ -126,15 +128,40 @@ def session(
 
 
 def _create_schema(s: Session, path: Path) -> None:
-    """Once per file and process, under the write lock so racing threads create it once."""
+    """Once per file and process, under the write lock so racing threads create it once.
+
+    Creating the schema means importing every table module (SQLModel, pandas: seconds for a CLI
+    command that lists five rows), so it is skipped when the store records that it was made by
+    the same store code: a fingerprint of core/store/*.py, read as text, not imported."""
     with _write_locks[path]:
         if path in _ready:
             return
-        from core.store import schema
+        mark = _schema_mark()
+        con = raw(s)
+        try:
+            done = con.execute("SELECT value FROM settings WHERE key = ?", [_MARK_KEY]).fetchone()
+        except duckdb.Error:  # a new store: no settings table yet
+            done = None
+            s.rollback()
+        if not done or done[0] != mark:
+            from core.store import schema
 
-        schema.create_all(s)
+            schema.create_all(s)
+            raw(s).execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", [_MARK_KEY, mark])
         s.commit()
         _ready.add(path)
+
+
+_MARK_KEY = "schema_code"
+
+
+@cache
+def _schema_mark() -> str:
+    here = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for f in sorted(here.glob("*.py")):
+        h.update(f.name.encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()[:16]
 
 
 def raw(s: Session) -> duckdb.DuckDBPyConnection:

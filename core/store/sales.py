@@ -9,14 +9,17 @@ plan), which is how a model knows their future values.
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
-import pandas as pd
-import pyarrow as pa
 from sqlalchemy import text
 from sqlmodel import Session
 
 from core.store.db import raw
 from core.store.schema import DDL
+
+if TYPE_CHECKING:  # pandas and pyarrow cost a CLI command that does not read sales a second
+    import pandas as pd
+    import pyarrow as pa
 
 DDL += [
     "CREATE SEQUENCE IF NOT EXISTS series_id_seq START 1",
@@ -174,6 +177,8 @@ def load_regressors(s: Session) -> pd.DataFrame:
     """Regressors wide: series_id, ds, one column per regressor name (pivoted in DuckDB)."""
     con = raw(s)
     if not con.execute("SELECT count(*) FROM regressors").fetchone()[0]:
+        import pandas as pd
+
         return pd.DataFrame(columns=["series_id", "ds"])
     return con.execute(
         "PIVOT (SELECT series_id, ds, name, value FROM regressors) ON name USING first(value) "
