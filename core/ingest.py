@@ -170,7 +170,8 @@ def _load(path: Path, con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
             "Upload a CSV (.csv, .tsv, .txt), Parquet (.parquet) or Excel (.xlsx) file."
         )
     if not path.is_file():
-        raise ValidationError(f"{name}: no such file (looked for {str(path)!r}).")
+        what = "is a folder, not a file" if path.is_dir() else "no such file"
+        raise ValidationError(f"{name}: {what} (looked for {str(path)!r}).")
     size_mb = path.stat().st_size / 1e6
     if size_mb > config.MAX_UPLOAD_MB:
         raise ValidationError(
