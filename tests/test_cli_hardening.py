@@ -95,3 +95,11 @@ def test_help_imports_no_command_and_is_fast(tmp_path):
     assert r.returncode == 0
     # Budget 0.5 s on an idle machine; the bound here leaves room for a loaded CI box.
     assert time.monotonic() - t0 < 2.0
+
+
+def test_a_store_path_that_is_not_a_store_is_refused(tmp_path, capsys, monkeypatch):
+    not_db = frame_csv(tmp_path / "sales.csv", ROWS)
+    for target, says in ((not_db, "not a Shelfcast store"), (tmp_path, "is a folder")):
+        code, _, err = cli(capsys, monkeypatch, "--db", str(target), "user", "list")
+        assert code == 2 and says in err and "Traceback" not in err, err
+    assert not_db.read_text().startswith("date,sku")  # left as it was

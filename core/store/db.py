@@ -26,7 +26,7 @@ from sqlalchemy.pool import NullPool
 from sqlmodel import Session
 
 from core import config
-from core.errors import StoreBusy
+from core.errors import StoreBusy, ValidationError
 
 _engines: dict[Path, Engine] = {}
 _write_locks: dict[Path, threading.RLock] = {}
@@ -39,12 +39,27 @@ _timeout: ContextVar[float | None] = ContextVar("shelfcast_store_timeout", defau
 def _engine(path: Path) -> Engine:
     with _guard:
         if path not in _engines:
+            _refuse_foreign(path)
             path.parent.mkdir(parents=True, exist_ok=True)
             engine = create_engine(f"duckdb:///{path}", poolclass=NullPool)
             event.listen(engine, "do_connect", _retrying_connect)
             _engines[path] = engine
             _write_locks[path] = threading.RLock()
         return _engines[path]
+
+
+def _refuse_foreign(path: Path) -> None:
+    """A --db that names some other file (a CSV, a folder) is a typo: DuckDB would open a CSV
+    as an empty in-memory database and every command would fail with a raw catalog error."""
+    if path.is_dir():
+        raise ValidationError(f"The store {path} is a folder; name a .duckdb file (--db or SHELFCAST_DB).")
+    if path.is_file() and path.stat().st_size > 0:
+        with open(path, "rb") as f:
+            head = f.read(12)
+        if head[8:12] != b"DUCK":
+            raise ValidationError(
+                f"{path} is not a Shelfcast store (not a DuckDB file). Check --db / SHELFCAST_DB."
+            )
 
 
 def _retrying_connect(dialect, conn_rec, cargs, cparams):  # noqa: ANN001 - SQLAlchemy's hook
