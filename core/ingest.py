@@ -345,9 +345,12 @@ def prepare(path: str | os.PathLike, mapping: Mapping | None = None, *, file_nam
         found = con.execute(
             "SELECT " + ", ".join(f"count(*) FILTER (WHERE {c})" for c in checks) + " FROM clean"
         ).fetchone()
-        if any(found):  # only then look for the lines to quote
-            _report_bad_rows(con, m, regs, name, fmt_name, window)
-        _refuse_duplicates(con, name)
+        # Every problem in one message: the bad rows (looked up only when some exist) and the
+        # duplicates, so a file is fixed in one round.
+        problems = _bad_rows_messages(con, m, regs, fmt_name, window) if any(found) else []
+        problems += [d for d in [_duplicates(con)] if d]
+        if problems:
+            raise ValidationError(f"{name}: " + " ".join(problems) + " Nothing was loaded.")
         dates = [r[0] for r in con.execute("SELECT DISTINCT ds FROM clean ORDER BY 1").fetchall()]
         gaps = {(b - a).days for a, b in zip(dates, dates[1:], strict=False)}
         freq = infer_freq(gaps, dates, store_freq)
@@ -363,10 +366,9 @@ def prepare(path: str | os.PathLike, mapping: Mapping | None = None, *, file_nam
         con.close()
 
 
-def _report_bad_rows(con: duckdb.DuckDBPyConnection, m: Mapping, regs: list[str], name: str,
-                     fmt_name: str, window: tuple[date, date]) -> None:
-    """Raise one error naming every failing check with its lines (called only when one failed),
-    so a file is fixed in one round instead of one problem per upload."""
+def _bad_rows_messages(con: duckdb.DuckDBPyConnection, m: Mapping, regs: list[str], fmt_name: str,
+                       window: tuple[date, date]) -> list[str]:
+    """A sentence for every failing row check, with its count and first lines."""
     lo, hi = window
     checks = [
         ("ds IS NULL", "ds_raw", lambda n, rows: (
@@ -393,9 +395,7 @@ def _report_bad_rows(con: duckdb.DuckDBPyConnection, m: Mapping, regs: list[str]
                        lambda n, rows, r=r: (
                            f"{n} row(s) in regressor column {r!r} are not numbers or yes/no "
                            f"({rows}). Fix them, or leave {r!r} out of the mapping.")))
-    found = [msg for where, shown, make in checks if (msg := _bad_rows(con, where, shown, make))]
-    if found:
-        raise ValidationError(f"{name}: " + " ".join(found) + " Nothing was loaded.")
+    return [msg for where, shown, make in checks if (msg := _bad_rows(con, where, shown, make))]
 
 
 def _window(store_range: tuple[date | None, date | None]) -> tuple[date, date]:
@@ -481,9 +481,11 @@ def _refuse_reserved(regs: list[str], name: str) -> None:
         )
 
 
-def _refuse_duplicates(con: duckdb.DuckDBPyConnection, name: str) -> None:
+def _duplicates(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The duplicate (SKU, store, date) rows, first groups and lines; None when there are none.
+    Dates are shown as text: a year-0 date has no Python date."""
     dups = con.execute(
-        """SELECT count(*) OVER (), sku, store, ds, list(_line ORDER BY _line)[1:?], count(*)
+        """SELECT count(*) OVER (), sku, store, CAST(ds AS VARCHAR), list(_line ORDER BY _line)[1:?], count(*)
            FROM clean GROUP BY sku, store, ds HAVING count(*) > 1 ORDER BY min(_line) LIMIT ?""",
         [MAX_LINES, SHOW],
     ).fetchall()
@@ -492,10 +494,11 @@ def _refuse_duplicates(con: duckdb.DuckDBPyConnection, name: str) -> None:
             f"SKU {_short(sku)} at store {_short(store)} on {ds} (lines {_capped(lines, n)})"
             for _n, sku, store, ds, lines, n in dups
         )
-        raise ValidationError(
-            f"{name}: {dups[0][0]:,} (SKU, store, date) combination(s) appear more than once: {examples}. "
+        return (
+            f"{dups[0][0]:,} (SKU, store, date) combination(s) appear more than once: {examples}. "
             "Each SKU may have one row per store and date; add them up before uploading."
         )
+    return None
 
 
 def _sha256(path: Path) -> str:

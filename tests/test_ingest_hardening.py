@@ -172,3 +172,12 @@ def test_excel_lines_match_sheet_rows(db, tmp_path, manager):
     df.to_excel(tmp_path / "x.xlsx", index=False)
     msg = refused(tmp_path / "x.xlsx", manager)
     assert "line 5: 'lots'" in msg, msg
+
+
+def test_bad_rows_and_duplicates_in_one_message(loaded, db, tmp_path, manager):
+    rows = days(6) + [{"date": "0000-01-01", "sku": "A", "store": "S1", "units": 1}] * 2
+    rows[2]["units"] = -1
+    msg = refused(frame_csv(tmp_path / "f.csv", rows), manager)
+    assert "negative quantity" in msg and "outside" in msg and "more than once" in msg, msg
+    assert "lines 8, 9" in msg
+    assert store_snapshot(db) == loaded
