@@ -351,11 +351,10 @@ def prepare(path: str | os.PathLike, mapping: Mapping | None = None, *, file_nam
         problems += [d for d in [_duplicates(con)] if d]
         if problems:
             raise ValidationError(f"{name}: " + " ".join(problems) + " Nothing was loaded.")
+        _refuse_mixed_freq(con, name)
         dates = [r[0] for r in con.execute("SELECT DISTINCT ds FROM clean ORDER BY 1").fetchall()]
         gaps = {(b - a).days for a, b in zip(dates, dates[1:], strict=False)}
         freq = infer_freq(gaps, dates, store_freq)
-        if freq == "D":
-            _refuse_mixed_freq(con, name)
         if store_freq and freq != store_freq:
             raise ValidationError(
                 f"{name} holds {describe_freq(freq)} data, but this store holds {describe_freq(store_freq)} "
@@ -408,37 +407,48 @@ def _window(store_range: tuple[date | None, date | None]) -> tuple[date, date]:
 
 
 def _refuse_mixed_freq(con: duckdb.DuckDBPyConnection, name: str) -> None:
-    """Refuse series that are weekly or monthly inside a daily file: one store holds one
-    frequency, and a weekly series read as daily gets a forecast of 0 six days a week. A series
-    counts as weekly when it has at least three dates, all on one weekday and whole weeks apart;
-    monthly when all fall on the 1st or all on the last day of their month (a slow mover with a
-    sale now and then has neither pattern)."""
-    odd = con.execute(
-        """WITH g AS (
+    """Refuse a file whose series have different frequencies: one store holds one frequency, and
+    a weekly series read as daily gets a forecast of 0 six days a week. Each series with at least
+    three dates is classed daily (some dates one day apart), weekly (all on one weekday, whole
+    weeks apart) or monthly (all on the 1st, or all on the last day, of their month); others (a
+    slow mover with a sale now and then) take any class. The class holding most rows wins and
+    the series of the other classes are named."""
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE series_kind AS
+           WITH g AS (
                SELECT sku, store, ds, ds - lag(ds) OVER (PARTITION BY sku, store ORDER BY ds) AS gap
                FROM clean WHERE NOT plan),
            per AS (
                SELECT sku, store, count(*) AS n, min(gap) AS smallest,
                       count(DISTINCT dayofweek(ds)) AS weekdays,
                       bool_and(gap IS NULL OR gap % 7 = 0) AS whole_weeks,
-                      bool_and(day(ds) = 1) AS month_start,
-                      bool_and(ds = last_day(ds)) AS month_end
+                      bool_and(day(ds) = 1) OR bool_and(ds = last_day(ds)) AS month_edge
                FROM g GROUP BY sku, store)
-           SELECT count(*) OVER (), sku, store,
-                  CASE WHEN weekdays = 1 AND whole_weeks THEN 'weekly' ELSE 'monthly' END
-           FROM per
-           WHERE n >= 3 AND smallest >= 7
-             AND ((weekdays = 1 AND whole_weeks) OR (smallest >= 28 AND (month_start OR month_end)))
-           ORDER BY sku, store LIMIT ?""",
-        [MAX_LINES],
+           SELECT sku, store, n,
+                  CASE WHEN smallest = 1 THEN 'daily'
+                       WHEN n >= 3 AND weekdays = 1 AND whole_weeks THEN 'weekly'
+                       WHEN n >= 3 AND smallest >= 28 AND month_edge THEN 'monthly' END AS kind
+           FROM per"""
+    )
+    kinds = con.execute(
+        """SELECT kind, count(*) FROM series_kind WHERE kind IS NOT NULL
+           GROUP BY kind ORDER BY sum(n) DESC, 1"""
     ).fetchall()
-    if odd:
+    if len(kinds) > 1:
+        main = kinds[0][0]
+        odd = con.execute(
+            """SELECT count(*) OVER (), sku, store, kind FROM series_kind
+               WHERE kind IS NOT NULL AND kind <> ? ORDER BY sku, store LIMIT ?""",
+            [main, MAX_LINES],
+        ).fetchall()
         listed = [f"{_short(sku)} at {_short(store)} ({kind})" for _n, sku, store, kind in odd]
         raise ValidationError(
-            f"{name} mixes frequencies: its dates are daily, but {odd[0][0]:,} series are not: "
-            f"{_capped(listed, odd[0][0])}. A store holds one frequency; upload those series to "
-            "a separate store, or as daily rows (with 0 on days without sales)."
+            f"{name} mixes frequencies: {kinds[0][1]:,} series are {main}, but {odd[0][0]:,} "
+            f"series are not: {_capped(listed, odd[0][0])}. A store holds one frequency; upload "
+            "those series to a separate store, or at the same frequency as the rest (daily: with "
+            "0 on days without sales)."
         )
+    con.execute("DROP TABLE series_kind")
 
 
 def _finish(con: duckdb.DuckDBPyConnection, m: Mapping, regs: list[str], freq: str, dates: list,

@@ -108,7 +108,7 @@ def test_daily_and_weekly_series_in_one_file_are_refused(loaded, db, tmp_path, m
         r["date"] = f"2025-0{i + 1}-01"
     rows += days(5, sku="SLOW", step=3)  # a slow mover: sales now and then, still daily
     msg = refused(frame_csv(tmp_path / "mixed.csv", rows), manager)
-    assert "mixes frequencies" in msg and "2 series" in msg
+    assert "mixes frequencies" in msg and "1 series are daily, but 2 series are not" in msg, msg
     assert "'WEEKLY' at 'S1' (weekly)" in msg and "'MONTHLY' at 'S1' (monthly)" in msg
     assert "DAILY" not in msg and "SLOW" not in msg, msg
     assert store_snapshot(db) == loaded
@@ -181,3 +181,10 @@ def test_bad_rows_and_duplicates_in_one_message(loaded, db, tmp_path, manager):
     assert "negative quantity" in msg and "outside" in msg and "more than once" in msg, msg
     assert "lines 8, 9" in msg
     assert store_snapshot(db) == loaded
+
+
+def test_weekly_file_with_a_monthly_series_names_it(db, tmp_path, manager):
+    weekly = days(12, sku="W1", start=date(2025, 1, 6), step=7) + days(12, sku="W2", start=date(2025, 1, 6), step=7)
+    monthly = [{"date": f"2025-{m:02d}-01", "sku": "M", "store": "S1", "units": 5} for m in range(1, 7)]
+    msg = refused(frame_csv(tmp_path / "wm.csv", weekly + monthly), manager)
+    assert "2 series are weekly, but 1 series are not: 'M' at 'S1' (monthly)" in msg, msg
