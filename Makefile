@@ -7,6 +7,8 @@ export OMP_NUM_THREADS ?= 1
 export OPENBLAS_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 PORT ?= 8501
+# `make run` and the tests keep their store in the checkout (the CLI elsewhere defaults to XDG).
+export SHELFCAST_DB ?= $(CURDIR)/data/shelfcast.duckdb
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)

@@ -6,13 +6,28 @@ import os
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DB = REPO_ROOT / "data" / "shelfcast.duckdb"
+
+
+def default_db() -> Path:
+    """The store when none is named: the user's data directory ($XDG_DATA_HOME/shelfcast, else
+    ~/.local/share/shelfcast). The same file whatever the working directory (a cron job and a
+    person agree), and never inside the code checkout, where a `git clean` or a fresh deploy
+    would lose it."""
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "shelfcast" / "shelfcast.duckdb"
 
 
 def db_path(override: str | os.PathLike | None = None) -> Path:
-    """The store file: explicit argument, else SHELFCAST_DB, else data/shelfcast.duckdb."""
-    raw = override or os.environ.get("SHELFCAST_DB") or DEFAULT_DB
+    """The store file: explicit argument (--db), else $SHELFCAST_DB, else `default_db()`."""
+    raw = override or os.environ.get("SHELFCAST_DB") or default_db()
     return Path(raw).expanduser().resolve()
+
+
+def db_source(override: str | os.PathLike | None = None) -> str:
+    """Where `db_path` took the store from, for the CLI's header."""
+    if override:
+        return "--db"
+    return "$SHELFCAST_DB" if os.environ.get("SHELFCAST_DB") else "default; set SHELFCAST_DB or --db"
 
 
 def artifact_dir(db: Path) -> Path:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
@@ -45,6 +47,15 @@ DATE_FORMATS = (
 TRUE_WORDS = ("true", "yes", "y", "t")
 FALSE_WORDS = ("false", "no", "n", "f")
 SHOW = 5  # offending rows quoted in a message
+MAX_LINES = 20  # line numbers listed for one problem (then "and N more")
+# Dates must lie within this many years before the earliest of today and the store's first date,
+# and after the latest of today and the store's last date: '9999-12-31' or '2204-07-18' (a typo)
+# would otherwise date forecasts in year 10000 and break every page that reads them.
+YEARS_BACK = config.env_float("SHELFCAST_DATE_YEARS_BACK", 30)
+YEARS_AHEAD = config.env_float("SHELFCAST_DATE_YEARS_AHEAD", 2)
+# A --date-format is a strptime pattern: directives and separators only. It is bound as a value,
+# never put into SQL text, but a pattern with other text is a mistake worth naming.
+_FORMAT_RE = re.compile(r"^(?:%[aAbBdHIjmMpSyYfzZ]|[-/ .,:T_])+$")
 
 
 @dataclass
@@ -99,7 +110,20 @@ def _ident(columns: list[str], col: str) -> str:
 
 
 def _lines(rows: list[tuple]) -> str:
-    return "; ".join(f"line {line}: {'(blank)' if value is None else repr(value)}" for line, value in rows)
+    return "; ".join(f"line {line}: {'(blank)' if value is None else _short(value)}" for line, value in rows)
+
+
+def _short(value: object, limit: int = 60) -> str:
+    """A quoted value, cut so that one huge cell cannot make a huge message."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 4] + "...'"
+
+
+def _capped(items: list, total: int | None = None, limit: int = MAX_LINES) -> str:
+    """The first `limit` items and how many more there are: a 2M-row problem stays one line."""
+    total = len(items) if total is None else total
+    shown = ", ".join(map(str, items[:limit]))
+    return shown if total <= limit else f"{shown} and {total - limit:,} more"
 
 
 def inspect_file(path: str | os.PathLike, file_name: str | None = None, rows: int = 10) -> tuple[list[str], Mapping, pd.DataFrame]:
@@ -145,6 +169,9 @@ def _load(path: Path, con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
             f"{name}: files of type '{ext or 'none'}' are not accepted. "
             "Upload a CSV (.csv, .tsv, .txt), Parquet (.parquet) or Excel (.xlsx) file."
         )
+    if not path.is_file():
+        what = "is a folder, not a file" if path.is_dir() else "no such file"
+        raise ValidationError(f"{name}: {what} (looked for {str(path)!r}).")
     size_mb = path.stat().st_size / 1e6
     if size_mb > config.MAX_UPLOAD_MB:
         raise ValidationError(
@@ -153,16 +180,16 @@ def _load(path: Path, con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
         )
     if path.stat().st_size == 0:
         raise ValidationError(f"{name} is empty: it has no header and no rows.")
+    if kind == "xlsx":
+        from core import xlsx
+
+        return xlsx.load(path, con, name)
     try:
         if kind == "csv":
             src = con.sql("SELECT * FROM read_csv(?, all_varchar = true, header = true, null_padding = true)",
                           params=[str(path)])
-        elif kind == "parquet":
-            src = con.sql("SELECT * FROM read_parquet(?)", params=[str(path)])
         else:
-            frame = pd.read_excel(path, dtype=object, engine="openpyxl")
-            frame = frame.map(lambda v: None if pd.isna(v) else v.isoformat() if hasattr(v, "isoformat") else str(v))
-            src = con.from_df(frame.astype("string"))
+            src = con.sql("SELECT * FROM read_parquet(?)", params=[str(path)])
         columns = [str(c) for c in src.columns]
         con.register("src", src)
         con.execute(
@@ -186,7 +213,7 @@ def _detect(columns: list[str], m: Mapping, name: str) -> Mapping:
             if given not in columns:
                 raise ValidationError(
                     f"{name}: the column '{given}' chosen for {role} is not in the file. "
-                    f"Its columns are: {', '.join(columns)}."
+                    f"Its columns are: {_capped(columns)}."
                 )
             setattr(out, role, given)
             continue
@@ -199,7 +226,7 @@ def _detect(columns: list[str], m: Mapping, name: str) -> Mapping:
         what = {"date": "date", "sku": "SKU (item/product)", "qty": "quantity (units sold)"}
         raise ValidationError(
             f"{name}: no column found for the {', '.join(what[r] for r in missing)}. "
-            f"The file's columns are: {', '.join(columns)}. Choose them in the column mapping "
+            f"The file's columns are: {_capped(columns)}. Choose them in the column mapping "
             "(or pass --date/--sku/--qty on the command line)."
         )
     used = {out.date, out.sku, out.store, out.qty}
@@ -223,6 +250,11 @@ def _date_expr(con: duckdb.DuckDBPyConnection, q: str, col: str, fmt: str | None
     if ctype in NATIVE_DATE_TYPES:
         return f"CAST({q} AS DATE)", None
     text = f"trim(CAST({q} AS VARCHAR))"
+    if fmt and not _FORMAT_RE.match(fmt):
+        raise ValidationError(
+            f"{name}: the date format {_short(fmt)} is not a date pattern. Use strptime codes and "
+            "separators only, such as %d/%m/%Y or %Y-%m-%d."
+        )
     formats = [fmt] if fmt else list(DATE_FORMATS)
     exprs = ", ".join("count(try_strptime(v, ?))" for _ in formats)
     hits = con.execute(
@@ -232,13 +264,15 @@ def _date_expr(con: duckdb.DuckDBPyConnection, q: str, col: str, fmt: str | None
     if hits[best] == 0:
         sample = con.execute(f"SELECT rowid + 2, {q} FROM raw WHERE {q} IS NOT NULL LIMIT {SHOW}").fetchall()
         raise ValidationError(
-            f"{name}: the dates in column '{col}' could not be read ({_lines(sample)}). "
+            f"{name}: the dates in column {col!r} could not be read ({_lines(sample)}). "
             "Use a format like 2024-03-31 (year-month-day)."
         )
     used = formats[best]
     if used == "%Y-%m-%d":  # ISO dates: a plain cast is many times faster than strptime
         return f"try_cast({text} AS DATE)", used
-    return f"CAST(try_strptime({text}, '{used}') AS DATE)", used
+    # The format goes in as a session variable: even a validated pattern stays out of SQL text.
+    con.execute("SET VARIABLE shelfcast_date_format = ?", [used])
+    return f"CAST(try_strptime({text}, getvariable('shelfcast_date_format')) AS DATE)", used
 
 
 def _number_expr(q: str) -> str:
@@ -254,18 +288,24 @@ def _flag_expr(q: str) -> str:
     )
 
 
-def _refuse_rows(con: duckdb.DuckDBPyConnection, where: str, shown: str, message: str) -> None:
-    """Raise with the count and the first offending lines when any row of `clean` matches."""
+def _bad_rows(con: duckdb.DuckDBPyConnection, where: str, shown: str,
+              message: Callable[[int, str], str]) -> str | None:
+    """The message for rows of `clean` matching `where` (count and first lines), else None.
+    `message(n, rows)` is an f-string built by the caller: file and column names are user text
+    and must never pass through str.format, where '{0}' or '{n.__class__}' would be evaluated."""
     bad = con.execute(
         f"SELECT count(*) OVER (), _line, {shown} FROM clean WHERE {where} ORDER BY _line LIMIT {SHOW}"
     ).fetchall()
-    if bad:
-        raise ValidationError(message.format(n=bad[0][0], rows=_lines([(r[1], r[2]) for r in bad])))
+    if not bad:
+        return None
+    return message(bad[0][0], _lines([(r[1], r[2]) for r in bad]))
 
 
 def prepare(path: str | os.PathLike, mapping: Mapping | None = None, *, file_name: str | None = None,
-            store_freq: str | None = None) -> Prepared:
-    """Read and validate a file. Raises ValidationError with an actionable message."""
+            store_freq: str | None = None,
+            store_range: tuple[date | None, date | None] = (None, None)) -> Prepared:
+    """Read and validate a file. Raises ValidationError with an actionable message.
+    `store_range` (the store's first and last sales dates) widens the accepted date window."""
     path = Path(path)
     name = file_name or path.name
     con = duckdb.connect()
@@ -297,15 +337,21 @@ def prepare(path: str | os.PathLike, mapping: Mapping | None = None, *, file_nam
             f"CAST({date_q} AS VARCHAR) AS ds_raw, CAST({qty_q} AS VARCHAR) AS y_raw{reg_sql} FROM raw"
         )
         fmt_name = m.date_format or "a date"
-        checks = ["ds IS NULL", "sku IS NULL", "y IS NULL AND NOT plan", "y < 0"] + [
+        window = _window(store_range)
+        checks = ["ds IS NULL", f"ds < DATE '{window[0]}' OR ds > DATE '{window[1]}'",
+                  "sku IS NULL", "y IS NULL AND NOT plan", "y < 0"] + [
             f"r{i} IS NULL AND nullif(trim(r{i}_raw), '') IS NOT NULL" for i in range(len(regs))
         ]
         found = con.execute(
             "SELECT " + ", ".join(f"count(*) FILTER (WHERE {c})" for c in checks) + " FROM clean"
         ).fetchone()
-        if any(found):  # only then look for the lines to quote, one check at a time
-            _report_bad_rows(con, m, regs, name, fmt_name)
-        _refuse_duplicates(con, name)
+        # Every problem in one message: the bad rows (looked up only when some exist) and the
+        # duplicates, so a file is fixed in one round.
+        problems = _bad_rows_messages(con, m, regs, fmt_name, window) if any(found) else []
+        problems += [d for d in [_duplicates(con)] if d]
+        if problems:
+            raise ValidationError(f"{name}: " + " ".join(problems) + " Nothing was loaded.")
+        _refuse_mixed_freq(con, name)
         dates = [r[0] for r in con.execute("SELECT DISTINCT ds FROM clean ORDER BY 1").fetchall()]
         gaps = {(b - a).days for a, b in zip(dates, dates[1:], strict=False)}
         freq = infer_freq(gaps, dates, store_freq)
@@ -319,27 +365,90 @@ def prepare(path: str | os.PathLike, mapping: Mapping | None = None, *, file_nam
         con.close()
 
 
-def _report_bad_rows(con: duckdb.DuckDBPyConnection, m: Mapping, regs: list[str], name: str,
-                     fmt_name: str) -> None:
-    """Raise for the first failing check, quoting its lines (called only when one failed)."""
-    _refuse_rows(con, "ds IS NULL", "ds_raw",
-                 f"{name}: {{n}} row(s) have a date in column '{m.date}' that could not be read as "
-                 f"{fmt_name} ({{rows}}). Fix or remove those rows and upload again.")
-    _refuse_rows(con, "sku IS NULL", "sku",
-                 f"{name}: {{n}} row(s) have no SKU in column '{m.sku}' ({{rows}}).")
-    _refuse_rows(con, "y IS NULL AND nullif(trim(y_raw), '') IS NOT NULL", "y_raw",
-                 f"{name}: {{n}} row(s) have a quantity in column '{m.qty}' that is not a number "
-                 "({rows}). Quantities must be numbers such as 12 or 3.5.")
-    _refuse_rows(con, "y IS NULL AND NOT plan", "y_raw",
-                 f"{name}: {{n}} row(s) have no quantity in column '{m.qty}' ({{rows}}). Fill it in; "
-                 "rows without units are accepted only as plans (with price/promo values).")
-    _refuse_rows(con, "y < 0", "y_raw",
-                 f"{name}: {{n}} row(s) have a negative quantity in column '{m.qty}' ({{rows}}). "
-                 "Record returns separately; units sold cannot be below zero.")
+def _bad_rows_messages(con: duckdb.DuckDBPyConnection, m: Mapping, regs: list[str], fmt_name: str,
+                       window: tuple[date, date]) -> list[str]:
+    """A sentence for every failing row check, with its count and first lines."""
+    lo, hi = window
+    checks = [
+        ("ds IS NULL", "ds_raw", lambda n, rows: (
+            f"{n} row(s) have a date in column {m.date!r} that could not be read as {fmt_name} "
+            f"({rows}). Fix or remove those rows.")),
+        (f"ds < DATE '{lo}' OR ds > DATE '{hi}'", "ds_raw", lambda n, rows: (
+            f"{n} row(s) have a date in column {m.date!r} outside {lo} to {hi} ({rows}): a typo "
+            "in the year? Dates are accepted from SHELFCAST_DATE_YEARS_BACK years before the "
+            "earliest of today and the store's first date to SHELFCAST_DATE_YEARS_AHEAD years "
+            "after the latest of today and its last date.")),
+        ("sku IS NULL", "sku", lambda n, rows: f"{n} row(s) have no SKU in column {m.sku!r} ({rows})."),
+        ("y IS NULL AND nullif(trim(y_raw), '') IS NOT NULL", "y_raw", lambda n, rows: (
+            f"{n} row(s) have a quantity in column {m.qty!r} that is not a number ({rows}). "
+            "Quantities must be numbers such as 12 or 3.5.")),
+        ("y IS NULL AND nullif(trim(y_raw), '') IS NULL AND NOT plan", "y_raw", lambda n, rows: (
+            f"{n} row(s) have no quantity in column {m.qty!r} ({rows}). Fill it in; rows without "
+            "units are accepted only as plans (with price/promo values).")),
+        ("y < 0", "y_raw", lambda n, rows: (
+            f"{n} row(s) have a negative quantity in column {m.qty!r} ({rows}). Record returns "
+            "separately; units sold cannot be below zero.")),
+    ]
     for i, r in enumerate(regs):
-        _refuse_rows(con, f"r{i} IS NULL AND nullif(trim(r{i}_raw), '') IS NOT NULL", f"r{i}_raw",
-                     f"{name}: {{n}} row(s) in regressor column '{r}' are not numbers or yes/no "
-                     f"({{rows}}). Fix them, or leave '{r}' out of the mapping.")
+        checks.append((f"r{i} IS NULL AND nullif(trim(r{i}_raw), '') IS NOT NULL", f"r{i}_raw",
+                       lambda n, rows, r=r: (
+                           f"{n} row(s) in regressor column {r!r} are not numbers or yes/no "
+                           f"({rows}). Fix them, or leave {r!r} out of the mapping.")))
+    return [msg for where, shown, make in checks if (msg := _bad_rows(con, where, shown, make))]
+
+
+def _window(store_range: tuple[date | None, date | None]) -> tuple[date, date]:
+    """The dates a file may hold: around today and the store's own range (see YEARS_BACK)."""
+    today = date.today()
+    first, last = store_range
+    lo = min(today, first or today).toordinal() - round(365.25 * YEARS_BACK)
+    hi = max(today, last or today).toordinal() + round(365.25 * YEARS_AHEAD)
+    return date.fromordinal(max(lo, 1)), date.fromordinal(min(hi, date.max.toordinal()))
+
+
+def _refuse_mixed_freq(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Refuse a file whose series have different frequencies: one store holds one frequency, and
+    a weekly series read as daily gets a forecast of 0 six days a week. Each series with at least
+    three dates is classed daily (some dates one day apart), weekly (all on one weekday, whole
+    weeks apart) or monthly (all on the 1st, or all on the last day, of their month); others (a
+    slow mover with a sale now and then) take any class. The class holding most rows wins and
+    the series of the other classes are named."""
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE series_kind AS
+           WITH g AS (
+               SELECT sku, store, ds, ds - lag(ds) OVER (PARTITION BY sku, store ORDER BY ds) AS gap
+               FROM clean WHERE NOT plan),
+           per AS (
+               SELECT sku, store, count(*) AS n, min(gap) AS smallest,
+                      count(DISTINCT dayofweek(ds)) AS weekdays,
+                      bool_and(gap IS NULL OR gap % 7 = 0) AS whole_weeks,
+                      bool_and(day(ds) = 1) OR bool_and(ds = last_day(ds)) AS month_edge
+               FROM g GROUP BY sku, store)
+           SELECT sku, store, n,
+                  CASE WHEN smallest = 1 THEN 'daily'
+                       WHEN n >= 3 AND weekdays = 1 AND whole_weeks THEN 'weekly'
+                       WHEN n >= 3 AND smallest >= 28 AND month_edge THEN 'monthly' END AS kind
+           FROM per"""
+    )
+    kinds = con.execute(
+        """SELECT kind, count(*) FROM series_kind WHERE kind IS NOT NULL
+           GROUP BY kind ORDER BY sum(n) DESC, 1"""
+    ).fetchall()
+    if len(kinds) > 1:
+        main = kinds[0][0]
+        odd = con.execute(
+            """SELECT count(*) OVER (), sku, store, kind FROM series_kind
+               WHERE kind IS NOT NULL AND kind <> ? ORDER BY sku, store LIMIT ?""",
+            [main, MAX_LINES],
+        ).fetchall()
+        listed = [f"{_short(sku)} at {_short(store)} ({kind})" for _n, sku, store, kind in odd]
+        raise ValidationError(
+            f"{name} mixes frequencies: {kinds[0][1]:,} series are {main}, but {odd[0][0]:,} "
+            f"series are not: {_capped(listed, odd[0][0])}. A store holds one frequency; upload "
+            "those series to a separate store, or at the same frequency as the rest (daily: with "
+            "0 on days without sales)."
+        )
+    con.execute("DROP TABLE series_kind")
 
 
 def _finish(con: duckdb.DuckDBPyConnection, m: Mapping, regs: list[str], freq: str, dates: list,
@@ -348,7 +457,7 @@ def _finish(con: duckdb.DuckDBPyConnection, m: Mapping, regs: list[str], freq: s
     misaligned = check_alignment(dates, freq)
     if misaligned:
         raise ValidationError(
-            f"{name}: dates {', '.join(map(str, misaligned[:SHOW]))} do not fall on the "
+            f"{name}: dates {_capped(misaligned)} do not fall on the "
             f"{describe_freq(freq)} calendar of the rest of the data."
         )
     rows = con.execute("SELECT sku, store, ds, y FROM clean WHERE NOT plan").fetch_arrow_table()
@@ -382,21 +491,24 @@ def _refuse_reserved(regs: list[str], name: str) -> None:
         )
 
 
-def _refuse_duplicates(con: duckdb.DuckDBPyConnection, name: str) -> None:
+def _duplicates(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The duplicate (SKU, store, date) rows, first groups and lines; None when there are none.
+    Dates are shown as text: a year-0 date has no Python date."""
     dups = con.execute(
-        """SELECT count(*) OVER (), sku, store, ds, list(_line ORDER BY _line) FROM clean
-           GROUP BY sku, store, ds HAVING count(*) > 1 ORDER BY min(_line) LIMIT ?""",
-        [SHOW],
+        """SELECT count(*) OVER (), sku, store, CAST(ds AS VARCHAR), list(_line ORDER BY _line)[1:?], count(*)
+           FROM clean GROUP BY sku, store, ds HAVING count(*) > 1 ORDER BY min(_line) LIMIT ?""",
+        [MAX_LINES, SHOW],
     ).fetchall()
     if dups:
         examples = "; ".join(
-            f"SKU {sku!r} at store {store!r} on {ds} (lines {', '.join(map(str, lines))})"
-            for _n, sku, store, ds, lines in dups
+            f"SKU {_short(sku)} at store {_short(store)} on {ds} (lines {_capped(lines, n)})"
+            for _n, sku, store, ds, lines, n in dups
         )
-        raise ValidationError(
-            f"{name}: {dups[0][0]} (SKU, store, date) combination(s) appear more than once: {examples}. "
+        return (
+            f"{dups[0][0]:,} (SKU, store, date) combination(s) appear more than once: {examples}. "
             "Each SKU may have one row per store and date; add them up before uploading."
         )
+    return None
 
 
 def _sha256(path: Path) -> str:
@@ -421,7 +533,8 @@ def ingest(path: str | os.PathLike, actor: Actor, mapping: Mapping | None = None
     require(actor, "upload")
     with session(db) as s:
         store_freq = datasets.get_setting(s, "freq")
-    prep = prepare(path, mapping, file_name=file_name, store_freq=store_freq)
+        store_range = sales.date_range(s)
+    prep = prepare(path, mapping, file_name=file_name, store_freq=store_freq, store_range=store_range)
     with session(db, write=True) as s:
         store_freq = datasets.get_setting(s, "freq")
         if store_freq and prep.freq != store_freq:

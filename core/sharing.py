@@ -81,16 +81,18 @@ def parse_duration(text: str | int | timedelta) -> timedelta:
     if isinstance(text, timedelta):
         d = text
     elif isinstance(text, int):
-        d = timedelta(days=text)
+        d = timedelta(days=max(min(text, MAX_DAYS + 1), -1))
     else:
         m = _DURATION_RE.match(text or "")
         if not m:
             raise ValidationError(
-                f"Expiry {text!r} not understood: write a number of hours, days or weeks such as "
-                "12h, 30d or 2w."
+                f"Expiry {str(text)[:40]!r} not understood: write a number of hours, days or "
+                "weeks such as 12h, 30d or 2w."
             )
         unit = {"h": "hours", "d": "days", "": "days", "w": "weeks"}[m.group(2)]
-        d = timedelta(**{unit: int(m.group(1))})
+        # A number too large for a timedelta (or for int()) is simply past the limit below.
+        digits = m.group(1).lstrip("0")
+        d = timedelta(**{unit: int(digits or 0)}) if len(digits) <= 6 else timedelta(days=MAX_DAYS + 1)
     if d < timedelta(hours=1) or d > timedelta(days=MAX_DAYS):
         raise ValidationError(f"A link must expire between 1 hour and {MAX_DAYS} days from now.")
     return d

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import os
 import re
+import threading
+import time
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -17,6 +20,7 @@ from functools import cache
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from core import config
 from core.access import ROLES, Actor, require
 from core.errors import NotFound, PermissionDenied, ValidationError
 from core.store import session
@@ -34,7 +38,10 @@ def _dummy_hash() -> str:
 
 MIN_PASSWORD = 8
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
-BAD_LOGIN = "Wrong user name or password."
+# The one message for every failed sign-in: it must not tell whether the name exists, is locked
+# or is disabled (an outsider would learn the account list), so it names all the causes.
+BAD_LOGIN = ("Wrong user name or password. Too many failed sign-ins lock an account for a few "
+             "minutes; an admin can unlock it, or enable a disabled account.")
 
 
 def max_failures() -> int:
@@ -177,50 +184,88 @@ def set_role(actor: Actor, name: str, role: str,
         return _info(u)
 
 
-def authenticate(name: str, password: str, db: str | os.PathLike | None = None) -> Actor:
-    """Check a sign-in; returns the Actor or raises PermissionDenied with a message for the form.
+def authenticate(name: str, password: str, db: str | os.PathLike | None = None,
+                 caller: str | None = None) -> Actor:
+    """Check a sign-in; returns the Actor or raises PermissionDenied(BAD_LOGIN).
 
-    Wrong name and wrong password give the same message. The failure counter and lock are
-    written in the same transaction as the check.
+    Every failure (unknown name, wrong password, locked, disabled, too many tries) gives the
+    same message and costs the same work: one read, one argon2 verify (against a dummy hash for
+    an unknown name), one short write. The verify runs outside any session, so the ~0.3 s of
+    argon2 never holds the store's write lock, and at most VERIFY_SLOTS run at once. Tries are
+    rate-limited per name and per `caller` (the browser session or client) before any of that.
     """
-    with session(db, write=True) as s:
-        u = store.get_user(s, name or "")
-        if u is None:
-            try:
-                _hasher.verify(_dummy_hash(), password or "")
-            except VerificationError:
-                pass
-            raise PermissionDenied(BAD_LOGIN)
-        t = now()
-        locked = store.aware(u.locked_until)
-        if locked and locked > t:
-            wait = max(1, int((locked - t).total_seconds() + 59) // 60)
-            raise PermissionDenied(
-                f"Too many failed sign-ins for {name}: try again in {wait} minute"
-                f"{'s' if wait != 1 else ''}, or ask an admin."
-            )
-        try:
-            _hasher.verify(u.password_hash, password or "")
-        except (VerifyMismatchError, VerificationError, InvalidHashError):
-            u.failed_attempts += 1
-            if u.failed_attempts >= max_failures():
-                u.locked_until = t + timedelta(seconds=lock_seconds())
-                u.failed_attempts = 0
-            store.save(s, u)
-            failed = PermissionDenied(BAD_LOGIN)
-        else:
-            failed = None
-    if failed:  # raised outside the session so the counter is committed, not rolled back
-        raise failed
-    with session(db, write=True) as s:
+    name, password = name or "", password or ""
+    path = str(config.db_path(db))
+    if not _limiter.allow((path, "name", name)) or (
+            caller is not None and not _limiter.allow((path, "caller", caller))):
+        raise PermissionDenied(BAD_LOGIN)
+    with session(db) as s:
         u = store.get_user(s, name)
-        if u is None or u.disabled:
-            raise PermissionDenied(f"The account {name} is disabled; ask an admin.")
-        if _hasher.check_needs_rehash(u.password_hash):
-            u.password_hash = _hasher.hash(password)
-        u.failed_attempts, u.locked_until = 0, None
-        store.save(s, u)
-        return Actor(u.name, u.role)
+        known = (u.password_hash, u.role, u.disabled, store.aware(u.locked_until)) if u else None
+    ok = _verify(known[0] if known else _dummy_hash(), password)
+    t = now()
+    usable = known is not None and not known[2] and not (known[3] and known[3] > t)
+    rehash = _hasher.hash(password) if ok and usable and _hasher.check_needs_rehash(known[0]) else None
+    with session(db, write=True) as s:  # the same short write whether or not the name exists
+        u = store.get_user(s, name)
+        if u is not None and known is not None and u.password_hash == known[0]:
+            if ok and usable:
+                u.failed_attempts, u.locked_until = 0, None
+                if rehash:
+                    u.password_hash = rehash
+            elif not (known[3] and known[3] > t):  # a lock is not extended by tries during it
+                u.failed_attempts += 1
+                if u.failed_attempts >= max_failures():
+                    u.locked_until = t + timedelta(seconds=lock_seconds())
+                    u.failed_attempts = 0
+            store.save(s, u)
+        else:
+            ok = False  # unknown, or the password changed meanwhile
+            store.touch(s)
+    if not (ok and usable):
+        raise PermissionDenied(BAD_LOGIN)
+    return Actor(name, known[1])
+
+
+def _verify(pw_hash: str, password: str) -> bool:
+    with _verify_slots:
+        try:
+            return _hasher.verify(pw_hash, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
+
+
+class _RateLimit:
+    """At most `limit()` tries per key in a sliding minute, in this process (the app serves all
+    browser sessions from one process; the CLI has no sign-in). Over the limit a try is refused
+    before any hashing, so guessing cannot take the CPU either."""
+
+    def __init__(self) -> None:
+        self._tries: dict[tuple, deque] = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def limit(kind: str) -> int:
+        var = "SHELFCAST_LOGIN_RATE_PER_NAME" if kind == "name" else "SHELFCAST_LOGIN_RATE_PER_CALLER"
+        return int(os.environ.get(var, "10" if kind == "name" else "20"))
+
+    def allow(self, key: tuple) -> bool:
+        t = time.monotonic()
+        with self._lock:
+            if len(self._tries) > 10_000:  # forget idle keys so made-up names cannot fill memory
+                self._tries = {k: q for k, q in self._tries.items() if q and q[-1] > t - 60}
+            q = self._tries.setdefault(key, deque())
+            while q and q[0] <= t - 60:
+                q.popleft()
+            if len(q) >= self.limit(key[1]):
+                return False
+            q.append(t)
+            return True
+
+
+_limiter = _RateLimit()
+VERIFY_SLOTS = 2
+_verify_slots = threading.BoundedSemaphore(VERIFY_SLOTS)
 
 
 def current(name: str, db: str | os.PathLike | None = None) -> Actor | None:

@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 
 import core
+import core.sales_edit
 from core import forecasts, ingest, jobs, monitoring, registry, seed, sharing, training, users
 from core.access import PERMISSIONS, ROLES, Actor
 from core.demo import DemoSpec
@@ -201,6 +202,10 @@ CASES: list[Case] = [
     Case("core.ingest.ingest", "upload", setup=_csv,
          call=lambda a, db, f: ingest.ingest(f, a, db=db),
          check=lambda db, ctx, r: _rows(db) == 80 or pytest.fail("rows not loaded")),
+    Case("core.sales_edit.delete_sales", "upload", setup=_sales,
+         call=lambda a, db, ctx: core.sales_edit.delete_sales(a, None, None, sku="BEV-001", note="bad feed", db=db),
+         check=lambda db, ctx, r: (r.sales_rows == 90 and _rows(db) == 90)
+         or pytest.fail(str(r))),
     Case("core.seed.seed_demo", "promote", call=_seed,
          check=lambda db, ctx, r: _rows(db) == 120 or pytest.fail("demo not loaded")),
     Case("core.users.add_user", "manage_users", setup=_accounts,

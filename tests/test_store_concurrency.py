@@ -49,3 +49,52 @@ def test_threads_in_one_process_write_one_at_a_time(db, tmp_path, scientist):
     assert sorted(r.dataset_id for r in results) == list(range(1, 7))
     counts = store_snapshot(db)
     assert counts[0][0] == (42, 6 * 28)
+
+
+_GRAB = """
+import sys, time, duckdb
+while True:
+    try:
+        con = duckdb.connect(sys.argv[1])
+        break
+    except duckdb.IOException:
+        time.sleep(0.005)
+print("held", flush=True)
+time.sleep(float(sys.argv[2]))
+con.close()
+"""
+
+
+def test_first_connection_after_creating_the_schema_waits_too(db):
+    """Issue 10 item 3: a process's first session creates the schema and commits; with NullPool
+    its next statement reconnects, and that reconnect used to skip the busy-store retry (`shelfcast
+    user list` exited 1 with a raw 'Could not set lock'). Another process takes the file exactly
+    in that gap here."""
+    import subprocess
+    import sys
+
+    from core import users
+    from core.store import db as db_mod
+
+    holders: list[subprocess.Popen] = []
+
+    class GrabAfterSchema(set):
+        def add(self, path) -> None:
+            super().add(path)
+            p = subprocess.Popen([sys.executable, "-c", _GRAB, str(path), "1.5"],
+                                 stdout=subprocess.PIPE, text=True)
+            assert p.stdout.readline().strip() == "held"  # the file is now held by another process
+            holders.append(p)
+
+    db_mod.forget(db)
+    original = db_mod._ready
+    db_mod._ready = GrabAfterSchema(original)
+    try:
+        t0 = time.monotonic()
+        assert users.has_users(db) is False
+        waited = time.monotonic() - t0
+    finally:
+        db_mod._ready = set(db_mod._ready)
+        for p in holders:
+            p.wait()
+    assert holders and waited > 1.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from core.cli import inventory_args
 from core.cli.common import actor, emit
 from core.ingest import Mapping, describe_freq, ingest
 
@@ -17,10 +18,13 @@ def register(sub) -> None:
     p.add_argument("--no-regressors", action="store_true", help="ignore detected regressor columns")
     p.add_argument("--date-format", help="strptime format, e.g. %%d/%%m/%%Y (default: detected)")
     p.add_argument("--json", action="store_true", help="print a machine-readable summary")
+    inventory_args.add_arguments(p)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
+    if args.kind != "sales":
+        return inventory_args.run(args)
     regs = [] if args.no_regressors else args.regressor
     m = Mapping(date=args.date, sku=args.sku, store=args.store, qty=args.qty, regressors=regs,
                 date_format=args.date_format)

@@ -9,36 +9,83 @@ Within one process, writes are serialised by a lock so concurrent threads never 
 
 from __future__ import annotations
 
+import hashlib
 import random
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
+from functools import cache
 from pathlib import Path
 
 import duckdb
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session
 
 from core import config
-from core.errors import StoreBusy
+from core.errors import StoreBusy, ValidationError
 
 _engines: dict[Path, Engine] = {}
 _write_locks: dict[Path, threading.RLock] = {}
 _ready: set[Path] = set()
 _guard = threading.Lock()
+# The wait allowed for a busy file, for connections opened by the current session's code.
+_timeout: ContextVar[float | None] = ContextVar("shelfcast_store_timeout", default=None)
 
 
 def _engine(path: Path) -> Engine:
     with _guard:
         if path not in _engines:
+            _refuse_foreign(path)
             path.parent.mkdir(parents=True, exist_ok=True)
-            _engines[path] = create_engine(f"duckdb:///{path}", poolclass=NullPool)
+            engine = create_engine(f"duckdb:///{path}", poolclass=NullPool)
+            event.listen(engine, "do_connect", _retrying_connect)
+            _engines[path] = engine
             _write_locks[path] = threading.RLock()
         return _engines[path]
+
+
+def _refuse_foreign(path: Path) -> None:
+    """A --db that names some other file (a CSV, a folder) is a typo: DuckDB would open a CSV
+    as an empty in-memory database and every command would fail with a raw catalog error."""
+    if path.is_dir():
+        raise ValidationError(f"The store {path} is a folder; name a .duckdb file (--db or SHELFCAST_DB).")
+    if path.is_file() and path.stat().st_size > 0:
+        with open(path, "rb") as f:
+            head = f.read(12)
+        if head[8:12] != b"DUCK":
+            raise ValidationError(
+                f"{path} is not a Shelfcast store (not a DuckDB file). Check --db / SHELFCAST_DB."
+            )
+
+
+def _retrying_connect(dialect, conn_rec, cargs, cparams):  # noqa: ANN001 - SQLAlchemy's hook
+    """Every DBAPI connection the engine opens goes through the bounded retry: with NullPool a
+    session reconnects after each commit (the first one after creating the schema, for one), and
+    such a reconnect once failed with a raw 'Could not set lock' while another process held the
+    file."""
+    limit = _timeout.get()
+    if limit is None:
+        limit = config.LOCK_TIMEOUT_S
+    deadline = time.monotonic() + limit
+    delay = 0.05
+    while True:
+        try:
+            return dialect.connect(*cargs, **cparams)
+        except Exception as exc:
+            if not _is_lock_error(exc):
+                raise
+            if time.monotonic() >= deadline:
+                raise StoreBusy(
+                    f"The store {cargs[0] if cargs else cparams.get('database', '')} is in use "
+                    f"by another Shelfcast process and stayed busy for {limit:.0f} "
+                    "s. Try again in a minute; if it persists, check for a stuck `shelfcast` command."
+                ) from exc
+            time.sleep(delay * (0.5 + random.random()))
+            delay = min(delay * 2, 1.0)
 
 
 def _is_lock_error(exc: BaseException) -> bool:
@@ -50,26 +97,16 @@ def _is_lock_error(exc: BaseException) -> bool:
             or "Unique file handle conflict" in text)
 
 
-def _connect(engine: Engine, timeout: float) -> Session:
-    deadline = time.monotonic() + timeout
-    delay = 0.05
-    while True:
-        s = Session(engine, expire_on_commit=False)
-        try:
-            s.connection()  # open now, so that a held file is found here and not mid-work
-            return s
-        except (DBAPIError, duckdb.IOException) as exc:
-            s.close()
-            if not _is_lock_error(exc):
-                raise
-            if time.monotonic() >= deadline:
-                raise StoreBusy(
-                    f"The store {engine.url.database} is in use by another Shelfcast process "
-                    f"and stayed busy for {timeout:.0f} s. Try again in a minute; if it persists, "
-                    "check for a stuck `shelfcast` command."
-                ) from exc
-            time.sleep(delay * (0.5 + random.random()))
-            delay = min(delay * 2, 1.0)
+def _connect(engine: Engine) -> Session:
+    """A session whose connection is open now, so that a held file is found here and not
+    mid-work; the retry itself is in `_retrying_connect`."""
+    s = Session(engine, expire_on_commit=False)
+    try:
+        s.connection()
+        return s
+    except BaseException:
+        s.close()
+        raise
 
 
 @contextmanager
@@ -86,8 +123,9 @@ def session(
     lock = _write_locks[path] if write else None
     if lock:
         lock.acquire()
+    token = _timeout.set(timeout)  # for every (re)connection this session makes
     try:
-        s = _connect(engine, config.LOCK_TIMEOUT_S if timeout is None else timeout)
+        s = _connect(engine)
         try:
             if path not in _ready:
                 _create_schema(s, path)
@@ -99,20 +137,46 @@ def session(
         finally:
             s.close()
     finally:
+        _timeout.reset(token)
         if lock:
             lock.release()
 
 
 def _create_schema(s: Session, path: Path) -> None:
-    """Once per file and process, under the write lock so racing threads create it once."""
+    """Once per file and process, under the write lock so racing threads create it once.
+
+    Creating the schema means importing every table module (SQLModel, pandas: seconds for a CLI
+    command that lists five rows), so it is skipped when the store records that it was made by
+    the same store code: a fingerprint of core/store/*.py, read as text, not imported."""
     with _write_locks[path]:
         if path in _ready:
             return
-        from core.store import schema
+        mark = _schema_mark()
+        con = raw(s)
+        try:
+            done = con.execute("SELECT value FROM settings WHERE key = ?", [_MARK_KEY]).fetchone()
+        except duckdb.Error:  # a new store: no settings table yet
+            done = None
+            s.rollback()
+        if not done or done[0] != mark:
+            from core.store import schema
 
-        schema.create_all(s)
+            schema.create_all(s)
+            raw(s).execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", [_MARK_KEY, mark])
         s.commit()
         _ready.add(path)
+
+
+_MARK_KEY = "schema_code"
+
+
+@cache
+def _schema_mark() -> str:
+    here = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for f in sorted(here.glob("*.py")):
+        h.update(f.name.encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()[:16]
 
 
 def raw(s: Session) -> duckdb.DuckDBPyConnection:

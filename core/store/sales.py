@@ -9,14 +9,17 @@ plan), which is how a model knows their future values.
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
-import pandas as pd
-import pyarrow as pa
 from sqlalchemy import text
 from sqlmodel import Session
 
 from core.store.db import raw
 from core.store.schema import DDL
+
+if TYPE_CHECKING:  # pandas and pyarrow cost a CLI command that does not read sales a second
+    import pandas as pd
+    import pyarrow as pa
 
 DDL += [
     "CREATE SEQUENCE IF NOT EXISTS series_id_seq START 1",
@@ -36,6 +39,20 @@ DDL += [
         name VARCHAR NOT NULL,
         value DOUBLE,
         dataset_id INTEGER NOT NULL)""",
+    # Append-only audit of deleted date ranges (who, when, range, filters, rows, why).
+    "CREATE SEQUENCE IF NOT EXISTS sales_deletions_id_seq START 1",
+    """CREATE TABLE IF NOT EXISTS sales_deletions (
+        id INTEGER PRIMARY KEY DEFAULT nextval('sales_deletions_id_seq'),
+        dataset_id INTEGER NOT NULL,
+        date_from DATE,
+        date_to DATE,
+        sku VARCHAR,
+        store VARCHAR,
+        sales_rows BIGINT NOT NULL,
+        regressor_rows BIGINT NOT NULL,
+        note VARCHAR NOT NULL,
+        actor VARCHAR NOT NULL,
+        deleted_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp)""",
 ]
 
 
@@ -160,6 +177,8 @@ def load_regressors(s: Session) -> pd.DataFrame:
     """Regressors wide: series_id, ds, one column per regressor name (pivoted in DuckDB)."""
     con = raw(s)
     if not con.execute("SELECT count(*) FROM regressors").fetchone()[0]:
+        import pandas as pd
+
         return pd.DataFrame(columns=["series_id", "ds"])
     return con.execute(
         "PIVOT (SELECT series_id, ds, name, value FROM regressors) ON name USING first(value) "
@@ -175,3 +194,74 @@ def data_hash(s: Session) -> str:
                   (SELECT count(*) FROM sales)"""
     ).fetchone()
     return f"{row[0]:016x}{row[1]:016x}-{row[2]}"
+
+
+def date_range(s: Session) -> tuple[date | None, date | None]:
+    """The first and last sales dates, clamped to what Python dates can hold (a store written
+    before dates were checked may hold year 0 or 10000)."""
+    row = raw(s).execute(
+        """SELECT CASE WHEN count(*) > 0 THEN greatest(min(ds), DATE '0001-01-01') END,
+                  CASE WHEN count(*) > 0 THEN least(max(ds), DATE '9999-12-31') END
+           FROM sales"""
+    ).fetchone()
+    return row[0], row[1]
+
+
+def _mark_range(s: Session, date_from: date | None, date_to: date | None, sku: str | None,
+                store: str | None) -> None:
+    """Temp table `del_keys` (table, series_id, ds) of the rows a range deletion covers; an open
+    bound or filter is NULL. Literal SQL with bound values only."""
+    raw(s).execute(
+        """CREATE OR REPLACE TEMP TABLE del_keys AS
+           WITH ids AS (SELECT series_id FROM series
+                        WHERE ($3 IS NULL OR sku = $3) AND ($4 IS NULL OR store = $4))
+           SELECT 'sales' AS tbl, series_id, ds FROM sales JOIN ids USING (series_id)
+           WHERE ($1 IS NULL OR ds >= $1) AND ($2 IS NULL OR ds <= $2)
+           UNION ALL
+           SELECT 'regressors', series_id, ds FROM regressors JOIN ids USING (series_id)
+           WHERE ($1 IS NULL OR ds >= $1) AND ($2 IS NULL OR ds <= $2)""",
+        [date_from, date_to, sku, store],
+    )
+
+
+def range_extent(s: Session, date_from: date | None, date_to: date | None, sku: str | None,
+                 store: str | None) -> tuple[int, int, int, date | None, date | None]:
+    """What a deletion would remove: sales rows, regressor rows, series, first and last date
+    (clamped to Python's dates: a store from before dates were checked may hold year 10000)."""
+    _mark_range(s, date_from, date_to, sku, store)
+    row = raw(s).execute(
+        """SELECT count(*) FILTER (WHERE tbl = 'sales'), count(*) FILTER (WHERE tbl = 'regressors'),
+                  count(DISTINCT series_id) FILTER (WHERE tbl = 'sales'),
+                  CASE WHEN count(*) > 0 THEN greatest(min(ds), DATE '0001-01-01') END,
+                  CASE WHEN count(*) > 0 THEN least(max(ds), DATE '9999-12-31') END
+           FROM del_keys"""
+    ).fetchone()
+    return int(row[0]), int(row[1]), int(row[2]), row[3], row[4]
+
+
+def delete_range(s: Session, date_from: date | None, date_to: date | None, sku: str | None,
+                 store: str | None, dataset_id: int, note: str, actor: str) -> tuple[int, int]:
+    """Delete sales and regressor rows in a date range (optionally one SKU and/or store) and
+    record it in sales_deletions. Returns (sales rows, regressor rows) deleted."""
+    con = raw(s)
+    _mark_range(s, date_from, date_to, sku, store)
+    n_sales = con.execute(
+        """DELETE FROM sales USING del_keys k
+           WHERE k.tbl = 'sales' AND sales.series_id = k.series_id AND sales.ds = k.ds"""
+    ).fetchone()[0]
+    n_regs = con.execute(
+        """DELETE FROM regressors USING del_keys k
+           WHERE k.tbl = 'regressors' AND regressors.series_id = k.series_id AND regressors.ds = k.ds"""
+    ).fetchone()[0]
+    con.execute("DROP TABLE del_keys")
+    con.execute(
+        """INSERT INTO sales_deletions (dataset_id, date_from, date_to, sku, store, sales_rows,
+                                        regressor_rows, note, actor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        [dataset_id, date_from, date_to, sku, store, n_sales, n_regs, note, actor],
+    )
+    return int(n_sales), int(n_regs)
+
+
+def deletions(s: Session) -> pd.DataFrame:
+    """The deletion audit, newest first."""
+    return raw(s).execute("SELECT * FROM sales_deletions ORDER BY id DESC").df()
