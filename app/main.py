@@ -12,12 +12,11 @@ if str(ROOT) not in sys.path:  # pages import `app.*` and `core.*` from the repo
 import streamlit as st  # noqa: E402
 
 from app import gate, nav, widgets  # noqa: E402
-from core import jobs  # noqa: E402
 
 st.set_page_config(page_title="Shelfcast", layout="wide")
 # Once per server process: training runs left 'running' by a previous server (killed, restarted)
 # become 'interrupted' before anyone sees them; later calls return at once.
-jobs.on_startup(widgets.db())
+widgets.api().training.on_startup()
 
 actor = gate.current_actor()
 if actor is not None:

@@ -180,6 +180,19 @@ class Users(_Area):
 
     MIN_PASSWORD = users.MIN_PASSWORD
 
+    def exist(self) -> bool:
+        return users.has_users(self.db)
+
+    def create_first_admin(self, name: str, password: str) -> Actor:
+        return users.create_first_admin(name, password, self.db)
+
+    def authenticate(self, name: str, password: str) -> Actor:
+        return users.authenticate(name, password, self.db)
+
+    def current(self, name: str) -> Actor | None:
+        """The account as it is now (None when disabled or removed)."""
+        return users.current(name, self.db)
+
     def list(self, actor: Actor) -> list[users.UserInfo]:
         return users.list_users(actor, self.db)
 
@@ -201,6 +214,11 @@ class Sharing(_Area):
 
     DEFAULT_DAYS = sharing.DEFAULT_DAYS
     MAX_DAYS = sharing.MAX_DAYS
+    hash_token = staticmethod(sharing.hash_token)
+
+    def resolve(self, token: str, count: bool = True) -> Actor | None:
+        """The read-only link actor of a valid token, else None."""
+        return sharing.resolve(token, self.db, count=count)
 
     def create(self, actor: Actor, label: str, days: int) -> sharing.NewLink:
         return sharing.create(actor, label, days, self.db)
