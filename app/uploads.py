@@ -59,6 +59,18 @@ def discard() -> None:
             up.path.unlink()
 
 
+def widget_key() -> str:
+    """The uploader's key: a new one after each load empties the widget, so a loaded file is
+    neither kept on disk nor offered again."""
+    return f"upload-{st.session_state.get('_upload_n', 0)}"
+
+
+def loaded() -> None:
+    """The file went into the store: delete it and empty the uploader."""
+    discard()
+    st.session_state["_upload_n"] = st.session_state.get("_upload_n", 0) + 1
+
+
 def current(f, inspect) -> Upload:
     """The session's upload for the uploader's file `f`, written and inspected only when `f`
     is a new file; `inspect(path, name)` returns (columns, guessed mapping, preview) and may

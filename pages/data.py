@@ -22,7 +22,7 @@ def upload_section() -> None:
         "CSV, Parquet or Excel with a date, a SKU and units sold per row; store, price, promo and "
         "weather columns are optional. Re-uploading dates that are already stored replaces them."
     )
-    f = st.file_uploader("Sales file", type=["csv", "tsv", "txt", "parquet", "xlsx"], key="upload")
+    f = st.file_uploader("Sales file", type=["csv", "tsv", "txt", "parquet", "xlsx"], key=uploads.widget_key())
     if f is None:
         uploads.discard()
         return
@@ -56,7 +56,7 @@ def upload_section() -> None:
         with st.spinner("Validating and loading ..."):
             ok, r = widgets.action(lambda: api.data.ingest(actor, up.path, m, file_name=up.name))
         if ok:
-            uploads.discard()
+            uploads.loaded()
             st.session_state["last_ingest"] = r.to_json()
             st.rerun()
 
