@@ -16,6 +16,8 @@ ROOT = Path(__file__).resolve().parent.parent
 NOT_YET_MOVED = {"pages/monitor.py", "pages/overview.py"}
 # What core/store may import from core: itself and the leaf modules every layer shares.
 STORE_MAY_IMPORT = ("core.store", "core.errors", "core.config", "core.access", "core.text")
+# What a page may import from core: the service layer and the leaf modules (roles, errors, text).
+PAGE_MAY_IMPORT = ("core.api", "core.access", "core.errors", "core.text")
 
 
 def imports(path: Path) -> set[str]:
@@ -41,6 +43,13 @@ def _store_imports(rel: str) -> list[str]:
 @pytest.mark.parametrize("rel", [f for f in _files("pages", "app") if f not in NOT_YET_MOVED])
 def test_pages_and_app_do_not_import_the_store(rel):
     assert _store_imports(rel) == [], f"{rel} reaches past core.api into the store"
+
+
+@pytest.mark.parametrize("rel", [f for f in _files("pages") if f not in NOT_YET_MOVED])
+def test_pages_reach_core_only_through_the_api(rel):
+    bad = sorted(m for m in imports(ROOT / rel) if m.startswith("core.")
+                 and not m.startswith(PAGE_MAY_IMPORT))
+    assert bad == [], f"{rel} calls domain modules {bad} directly; go through core.api"
 
 
 @pytest.mark.parametrize("rel", sorted(NOT_YET_MOVED))
