@@ -72,7 +72,8 @@ st.subheader("New training run")
 st.caption(f"Data: {counts.series:,} series, {api.data.describe_freq(freq)}, {counts.first_date} → "
            f"{counts.last_date}. Every run also backtests the seasonal-naive baseline.")
 c = st.columns([3, 1, 1])
-kind = c[0].selectbox("Model", list(api.training.KINDS), format_func=lambda k: MODELS.get(k, k), key="train-kind")
+kinds = [k for k in MODELS if k in api.training.KINDS] + [k for k in api.training.KINDS if k not in MODELS]
+kind = c[0].selectbox("Model", kinds, format_func=lambda k: MODELS.get(k, k), key="train-kind")
 horizon = c[1].number_input("Horizon (periods)", 1, api.training.max_horizon(freq),
                             api.training.default_horizon(freq), key="train-horizon",
                             help="How far ahead to forecast, in periods of the data (days, weeks or months).")
