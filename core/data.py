@@ -35,15 +35,14 @@ class Upload:
 
     id: int
     file_name: str
-    sha256: str
+    sha256: str  # of the file's bytes
+    created_by: str
+    created_at: datetime | None
     rows_added: int
     rows_updated: int
     series_count: int
-    first_date: date | None
+    first_date: date | None  # the span of the file's dates
     last_date: date | None
-    freq: str
-    created_by: str
-    created_at: datetime | None
 
 
 def counts(db: Db = None) -> Counts:
@@ -86,5 +85,5 @@ def uploads(db: Db = None) -> list[Upload]:
     """Every accepted upload, newest first."""
     with session(db) as s:
         rows = datasets.list_datasets(s)
-    return [Upload(d.id, d.file_name, d.sha256, d.rows_added, d.rows_updated, d.series_count,
-                   d.first_date, d.last_date, d.freq, d.created_by, d.created_at) for d in rows]
+    return [Upload(d.id, d.file_name, d.sha256, d.created_by, d.created_at, d.rows_added, d.rows_updated,
+                   d.series_count, d.first_date, d.last_date) for d in rows]
