@@ -79,6 +79,7 @@ class Versions(_Area):
 
     LEVELS = registry.LEVELS
     NOTE_MAX = registry.NOTE_MAX
+    TIE_TOL = registry.TIE_TOL  # WAPE difference under which two versions tie on a SKU
 
     def list(self) -> list[forecasts.VersionInfo]:
         return forecasts.versions(self.db)

@@ -131,7 +131,7 @@ else:
             m = st.columns(len(picked) + 1)
             for i, v in enumerate(picked):
                 m[i].metric(f"v{v} wins", f"{cmp.wins.get(v, 0)} {unit}")
-            m[-1].metric("Ties (within 0.1 pt)", f"{cmp.ties}")
+            m[-1].metric(f"Ties (within {100 * api.versions.TIE_TOL:g} pt)", f"{cmp.ties}")
             if cmp.no_actuals:
                 st.caption(f"{cmp.no_actuals} {unit} had no actual sales in the backtest windows "
                            "and are not counted.")
