@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import state, widgets
-from core import sharing, users
+from app import state, uploads, widgets
 from core.access import Actor
-from core.errors import ShelfcastError
+from core.text import md
 
 _LINK_KEY = "_share_token_hash"
 
@@ -26,38 +25,38 @@ _LINK_KEY = "_share_token_hash"
 def current_actor() -> Actor | None:
     """The Actor for this run, or None after rendering the gate's own screen (the caller then
     renders nothing else)."""
-    db = widgets.db()
+    api = widgets.api()
     token = st.query_params.get("share")
     if token is not None:
-        return _link_actor(token, db)
-    if not users.has_users(db):
-        _only(lambda: _first_admin_screen(db), "Welcome")
+        return _link_actor(token, api)
+    if not api.users.exist():
+        _only(lambda: _first_admin_screen(api), "Welcome")
         return None
     a = state.actor()
     if a is not None and a.via_link:  # the share parameter was removed from the URL
         a = None
     if a is not None:
-        a = users.current(a.name, db)
+        a = api.users.current(a.name)
         if a is None:
             state.set_actor(None)
             st.warning("Your account was disabled or removed; sign in again or ask an admin.")
     if a is None:
-        _only(lambda: _login_screen(db), "Sign in")
+        _only(lambda: _login_screen(api), "Sign in")
         return None
     state.set_actor(a)
     return a
 
 
-def _link_actor(token: str, db) -> Actor | None:
+def _link_actor(token: str, api) -> Actor | None:
     """Resolve the share token; a first opening in this session counts as a use."""
-    known = st.session_state.get(_LINK_KEY) == sharing.hash_token(token)
-    a = sharing.resolve(token, db, count=not known)
+    known = st.session_state.get(_LINK_KEY) == api.sharing.hash_token(token)
+    a = api.sharing.resolve(token, count=not known)
     if a is None:
         st.session_state.pop(_LINK_KEY, None)
         state.set_actor(None)
         _only(_invalid_link, "Link not valid")
         st.stop()
-    st.session_state[_LINK_KEY] = sharing.hash_token(token)
+    st.session_state[_LINK_KEY] = api.sharing.hash_token(token)
     state.set_actor(a)
     return a
 
@@ -74,7 +73,7 @@ def _invalid_link() -> None:
     st.write("It may have expired or been revoked. Ask the person who sent it for a new link.")
 
 
-def _first_admin_screen(db) -> None:
+def _first_admin_screen(api) -> None:
     st.title("Welcome to Shelfcast")
     st.write(
         "This store has no accounts yet. Create the first administrator: it can then add "
@@ -83,7 +82,7 @@ def _first_admin_screen(db) -> None:
     with st.form("first-admin"):
         name = st.text_input("Admin user name", key="fa-name")
         pw = st.text_input(
-            f"Password (at least {users.MIN_PASSWORD} characters)", type="password", key="fa-pw"
+            f"Password (at least {api.users.MIN_PASSWORD} characters)", type="password", key="fa-pw"
         )
         pw2 = st.text_input("Repeat the password", type="password", key="fa-pw2")
         ok = st.form_submit_button("Create admin and sign in", type="primary")
@@ -91,29 +90,23 @@ def _first_admin_screen(db) -> None:
         if pw != pw2:
             st.error("The two passwords differ; type them again.")
             return
-        try:
-            a = users.create_first_admin(name.strip(), pw, db)
-        except ShelfcastError as exc:
-            st.error(str(exc))
-            return
-        state.set_actor(a)
-        st.rerun()
+        done, a = widgets.action(lambda: api.users.create_first_admin(name.strip(), pw))
+        if done:
+            state.set_actor(a)
+            st.rerun()
 
 
-def _login_screen(db) -> None:
+def _login_screen(api) -> None:
     st.title("Sign in to Shelfcast")
     with st.form("login"):
         name = st.text_input("User name", key="login-name")
         pw = st.text_input("Password", type="password", key="login-pw")
         ok = st.form_submit_button("Sign in", type="primary")
     if ok:
-        try:
-            a = users.authenticate(name.strip(), pw, db)
-        except ShelfcastError as exc:
-            st.error(str(exc))
-            return
-        state.set_actor(a)
-        st.rerun()
+        done, a = widgets.action(lambda: api.users.authenticate(name.strip(), pw))
+        if done:
+            state.set_actor(a)
+            st.rerun()
     st.caption("No account? Ask a Shelfcast admin to add you.")
 
 
@@ -121,7 +114,8 @@ def sidebar(a: Actor) -> None:
     """Who is signed in and the sign-out button; share-link sessions get no sidebar at all."""
     if a.via_link:
         return
-    st.sidebar.caption(f"Signed in as {a.name} ({a.role})")
+    st.sidebar.caption(f"Signed in as {md(a.name)} ({a.role})")
     if st.sidebar.button("Sign out", key="sign-out"):
+        uploads.discard()
         st.session_state.clear()  # nothing of this session (shown links, uploads) outlives it
         st.rerun()

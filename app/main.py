@@ -12,12 +12,19 @@ if str(ROOT) not in sys.path:  # pages import `app.*` and `core.*` from the repo
 import streamlit as st  # noqa: E402
 
 from app import gate, nav, widgets  # noqa: E402
-from core import jobs  # noqa: E402
 
+# No CSV download or copy from st.dataframe's toolbar, for anyone: it bypassed the download
+# permission and the formula neutralisation (a viewer got a live =HYPERLINK cell). Downloads go
+# through widgets.download_buttons, shown only to roles with "download". The option is global
+# (per-session values would race), and the browser learns it at the start of a run, so the
+# process's first run sets it and starts again (also setting it in .streamlit/config.toml spares that).
+if not st.get_option("client.disableDataExport"):
+    st.set_option("client.disableDataExport", True)
+    st.rerun()
 st.set_page_config(page_title="Shelfcast", layout="wide")
 # Once per server process: training runs left 'running' by a previous server (killed, restarted)
 # become 'interrupted' before anyone sees them; later calls return at once.
-jobs.on_startup(widgets.db())
+widgets.api().training.on_startup()
 
 actor = gate.current_actor()
 if actor is not None:

@@ -1,18 +1,46 @@
-"""Pieces several pages share: the store path, empty states, downloads, number formats."""
+"""Pieces several pages share: the store, running an action, empty states, downloads, formats."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pandas as pd
 import streamlit as st
 
 from core import config, exports
+from core.api import Shelfcast
+from core.errors import ShelfcastError
+from core.text import md
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+FAILED_UNEXPECTEDLY = "Something went wrong and nothing was changed by this page. The details are in the server log."
 
 
 def db() -> Path:
     return config.db_path()
+
+
+def api() -> Shelfcast:
+    """The service layer over this server's store: the only way pages reach core."""
+    return Shelfcast(db())
+
+
+def action(fn: Callable[[], T]) -> tuple[bool, T | None]:
+    """Call core and show what went wrong: a refusal's own message (as plain text: it may quote
+    file names or SKUs) or, for a bug, a fixed sentence with the traceback only in the log.
+    Returns (succeeded, result)."""
+    try:
+        return True, fn()
+    except ShelfcastError as exc:
+        st.error(md(exc))
+    except Exception:  # a page never shows a traceback
+        log.exception("page action failed")
+        st.error(FAILED_UNEXPECTEDLY)
+    return False, None
 
 
 def empty_state(message: str) -> None:
@@ -38,5 +66,13 @@ def fmt_int(n: float | int | None) -> str:
     return "–" if n is None else f"{int(n):,}"
 
 
-def fmt_pct(x: float | None) -> str:
-    return "–" if x is None or pd.isna(x) else f"{100 * x:.1f}%"
+def fmt_pct(x: float | None, digits: int = 1) -> str:
+    """The one percentage format of the pages: 0.1234 -> '12.3%', missing -> '–'."""
+    return "–" if x is None or pd.isna(x) else f"{100 * x:.{digits}f}%"
+
+
+def fmt_duration(x: float | None) -> str:
+    if x is None:
+        return "estimating…"
+    x = int(round(x))
+    return f"{x // 60} min {x % 60:02d} s" if x >= 60 else f"{x} s"

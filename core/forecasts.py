@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from core import exports
+from core import artifacts, exports
 from core.access import Actor, require
 from core.errors import NotFound, ValidationError
-from core.store import registry, session
+from core.store import registry, sales, session
 from core.store import versions as vstore
 
 EXPORT_COLS = ["sku", "store", "date", "yhat", "yhat_lower", "yhat_upper", "model", "version"]
@@ -56,3 +57,113 @@ def export(actor: Actor, version_id: int, out: str | Path, db=None) -> int:
     df = forecast_frame(version_id, db)
     exports.write(df, str(out))
     return len(df)
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """One training run as people read it: JSON columns decoded, the active flag resolved.
+    `metrics` holds the pooled backtest metrics (accuracy, wape, mase, bias, coverage, rmse,
+    by_model, winners, cutoffs); `progress` is (done, total) series-fits."""
+
+    id: int
+    model: str
+    status: str
+    active: bool
+    created_at: str | None
+    created_by: str
+    freq: str
+    horizon: int
+    folds: int
+    n_series: int | None
+    duration_s: float | None
+    dataset_id: int | None
+    data_hash: str
+    code_version: str
+    archived: bool
+    progress: tuple[int, int]
+    error: str | None
+    metrics: dict
+    warnings: list
+    params: dict
+
+
+def versions(db=None) -> list[VersionInfo]:
+    """Every version, newest first."""
+    return [VersionInfo(**{**r, "progress": tuple(r["progress"])}) for r in list_versions(db)]
+
+
+def series_index(version_id: int, db=None) -> pd.DataFrame:
+    """Columns series_id, sku, store, model (the model whose forecast serves the series)."""
+    with session(db) as s:
+        return vstore.series_ids(s, version_id)
+
+
+def series_table(version_id: int, kind: str, db=None) -> pd.DataFrame:
+    """One row per series of a version: sku, store, model (serving), accuracy (1 - WAPE of the
+    serving model), one `WAPE <model>` column per backtested model, mase, bias, coverage, units
+    (backtest actuals) - all over every fold of that series, worst accuracy first."""
+    with session(db) as s:
+        ms = vstore.series_metrics(s, version_id)
+        chosen = vstore.series_ids(s, version_id).set_index("series_id")["model"]
+    wide = ms.pivot_table(index=["series_id", "sku", "store"], columns="model", values="wape")
+    serving = ms["series_id"].map(chosen) if kind == "best" else pd.Series(kind, index=ms.index)
+    mine = ms[ms["model"] == serving].set_index("series_id")
+    table = wide.add_prefix("WAPE ").reset_index().merge(
+        mine[["wape", "mase", "bias", "coverage", "abs_y"]].rename(columns={"abs_y": "units"}),
+        left_on="series_id", right_index=True, how="left")
+    table.insert(3, "model", table["series_id"].map(chosen))
+    table.insert(4, "accuracy", 1 - table.pop("wape"))
+    return table.drop(columns=["series_id"]).sort_values("accuracy").reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class SeriesView:
+    """What one series of a version looks like: `history` (ds, y), `backtests` (model, fold,
+    cutoff, ds, y, yhat, bands) and `forecast` (ds, yhat, yhat_lower, yhat_upper, model)."""
+
+    sku: str
+    store: str
+    model: str
+    history: pd.DataFrame
+    backtests: pd.DataFrame
+    forecast: pd.DataFrame
+
+
+def series_view(version_id: int, series_id: int, db=None) -> SeriesView:
+    with session(db) as s:
+        ids = vstore.series_ids(s, version_id).set_index("series_id")
+        if series_id not in ids.index:
+            raise NotFound(f"Version {version_id} has no forecast for series {series_id}.")
+        row = ids.loc[series_id]
+        hist = sales.history(s, row["sku"], row["store"])
+        bt = vstore.backtests(s, version_id, series_id)
+        fc = vstore.forecasts(s, version_id, series_id)
+    for df, cols in ((hist, ["ds"]), (bt, ["ds", "cutoff"]), (fc, ["ds"])):
+        for c in cols:
+            df[c] = pd.to_datetime(df[c])
+    return SeriesView(str(row["sku"]), str(row["store"]), str(row["model"]), hist, bt, fc)
+
+
+PROPHET_PARTS = ("trend", "weekly", "yearly", "holidays", "extra_regressors_additive")
+
+
+def prophet_components(version_id: int, series_id: int, db=None) -> pd.DataFrame:
+    """Columns ds plus one per Prophet component present (trend, weekly, yearly, holidays,
+    extra_regressors_additive) over the history and the horizon, regressors held at 0: what the
+    series' model learned. Raises ShelfcastError when the model file is missing or altered."""
+    with session(db) as s:
+        v = vstore.get_version(s, version_id)
+    if v is None:
+        raise NotFound(f"There is no version {version_id}.")
+    pm = artifacts.load_prophet(db, version_id, series_id)
+    future = pm.make_future_dataframe(periods=v.horizon, freq=v.freq, include_history=True)
+    for name in pm.extra_regressors:
+        future[name] = 0.0
+    comp = pm.predict(future)
+    return comp[["ds", *[c for c in PROPHET_PARTS if c in comp]]]
+
+
+def feature_importance(version_id: int, db=None) -> pd.Series:
+    """Permutation importance of the scikit-learn global model's features, ascending."""
+    _, meta = artifacts.load_sklearn(db, version_id)
+    return pd.Series(meta["importance"], dtype=float).sort_values()

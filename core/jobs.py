@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -118,18 +117,3 @@ def wait(version_id: int, timeout: float | None = None) -> bool:
     t.join(timeout)
     return not t.is_alive()
 
-
-def is_alive(version_id: int) -> bool:
-    with _guard:
-        t = _threads.get(version_id)
-    return bool(t and t.is_alive())
-
-
-def wait_status(version_id: int, db=None, timeout: float = 60.0, poll: float = 0.2) -> JobStatus:
-    """Poll the store until the version leaves 'running' (or the timeout passes)."""
-    deadline = time.monotonic() + timeout
-    st = status(version_id, db)
-    while not st.finished and time.monotonic() < deadline:
-        time.sleep(poll)
-        st = status(version_id, db)
-    return st

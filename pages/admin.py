@@ -5,12 +5,11 @@ from __future__ import annotations
 import streamlit as st
 
 from app import state, widgets
-from core import users
 from core.access import ROLES
-from core.errors import ShelfcastError
+from core.text import md
 
 actor = state.actor()
-db = widgets.db()
+api = widgets.api()
 st.title("Access")
 st.caption(
     "Roles: **viewer** sees the pages; **manager** also uploads actuals, acknowledges alerts and "
@@ -22,10 +21,8 @@ done = st.session_state.pop("access-done", None)
 if done:
     st.success(done)
 
-try:
-    accounts = users.list_users(actor, db)
-except ShelfcastError as exc:
-    st.error(str(exc))
+ok, accounts = widgets.action(lambda: api.users.list(actor))
+if not ok:
     st.stop()
 
 st.subheader("Users")
@@ -47,16 +44,13 @@ with c1, st.form("add-user", clear_on_submit=True):
     name = st.text_input("User name", key="add-name")
     role = st.selectbox("Role", ROLES, index=ROLES.index("manager"), key="add-role")
     pw = st.text_input(
-        f"Initial password (at least {users.MIN_PASSWORD} characters; tell it to them in person)",
+        f"Initial password (at least {api.users.MIN_PASSWORD} characters; tell it to them in person)",
         type="password", key="add-pw",
     )
     if st.form_submit_button("Add user", type="primary"):
-        try:
-            u = users.add_user(actor, name.strip(), role, pw, db)
-        except ShelfcastError as exc:
-            st.error(str(exc))
-        else:
-            st.session_state["access-done"] = f"Added {u.name} as {u.role}."
+        ok, u = widgets.action(lambda: api.users.add(actor, name.strip(), role, pw))
+        if ok:
+            st.session_state["access-done"] = f"Added {md(u.name)} as {u.role}."
             st.rerun()
 
 with c2:
@@ -73,23 +67,19 @@ with c2:
     target = by_name[pick]
 
     def act(fn, done: str) -> None:
-        try:
-            fn()
-        except ShelfcastError as exc:
-            st.error(str(exc))
-        else:
+        if widgets.action(fn)[0]:
             st.session_state["access-done"] = done
             st.rerun()
 
     r1, r2 = st.columns([2, 1], vertical_alignment="bottom")
     new_role = r1.selectbox("Role", ROLES, index=ROLES.index(target.role), key="role-new")
     if r2.button("Change role", key="role-do", disabled=new_role == target.role):
-        act(lambda: users.set_role(actor, pick, new_role, db), f"{pick} is now {new_role}.")
+        act(lambda: api.users.set_role(actor, pick, new_role), f"{md(pick)} is now {new_role}.")
     p1, p2 = st.columns([2, 1], vertical_alignment="bottom")
     new_pw = p1.text_input("New password (also lifts a sign-in lock)", type="password", key="pw-new")
     if p2.button("Set password", key="pw-do"):
-        act(lambda: users.set_password(actor, pick, new_pw, db), f"New password set for {pick}.")
+        act(lambda: api.users.set_password(actor, pick, new_pw), f"New password set for {md(pick)}.")
     label = "Enable" if target.disabled else "Disable"
     st.caption("A disabled user is signed out at their next click and cannot sign in.")
-    if st.button(f"{label} {pick}", key="toggle-do"):
-        act(lambda: users.set_disabled(actor, pick, not target.disabled, db), f"{label}d {pick}.")
+    if st.button(f"{label} {md(pick)}", key="toggle-do"):
+        act(lambda: api.users.set_disabled(actor, pick, not target.disabled), f"{label}d {md(pick)}.")

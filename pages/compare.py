@@ -1,21 +1,18 @@
 """Compare: which version is better, per SKU, and which one is in service (promote, roll back,
-archive, audit). Thin: every number comes from core.registry, every refusal from core."""
+archive, audit). Thin: every number comes from core (via core.api), every refusal from core."""
 
 from __future__ import annotations
 
 import json
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
-from app import state, widgets
-from core import registry
-from core.errors import ShelfcastError
+from app import charts, state, widgets
+from core.text import md
 
 actor = state.actor()
-db = widgets.db()
-COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
+api = widgets.api()
 LEVELS = {"SKU (stores summed)": "sku", "SKU × store": "sku_store"}
 
 st.title("Compare versions")
@@ -24,7 +21,7 @@ if flash:
     st.success(flash)
 
 show_archived = st.toggle("Show archived versions", key="cmp-archived")
-lb = registry.leaderboard(db, include_archived=show_archived)
+lb = api.versions.leaderboard(include_archived=show_archived)
 if lb.empty:
     widgets.empty_state(
         "No model versions yet. Train one on the Train page (or `shelfcast train --model naive`), "
@@ -37,7 +34,7 @@ def vlabel(v: int) -> str:
     """Stable for a version's life (widgets keep their value by this label, so it must not
     change when the version becomes active)."""
     r = lb.set_index("version").loc[v]
-    acc = "" if pd.isna(r["accuracy"]) else f", accuracy {100 * r['accuracy']:.1f}%"
+    acc = "" if pd.isna(r["accuracy"]) else f", accuracy {widgets.fmt_pct(r['accuracy'])}"
     return f"v{v} · {r['model']}{acc}"
 
 
@@ -124,21 +121,17 @@ else:
     if len(picked) < 2:
         st.info("Pick two or more versions to compare them per SKU.")
     else:
-        try:
-            cmp = registry.compare(db, picked, level=level)
-        except ShelfcastError as exc:
-            st.error(str(exc))
-            cmp = None
-        if cmp is not None and cmp.table.empty:
+        ok, cmp = widgets.action(lambda: api.versions.compare(picked, level=level))
+        if ok and cmp.table.empty:
             st.info("These versions have no backtest actuals to compare.")
-        elif cmp is not None:
+        elif ok:
             base, other = picked[0], picked[1]
             keys = ["sku"] if level == "sku" else ["sku", "store"]
             unit = "SKUs" if level == "sku" else "SKU × store series"
             m = st.columns(len(picked) + 1)
             for i, v in enumerate(picked):
                 m[i].metric(f"v{v} wins", f"{cmp.wins.get(v, 0)} {unit}")
-            m[-1].metric("Ties (within 0.1 pt)", f"{cmp.ties}")
+            m[-1].metric(f"Ties (within {100 * api.versions.TIE_TOL:g} pt)", f"{cmp.ties}")
             if cmp.no_actuals:
                 st.caption(f"{cmp.no_actuals} {unit} had no actual sales in the backtest windows "
                            "and are not counted.")
@@ -161,35 +154,7 @@ else:
                 widgets.download_buttons(cmp.table, f"compare-{'-'.join(map(str, picked))}-{level}", "cmp-dl")
 
             # Scatter of per-SKU WAPE: baseline vs the second version.
-            xa, yb = cmp.table[f"wape_{base}"] * 100, cmp.table[f"wape_{other}"] * 100
-            label = cmp.table[keys].astype(str).agg(" @ ".join, axis=1)
-            both = pd.concat([xa, yb])
-            top = float(both.max(skipna=True) or 1) * 1.05
-            lo = max(0.0, float(both.min(skipna=True) or 0) * 0.8)
-            fig = go.Figure()
-            for name, mask, color in (
-                (f"v{other} better", cmp.table["winner"] == str(other), COLORS[1]),
-                (f"v{base} better", cmp.table["winner"] == str(base), COLORS[0]),
-                ("tie / other", ~cmp.table["winner"].isin([str(base), str(other)]), "#999999"),
-            ):
-                if mask.any():
-                    fig.add_trace(go.Scatter(
-                        x=xa[mask], y=yb[mask], mode="markers", name=name, text=label[mask],
-                        marker={"color": color, "size": 9, "opacity": 0.8},
-                        hovertemplate="%{text}<br>v" + str(base) + ": %{x:.1f}%<br>v" + str(other)
-                        + ": %{y:.1f}%<extra></extra>",
-                    ))
-            fig.add_trace(go.Scatter(x=[lo, top], y=[lo, top], mode="lines", name="equal error",
-                                     line={"color": "#444", "dash": "dot"}, hoverinfo="skip"))
-            fig.update_layout(
-                title=f"Per-{'SKU' if level == 'sku' else 'series'} WAPE: v{base} vs v{other} "
-                      f"(below the line: v{other} is better)",
-                xaxis_title=f"v{base} WAPE (%)", yaxis_title=f"v{other} WAPE (%)",
-                height=460, margin={"t": 60, "b": 40}, legend={"orientation": "h", "y": -0.18},
-            )
-            fig.update_xaxes(range=[lo, top])
-            fig.update_yaxes(range=[lo, top])
-            st.plotly_chart(fig, key="cmp-scatter")
+            st.plotly_chart(charts.wape_scatter(cmp.table, base, other, keys, level), key="cmp-scatter")
 
             # One SKU: actuals, each version's backtest predictions and forecasts.
             st.markdown("**One SKU over time**")
@@ -202,46 +167,13 @@ else:
             if level == "sku_store":
                 stores = sorted(cmp.table.loc[cmp.table["sku"] == sku, "store"].unique())
                 store = s2.selectbox("Store", stores, key="cmp-store")
-            actuals, bt, fc = registry.sku_chart_data(db, picked, sku, store)
-            fig = go.Figure()
-            if not actuals.empty:
-                # History back to twice the backtest span before the first cut-off: enough to
-                # see the pattern, short enough to see the predictions.
-                ds = pd.to_datetime(actuals["ds"])
-                end = ds.max()
-                start = pd.to_datetime(bt["ds"]).min() if not bt.empty else ds.iloc[max(0, len(ds) - 60)]
-                shown = actuals[ds >= start - 2 * (end - start)]
-                fig.add_trace(go.Scatter(x=shown["ds"], y=shown["y"], mode="lines", name="actual units",
-                                         line={"color": "#222", "width": 2}))
-            for i, v in enumerate(picked):
-                color = COLORS[i % len(COLORS)]
-                b = bt[bt["version_id"] == v]
-                for j, (_fold, g) in enumerate(b.groupby("fold")):
-                    fig.add_trace(go.Scatter(
-                        x=g["ds"], y=g["yhat"], mode="lines", name=f"v{v} backtest",
-                        legendgroup=f"bt{v}", showlegend=j == 0,
-                        line={"color": color, "dash": "dot", "width": 1.5}))
-                f = fc[fc["version_id"] == v]
-                if not f.empty:
-                    fig.add_trace(go.Scatter(x=f["ds"], y=f["yhat"], mode="lines",
-                                             name=f"v{v} forecast", line={"color": color, "width": 2.5}))
-            if not actuals.empty:
-                fig.add_vline(x=pd.Timestamp(actuals["ds"].max()).timestamp() * 1000,
-                              line={"color": "#888", "dash": "dash"})
-            where = f"at {store}" if store else "all stores summed"
-            fig.update_layout(title=f"{sku} ({where}): actuals, backtest predictions and forecasts",
-                              xaxis_title="Date", yaxis_title="Units sold per period", height=440,
-                              margin={"t": 60, "b": 40}, legend={"orientation": "h", "y": -0.2})
-            st.plotly_chart(fig, key="cmp-sku-chart")
+            actuals, bt, fc = api.versions.sku_chart_data(picked, sku, store)
+            st.plotly_chart(charts.versions_over_time(actuals, bt, fc, picked, sku, store), key="cmp-sku-chart")
 
 
 # --- promote / roll back / archive ---------------------------------------------------------------
 def act(fn, ok: str) -> None:
-    try:
-        fn()
-    except ShelfcastError as exc:
-        st.error(str(exc))
-    else:
+    if widgets.action(fn)[0]:
         st.session_state["compare_flash"] = ok
         for key in ("promote-note", "rollback-note", "promote-reason", "promote-override"):
             st.session_state.pop(key, None)  # a done action's note must not carry over to the next
@@ -263,33 +195,33 @@ if can_promote or can_rollback or can_archive:
                 st.info("No other finished version to promote.")
             else:
                 v = st.selectbox("Version to promote", choices, format_func=vlabel, key="promote-version")
-                gate = registry.check_gate(v, db)
+                gate = api.versions.check_gate(v)
                 reason = None
                 if gate.needs_override:
-                    st.warning(f"Accuracy gate: {gate.message} Promotion is refused unless you "
+                    st.warning(f"Accuracy gate: {md(gate.message)} Promotion is refused unless you "
                                "override it with a reason (recorded in the audit log).")
                     if st.checkbox("Override the accuracy gate", key="promote-override"):
                         reason = st.text_input("Reason for the override", key="promote-reason")
                 else:
-                    st.caption(gate.message)
+                    st.caption(md(gate.message))
                 note = st.text_area("Note (required: why this version?)", key="promote-note",
-                                    max_chars=registry.NOTE_MAX)
+                                    max_chars=api.versions.NOTE_MAX)
                 if st.button("Promote to active", type="primary", key="promote-go"):
-                    act(lambda: registry.promote(actor, v, note, override_reason=reason, db=db),
+                    act(lambda: api.versions.promote(actor, v, note, override_reason=reason),
                         f"Version {v} is now active; its forecasts are published.")
         i += 1
     if can_rollback:
         with tabs[i]:
-            target = registry.rollback_target(db)
+            target = api.versions.rollback_target()
             if target is None:
                 st.info("Nothing to roll back to: no version was active before the current one.")
             else:
                 st.write(f"Roll back puts **v{target}** (active before the current one) back into "
                          "service and republishes its forecasts.")
                 rnote = st.text_area("Note (required: why roll back?)", key="rollback-note",
-                                     max_chars=registry.NOTE_MAX)
+                                     max_chars=api.versions.NOTE_MAX)
                 if st.button(f"Roll back to v{target}", key="rollback-go"):
-                    act(lambda: registry.rollback(actor, rnote, db=db),
+                    act(lambda: api.versions.rollback(actor, rnote),
                         f"Rolled back: version {target} is active again.")
         i += 1
     if can_archive:
@@ -301,16 +233,16 @@ if can_promote or can_rollback or can_archive:
             if live:
                 av = ca.selectbox("Version to archive", live, format_func=vlabel, key="archive-version")
                 if ca.button("Archive", key="archive-go"):
-                    act(lambda: registry.archive(actor, av, db), f"Version {av} archived.")
+                    act(lambda: api.versions.archive(actor, av), f"Version {av} archived.")
             archived = [int(v) for v in lb.loc[lb["archived"], "version"]]
             if archived:
                 uv = cb.selectbox("Archived version", archived, format_func=vlabel, key="unarchive-version")
                 if cb.button("Unarchive", key="unarchive-go"):
-                    act(lambda: registry.unarchive(actor, uv, db), f"Version {uv} is back in the lists.")
+                    act(lambda: api.versions.unarchive(actor, uv), f"Version {uv} is back in the lists.")
 
 # --- published forecasts and the audit log ---------------------------------------------------------
 st.subheader("Published forecasts")
-pub = registry.active_forecasts(db)
+pub = api.versions.active_forecasts()
 if pub.empty:
     st.info("Nothing is published until a version is promoted.")
 else:
@@ -322,7 +254,7 @@ else:
         widgets.download_buttons(pub, "active-forecasts", "pub-dl")
 
 st.subheader("Audit history")
-hist = registry.history(db)
+hist = api.versions.history()
 if hist.empty:
     st.info("No promotions yet.")
 else:

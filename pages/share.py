@@ -5,11 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from app import state, widgets
-from core import sharing
-from core.errors import ShelfcastError
 
 actor = state.actor()
-db = widgets.db()
+api = widgets.api()
 st.title("Share links")
 st.caption(
     "A share link opens the Overview read-only, with no sign-in: nothing can be changed through "
@@ -26,22 +24,17 @@ if new:
 with st.form("share-create", clear_on_submit=True):
     c1, c2, c3 = st.columns([3, 1, 1])
     label = c1.text_input("Label (who it is for)", placeholder="e.g. Board pack November", key="share-label")
-    days = c2.number_input("Expires in (days)", min_value=1, max_value=sharing.MAX_DAYS,
-                           value=sharing.DEFAULT_DAYS, step=1, key="share-days")
+    days = c2.number_input("Expires in (days)", min_value=1, max_value=api.sharing.MAX_DAYS,
+                           value=api.sharing.DEFAULT_DAYS, step=1, key="share-days")
     c3.write("")
     if c3.form_submit_button("Create link", type="primary"):
-        try:
-            made = sharing.create(actor, label, int(days), db)
-        except ShelfcastError as exc:
-            st.error(str(exc))
-        else:
+        ok, made = widgets.action(lambda: api.sharing.create(actor, label, int(days)))
+        if ok:
             st.session_state["share-new"] = made.url
             st.rerun()
 
-try:
-    links = sharing.list_links(actor, db)
-except ShelfcastError as exc:
-    st.error(str(exc))
+ok, links = widgets.action(lambda: api.sharing.list(actor))
+if not ok:
     st.stop()
 
 st.subheader("Links")
@@ -74,9 +67,5 @@ if active:
     )
     c2.write("")
     if c2.button("Revoke", key="share-revoke"):
-        try:
-            sharing.revoke(actor, int(pick), db)
-        except ShelfcastError as exc:
-            st.error(str(exc))
-        else:
+        if widgets.action(lambda: api.sharing.revoke(actor, int(pick)))[0]:
             st.rerun()

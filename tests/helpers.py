@@ -94,3 +94,11 @@ def hold_store(db: Path, seconds: float) -> subprocess.Popen:
     p = subprocess.Popen([sys.executable, "-c", _HOLD, str(db), str(seconds)], stdout=subprocess.PIPE, text=True)
     assert p.stdout.readline().strip() == "held"
     return p
+
+
+def shown(markdown: object) -> str:
+    """What a person reads from a Markdown element's source: core.text.md escapes every
+    Markdown character of user text and refusal messages with a backslash."""
+    import re
+
+    return re.sub(r"\\(.)", r"\1", str(markdown))

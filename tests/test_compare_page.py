@@ -8,6 +8,7 @@ from streamlit.testing.v1 import AppTest
 from core import registry
 from core.access import Actor
 from tests.auth import page, signed_in_app
+from tests.helpers import shown
 from tests.registry_fixtures import fake_version, load_demo, registry_snapshot
 
 SAM = Actor("sam", "scientist")
@@ -75,7 +76,7 @@ def test_promote_with_note(db, versions):
     at = open_compare("scientist")
     at.selectbox(key="promote-version").set_value(a).run()
     at.button(key="promote-go").click().run()
-    assert any("note is required" in e.value for e in at.error)
+    assert any("note is required" in shown(e.value) for e in at.error)
     assert registry.active_version(db) is None
     at.text_area(key="promote-note").input("best pooled WAPE").run()
     at.button(key="promote-go").click().run()
@@ -95,7 +96,7 @@ def test_gate_refuses_without_override_then_override_works(db, versions):
     assert any("Accuracy gate" in w.value and "worse than active version" in w.value for w in at.warning)
     at.text_area(key="promote-note").input("try the BEV specialist").run()
     at.button(key="promote-go").click().run()
-    assert any("Promotion refused" in e.value for e in at.error)
+    assert any("Promotion refused" in shown(e.value) for e in at.error)
     assert registry_snapshot(db) == before
     at.checkbox(key="promote-override").check().run()
     at.text_input(key="promote-reason").input("BEV is 60% of December revenue").run()

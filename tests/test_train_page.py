@@ -68,3 +68,18 @@ def test_cancel_from_the_page_and_prophet_components(db, tmp_path):
     assert at.selectbox(key="res-version").value == pv  # the only ready version
     assert not at.exception, at.exception
     assert len(at.get("plotly_chart")) == 2  # series chart + Prophet components
+
+
+def test_form_offers_core_choices_best_first(db, tmp_path):
+    """Kinds, candidates, the horizon cap and option defaults come from core; 'best' leads."""
+    from core import models
+    from core.training import MAX_HORIZON
+
+    make_store(tmp_path, n_skus=2, days=60)
+    at = open_page("train", SCI)
+    assert not at.exception, at.exception
+    kind = at.selectbox(key="train-kind")
+    assert kind.value == "best" and len(kind.options) == len(models.KINDS)
+    assert at.multiselect(key="train-candidates").value == list(models.CANDIDATES)
+    assert at.number_input(key="train-horizon").max == MAX_HORIZON["D"]
+    assert at.number_input(key="opt-samples").value == models.make("prophet", "D").OPTIONS["uncertainty_samples"]

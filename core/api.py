@@ -1,0 +1,250 @@
+"""The one way into Shelfcast for pages and the CLI: `Shelfcast(db)` bound to one store.
+
+Why an object: before it, core was loose functions taking a store path in varying positions
+and pages opened store sessions themselves. Here each area (`data`, `versions`, `training`,
+`users`, `sharing`, `monitoring`) is a small facade over the domain module that owns the rules;
+it adds no logic of its own. Conventions, the same in every area:
+
+- mutations take the acting `Actor` first, then their arguments, and the domain function they
+  call checks the permission itself (hiding a button is never the security);
+- reads write nothing and return entity dataclasses (`Counts`, `Upload`, `VersionInfo`,
+  `SeriesView`, `UserInfo`, `LinkInfo`, `JobStatus`, `Comparison`, `Gate`) or DataFrames whose
+  columns the domain function documents; JSON columns arrive decoded;
+- refusals raise `core.errors.ShelfcastError` with a message fit to show a person.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from core import config, data, forecasts, ingest, jobs, models, registry, sharing, training, users
+from core.access import Actor
+from core.freq import default_horizon, family
+
+if TYPE_CHECKING:
+    from core.monitoring import Monitoring
+
+
+class _Area:
+    def __init__(self, db: Path) -> None:
+        self.db = db
+
+
+class Data(_Area):
+    """Sales the store holds, and uploads into it (through core.ingest)."""
+
+    counts = property(lambda self: data.counts(self.db))
+    freq = property(lambda self: data.freq(self.db))
+    describe_freq = staticmethod(ingest.describe_freq)
+    Mapping = ingest.Mapping
+
+    def skus(self) -> list[str]:
+        return data.skus(self.db)
+
+    def stores(self) -> list[str]:
+        return data.stores(self.db)
+
+    def history(self, sku: str, store: str | None = None) -> pd.DataFrame:
+        return data.history(sku, store, self.db)
+
+    def series_summary(self) -> pd.DataFrame:
+        return data.series_summary(self.db)
+
+    def uploads(self) -> list[data.Upload]:
+        return data.uploads(self.db)
+
+    @staticmethod
+    def inspect(path: str | os.PathLike, file_name: str) -> tuple[list[str], ingest.Mapping, pd.DataFrame]:
+        """Columns, the guessed mapping and a preview of a file; reads no store."""
+        return ingest.inspect_file(path, file_name)
+
+    def ingest(self, actor: Actor, path: str | os.PathLike, mapping: ingest.Mapping | None = None,
+               file_name: str | None = None) -> ingest.IngestResult:
+        return ingest.ingest(path, actor, mapping, db=self.db, file_name=file_name)
+
+    def load_demo(self, actor: Actor, say: Callable[[str], None] = lambda _m: None) -> None:
+        from core.seed import seed_demo
+
+        seed_demo(actor, self.db, say=say)
+
+
+class Versions(_Area):
+    """Training runs, their results and exports; compare, the accuracy gate and the registry."""
+
+    LEVELS = registry.LEVELS
+    NOTE_MAX = registry.NOTE_MAX
+    TIE_TOL = registry.TIE_TOL  # WAPE difference under which two versions tie on a SKU
+
+    def list(self) -> list[forecasts.VersionInfo]:
+        return forecasts.versions(self.db)
+
+    def ready(self) -> list[forecasts.VersionInfo]:
+        return [v for v in self.list() if v.status == "ready"]
+
+    def series_index(self, version_id: int) -> pd.DataFrame:
+        return forecasts.series_index(version_id, self.db)
+
+    def series_table(self, v: forecasts.VersionInfo) -> pd.DataFrame:
+        return forecasts.series_table(v.id, v.model, self.db)
+
+    def series_view(self, version_id: int, series_id: int) -> forecasts.SeriesView:
+        return forecasts.series_view(version_id, series_id, self.db)
+
+    def prophet_components(self, version_id: int, series_id: int) -> pd.DataFrame:
+        return forecasts.prophet_components(version_id, series_id, self.db)
+
+    def feature_importance(self, version_id: int) -> pd.Series:
+        return forecasts.feature_importance(version_id, self.db)
+
+    def forecast_frame(self, version_id: int) -> pd.DataFrame:
+        return forecasts.forecast_frame(version_id, self.db)
+
+    def leaderboard(self, include_archived: bool = False) -> pd.DataFrame:
+        return registry.leaderboard(self.db, include_archived=include_archived)
+
+    def compare(self, version_ids: list[int], level: str = "sku") -> registry.Comparison:
+        return registry.compare(self.db, version_ids, level=level)
+
+    def sku_chart_data(self, version_ids: list[int], sku: str, store: str | None = None):
+        return registry.sku_chart_data(self.db, version_ids, sku, store)
+
+    def check_gate(self, version_id: int) -> registry.Gate:
+        return registry.check_gate(version_id, self.db)
+
+    def rollback_target(self) -> int | None:
+        return registry.rollback_target(self.db)
+
+    def active_forecasts(self) -> pd.DataFrame:
+        return registry.active_forecasts(self.db)
+
+    def history(self) -> pd.DataFrame:
+        return registry.history(self.db)
+
+    def promote(self, actor: Actor, version_id: int, note: str, override_reason: str | None = None):
+        return registry.promote(actor, version_id, note, override_reason=override_reason, db=self.db)
+
+    def rollback(self, actor: Actor, note: str):
+        return registry.rollback(actor, note, db=self.db)
+
+    def archive(self, actor: Actor, version_id: int):
+        return registry.archive(actor, version_id, self.db)
+
+    def unarchive(self, actor: Actor, version_id: int):
+        return registry.unarchive(actor, version_id, self.db)
+
+
+class Training(_Area):
+    """Background training jobs (core.jobs over core.training) and what a run may ask for."""
+
+    KINDS = models.KINDS
+    CANDIDATES = models.CANDIDATES
+    MAX_FOLDS = 10
+
+    @staticmethod
+    def default_horizon(freq: str) -> int:
+        return default_horizon(freq)
+
+    @staticmethod
+    def max_horizon(freq: str) -> int:
+        return training.MAX_HORIZON[family(freq)]
+
+    @staticmethod
+    def defaults(model: str) -> dict:
+        """A model's options and their defaults (what a run uses when the form leaves them)."""
+        return {**training.GENERAL_OPTIONS, **models.make(model, "D").OPTIONS}
+
+    def on_startup(self) -> list[int]:
+        return jobs.on_startup(self.db)
+
+    def start(self, actor: Actor, kind: str, horizon: int | None = None, folds: int = 3,
+              options: dict | None = None) -> int:
+        return jobs.start(actor, kind, horizon=horizon, folds=folds, options=options, db=self.db)
+
+    def cancel(self, actor: Actor, version_id: int) -> None:
+        jobs.cancel(actor, version_id, self.db)
+
+    def status(self, version_id: int) -> jobs.JobStatus:
+        return jobs.status(version_id, self.db)
+
+    def running(self) -> list[jobs.JobStatus]:
+        return jobs.running(self.db)
+
+
+class Users(_Area):
+    """Accounts (admins only, checked in core.users)."""
+
+    MIN_PASSWORD = users.MIN_PASSWORD
+
+    def exist(self) -> bool:
+        return users.has_users(self.db)
+
+    def create_first_admin(self, name: str, password: str) -> Actor:
+        return users.create_first_admin(name, password, self.db)
+
+    def authenticate(self, name: str, password: str) -> Actor:
+        return users.authenticate(name, password, self.db)
+
+    def current(self, name: str) -> Actor | None:
+        """The account as it is now (None when disabled or removed)."""
+        return users.current(name, self.db)
+
+    def list(self, actor: Actor) -> list[users.UserInfo]:
+        return users.list_users(actor, self.db)
+
+    def add(self, actor: Actor, name: str, role: str, password: str) -> users.UserInfo:
+        return users.add_user(actor, name, role, password, self.db)
+
+    def set_role(self, actor: Actor, name: str, role: str) -> None:
+        users.set_role(actor, name, role, self.db)
+
+    def set_password(self, actor: Actor, name: str, password: str) -> None:
+        users.set_password(actor, name, password, self.db)
+
+    def set_disabled(self, actor: Actor, name: str, disabled: bool) -> None:
+        users.set_disabled(actor, name, disabled, self.db)
+
+
+class Sharing(_Area):
+    """Read-only share links to the Overview."""
+
+    DEFAULT_DAYS = sharing.DEFAULT_DAYS
+    MAX_DAYS = sharing.MAX_DAYS
+    hash_token = staticmethod(sharing.hash_token)
+
+    def resolve(self, token: str, count: bool = True) -> Actor | None:
+        """The read-only link actor of a valid token, else None."""
+        return sharing.resolve(token, self.db, count=count)
+
+    def create(self, actor: Actor, label: str, days: int) -> sharing.NewLink:
+        return sharing.create(actor, label, days, self.db)
+
+    def list(self, actor: Actor) -> list[sharing.LinkInfo]:
+        return sharing.list_links(actor, self.db)
+
+    def revoke(self, actor: Actor, link_id: int) -> sharing.LinkInfo:
+        return sharing.revoke(actor, link_id, self.db)
+
+
+class Shelfcast:
+    """One store and every area of the product over it."""
+
+    def __init__(self, db: str | os.PathLike | None = None) -> None:
+        self.db = config.db_path(db)
+        self.data = Data(self.db)
+        self.versions = Versions(self.db)
+        self.training = Training(self.db)
+        self.users = Users(self.db)
+        self.sharing = Sharing(self.db)
+
+    @cached_property
+    def monitoring(self) -> Monitoring:
+        """Accuracy, drift, rules and alerts (core.monitoring owns them; attached on first use)."""
+        from core.monitoring import Monitoring
+
+        return Monitoring(self.db)
