@@ -16,6 +16,9 @@ import re
 _BIDI = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069\u061c]")
 # Every character Markdown (CommonMark + Streamlit's extensions) gives a meaning.
 _MD = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$=])")
+# GFM links bare URLs, www. names and e-mail addresses even when escaped; a word joiner
+# (U+2060, invisible) after their first characters keeps them text.
+_AUTOLINK = re.compile(r"(?i)(https?|ftp|www|mailto|xmpp|@)")
 
 
 def strip_bidi(text: object) -> str:
@@ -26,7 +29,8 @@ def strip_bidi(text: object) -> str:
 def md(text: object) -> str:
     """Text to place inside Markdown (st.markdown, st.caption, titles, help=): every Markdown
     and HTML character escaped, so it renders literally and can start no link or image."""
-    return _MD.sub(r"\\\1", strip_bidi(text)).replace("\n", " ")
+    out = _MD.sub(r"\\\1", strip_bidi(text)).replace("\n", " ")
+    return _AUTOLINK.sub("\\1\u2060", out)
 
 
 def chart(text: object) -> str:

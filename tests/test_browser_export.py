@@ -39,9 +39,6 @@ def test_viewer_gets_no_toolbar_download(db, tmp_path):
         assert page.get_by_role("button", name="Download CSV").count() == 0  # no download permission
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "core.text.md escapes Markdown but GFM still autolinks bare http://, www. and e-mail text; "
-    "fixed by the word-joiner change to core/text.py in api-pages' report (remove this marker)"))
 def test_hostile_names_are_text_in_the_dom(db, tmp_path):
     """Issue 10 item 4 on the Data page in Chromium: a file name written as a Markdown link (in
     the success message) and a SKU written as an HTML link (in the chart title) leave no anchor
