@@ -188,7 +188,7 @@ def render() -> None:
 
 
     # --- simulation, overrides, uploads ---------------------------------------------------------
-    tabs = st.tabs(["Policy simulation", "Overrides", "Upload stock & policy"])
+    tabs = st.tabs(["Policy simulation", "Overrides", "Upload stock & policy"], key="repl-tabs")
 
     with tabs[0]:
         st.caption(
