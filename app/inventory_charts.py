@@ -53,6 +53,10 @@ def projection_figure(proj: pd.DataFrame, sku: str, store: str) -> go.Figure:
         fig.add_trace(go.Scatter(x=pd.to_datetime(over["ds"]), y=over["forecast"].round(1), mode="markers",
                                  name="Planner override", marker={"symbol": "diamond", "size": 10,
                                                                   "color": OVERRIDE}))
+    if float(proj["on_hand_low"].min()) < 0:  # stock cannot go below zero: that is unserved demand
+        fig.add_hline(y=0, line={"color": "#444", "width": 1},
+                      annotation_text="empty shelf: below this line, demand goes unserved",
+                      annotation_position="bottom left", annotation_font={"size": 11, "color": "#444"})
     fig.update_layout(
         title=f"{chart(sku)} at {chart(store)}: projected stock with the proposed order",
         xaxis_title="Date", yaxis_title="Units", hovermode="x unified", height=420,

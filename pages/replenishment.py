@@ -152,7 +152,7 @@ def render() -> None:
                 proposals.export_orders(actor, out, db)
                 return out.read_bytes()
 
-        d1, d2, _ = st.columns([1, 1, 4])
+        d1, d2, _ = st.columns([1.4, 1.4, 3])
         d1.download_button("Download orders CSV", lambda: order_file(".csv"), f"orders_v{version}.csv",
                            "text/csv", key="repl-dl-csv")
         d2.download_button("Download orders Parquet", lambda: order_file(".parquet"),

@@ -46,3 +46,10 @@ def test_no_order_no_override_markers_and_names_escaped(proj):
     names = {t.name for t in fig.data}
     assert "Proposed order arrives" not in names and "Planner override" not in names
     assert "<a" not in fig.layout.title.text and "&lt;a href=" in fig.layout.title.text
+
+
+def test_empty_shelf_line_only_when_stock_would_run_out(proj):
+    short = projection_figure(proj.assign(on_hand_low=proj["on_hand_low"] - 1e6), "BEV-001", "x")
+    full = projection_figure(proj.assign(on_hand_low=proj["on_hand_low"].abs() + 1), "BEV-001", "x")
+    assert [a.text for a in short.layout.annotations] == ["empty shelf: below this line, demand goes unserved"]
+    assert not full.layout.annotations
