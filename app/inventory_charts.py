@@ -15,12 +15,16 @@ REORDER = "#ff7f0e"
 OVERRIDE = "#9467bd"
 
 
-def projection_figure(proj: pd.DataFrame, sku: str, store: str) -> go.Figure:
+def projection_figure(proj: pd.DataFrame, sku: str, store: str, periods: int | None = None) -> go.Figure:
     """Projected stock of one SKU × store if the proposed order is placed now, with the range
     the forecast band allows, the demand forecast and its band, and the proposal's reorder point
     and safety stock as lines: where the stock line crosses the red line, the shelf is at risk.
 
-    `proj` is `core.inventory.proposals.projection`'s frame."""
+    `proj` is `core.inventory.proposals.projection`'s frame. `periods` (the policy's lead time +
+    review period) cuts the picture where the next order could arrive: past it the projection
+    places no further order, and its ever-falling line would squash what this order decides."""
+    if periods is not None:
+        proj = proj.iloc[: max(int(periods), 1)]
     ds = pd.to_datetime(proj["ds"])
     fig = go.Figure()
     # Stock range: demand at the top of the forecast band empties the shelf fastest.
@@ -59,7 +63,8 @@ def projection_figure(proj: pd.DataFrame, sku: str, store: str) -> go.Figure:
                       annotation_position="bottom left", annotation_font={"size": 11, "color": "#444"})
     fig.update_layout(
         title=f"{chart(sku)} at {chart(store)}: projected stock with the proposed order",
-        xaxis_title="Date", yaxis_title="Units", hovermode="x unified", height=420,
+        xaxis={"title": "Date", "tickformat": "%d %b", **({"tickvals": ds} if len(ds) <= 16 else {})},
+        yaxis_title="Units", hovermode="x unified", height=420,
         margin={"l": 10, "r": 10, "t": 50, "b": 10},
         legend={"orientation": "h", "yanchor": "top", "y": -0.15, "x": 0},
     )

@@ -83,16 +83,17 @@ def render() -> None:
 
     # --- filters and the ranked table ------------------------------------------------------------
     st.subheader("Proposed orders")
-    f = st.columns([2, 2, 1.2, 1.6, 1.4])
+    f = st.columns(2)
     cats = f[0].multiselect("Category", sorted(prop["category"].dropna().unique()), key="repl-cat",
                             format_func=strip_bidi)
     stores = f[1].multiselect("Store", sorted(prop["store"].dropna().unique()), key="repl-store",
                               format_func=strip_bidi)
-    order_now = f[2].checkbox("Order now", key="repl-order-now", help="Only series with an order due.")
-    at_risk = f[3].checkbox("Stock-out risk before next delivery", key="repl-risk",
+    f = st.columns([1, 1.6, 1.4])
+    order_now = f[0].checkbox("Order now", key="repl-order-now", help="Only series with an order due.")
+    at_risk = f[1].checkbox("Stock-out risk before next delivery", key="repl-risk",
                             help="Likelier to run out before an order placed now arrives than the "
                                  "service level allows.")
-    rank_by = f[4].radio("Rank by", ["Units", "Value"], horizontal=True, key="repl-rank",
+    rank_by = f[2].radio("Rank by", ["Units", "Value"], horizontal=True, key="repl-rank",
                          help="Units: the order quantity, then the units short before delivery. "
                               "Value: the same at unit cost.")
 
@@ -169,8 +170,11 @@ def render() -> None:
                                   format_func=lambda k: f"{strip_bidi(k[0])} · {strip_bidi(k[1])}")
         proj = guarded(lambda: proposals.projection(actor, sku, store, db), "project the stock")
         if proj is not None and not proj.empty:
-            st.plotly_chart(inventory_charts.projection_figure(proj, sku, store), key="repl-chart")
             r = pickable.set_index(["sku", "store"]).loc[(sku, store)]
+            horizon = int(r["lead_time"]) + int(r["review_period"])
+            st.plotly_chart(inventory_charts.projection_figure(proj, sku, store, horizon), key="repl-chart")
+            st.caption(f"Shown over the lead time + review period ({horizon} periods): until an order "
+                       "placed at the next review could arrive.")
             st.caption(md(r["reason"]))
 
     def sim_view(t: pd.DataFrame) -> pd.DataFrame:
@@ -203,7 +207,10 @@ def render() -> None:
             t = sim.table
             table = guarded(lambda: sim_view(t), "show the simulation")
             if table is not None:
-                st.dataframe(table, hide_index=True, key="repl-sim")
+                big = ["Lost sales (units)", "Lost sales (at price)", "Avg inventory (units)",
+                       "Avg overstock (units)", "Avg overstock (at cost)"]
+                st.dataframe(table, hide_index=True, key="repl-sim",
+                             column_config={c: st.column_config.NumberColumn(c, format="localized") for c in big})
             st.caption(f"Backtest period {t['first_date'].iloc[0]} to {t['last_date'].iloc[0]}, "
                        f"{int(t['series'].iloc[0]):,} series.")
             for note in sim.notes:

@@ -23,7 +23,9 @@ def pick(page, label: str, option: str) -> None:
     box = page.locator('[data-testid="stSelectbox"]').filter(
         has=page.locator('[data-testid="stWidgetLabel"]').get_by_text(label, exact=True))
     box.click()
-    page.get_by_role("option", name=option, exact=True).click()
+    page.keyboard.type(option)  # the selectbox filters its options as one types
+    page.get_by_role("option", name=option, exact=True).wait_for()
+    page.keyboard.press("Enter")
     settle(page)
 
 

@@ -53,3 +53,9 @@ def test_empty_shelf_line_only_when_stock_would_run_out(proj):
     full = projection_figure(proj.assign(on_hand_low=proj["on_hand_low"].abs() + 1), "BEV-001", "x")
     assert [a.text for a in short.layout.annotations] == ["empty shelf: below this line, demand goes unserved"]
     assert not full.layout.annotations
+
+
+def test_cut_at_the_protection_period(proj):
+    fig = projection_figure(proj, "BEV-001", "x", periods=3)
+    stock = next(t for t in fig.data if t.name == "Projected stock")
+    assert len(stock.x) == 3 and list(stock.y) == pytest.approx(proj["on_hand"].round(1).tolist()[:3])
