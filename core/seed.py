@@ -1,6 +1,7 @@
 """First start: fill an empty store with the demo data so a newcomer sees a living dashboard.
 
-The history goes in first; then a forecast version is trained and promoted; then the last four
+The history goes in first; then a forecast version is trained and promoted, and stock and
+replenishment policies are loaded (so the Replenishment page has orders to show); then the last four
 weeks arrive as 'new actuals', the way a daily feed would deliver them, so monitoring has
 something to show.
 """
@@ -61,6 +62,14 @@ def _promote(actor: Actor, db: str | os.PathLike | None, say: Say) -> None:
     promote_for_demo(actor, db, say)
 
 
+def _inventory(actor: Actor, db: str | os.PathLike | None, say: Say) -> None:
+    from core.inventory.demo import load_demo_inventory
+
+    say("Loading demo stock on hand and replenishment policies ...")
+    load_demo_inventory(actor, db)
+
+
 # Steps run between the history and the recent actuals: a first version goes into service, so
-# the recent actuals arrive against published forecasts (and monitoring has work to do).
-AFTER_HISTORY: list[Callable[[Actor, str | os.PathLike | None, Say], None]] = [_train, _promote]
+# the recent actuals arrive against published forecasts (and monitoring has work to do). The
+# demo stock is dated where the promoted forecast starts, so it comes after the promotion.
+AFTER_HISTORY: list[Callable[[Actor, str | os.PathLike | None, Say], None]] = [_train, _promote, _inventory]

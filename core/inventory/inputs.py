@@ -105,6 +105,29 @@ def _mapping(columns: list[str], kind: str, given: dict[str, str] | None, name: 
     return out
 
 
+def inspect_inventory(path: str | os.PathLike, kind: str, file_name: str | None = None,
+                      rows: int = 5) -> tuple[list[str], dict[str, str], object]:
+    """The file's columns, the roles recognised from their names (possibly incomplete) and its
+    first rows: what the upload form's column mapping starts from. Nothing is written."""
+    if kind not in KINDS:
+        raise ValidationError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}.")
+    path = Path(path)
+    con = duckdb.connect()
+    try:
+        columns = ingest._load(path, con, file_name or path.name)
+        preview = con.execute("SELECT * FROM raw LIMIT ?", [rows]).df()
+        preview.columns = columns
+    finally:
+        con.close()
+    lower = {c.lower().strip(): c for c in columns}
+    guess: dict[str, str] = {}
+    for role in ROLES[kind]:
+        hit = next((lower[a] for a in ALIASES[role] if a in lower and lower[a] not in guess.values()), None)
+        if hit:
+            guess[role] = hit
+    return columns, guess, preview
+
+
 def _problem(con: duckdb.DuckDBPyConnection, where: str, shown: str, message: str) -> str | None:
     """One problem line ('{n}' rows and '{rows}' quoted) when any row of `clean` matches."""
     bad = con.execute(
