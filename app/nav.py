@@ -18,6 +18,7 @@ PAGES: list[tuple[str, str, str]] = [
     ("data.py", "Data", "view"),
     ("train.py", "Train", "train"),
     ("compare.py", "Compare", "view"),
+    ("replenishment.py", "Replenishment", "view"),
     ("share.py", "Share links", "share"),
     ("admin.py", "Access", "manage_users"),
 ]

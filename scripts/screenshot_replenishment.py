@@ -20,8 +20,14 @@ from core import users  # noqa: E402
 from core.access import SYSTEM, Actor  # noqa: E402
 from core.seed import is_empty, seed_demo  # noqa: E402
 from scripts.screenshots import trim  # noqa: E402
-from tests.browser import browser_page, goto, settle, shot, sign_in  # noqa: E402
-from tests.replenishment_server import replenishment_server  # noqa: E402
+from tests.browser import (  # noqa: E402
+    browser_page,
+    goto,
+    running_server,  # noqa: E402
+    settle,
+    shot,
+    sign_in,
+)
 
 PASSWORD = "tour-password-123"
 
@@ -37,7 +43,7 @@ def main() -> None:
         users.create_first_admin("admin", PASSWORD, db)
     if users.current("planner", db) is None:
         users.add_user(Actor("admin", "admin"), "planner", "manager", PASSWORD, db)
-    with replenishment_server(db) as url, browser_page(1400, 2400) as page:
+    with running_server(db) as url, browser_page(1400, 2400) as page:
         sign_in(page, url, "planner", PASSWORD)
         settle(page, 2000)
         goto(page, "Replenishment")

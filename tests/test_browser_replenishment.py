@@ -8,10 +8,9 @@ import pytest
 from core import registry
 from core.access import Actor
 from core.inventory import inputs, overrides, proposals
-from tests.browser import browser_page, goto, needs_chromium, settle, sign_in
+from tests.browser import browser_page, goto, needs_chromium, running_server, settle, sign_in
 from tests.helpers import TEST_PASSWORD, ensure_account
 from tests.registry_fixtures import fake_version, load_demo
-from tests.replenishment_server import replenishment_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, needs_chromium]
 SCI = Actor("sam", "scientist")
@@ -44,7 +43,7 @@ def test_manager_proposal_override_simulation_journey(tmp_path):
     stock.write_text("date,sku,store,on_hand\n" + "".join(
         f"2026-11-01,{sku},{store},{n}\n" for (sku, store), n in
         {("BEV-001", "Bristol"): 0, ("BEV-001", "Leeds"): 400, ("SNK-002", "Leeds"): 2}.items()))
-    with replenishment_server(db) as url, browser_page() as page:
+    with running_server(db) as url, browser_page() as page:
         sign_in(page, url, MAYA.name, TEST_PASSWORD)
         goto(page, "Replenishment")
         page.get_by_text("Proposed orders").wait_for()
