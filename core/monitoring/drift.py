@@ -156,6 +156,6 @@ def concept_drift(db=None, window: int = 4, grain: str = "week", level: str = "s
     out["wape_drift"] = (out["excess"] > margin).fillna(False).astype(bool)
     out["bias_streak"] = out["bias_streak"].fillna(0).astype(int)
     out["streak_direction"] = out["streak_direction"].fillna("–")
-    out["bias_drift"] = out["bias_drift"].fillna(False).astype(bool)
+    out["bias_drift"] = out["bias_drift"].eq(True)
     out["drifted"] = out["wape_drift"] | out["bias_drift"]
     return out[CONCEPT_COLUMNS]
