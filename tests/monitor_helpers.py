@@ -117,9 +117,9 @@ def ingest_frame(db: Path, frame: pd.DataFrame, actor: Actor, name: str = "recen
         ingest(path, actor, db=db)
 
 
-def content_hash(db: Path) -> str:
-    """A hash of every row of every table in the store (not the file's bytes, which DuckDB may
-    touch on a read): a read that writes anything changes it."""
+def content_hash(db: Path, skip: tuple[str, ...] = ()) -> dict[str, str]:
+    """Per table but `skip`, a hash of every row (not the file's bytes, which DuckDB may touch
+    on a read): a read that writes anything changes one, and the dict names which."""
     import hashlib
 
     with session(db) as s:
@@ -127,9 +127,8 @@ def content_hash(db: Path) -> str:
         tables = [r[0] for r in con.execute(
             "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() ORDER BY 1"
         ).fetchall()]
-        h = hashlib.sha256()
-        for t in tables:
+        out = {}
+        for t in (t for t in tables if t not in skip):
             rows = con.execute(f'SELECT * FROM "{t}"').fetchall()  # noqa: S608 - catalog names
-            h.update(t.encode())
-            h.update(repr(sorted(map(repr, rows))).encode())
-    return h.hexdigest()
+            out[t] = hashlib.sha256(repr(sorted(map(repr, rows))).encode()).hexdigest()
+    return out
