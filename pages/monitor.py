@@ -315,15 +315,16 @@ with tab_alerts:
 
 # ---------------------------------------------------------------- rules
 def param_input(col, fld, value, key: str):
-    """One field of a rule kind's form, as the kind describes it (core.monitoring.rules)."""
-    if fld.kind == "bool":
-        return col.checkbox(fld.label, bool(value), key=key, help=fld.help or None)
-    if fld.kind == "choice":
-        return col.selectbox(fld.label, list(fld.choices), index=list(fld.choices).index(value),
-                             key=key, help=fld.help or None)
-    cast = int if fld.kind == "int" else float
-    return col.number_input(fld.label, cast(fld.min), cast(fld.max), cast(value), cast(fld.step),
-                            key=key, help=fld.help or None)
+    """One field of a rule kind's form, as the kind describes it (core.monitoring.FormField)."""
+    tip = fld.help or None
+    if isinstance(fld.default, bool):
+        return col.checkbox(fld.label, bool(value), key=key, help=tip)
+    if isinstance(fld.default, str):
+        opts = list(fld.limits)
+        return col.selectbox(fld.label, opts, index=opts.index(value) if value in opts else 0, key=key, help=tip)
+    cast = int if isinstance(fld.default, int) else float
+    lo, hi, step = (cast(x) for x in fld.limits)
+    return col.number_input(fld.label, lo, hi, cast(value), step, key=key, help=tip)
 
 
 with tab_rules:

@@ -24,9 +24,10 @@ SECRET = "test-secret-not-a-real-one"
 
 
 class Receiver:
-    """A local endpoint that answers the first `fail` requests with 503, then 200."""
+    """A local endpoint that answers the first `fail` requests with 503, then 200 (or, with
+    `redirect`, every request with a 302 there)."""
 
-    def __init__(self, fail: int = 0):
+    def __init__(self, fail: int = 0, redirect: str | None = None):
         self.fail = fail
         self.requests: list[dict] = []
         outer = self
@@ -36,7 +37,9 @@ class Receiver:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 outer.requests.append({"body": body, "headers": dict(self.headers), "t": time.monotonic()})
                 code = 503 if len(outer.requests) <= outer.fail else 200
-                self.send_response(code)
+                self.send_response(302 if redirect else code)
+                if redirect:
+                    self.send_header("Location", redirect)
                 self.end_headers()
 
             def log_message(self, *a):
@@ -97,15 +100,21 @@ def test_gives_up_after_attempts_and_4xx_is_not_retried():
     assert not ok and n == 2 and err
 
 
-def test_new_alerts_post_once_each_and_record_it(db, receiver, monkeypatch):
-    monkeypatch.setenv("SHELFCAST_WEBHOOK_URL", receiver.url)
+def alerted_store(db, url: str, monkeypatch, spec: DemoSpec) -> Actor:
+    """Webhook configured to `url` (private targets allowed), an active version, and shifted
+    actuals uploaded by a scientist (whose ingest evaluates and sends); returns the scientist."""
+    monkeypatch.setenv("SHELFCAST_WEBHOOK_URL", url)
     monkeypatch.setenv("SHELFCAST_WEBHOOK_SECRET", SECRET)
     monkeypatch.setenv("SHELFCAST_WEBHOOK_ALLOW_PRIVATE", "1")
-    spec = DemoSpec(n_skus=6, n_stores=2, days=420)
     hist, recent = split_recent(generate(spec), spec.shift_days)
     sci = Actor("sam", "scientist")
     make_active_version(db, hist, spec.shift_days, sci, plan=recent)
     ingest_frame(db, recent, sci)
+    return sci
+
+
+def test_new_alerts_post_once_each_and_record_it(db, receiver, monkeypatch):
+    sci = alerted_store(db, receiver.url, monkeypatch, DemoSpec(n_skus=6, n_stores=2, days=420))
     webhook.wait(20)
     opened = monitoring.alerts(db, ["open"])
     assert opened and len(receiver.requests) == len(opened)
@@ -151,37 +160,14 @@ def test_no_secret_means_nothing_is_sent(db, receiver, monkeypatch):
     assert webhook.settings(db) == (receiver.url, SECRET)
 
 
-class Redirector:
-    """Answers every POST with a 302 to `target`, as a hostile endpoint would."""
-
-    def __init__(self, target: str):
-        self.hits = 0
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
-                outer.hits += 1
-                self.send_response(302)
-                self.send_header("Location", target)
-                self.end_headers()
-
-            def log_message(self, *a):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
 def test_redirects_are_not_followed(receiver):
-    red = Redirector(receiver.url)
+    red = Receiver(redirect=receiver.url)  # a hostile endpoint: 302 to somewhere inside
     try:
         ok, n, err = webhook.deliver(red.url, SECRET, {"event": "x"}, attempts=3, backoff=0.01,
                                      allow_private=True)
     finally:
-        red.server.shutdown()
-        red.server.server_close()
-    assert (ok, n, err) == (False, 1, "HTTP 302") and red.hits == 1
+        red.close()
+    assert (ok, n, err) == (False, 1, "HTTP 302") and len(red.requests) == 1
     assert receiver.requests == []  # the signed request went nowhere else
 
 
@@ -239,14 +225,7 @@ def test_viewer_cannot_trigger_evaluation_or_posts(db, receiver, monkeypatch, ca
     from core.cli import main
     from core.errors import PermissionDenied
 
-    monkeypatch.setenv("SHELFCAST_WEBHOOK_URL", receiver.url)
-    monkeypatch.setenv("SHELFCAST_WEBHOOK_SECRET", SECRET)
-    monkeypatch.setenv("SHELFCAST_WEBHOOK_ALLOW_PRIVATE", "1")
-    spec = DemoSpec(n_skus=4, n_stores=1, days=400)
-    hist, recent = split_recent(generate(spec), spec.shift_days)
-    sci = Actor("sam", "scientist")
-    make_active_version(db, hist, spec.shift_days, sci, plan=recent)
-    ingest_frame(db, recent, sci)
+    alerted_store(db, receiver.url, monkeypatch, DemoSpec(n_skus=4, n_stores=1, days=400))
     webhook.wait(20)
     sent = len(receiver.requests)
     assert sent  # the scientist's upload did open and send alerts

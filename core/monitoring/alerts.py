@@ -20,7 +20,7 @@ from core import config, webhook
 from core.access import Actor, require
 from core.errors import NotFound, ValidationError
 from core.monitoring.errors import FAILURE_KEY, WRITE_PERMISSION, active
-from core.monitoring.rules import Finding, Rule, ensure_default_rules, rules
+from core.monitoring.rules import Finding, Rule, ensure_default_rules, rule_row, rules
 from core.store import datasets, session
 from core.store import monitoring as ms
 from core.store.base import now
@@ -195,9 +195,7 @@ def delete_rule(actor: Actor, rule_id: int, db=None) -> None:
     """Remove a rule; its live alerts are resolved (history kept)."""
     require(actor, "edit_alert_rules")
     with session(db, write=True) as s:
-        rule = ms.get_rule(s, rule_id)
-        if rule is None:
-            raise NotFound(f"Alert rule {rule_id} does not exist.")
+        rule = rule_row(s, rule_id)
         for a in ms.live_alerts(s, rule_id):
             _resolve(s, a, actor.name, f"rule '{rule.name}' deleted")
         ms.delete_rule(s, rule)

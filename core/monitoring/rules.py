@@ -28,16 +28,14 @@ from core.store.base import now
 
 @dataclass(frozen=True)
 class FormField:
-    """One input of a rule kind's form: `kind` is 'number', 'int', 'choice' or 'bool'."""
+    """One input of a rule kind's form. Its widget follows the default's type: a checkbox for a
+    bool, a choice among `limits` for text, else a number input with `limits` = (min, max,
+    step), whole numbers for an int."""
 
     name: str
     label: str
-    kind: str
     default: Any
-    min: float | None = None
-    max: float | None = None
-    step: float | None = None
-    choices: tuple = ()
+    limits: tuple = ()
     help: str = ""
 
 
@@ -101,7 +99,7 @@ class AccuracyRule(RuleKind):
     threshold_label = "Minimum accuracy (share)"
     threshold_help = "Alert when 1 − WAPE over the window is below this, e.g. 0.88 for 88%."
     default_threshold = config.ACCURACY_THRESHOLD
-    fields = (FormField("min_units", "Minimum units in window", "int", 100, 0, 10**9, 1,
+    fields = (FormField("min_units", "Minimum units in window", 100, (0, 10**9, 1),
                         help="Ignore SKUs that sold fewer units: their percentage is noise."),)
 
     @classmethod
@@ -142,10 +140,10 @@ class DataDriftRule(RuleKind):
     threshold_help = "Data drift uses the test's own threshold (KS p < 0.05, Wasserstein > 0.1, PSI > 0.2)."
     default_threshold = 0.0
     fields = (
-        FormField("method", "Data drift test", "choice", "auto", choices=DRIFT_METHODS),
-        FormField("min_change", "Minimum change of the mean", "number", 0.25, 0.0, 10.0, 0.05,
+        FormField("method", "Data drift test", "auto", DRIFT_METHODS),
+        FormField("min_change", "Minimum change of the mean", 0.25, (0.0, 10.0, 0.05),
                   help="Alert on demand only when its mean moved at least this much (0.25 = 25%)."),
-        FormField("regressors", "Include regressors", "bool", False,
+        FormField("regressors", "Include regressors", False,
                   help="Also alert when price, promo or other regressors drift."),
     )
 
@@ -191,10 +189,10 @@ class ConceptDriftRule(RuleKind):
     threshold_help = "Alert when the live WAPE is worse than the backtest WAPE by more than this, e.g. 0.10."
     default_threshold = 0.10
     fields = (
-        FormField("bias_periods", "Bias periods", "int", 3, 1, 52, 1,
+        FormField("bias_periods", "Bias periods", 3, (1, 52, 1),
                   help="Also alert when the bias leans the same way in each of this many periods."),
-        FormField("bias_min", "Minimum bias", "number", 0.10, 0.0, 5.0, 0.01),
-        FormField("min_units", "Minimum units in window", "int", 100, 0, 10**9, 1),
+        FormField("bias_min", "Minimum bias", 0.10, (0.0, 5.0, 0.01)),
+        FormField("min_units", "Minimum units in window", 100, (0, 10**9, 1)),
     )
 
     @classmethod
@@ -304,6 +302,14 @@ def ensure_default_rules(s) -> None:
                                      is_default=True))
 
 
+def rule_row(s, rule_id: int) -> ms.AlertRule:
+    """The stored rule, or NotFound naming it."""
+    row = ms.get_rule(s, rule_id)
+    if row is None:
+        raise NotFound(f"Alert rule {rule_id} does not exist.")
+    return row
+
+
 def rules(db=None) -> list[Rule]:
     """The rules as stored (a read: creates nothing)."""
     with session(db) as s:
@@ -331,9 +337,7 @@ def save_rule(actor: Actor, db=None, rule_id: int | None = None, *, name: str, k
     typed = spec.params(params or {})
     with session(db, write=True) as s:
         ensure_default_rules(s)
-        row = ms.get_rule(s, rule_id) if rule_id else ms.AlertRule(name=name, kind=kind, threshold=thr)
-        if row is None:
-            raise NotFound(f"Alert rule {rule_id} does not exist.")
+        row = rule_row(s, rule_id) if rule_id else ms.AlertRule(name=name, kind=kind, threshold=thr)
         row.name, row.kind, row.threshold = name, kind, thr
         row.window, row.grain, row.level = int(window), grain, level
         row.params = json.dumps(asdict(typed))
