@@ -6,6 +6,8 @@ core.text.chart: Plotly renders <a> and <b> in titles and labels. Accuracy is dr
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -15,6 +17,16 @@ from core import text
 BLUE, ORANGE, GREY, RED, GREEN = "#1f77b4", "#ff7f0e", "#888", "#d62728", "#2ca02c"
 # Blue (good) to orange (poor): readable for red-green colour blindness.
 ACCURACY_SCALE = [[0, "#b35806"], [0.5, "#fdb863"], [0.75, "#d8daeb"], [1, "#2d004b"]]
+
+
+def literal(value: object) -> str:
+    """User text for a Markdown string as an inline code span: shown character for character
+    and never a link, not even a bare URL (GFM turns `http://…` into a link even after
+    core.text.md escaped it, because its autolinks are found in the unescaped text). The fence
+    is longer than any run of backticks in the text."""
+    s = text.strip_bidi(value).replace("\n", " ")
+    fence = "`" * (max((len(m) for m in re.findall("`+", s)), default=0) + 1)
+    return f"{fence} {s} {fence}"
 
 
 def shown(acc: pd.Series | np.ndarray) -> np.ndarray:

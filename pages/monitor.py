@@ -154,7 +154,7 @@ with tab_acc:
                     width="stretch", key="mon-fva")
     row = acc[acc["sku"] == sku].iloc[0]
     st.caption(
-        f"{text.md(sku)}: accuracy {pct(row['accuracy'])} over the last {window} {grain}s "
+        f"{charts.literal(sku)}: accuracy {pct(row['accuracy'])} over the last {window} {grain}s "
         f"(backtest {pct(row['backtest_accuracy'])}), bias {widgets.fmt_pct(row['bias'])} "
         f"({row['direction']}): {row['lost_units']:.0f} units of lost sales, {row['over_units']:.0f} units overstock."
     )
@@ -300,7 +300,7 @@ with tab_alerts:
                         lambda: mon.acknowledge(actor, a["id"], note)):
                     st.rerun()
         elif a["status"] == "acknowledged":
-            b2.caption(f"Acknowledged by {text.md(a['acknowledged_by'])}: {text.md(a['ack_note'])}")
+            b2.caption(f"Acknowledged by {charts.literal(a['acknowledged_by'])}: {charts.literal(a['ack_note'])}")
     with st.expander("Alert history (resolved and all events)"):
         resolved = mon.alerts(["resolved"])
         if resolved:

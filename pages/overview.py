@@ -88,7 +88,7 @@ with right:
     for r in ov.worst.itertuples(index=False):
         units = r.over_units if r.direction == "overstock" else r.lost_units
         st.markdown(
-            f"**{text.md(r.sku)}** — accuracy {pct(r.accuracy)}; "
+            f"**{charts.literal(r.sku)}** — accuracy {pct(r.accuracy)}; "
             f"{'over-forecast' if r.direction == 'overstock' else 'under-forecast'} by "
             f"{abs(100 * r.bias):.0f}% (\\~{units:,.0f} units {r.direction})"
         )

@@ -10,7 +10,8 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from core import monitoring, text
+from app.monitor_charts import literal
+from core import monitoring
 from core.access import Actor
 from core.demo import DemoSpec, generate, split_recent
 from tests.helpers import open_page
@@ -125,7 +126,7 @@ def test_overview_is_readable_and_has_no_controls(store):
     head = monitoring.Monitoring(store).overview().headline
     assert at.metric[1].value == f"{head.skus_below} of {SPEC.n_skus}"
     assert at.metric[2].value == str(head.open_alerts) == str(len(monitoring.alerts(store, ["open"])))
-    assert text.md(SPEC.shifted_skus[0]) in _texts(at)  # named among the top issues (escaped)
+    assert literal(SPEC.shifted_skus[0]) in _texts(at)  # named among the top issues, literally
     assert len(at.get("plotly_chart")) == 1
     for kind in MUTATING:
         assert not at.main.get(kind), f"Overview has a {kind}"
@@ -177,7 +178,7 @@ def hostile(built, tmp_path_factory):
 
 def test_hostile_sku_names_are_plain_text(hostile, db):
     """Issue 10 item 4 on Overview and Monitor: the names reach Markdown only escaped."""
-    from core import text
+    from app.monitor_charts import literal
 
     shutil.copy(hostile, db)
     for page, actor in (("overview", Actor("vic", "viewer")), ("monitor", Actor("maya", "manager"))):
@@ -186,7 +187,7 @@ def test_hostile_sku_names_are_plain_text(hostile, db):
         md = "\n".join(str(m.value) for m in [*at.markdown, *at.caption])
         assert "](http://evil" not in md and "![p]" not in md, page
         if page == "overview":
-            assert all(text.md(h) in md for h in HOSTILE)  # named in Top issues, literally
+            assert all(literal(h) in md for h in HOSTILE)  # named in Top issues, as code spans
         titles = [str(c.proto.spec) for c in at.get("plotly_chart")]
         assert not any("<a " in t or "](http://evil" in t.replace("\\\\", "") and "&#x27;" in t for t in titles)
 
