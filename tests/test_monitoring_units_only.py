@@ -31,9 +31,16 @@ def test_units_only_upload_after_regressors_is_monitored(db, capsys, tmp_path):
     assert set(dd["column"]) == {"units"}  # regressors have no current values: not tested
     assert {a["sku"] for a in monitoring.alerts(db, ["open"]) if a["kind"] == "data_drift"} == set(SPEC.shifted_skus)
 
+    from tests.helpers import open_page
+
+    at = open_page("monitor", Actor("maya", "manager"))  # Monitor, its Alerts and Rules tabs
+    assert not at.exception, at.exception
+    frames = [d.value for d in at.dataframe]
+    assert any("ack_note" in f.columns for f in frames) and any("Kind" in f.columns for f in frames)
+
     from core.cli import main
 
-    assert main(["--db", str(db), "monitor", "--json"]) == 0
+    assert main(["--db", str(db), "--user", "maya", "monitor", "--json"]) == 0  # accounts exist now
     rep = json.loads(capsys.readouterr().out)
     assert rep["evaluation"]["skipped"] is None and rep["alerts"]
 
