@@ -93,12 +93,15 @@ def overall(db=None, window: int = 4, grain: str = "week",
             threshold: float = config.ACCURACY_THRESHOLD,
             filters: Filters | None = None, info: dict | None = None) -> dict:
     """Headline numbers over the window: accuracy of all SKUs in the filter together, backtest
-    accuracy, bias, window_start/window_end, skus and skus_below the threshold. Without actuals
-    for the active forecast, accuracy is None."""
+    accuracy, bias, window_start/window_end, skus and skus_below the threshold, open_alerts and
+    acknowledged_alerts (all SKUs). Without actuals for the active forecast, accuracy is None."""
     info = info or active(db)
+    with session(db) as s:
+        statuses = [a.status for a in ms.list_alerts(s, ["open", "acknowledged"])]
+    alerts = {"open_alerts": statuses.count("open"), "acknowledged_alerts": statuses.count("acknowledged")}
     if info is None or info["last_actual"] is None:
         return {"accuracy": None, "backtest_accuracy": info and info["backtest_accuracy"],
-                "bias": None, "skus": 0, "skus_below": 0}
+                "bias": None, "skus": 0, "skus_below": 0, **alerts}
     start = window_start(info["last_actual"], grain, window)
     t = trend(db, grain, filters)
     t = t[pd.to_datetime(t["period"]).dt.date >= start]
@@ -109,5 +112,5 @@ def overall(db=None, window: int = 4, grain: str = "week",
         "backtest_accuracy": backtest_accuracy(db, grain, filters),
         "bias": metrics.none_if_nan(metrics.wape_of(t["forecast"].sum() - t["units"].sum(), ay)),
         "window_start": str(start), "window_end": str(info["last_actual"]),
-        "skus": int(len(acc)), "skus_below": int(acc["below_threshold"].sum()),
+        "skus": int(len(acc)), "skus_below": int(acc["below_threshold"].sum()), **alerts,
     }

@@ -37,8 +37,6 @@ def report(actor: Actor, db=None, evaluate_first: bool = True) -> dict:
     grain, window = store_grain(db)
     live = alerts(db, ["open", "acknowledged"])
     head = overall(db, window, grain, info=info)
-    head["open_alerts"] = sum(a["status"] == "open" for a in live)
-    head["acknowledged_alerts"] = len(live) - head["open_alerts"]
     return {
         "active": {k: (str(v) if isinstance(v, date) else v) for k, v in info.items()},
         "window": {"grain": grain, "periods": window},
