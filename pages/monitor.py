@@ -288,7 +288,7 @@ with tab_alerts:
         chosen = st.selectbox("Alert", ids, index=ids.index(pre) if pre in ids else 0,
                               format_func=label.get, key="mon-alert-pick")
         a = next(x for x in live if x["id"] == chosen)
-        st.text(text.strip_bidi(a["message"]))
+        st.markdown(charts.literal(a["message"]))  # may hold uploaded column names: literal
         b1, b2 = st.columns([1, 3])
         b1.button("Show this SKU's charts", key="mon-drill", on_click=drill, args=({x["id"]: x["sku"] for x in live},),
                   help="Moves the Accuracy tab's charts to this SKU.")
