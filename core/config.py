@@ -49,3 +49,25 @@ ACCURACY_THRESHOLD = env_float("SHELFCAST_ACCURACY_THRESHOLD", 0.88)
 
 def base_url() -> str:
     return os.environ.get("SHELFCAST_BASE_URL", "http://localhost:8501").rstrip("/")
+
+
+def env_or_secret(name: str) -> str | None:
+    """A setting from the environment, else from .streamlit/secrets.toml beside the code (never
+    the store, never the repo's tracked files). `SHELFCAST_WEBHOOK_X` is also found as `x` in a
+    `[webhook]` section."""
+    v = os.environ.get(name)
+    if v:
+        return v
+    import tomllib
+
+    try:
+        data = tomllib.loads((REPO_ROOT / ".streamlit" / "secrets.toml").read_text())
+    except (OSError, tomllib.TOMLDecodeError):
+        return None
+    if name in data:
+        return str(data[name])
+    section = data.get("webhook", {})
+    short = name.removeprefix("SHELFCAST_WEBHOOK_").lower()
+    if isinstance(section, dict) and short in section:
+        return str(section[short])
+    return None

@@ -20,6 +20,30 @@ def _safe_div(a: float, b: float) -> float:
     return float(a / b) if b else float("nan")
 
 
+# One definition per metric. WAPE = sum|y − ŷ| / sum|y| (NaN without actuals); accuracy = 1 − WAPE,
+# never floored in data (a WAPE above 1 stays visible to concept drift and the gate); bias =
+# sum(ŷ − y) / sum|y|; coverage = share of actuals inside [lower, upper]. The SQL twin of each is a
+# DuckDB macro in core.store.metrics (tests/test_metrics_sql.py holds them to 1e-9).
+
+
+def wape_of(abs_err: float, abs_y: float) -> float:
+    """WAPE from its summed parts (the same ratio as the SQL macro metric_wape_of); a signed
+    error sum gives the bias the same way."""
+    return _safe_div(float(abs_err), float(abs_y))
+
+
+def display_accuracy(accuracy: float | None) -> float | None:
+    """The one flooring rule: accuracy is shown floored at 0 (a forecast cannot be less than
+    useless to a planner), and only when shown. None stays None."""
+    if accuracy is None or np.isnan(accuracy):
+        return None
+    return max(0.0, float(accuracy))
+
+
+def none_if_nan(x: float | None) -> float | None:
+    return None if x is None or np.isnan(x) else float(x)
+
+
 def compute(y: np.ndarray, yhat: np.ndarray, lower: np.ndarray | None = None,
             upper: np.ndarray | None = None, scale: float | None = None) -> dict:
     """Every metric for one set of (actual, forecast) pairs; NaN where undefined."""

@@ -12,6 +12,9 @@ Why it looks like this:
 - Rollback goes to the version that was active before the current one, read from the audit log
   as an undo stack: promote A, B, C; rollback → B; rollback → A.
 - Nothing is deleted: archive only hides a version from the default lists.
+- A change of active version is a write path of monitoring too: the stored live errors
+  (`monitor_errors`) are rebuilt in the same transaction, and the alert rules are re-evaluated
+  right after it commits, so no page view ever has to write to catch up.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import pandas as pd
 
 from core.access import Actor, require
 from core.errors import NotFound, ValidationError
+from core.store import monitoring as mon_store
 from core.store import registry as reg
 from core.store import session
 from core.store.registry import Promotion
@@ -189,12 +193,23 @@ def promote(
             "from": _snapshot(current, g.active_wape) if current is not None else None,
         }
         reg.set_active(s, v.id)
-        return reg.add_promotion(s, Promotion(
+        mon_store.sync_errors(s)
+        p = reg.add_promotion(s, Promotion(
             action="promote", from_version=cur_id, to_version=v.id, actor=actor.name,
             note=note_t, override=g.needs_override,
             override_reason=reason if g.needs_override else None,
             metrics=json.dumps(metrics, default=str),
         ))
+    _after_change(actor, db, f"promoting version {version_id}")
+    return p
+
+
+def _after_change(actor: Actor, db: Db, what: str) -> None:
+    """Re-evaluate the alert rules for the version now in service (its failure is stored for
+    Monitor and logged; the change itself stays). Imported here: scipy costs seconds."""
+    from core import monitoring
+
+    monitoring.evaluate_after_write(actor, db, what)
 
 
 def _undo_stack(log: list[Promotion], current: int | None) -> list[int]:
@@ -249,10 +264,13 @@ def rollback(actor: Actor, note: str, db: Db = None) -> Promotion:
             "from": _snapshot(current, wapes[cur_id]) if current is not None else None,
         }
         reg.set_active(s, target)
-        return reg.add_promotion(s, Promotion(
+        mon_store.sync_errors(s)
+        p = reg.add_promotion(s, Promotion(
             action="rollback", from_version=cur_id, to_version=target, actor=actor.name,
             note=note_t, metrics=json.dumps(metrics, default=str),
         ))
+    _after_change(actor, db, f"rolling back to version {target}")
+    return p
 
 
 def _set_archived(actor: Actor, version_id: int, archived: bool, note: str | None, db: Db) -> Promotion:

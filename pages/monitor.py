@@ -1,40 +1,54 @@
 """Monitor: how the active forecast is doing against the actuals that arrived since, per SKU;
-drift; alerts with acknowledge; and the alert rules (data scientists)."""
+drift; alerts with acknowledge; and the alert rules (data scientists).
+
+Thin: widgets -> core.monitoring.Monitoring -> app.monitor_charts. Viewing writes nothing; the
+buttons that write (check rules, acknowledge, save a rule, webhook) go through core, which checks
+the role. SKU, store and column names, notes and messages are user text, shown literally.
+"""
 
 from __future__ import annotations
 
-import json
-
-import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
+from app import monitor_charts as charts
 from app import state, widgets
-from core import config, monitoring
+from core import config, metrics, text
 from core.errors import ShelfcastError
-from core.store import datasets, sales, session
+from core.monitoring import KIND_LABELS, RULE_KINDS, Filters, Monitoring, default_grain
 
 actor = state.actor()
-db = widgets.db()
+mon = Monitoring(widgets.db())
 THRESHOLD = config.ACCURACY_THRESHOLD
 st.title("Monitor")
 
-info = monitoring.active(db)
+
+def pct(x: float | None) -> str:
+    return widgets.fmt_pct(metrics.display_accuracy(x))
+
+
+def act(fn, done: str | None = None) -> bool:
+    """Call core; show its refusal as a message, never a traceback."""
+    try:
+        fn()
+    except ShelfcastError as exc:
+        st.error(text.md(exc))
+        return False
+    if done:
+        st.success(done)
+    return True
+
+
+info = mon.active()
 if info is None:
     widgets.empty_state(
         "No forecast version is active yet, so there is nothing to monitor. A data scientist "
         "trains a version and promotes it; accuracy and alerts appear here as new actuals arrive."
     )
     st.stop()
-
-with session(db) as s:
-    freq = datasets.get_setting(s, "freq")
-    all_skus = sales.skus(s)
-    all_stores = sales.stores(s)
-    latest = datasets.latest_dataset(s)
+cat = mon.catalog()
 # What the drift results depend on besides the filters: any upload makes a new dataset version.
-STAMP = (str(db), info["version_id"], str(info.get("since")), latest.id if latest else None)
+STAMP = (str(mon.db), info["version_id"], str(info.get("since")), cat.latest_dataset)
 
 
 @st.cache_data(max_entries=16, show_spinner="Testing every SKU for drift …")
@@ -42,19 +56,23 @@ def cached_drift(kind: str, stamp: tuple, window: int, grain: str, skus: tuple, 
                  cats: tuple) -> pd.DataFrame:
     """Drift is one statistical test per SKU (seconds with thousands of SKUs) and every tab runs
     on each rerun: compute once per data version, active version and filter (bench/render.py)."""
-    f = monitoring.Filters(list(skus), list(stores), list(cats))
+    f, m = Filters(list(skus), list(stores), list(cats)), Monitoring(stamp[0])
     if kind == "data":
-        return monitoring.data_drift(stamp[0], window, grain, "sku", "auto", f, keep_values=True)
-    return monitoring.concept_drift(stamp[0], window, grain, "sku", filters=f)
+        return m.data_drift(None, window, grain, f, keep_values=True)
+    return m.concept_drift(window, grain, f)
 
 
-grain0, window0 = monitoring.default_grain(freq)
-
+grain0, window0 = default_grain(cat.freq)
 st.caption(
-    f"Active version {info['version_id']} ({info['kind']}), forecasts {info['forecast_start']} to "
+    f"Active version {info['version_id']} ({text.md(info['kind'])}), forecasts {info['forecast_start']} to "
     f"{info['forecast_end']}. Accuracy = 1 − WAPE on {grain0}ly totals, stores summed per SKU; "
     f"threshold {widgets.fmt_pct(THRESHOLD)}."
 )
+if info["last_failure"]:
+    st.warning(text.md(info["last_failure"]))
+if not info["errors_current"]:
+    st.info("Newer actuals or a change of version are not reflected yet: 'Check rules now' on the "
+            "Alerts tab (or `shelfcast monitor`) brings monitoring up to date.")
 if info["last_actual"] is None:
     widgets.empty_state(
         f"Version {info['version_id']} forecasts from {info['forecast_start']}; no actuals for those "
@@ -67,130 +85,77 @@ if info["last_actual"] is None:
 qp = st.query_params.get("alert")
 if qp and st.session_state.get("_mon_alert_qp") != qp:
     st.session_state["_mon_alert_qp"] = qp
-    hit = [a for a in monitoring.alerts(db) if str(a["id"]) == qp]
+    hit = [a for a in mon.alerts() if str(a["id"]) == qp]
     if hit:
         st.session_state["mon-sku"] = hit[0]["sku"]
         st.session_state["mon-alert"] = hit[0]["id"]
 
 # ---------------------------------------------------------------- filters
-cats = sorted({monitoring.category(x) for x in all_skus})
 f1, f2, f3, f4, f5 = st.columns([2, 2, 3, 1.2, 1.2])
-sel_cats = f1.multiselect("Category", cats, key="mon-cats", placeholder="All categories")
-sel_stores = f2.multiselect("Store", all_stores, key="mon-stores", placeholder="All stores")
-sku_pool = [x for x in all_skus if not sel_cats or monitoring.category(x) in sel_cats]
+sel_cats = f1.multiselect("Category", cat.categories, key="mon-cats", placeholder="All categories")
+sel_stores = f2.multiselect("Store", cat.stores, key="mon-stores", placeholder="All stores")
+sku_pool = [x for x in cat.skus if not sel_cats or x.split("-", 1)[0] in sel_cats]
 sel_skus = f3.multiselect("SKU", sku_pool, key="mon-skus", placeholder="All SKUs")
-grains = ["week", "month", "day"] if not (freq or "").startswith("M") else ["month"]
+grains = ["week", "month", "day"] if not (cat.freq or "").startswith("M") else ["month"]
 grain = f4.selectbox("Period", grains, key="mon-grain", index=grains.index(grain0) if grain0 in grains else 0)
 window = int(f5.number_input(f"Window ({grain}s)", 1, 52, window0, key="mon-window"))
-flt = monitoring.Filters(skus=sel_skus, stores=sel_stores, categories=sel_cats)
+flt = Filters(skus=sel_skus, stores=sel_stores, categories=sel_cats)
 FKEY = (tuple(sel_skus), tuple(sel_stores), tuple(sel_cats))
 
-acc = monitoring.sku_accuracy(db, window, grain, "sku", flt, THRESHOLD)
-trend = monitoring.trend(db, grain, flt)
-live = monitoring.alerts(db, ["open", "acknowledged"])
-if sel_skus or sel_cats:
-    live = [a for a in live if a["sku"] in set(acc["sku"])]
-
+acc = mon.accuracy(window, grain, "sku", flt, THRESHOLD)
 if acc.empty:
     widgets.empty_state("No SKU matches these filters. Clear a filter to see more.")
     st.stop()
+head = mon.headline(info, window, grain, THRESHOLD, flt)
+live = mon.alerts(["open", "acknowledged"], flt)
 
-units = acc["units"].sum()
-ae = (acc["wape"].fillna(0) * acc["units"]).sum()
-overall = max(0.0, 1 - ae / units) if units else None
-bt_acc = monitoring.backtest_accuracy(db, grain, flt)
-below = int(acc["below_threshold"].sum())
 m = st.columns(4)
-m[0].metric(f"Accuracy, last {window} {grain}s", widgets.fmt_pct(overall),
-            None if overall is None or bt_acc is None else f"{100 * (overall - bt_acc):+.1f} pts vs backtest",
+m[0].metric(f"Accuracy, last {window} {grain}s", pct(head.accuracy),
+            None if head.accuracy is None or head.backtest_accuracy is None
+            else f"{100 * (head.accuracy - head.backtest_accuracy):+.1f} pts vs backtest",
             help="1 − WAPE of the SKUs in the filter, on period totals.")
-m[1].metric("Backtest accuracy", widgets.fmt_pct(bt_acc), help="The same measure on the version's backtest.")
-m[2].metric(f"SKUs under {widgets.fmt_pct(THRESHOLD)}", f"{below} of {len(acc)}")
-n_ack = sum(a["status"] == "acknowledged" for a in live)
-m[3].metric("Open alerts", sum(a["status"] == "open" for a in live),
-            f"{n_ack} more acknowledged" if n_ack else None, delta_color="off", delta_arrow="off")
+m[1].metric("Backtest accuracy", pct(head.backtest_accuracy), help="The same measure on the version's backtest.")
+m[2].metric(f"SKUs under {widgets.fmt_pct(THRESHOLD)}", f"{head.skus_below} of {head.skus}")
+m[3].metric("Open alerts", head.open_alerts,
+            f"{head.acknowledged_alerts} more acknowledged" if head.acknowledged_alerts else None,
+            delta_color="off", delta_arrow="off")
 
 tab_acc, tab_attn, tab_drift, tab_alerts, tab_rules = st.tabs(
     ["Accuracy", "Needs attention", "Drift", f"Alerts ({len(live)})", "Rules"]
 )
 
 # SKU chosen for the drill-down charts: from an alert, the table, or the selector.
-default_sku = st.session_state.get("mon-sku")
-if default_sku not in list(acc["sku"]):
-    default_sku = acc["sku"].iloc[0]
-    st.session_state["mon-sku"] = default_sku
-
-
-def pct_axis(fig: go.Figure, title: str = "Accuracy") -> None:
-    fig.update_yaxes(tickformat=".0%", title=title, rangemode="tozero")
-
+if st.session_state.get("mon-sku") not in list(acc["sku"]):
+    st.session_state["mon-sku"] = acc["sku"].iloc[0]
+default_sku = st.session_state["mon-sku"]
+PERCENT = st.column_config.NumberColumn
 
 # ---------------------------------------------------------------- accuracy tab
 with tab_acc:
     st.subheader("Accuracy over time")
-    fig = go.Figure()
-    fig.add_scatter(x=trend["period"], y=trend["accuracy"], mode="lines+markers", name="All SKUs in filter",
-                    line={"width": 3, "color": "#1f77b4"}, marker={"size": 8},
-                    hovertemplate="%{x|%d %b %Y}: %{y:.1%}<extra></extra>")
-    roll = monitoring.rolling_accuracy(db, window, grain, "sku", monitoring.Filters(skus=[default_sku], stores=sel_stores))
-    if not roll.empty:
-        fig.add_scatter(x=roll["period"], y=roll["accuracy"], mode="lines+markers",
-                        name=f"{default_sku}, rolling {window} {grain}s", line={"width": 2, "color": "#ff7f0e"},
-                        hovertemplate="%{x|%d %b %Y}: %{y:.1%}<extra></extra>")
-    fig.add_hline(y=THRESHOLD, line_dash="dash", line_color="#d62728",
-                  annotation_text=f"threshold {widgets.fmt_pct(THRESHOLD)}", annotation_position="bottom right")
-    if bt_acc is not None:
-        fig.add_hline(y=bt_acc, line_dash="dot", line_color="#2ca02c",
-                      annotation_text=f"backtest {widgets.fmt_pct(bt_acc)}", annotation_position="top right")
-    pct_axis(fig)
-    fig.update_layout(height=340, margin={"l": 10, "r": 10, "t": 10, "b": 10}, xaxis_title=None,
-                      legend={"orientation": "h", "y": -0.15}, yaxis_range=[0, 1.05],
-                      xaxis={"tickformat": "%d %b", "dtick": 7 * 86400000 if grain == "week" else None})
-    st.plotly_chart(fig, width="stretch", key="mon-trend")
+    roll = mon.rolling(window, grain, "sku", Filters(skus=[default_sku], stores=sel_stores))
+    st.plotly_chart(charts.monitor_trend(mon.trend(grain, flt), roll, default_sku, window, grain,
+                                         THRESHOLD, head.backtest_accuracy), width="stretch", key="mon-trend")
 
     st.subheader(f"Accuracy by SKU and {grain}")
-    per = monitoring.accuracy_by_period(db, grain, "sku", flt)
+    per = mon.by_period(grain, "sku", flt)
     if not per.empty:
         order = list(acc["sku"])[:40]  # the worst 40 keep the heatmap readable
-        heat = per[per["sku"].isin(order)].pivot_table(index="sku", columns="period", values="accuracy")
-        heat = heat.reindex(order[::-1])
-        cols = [pd.Timestamp(c).strftime("%d %b" if grain != "month" else "%b %Y") for c in heat.columns]
-        hfig = go.Figure(go.Heatmap(
-            z=heat.to_numpy(), x=cols, y=list(heat.index), zmin=0.5, zmax=1.0,
-            colorscale=[[0, "#b2182b"], [0.5 * (THRESHOLD - 0.5) / 0.5, "#f4a582"],
-                        [(THRESHOLD - 0.5) / 0.5, "#fddbc7"], [1, "#1a9850"]],
-            text=np.vectorize(lambda v: "" if np.isnan(v) else f"{100 * v:.0f}%")(heat.to_numpy()),
-            texttemplate="%{text}", hovertemplate="%{y}, %{x}: %{z:.1%}<extra></extra>",
-            colorbar={"title": "Accuracy", "tickformat": ".0%"},
-        ))
-        hfig.update_layout(height=max(260, 26 * len(heat) + 80), margin={"l": 10, "r": 10, "t": 10, "b": 10})
-        st.plotly_chart(hfig, width="stretch", key="mon-heat")
+        st.plotly_chart(charts.heatmap(per, order, grain), width="stretch", key="mon-heat")
         if len(acc) > 40:
             st.caption(f"Showing the 40 least accurate of {len(acc)} SKUs; filter to see others.")
 
     st.subheader("Forecast vs actual")
     c1, c2 = st.columns([3, 2])
     sku = c1.selectbox("SKU", list(acc["sku"]), key="mon-sku")
-    store_opt = c2.selectbox("Store", ["All stores", *all_stores], key="mon-sku-store")
-    fva = monitoring.forecast_vs_actual(db, sku, None if store_opt == "All stores" else store_opt)
-    ffig = go.Figure()
-    band = fva.dropna(subset=["yhat"])
-    ffig.add_scatter(x=band["ds"], y=band["yhat_upper"], mode="lines", line={"width": 0},
-                     showlegend=False, hoverinfo="skip")
-    ffig.add_scatter(x=band["ds"], y=band["yhat_lower"], mode="lines", line={"width": 0}, fill="tonexty",
-                     fillcolor="rgba(31,119,180,0.18)", name="Forecast interval")
-    ffig.add_scatter(x=band["ds"], y=band["yhat"], mode="lines", name="Forecast", line={"color": "#1f77b4", "width": 2})
-    ffig.add_scatter(x=fva["ds"], y=fva["y"], mode="lines", name="Actual", line={"color": "#222", "width": 1.5})
-    ffig.add_vline(x=pd.Timestamp(info["forecast_start"]).timestamp() * 1000, line_dash="dot", line_color="#888",
-                   annotation_text="forecast start")
-    ffig.update_layout(height=360, margin={"l": 10, "r": 10, "t": 30, "b": 10}, yaxis_title="Units",
-                       legend={"orientation": "h", "y": -0.15},
-                       title={"text": f"{sku} — {store_opt}", "font": {"size": 14}})
-    st.plotly_chart(ffig, width="stretch", key="mon-fva")
+    store_opt = c2.selectbox("Store", ["All stores", *cat.stores], key="mon-sku-store")
+    fva = mon.forecast_vs_actual(info, sku, None if store_opt == "All stores" else store_opt)
+    st.plotly_chart(charts.forecast_vs_actual(fva, info["forecast_start"], f"{sku} — {store_opt}"),
+                    width="stretch", key="mon-fva")
     row = acc[acc["sku"] == sku].iloc[0]
     st.caption(
-        f"{sku}: accuracy {widgets.fmt_pct(row['accuracy'])} over the last {window} {grain}s "
-        f"(backtest {widgets.fmt_pct(row['backtest_accuracy'])}), bias {widgets.fmt_pct(row['bias'])} "
+        f"{charts.literal(sku)}: accuracy {pct(row['accuracy'])} over the last {window} {grain}s "
+        f"(backtest {pct(row['backtest_accuracy'])}), bias {widgets.fmt_pct(row['bias'])} "
         f"({row['direction']}): {row['lost_units']:.0f} units of lost sales, {row['over_units']:.0f} units overstock."
     )
 
@@ -201,25 +166,26 @@ with tab_attn:
                "< 0: below sales (lost sales risk).")
     per_store = st.toggle("Per SKU × store", key="mon-attn-level",
                           help="Off: each SKU with its stores summed. On: every SKU at every store.")
-    base = monitoring.sku_accuracy(db, window, grain, "series", flt, THRESHOLD) if per_store else acc
+    base = mon.accuracy(window, grain, "series", flt, THRESHOLD) if per_store else acc
     open_by_sku = pd.Series([a["sku"] for a in live]).value_counts() if live else pd.Series(dtype=int)
     table = base.assign(alerts=base["sku"].map(open_by_sku).fillna(0).astype(int))
     table["store"] = table["store"].replace({"*": "all stores"})
-    table = table[["sku", "store", "category", "accuracy", "backtest_accuracy", "gap", "bias", "direction",
-                   "lost_units", "over_units", "units", "alerts"]]
+    table["accuracy_shown"] = charts.shown(table["accuracy"])
+    table = table[["sku", "store", "category", "accuracy_shown", "backtest_accuracy", "gap", "bias",
+                   "direction", "lost_units", "over_units", "units", "alerts"]]
     st.dataframe(
         table, hide_index=True, height=420, key="mon-attn",
         column_config={
             "sku": "SKU", "store": "Store", "category": "Category",
-            "accuracy": st.column_config.ProgressColumn("Accuracy", format="percent", min_value=0, max_value=1),
-            "backtest_accuracy": st.column_config.NumberColumn("Backtest", format="percent"),
-            "gap": st.column_config.NumberColumn("vs backtest", format="percent"),
-            "bias": st.column_config.NumberColumn("Bias", format="percent"),
+            "accuracy_shown": st.column_config.ProgressColumn("Accuracy", format="percent", min_value=0, max_value=1),
+            "backtest_accuracy": PERCENT("Backtest", format="percent"),
+            "gap": PERCENT("vs backtest", format="percent"),
+            "bias": PERCENT("Bias", format="percent"),
             "direction": "Direction",
-            "lost_units": st.column_config.NumberColumn("Lost-sales units", format="%.0f"),
-            "over_units": st.column_config.NumberColumn("Overstock units", format="%.0f"),
-            "units": st.column_config.NumberColumn("Units sold", format="%.0f"),
-            "alerts": st.column_config.NumberColumn("SKU alerts", format="%d"),
+            "lost_units": PERCENT("Lost-sales units", format="%.0f"),
+            "over_units": PERCENT("Overstock units", format="%.0f"),
+            "units": PERCENT("Units sold", format="%.0f"),
+            "alerts": PERCENT("SKU alerts", format="%d"),
         },
     )
     if actor and actor.can("download"):
@@ -242,48 +208,39 @@ with tab_drift:
             height=300, key="mon-drift",
             column_config={
                 "sku": "SKU", "store": None, "column": "Column", "test": "Test",
-                "score": st.column_config.NumberColumn("Score", format="%.3g"),
-                "threshold": st.column_config.NumberColumn("Threshold", format="%.3g"),
+                "score": PERCENT("Score", format="%.3g"), "threshold": PERCENT("Threshold", format="%.3g"),
                 "drifted": "Drift", "n_ref": "n ref", "n_cur": "n current",
-                "ref_mean": st.column_config.NumberColumn("Reference mean", format="%.2f"),
-                "cur_mean": st.column_config.NumberColumn("Current mean", format="%.2f"),
-                "change": st.column_config.NumberColumn("Change", format="percent"),
+                "ref_mean": PERCENT("Reference mean", format="%.2f"),
+                "cur_mean": PERCENT("Current mean", format="%.2f"),
+                "change": PERCENT("Change", format="percent"),
             },
         )
         d1, d2 = st.columns(2)
-        dsku = d1.selectbox("Distribution of SKU", sorted(dd["sku"].unique()),
-                            index=sorted(dd["sku"].unique()).index(sku) if sku in set(dd["sku"]) else 0,
-                            key="mon-drift-sku")
+        drift_skus = sorted(dd["sku"].unique())
+        dsku = d1.selectbox("Distribution of SKU", drift_skus,
+                            index=drift_skus.index(sku) if sku in drift_skus else 0, key="mon-drift-sku")
         dcol = d2.selectbox("Column", list(dd[dd["sku"] == dsku]["column"]), key="mon-drift-col")
         r = dd[(dd["sku"] == dsku) & (dd["column"] == dcol)].iloc[0]
-        dfig = go.Figure()
-        dfig.add_histogram(x=r["ref_values"], name=f"Reference (n={r['n_ref']})", histnorm="probability",
-                           opacity=0.6, marker_color="#7f7f7f")
-        dfig.add_histogram(x=r["cur_values"], name=f"Current (n={r['n_cur']})", histnorm="probability",
-                           opacity=0.6, marker_color="#d62728" if r["drifted"] else "#1f77b4")
-        dfig.update_layout(barmode="overlay", height=320, margin={"l": 10, "r": 10, "t": 30, "b": 10},
-                           xaxis_title=f"{dcol} per store and {'day' if (freq or 'D') == 'D' else 'period'}",
-                           yaxis_title="Share", yaxis_tickformat=".0%", legend={"orientation": "h", "y": -0.2},
-                           title={"text": f"{dsku} · {dcol}: {r['test']} {r['score']:.3g} "
-                                          f"({'drift' if r['drifted'] else 'no drift'})", "font": {"size": 14}})
-        st.plotly_chart(dfig, width="stretch", key="mon-drift-hist")
+        unit = "day" if (cat.freq or "D") == "D" else "period"
+        st.plotly_chart(charts.drift_histogram(r, dsku, dcol, unit), width="stretch", key="mon-drift-hist")
 
     st.subheader("Concept drift")
     cd = cached_drift("concept", STAMP, window, grain, *FKEY)
-    st.caption("The live error against the version's own backtest: drift when WAPE is more than 10 points "
-               "worse, or the bias leans the same way by 10% or more in each of the last 3 periods.")
+    st.caption("The live error against the version's own backtest: drift when WAPE is worse by more "
+               "than the rule's margin, or the bias leans the same way in each of the last periods.")
     st.dataframe(
         cd.sort_values(["drifted", "excess"], ascending=[False, False]), hide_index=True, height=300,
         key="mon-concept",
         column_config={
-            "sku": "SKU", "store": None, "units": st.column_config.NumberColumn("Units", format="%.0f"),
-            "live_wape": st.column_config.NumberColumn("Live WAPE", format="percent"),
-            "backtest_wape": st.column_config.NumberColumn("Backtest WAPE", format="percent"),
-            "excess": st.column_config.NumberColumn("Excess", format="percent"),
+            "sku": "SKU", "store": None, "units": PERCENT("Units", format="%.0f"),
+            "live_wape": PERCENT("Live WAPE", format="percent"),
+            "backtest_wape": PERCENT("Backtest WAPE", format="percent"),
+            "excess": PERCENT("Excess", format="percent"),
             "wape_drift": "WAPE drift", "bias_streak": "Periods", "streak_direction": "Persistent bias",
             "bias_drift": "Bias drift", "drifted": "Drift",
         },
     )
+
 
 # ---------------------------------------------------------------- alerts
 def drill(sku_of: dict[int, str]) -> None:
@@ -298,19 +255,19 @@ def drill(sku_of: dict[int, str]) -> None:
     st.session_state["mon-cats"] = []
 
 
+def check_now() -> None:
+    ev = mon.evaluate(actor)
+    st.session_state["mon-eval-msg"] = (
+        ev.skipped or f"{len(ev.opened)} new, {ev.updated} still firing, {len(ev.resolved)} resolved.")
+
+
 with tab_alerts:
     st.subheader("Alerts")
     can_ack = bool(actor and actor.can("acknowledge_alert"))
     top = st.columns([1, 4])
     if can_ack and top[0].button("Check rules now", key="mon-evaluate",
-                                 help="Re-evaluate every rule against the active version now."):
-        try:
-            ev = monitoring.evaluate(actor, db)
-        except ShelfcastError as exc:
-            st.error(str(exc))
-        else:
-            st.session_state["mon-eval-msg"] = (
-                ev.skipped or f"{len(ev.opened)} new, {ev.updated} still firing, {len(ev.resolved)} resolved.")
+                                 help="Bring monitoring up to date and re-evaluate every rule now."):
+        if act(check_now):
             st.rerun()
     if st.session_state.get("mon-eval-msg"):
         top[1].success(st.session_state.pop("mon-eval-msg"))
@@ -327,68 +284,83 @@ with tab_alerts:
                                     "ack_note": "Note"})
         ids = [a["id"] for a in live]
         pre = st.session_state.get("mon-alert")
-        label = {a["id"]: f"#{a['id']} {a['sku']} — {a['rule']} ({a['status']})" for a in live}
+        label = {a["id"]: text.strip_bidi(f"#{a['id']} {a['sku']} — {a['rule']} ({a['status']})") for a in live}
         chosen = st.selectbox("Alert", ids, index=ids.index(pre) if pre in ids else 0,
                               format_func=label.get, key="mon-alert-pick")
         a = next(x for x in live if x["id"] == chosen)
-        st.write(a["message"])
+        st.markdown(charts.literal(a["message"]))  # may hold uploaded column names: literal
         b1, b2 = st.columns([1, 3])
         b1.button("Show this SKU's charts", key="mon-drill", on_click=drill, args=({x["id"]: x["sku"] for x in live},),
-                  help="Opens the Accuracy tab's charts on this SKU.")
+                  help="Moves the Accuracy tab's charts to this SKU.")
         if can_ack and a["status"] == "open":
             with st.form("mon-ack-form", clear_on_submit=True):
                 note = st.text_input("Note (what is being done)", key="mon-ack-note",
                                      placeholder="e.g. order cut by 30%, watching next week")
-                if st.form_submit_button("Acknowledge", type="primary"):
-                    try:
-                        monitoring.acknowledge(actor, a["id"], note, db)
-                    except ShelfcastError as exc:
-                        st.error(str(exc))
-                    else:
-                        st.rerun()
+                if st.form_submit_button("Acknowledge", type="primary") and act(
+                        lambda: mon.acknowledge(actor, a["id"], note)):
+                    st.rerun()
         elif a["status"] == "acknowledged":
-            b2.caption(f"Acknowledged by {a['acknowledged_by']}: {a['ack_note']}")
+            b2.caption(f"Acknowledged by {charts.literal(a['acknowledged_by'])}: {charts.literal(a['ack_note'])}")
     with st.expander("Alert history (resolved and all events)"):
-        resolved = monitoring.alerts(db, ["resolved"])
+        resolved = mon.alerts(["resolved"])
         if resolved:
             st.dataframe(pd.DataFrame(resolved)[["id", "rule", "sku", "store", "opened_at", "acknowledged_by",
                                                  "resolved_at", "message"]], hide_index=True, key="mon-resolved")
-        hist = monitoring.history(db)
+        hist = mon.history()
         if hist:
             st.dataframe(pd.DataFrame(hist), hide_index=True, height=240, key="mon-events")
         if not resolved and not hist:
             st.caption("Nothing yet.")
 
+
 # ---------------------------------------------------------------- rules
+def param_input(col, fld, value, key: str):
+    """One field of a rule kind's form, as the kind describes it (core.monitoring.FormField)."""
+    tip = fld.help or None
+    if isinstance(fld.default, bool):
+        return col.checkbox(fld.label, bool(value), key=key, help=tip)
+    if isinstance(fld.default, str):
+        opts = list(fld.limits)
+        return col.selectbox(fld.label, opts, index=opts.index(value) if value in opts else 0, key=key, help=tip)
+    cast = int if isinstance(fld.default, int) else float
+    lo, hi, step = (cast(x) for x in fld.limits)
+    return col.number_input(fld.label, lo, hi, cast(value), step, key=key, help=tip)
+
+
 with tab_rules:
     st.subheader("Alert rules")
-    rules = monitoring.rules(db) if (actor and actor.can("edit_alert_rules")) else monitoring.rule_list(db)
+    rules = mon.rules()
     if rules:
         st.dataframe(pd.DataFrame([{
-            "#": r.id, "Name": r.name, "Kind": monitoring.KIND_LABELS.get(r.kind, r.kind),
+            "#": r.id, "Name": r.name, "Kind": KIND_LABELS.get(r.kind, r.kind),
             "Threshold": r.threshold, "Window": f"{r.window} {r.grain}s", "Level": r.level,
-            "SKUs": ", ".join(json.loads(r.skus)) or "all", "Stores": ", ".join(json.loads(r.stores)) or "all",
-            "Options": r.params, "On": r.enabled, "Changed by": r.updated_by,
+            "SKUs": ", ".join(r.skus) or "all", "Stores": ", ".join(r.stores) or "all",
+            "Options": ", ".join(f"{k}={v}" for k, v in r.params_dict().items()), "On": r.enabled,
+            "Changed by": r.updated_by,
         } for r in rules]), hide_index=True, key="mon-rules")
     else:
-        st.caption("The default rules are created at the first check.")
+        st.caption("The default rules are created at the first check of the rules (after an upload "
+                   "or a promotion).")
     if not (actor and actor.can("edit_alert_rules")):
         st.caption("Data scientists edit the rules.")
     else:
         NEW = 0
-        pick = st.selectbox("Edit rule", [NEW, *[r.id for r in rules]],
-                            format_func=lambda i: "New rule" if i == NEW else f"#{i} {next(r.name for r in rules if r.id == i)}",
+        names = {r.id: r.name for r in rules}
+        pick = st.selectbox("Edit rule", [NEW, *names],
+                            format_func=lambda i: "New rule" if i == NEW else text.strip_bidi(f"#{i} {names[i]}"),
                             key="mon-rule-pick")
         r = next((x for x in rules if x.id == pick), None)
-        p = json.loads(r.params) if r else {}
+        kinds = list(RULE_KINDS)
+        kind = st.selectbox("Kind", kinds, index=kinds.index(r.kind) if r else 0,
+                            format_func=KIND_LABELS.get, key=f"rule-kind-{pick}")
+        spec = RULE_KINDS[kind]
+        current = r.params_dict() if r and r.kind == kind else {}
         with st.form("mon-rule-form"):
-            c1, c2, c3 = st.columns(3)
+            c1, c2 = st.columns(2)
             name = c1.text_input("Name", r.name if r else "", key=f"rule-name-{pick}")
-            kinds = list(monitoring.KINDS)
-            kind = c2.selectbox("Kind", kinds, index=kinds.index(r.kind) if r else 0,
-                                format_func=monitoring.KIND_LABELS.get, key=f"rule-kind-{pick}")
-            thr = c3.number_input("Threshold (accuracy share, or WAPE margin for concept drift)",
-                                  0.0, 1.0, float(r.threshold if r else THRESHOLD), 0.01, key=f"rule-thr-{pick}")
+            thr = c2.number_input(spec.threshold_label, 0.0, 1.0,
+                                  float(r.threshold if r and r.kind == kind else spec.default_threshold),
+                                  0.01, key=f"rule-thr-{pick}", help=spec.threshold_help)
             c4, c5, c6 = st.columns(3)
             win = c4.number_input("Window (periods)", 1, 104, int(r.window if r else window0), key=f"rule-win-{pick}")
             gr = c5.selectbox("Period", ["week", "month", "day"],
@@ -397,63 +369,45 @@ with tab_rules:
                                format_func={"sku": "SKU (stores summed)", "series": "SKU × store"}.get,
                                key=f"rule-level-{pick}")
             c7, c8 = st.columns(2)
-            rskus = c7.multiselect("Only these SKUs (empty: all)", all_skus,
-                                   default=[x for x in json.loads(r.skus) if x in all_skus] if r else [], key=f"rule-skus-{pick}")
-            rstores = c8.multiselect("Only these stores (empty: all)", all_stores,
-                                     default=[x for x in json.loads(r.stores) if x in all_stores] if r else [],
+            rskus = c7.multiselect("Only these SKUs (empty: all)", cat.skus,
+                                   default=[x for x in (r.skus if r else []) if x in cat.skus], key=f"rule-skus-{pick}")
+            rstores = c8.multiselect("Only these stores (empty: all)", cat.stores,
+                                     default=[x for x in (r.stores if r else []) if x in cat.stores],
                                      key=f"rule-stores-{pick}")
-            c9, c10, c11 = st.columns(3)
-            min_units = c9.number_input("Minimum units in window", 0, 10**9, int(p.get("min_units", 100)), key=f"rule-minu-{pick}")
-            min_change = c10.number_input("Data drift: minimum change of the mean", 0.0, 10.0,
-                                          float(p.get("min_change", 0.25)), 0.05, key=f"rule-minc-{pick}")
-            method = c11.selectbox("Data drift test", list(monitoring.DRIFT_METHODS),
-                                   index=list(monitoring.DRIFT_METHODS).index(p.get("method", "auto")), key=f"rule-method-{pick}")
-            c12, c13, c14 = st.columns(3)
-            bias_n = c12.number_input("Concept drift: bias periods", 1, 52, int(p.get("bias_periods", 3)), key=f"rule-bn-{pick}")
-            bias_min = c13.number_input("Concept drift: minimum bias", 0.0, 5.0, float(p.get("bias_min", 0.10)), 0.01,
-                                        key=f"rule-bmin-{pick}")
-            regs = c14.checkbox("Data drift: include regressors", bool(p.get("regressors", False)), key=f"rule-regs-{pick}")
+            cols = st.columns(max(1, len(spec.fields)))
+            params = {fld.name: param_input(cols[i], fld, current.get(fld.name, fld.default),
+                                            f"rule-{kind}-{fld.name}-{pick}")
+                      for i, fld in enumerate(spec.fields)}
             enabled = st.checkbox("Enabled", r.enabled if r else True, key=f"rule-on-{pick}")
             if st.form_submit_button("Save rule", type="primary"):
-                params = {"min_units": min_units}
-                if kind == "data_drift":
-                    params = {"method": method, "min_change": min_change, "regressors": regs}
-                elif kind == "concept_drift":
-                    params = {"bias_periods": bias_n, "bias_min": bias_min, "min_units": min_units}
-                try:
-                    monitoring.save_rule(actor, db, r.id if r else None, name=name, kind=kind, threshold=thr,
-                                         window=win, grain=gr, level=lvl, params=params, skus=rskus,
-                                         stores=rstores, enabled=enabled)
-                except ShelfcastError as exc:
-                    st.error(str(exc))
-                else:
-                    st.success("Saved. Its alerts follow at the next check.")
-        if r and st.button(f"Delete rule #{r.id}", key=f"rule-delete-{pick}"):
-            try:
-                monitoring.delete_rule(actor, r.id, db)
-            except ShelfcastError as exc:
-                st.error(str(exc))
-            else:
-                st.rerun()
+                saved: dict = {}
+
+                def save() -> None:
+                    saved["rule"], saved["error"] = mon.save_rule(
+                        actor, r.id if r else None, name=name, kind=kind, threshold=thr, window=win,
+                        grain=gr, level=lvl, params=params, skus=rskus, stores=rstores, enabled=enabled)
+
+                if act(save, "Saved; its alerts were re-evaluated.") and saved.get("error"):
+                    st.warning(text.md(saved["error"]))
+        if r and st.button(f"Delete rule #{r.id}", key=f"rule-delete-{pick}") and act(
+                lambda: mon.delete_rule(actor, r.id)):
+            st.rerun()
         with st.expander("Webhook"):
-            import os
-
-            from core import webhook
-
-            url, secret = webhook.settings(db)
+            hook = mon.webhook()
             st.caption(
                 "New alerts are POSTed as JSON, signed with HMAC-SHA256 (header X-Shelfcast-Signature) "
                 "using SHELFCAST_WEBHOOK_SECRET from the environment or .streamlit/secrets.toml. "
-                f"Secret configured: {'yes' if secret else 'no'}."
+                f"Secret configured: {'yes' if hook['secret_set'] else 'no'}. Redirects are not "
+                "followed; loopback and private-network targets only when an admin allows them, "
+                "link-local (cloud metadata) never."
             )
-            if os.environ.get("SHELFCAST_WEBHOOK_URL"):
+            if hook["url_from_env"]:
                 st.write("URL set by SHELFCAST_WEBHOOK_URL.")
             else:
-                new_url = st.text_input("Webhook URL (empty: off)", url or "", key="mon-webhook-url")
+                new_url = st.text_input("Webhook URL (empty: off)", hook["url"] or "", key="mon-webhook-url")
+                allow = None
+                if actor.can("manage_users"):
+                    allow = st.checkbox("Allow private-network targets (admin)", hook["allow_private"],
+                                        key="mon-webhook-private")
                 if st.button("Save webhook URL", key="mon-webhook-save"):
-                    try:
-                        monitoring.set_webhook(actor, new_url, db)
-                    except ShelfcastError as exc:
-                        st.error(str(exc))
-                    else:
-                        st.success("Saved.")
+                    act(lambda: mon.set_webhook(actor, new_url, allow), "Saved.")

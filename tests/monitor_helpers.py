@@ -1,7 +1,7 @@
 """Builds an active version for monitoring tests without the engine: a seasonal forecaster in
 pandas (last year's level, this year's growth, recent weekday profile) writes real forecasts,
 backtest rows and series metrics through the store, and core.store.registry.set_active points
-at it. Tests of the end-to-end journey use core.training / core.registry once they exist."""
+at it (with the stored errors rebuilt in the same transaction, as core.registry.promote does). Tests of the end-to-end journey use core.training / core.registry once they exist."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pandas as pd
 
 from core.access import Actor
 from core.ingest import ingest
-from core.store import registry, sales, session
+from core.store import monitoring, registry, sales, session
 from core.store.base import now
 from core.store.db import raw
 from core.store.versions import Version
@@ -106,6 +106,7 @@ def make_active_version(db: Path, history: pd.DataFrame, horizon: int, actor: Ac
         for t in ("fc", "bt", "met"):
             con.unregister(t)
         registry.set_active(s, v.id)
+        monitoring.sync_errors(s)  # what core.registry.promote does in its transaction
         return v.id
 
 
@@ -114,3 +115,20 @@ def ingest_frame(db: Path, frame: pd.DataFrame, actor: Actor, name: str = "recen
         path = Path(tmp) / name
         frame.to_parquet(path, index=False)
         ingest(path, actor, db=db)
+
+
+def content_hash(db: Path, skip: tuple[str, ...] = ()) -> dict[str, str]:
+    """Per table but `skip`, a hash of every row (not the file's bytes, which DuckDB may touch
+    on a read): a read that writes anything changes one, and the dict names which."""
+    import hashlib
+
+    with session(db) as s:
+        con = raw(s)
+        tables = [r[0] for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() ORDER BY 1"
+        ).fetchall()]
+        out = {}
+        for t in (t for t in tables if t not in skip):
+            rows = con.execute(f'SELECT * FROM "{t}"').fetchall()  # noqa: S608 - catalog names
+            out[t] = hashlib.sha256(repr(sorted(map(repr, rows))).encode()).hexdigest()
+    return out

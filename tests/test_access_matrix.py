@@ -154,7 +154,20 @@ def _job(a: Actor, db: Path) -> int:
 
 
 def _rule(db: Path, tmp: Path) -> int:
-    return monitoring.rules(db)[0].id
+    return monitoring.save_rule(ADMIN_ACTOR, db, name="Setup rule", kind="accuracy", threshold=0.88).id
+
+
+def _monitored(db: Path, tmp: Path) -> None:
+    """An active version with actuals after its forecast start: evaluation has work to do."""
+    from core.demo import generate, split_recent
+    from tests.monitor_helpers import ingest_frame, make_active_version
+
+    spec = DemoSpec(n_skus=3, n_stores=1, days=400)
+    hist, recent = split_recent(generate(spec), spec.shift_days)
+    make_active_version(db, hist, spec.shift_days, ADMIN_ACTOR, plan=recent)
+    ingest_frame(db, recent, ADMIN_ACTOR)
+    with session(db, write=True) as s:  # a clean slate: evaluation must open these again
+        raw(s).execute("DELETE FROM alert_events; DELETE FROM alerts; DELETE FROM alert_rules")
 
 
 def _alert(db: Path, tmp: Path) -> int:
@@ -251,20 +264,36 @@ CASES: list[Case] = [
          call=lambda a, db, ids: registry.promote_for_demo(a, db, say=lambda _m: None),
          check=lambda db, ids, r: registry.active_version(db) == ids[0] or pytest.fail("not active")),
     # monitoring
-    Case("core.monitoring.acknowledge", "acknowledge_alert", setup=_alert,
+    Case("core.monitoring.alerts.acknowledge", "acknowledge_alert", setup=_alert,
          call=lambda a, db, i: monitoring.acknowledge(a, i, "order reduced", db),
          check=lambda db, i, r: _alert_status(db, i) == "acknowledged" or pytest.fail("open")),
-    Case("core.monitoring.save_rule", "edit_alert_rules", setup=_rule,
+    Case("core.monitoring.rules.save_rule", "edit_alert_rules", setup=_rule,
          call=lambda a, db, rid: monitoring.save_rule(a, db, rid, name="Tighter", kind="accuracy",
                                                       threshold=0.9),
          check=lambda db, rid, r: {x.id: x.threshold for x in monitoring.rules(db)}[rid] == pytest.approx(0.9)
          or pytest.fail("threshold unchanged")),
-    Case("core.monitoring.delete_rule", "edit_alert_rules", setup=_rule,
+    Case("core.monitoring.alerts.delete_rule", "edit_alert_rules", setup=_rule,
          call=lambda a, db, rid: monitoring.delete_rule(a, rid, db),
          check=lambda db, rid, r: rid not in [x.id for x in monitoring.rules(db)]
          or pytest.fail("still there")),
-    Case("core.monitoring.set_webhook", "edit_alert_rules",
+    Case("core.monitoring.alerts.set_webhook", "edit_alert_rules",
          call=lambda a, db, ctx: monitoring.set_webhook(a, "https://hooks.example.com/x", db)),
+    Case("core.monitoring.alerts.set_webhook(allow_private)", "manage_users",
+         call=lambda a, db, ctx: monitoring.set_webhook(a, "http://10.1.2.3/x", db, allow_private=True)),
+    Case("core.monitoring.alerts.evaluate", "acknowledge_alert", setup=_monitored,
+         call=lambda a, db, ctx: monitoring.evaluate(a, db, notify=False),
+         check=lambda db, ctx, ev: (monitoring.rules(db) and ev.opened) or pytest.fail("nothing opened")),
+    Case("core.monitoring.report.report", "acknowledge_alert", setup=_monitored,
+         call=lambda a, db, ctx: monitoring.report(a, db),
+         check=lambda db, ctx, rep: rep["alerts"] or pytest.fail("no alerts")),
+    Case("core.monitoring.errors.refresh", "acknowledge_alert",
+         call=lambda a, db, ctx: monitoring.refresh(a, db)),
+    Case("core.monitoring.alerts.evaluate_after_write", "acknowledge_alert", setup=_monitored,
+         call=lambda a, db, ctx: monitoring.evaluate_after_write(a, db, "a test"),
+         check=lambda db, ctx, msg: (msg is None and monitoring.alerts(db)) or pytest.fail(str(msg))),
+    Case("core.monitoring.alerts.after_ingest", "acknowledge_alert", setup=_monitored,
+         call=lambda a, db, ctx: monitoring.after_ingest(type("R", (), {})(), a, db),
+         check=lambda db, ctx, r: monitoring.alerts(db) or pytest.fail("nothing evaluated")),
     # engine
     Case("core.training.start", "train", setup=_sales,
          call=lambda a, db, ctx: training.start(a, "naive", horizon=7, folds=1, db=db),

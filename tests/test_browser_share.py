@@ -67,3 +67,35 @@ def test_share_link_shows_overview_read_only_then_revoked(tmp_path, monkeypatch)
 
         page.goto(f"{url}/?share={token[:-2]}xx")  # tampered
         page.get_by_role("heading", name="This link is not valid").wait_for()
+
+
+def test_hostile_sku_names_show_as_literal_text_on_the_share_link(tmp_path):
+    """Issue 10 item 4: a SKU named like a Markdown link or image is text on the executive's
+    share-link Overview, and nothing in the DOM links to or loads from its URL."""
+    from core.demo import generate, split_recent
+    from tests.monitor_helpers import ingest_frame, make_active_version
+
+    hostile = ("[Reset your password](http://evil.example/login)", "![p](http://evil.example/x.png)")
+    db = tmp_path / "store.duckdb"
+    users.create_first_admin("alice", "alice-password", db)
+    spec = DemoSpec(n_skus=16, n_stores=1, days=400, seed=7)
+    names = dict(zip(spec.shifted_skus[:2], hostile, strict=True))  # demand shifts: top issues
+    hist, recent = split_recent(generate(spec), spec.shift_days)
+    make_active_version(db, hist.replace({"sku": names}), spec.shift_days, ADMIN,
+                        plan=recent.replace({"sku": names}))
+    ingest_frame(db, recent.replace({"sku": names}), ADMIN)
+    token = sharing.create(ADMIN, "Board pack", "7d", db).url.split("share=")[1]
+
+    with running_server(db) as url, browser_page() as page:
+        page.goto(f"{url}/?share={token}")
+        page.get_by_role("heading", name="Top issues").wait_for()
+        settle(page)
+        main = page.locator('[data-testid="stMain"]')
+        shown = main.inner_text()
+        for name in hostile:
+            assert name in shown, name  # the characters themselves, as typed
+        links = page.locator('a[href*="evil.example"]')
+        assert links.count() == 0, [links.nth(i).evaluate("e => e.parentElement.outerHTML")
+                                    for i in range(links.count())]
+        assert page.locator('img[src*="evil.example"]').count() == 0
+        assert page.locator('[src*="evil.example"], [href*="evil.example"]').count() == 0

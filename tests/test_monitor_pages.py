@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
+from app.monitor_charts import literal
 from core import monitoring
 from core.access import Actor
 from core.demo import DemoSpec, generate, split_recent
@@ -107,13 +108,13 @@ def test_viewer_cannot_acknowledge_or_edit(store):
 def test_scientist_edits_a_rule_in_the_page(store):
     at = open_page("monitor", SCI)
     assert not at.exception, at.exception
-    rule = next(r for r in monitoring.rule_list(store) if r.kind == "accuracy")
+    rule = next(r for r in monitoring.rules(store) if r.kind == "accuracy")
     at.selectbox(key="mon-rule-pick").set_value(rule.id).run()
     at.number_input(key=f"rule-thr-{rule.id}").set_value(0.5)
     next(b for b in at.get("form_submit_button") if b.label == "Save rule").click()
     at.run()
     assert not at.exception, at.exception
-    assert next(r for r in monitoring.rule_list(store) if r.id == rule.id).threshold == pytest.approx(0.5)
+    assert next(r for r in monitoring.rules(store) if r.id == rule.id).threshold == pytest.approx(0.5)
     assert any("Saved" in s.value for s in at.success)
 
 
@@ -122,10 +123,10 @@ def test_overview_is_readable_and_has_no_controls(store):
     assert not at.exception, at.exception
     labels = [m.label for m in at.metric]
     assert labels == ["Forecast accuracy, last 4 weeks", "SKUs under 88.0%", "Open alerts", "Forecast vs sales"]
-    head = monitoring.overall(store)
-    assert at.metric[1].value == f"{head['skus_below']} of {SPEC.n_skus}"
-    assert at.metric[2].value == str(head["open_alerts"])
-    assert SPEC.shifted_skus[0] in _texts(at)  # named among the top issues
+    head = monitoring.Monitoring(store).overview().headline
+    assert at.metric[1].value == f"{head.skus_below} of {SPEC.n_skus}"
+    assert at.metric[2].value == str(head.open_alerts) == str(len(monitoring.alerts(store, ["open"])))
+    assert literal(SPEC.shifted_skus[0]) in _texts(at)  # named among the top issues, literally
     assert len(at.get("plotly_chart")) == 1
     for kind in MUTATING:
         assert not at.main.get(kind), f"Overview has a {kind}"
@@ -153,3 +154,75 @@ def test_empty_states_without_an_active_version(db):
     at = open_page("monitor", Actor("vic", "viewer"))
     assert not at.exception, at.exception
     assert any("No forecast version is active" in i.value for i in at.info)
+
+
+HOSTILE = ("[Reset your password](http://evil.example/login)", "![p](http://evil.example/x.png)")
+
+
+def hostile_frames(worst: list[str]) -> tuple:
+    """The demo with its two worst SKUs renamed to Markdown that would be a link and an image
+    (so both appear among the Overview's top issues)."""
+    hist, recent = split_recent(generate(SPEC), SPEC.shift_days)
+    names = dict(zip(worst[:2], HOSTILE, strict=True))
+    return hist.replace({"sku": names}), recent.replace({"sku": names})
+
+
+@pytest.fixture(scope="module")
+def hostile(built, tmp_path_factory):
+    path = tmp_path_factory.mktemp("mon-hostile") / "hostile.duckdb"
+    hist, recent = hostile_frames(list(monitoring.sku_accuracy(built)["sku"]))
+    make_active_version(path, hist, SPEC.shift_days, SCI, plan=recent)
+    ingest_frame(path, recent, SCI)
+    return path
+
+
+def test_hostile_sku_names_are_plain_text(hostile, db):
+    """Issue 10 item 4 on Overview and Monitor: the names reach Markdown only escaped."""
+    from app.monitor_charts import literal
+
+    shutil.copy(hostile, db)
+    for page, actor in (("overview", Actor("vic", "viewer")), ("monitor", Actor("maya", "manager"))):
+        at = open_page(page, actor)
+        assert not at.exception, at.exception
+        md = "\n".join(str(m.value) for m in [*at.markdown, *at.caption])
+        if page == "overview":
+            assert all(literal(h) in md for h in HOSTILE)  # named in Top issues, as code spans
+        for h in HOSTILE:  # anywhere else it would be Markdown: it must not be there at all
+            md = md.replace(literal(h), "")
+        assert "evil.example" not in md, page
+        titles = [str(c.proto.spec) for c in at.get("plotly_chart")]
+        assert not any("<a " in t or "<img" in t for t in titles), page  # Plotly reads HTML tags
+
+
+def test_viewing_writes_nothing_and_sends_nothing(store, monkeypatch):
+    """Overview (as a viewer and through a share link) and Monitor leave every row of the store
+    as it was, even when monitoring lags an upload (the old reads then rebuilt tables, evaluated
+    rules and sent webhooks), and send no webhook."""
+    from core import sharing, webhook
+    from core.store import datasets, session
+    from tests.auth import link_app, make_user
+    from tests.helpers import ensure_account
+    from tests.monitor_helpers import content_hash
+
+    sent = []
+    monkeypatch.setattr(webhook, "notify_async", lambda *a, **k: sent.append(a))
+    with session(store, write=True) as s:  # as if an upload had not been reflected yet
+        datasets.set_setting(s, "monitor.err_dataset", "0")
+    make_user("sam-link", "scientist")
+    link = sharing.create(Actor("sam-link", "scientist"), "board", "7d", store)
+    token = parse_qs(urlparse(link.url).query)["share"][0]
+    ensure_account(Actor("vic", "viewer"))  # the test's own accounts, made before the snapshot
+    ensure_account(Actor("maya", "manager"))
+    before = content_hash(store, skip=("share_links",))
+    at = open_page("overview", Actor("vic", "viewer"))
+    assert not at.exception, at.exception
+    at = open_page("monitor", Actor("maya", "manager"))
+    assert not at.exception, at.exception
+    assert any("not reflected yet" in i.value for i in at.info)
+    for tab_key in ("mon-attn-level",):
+        at.toggle(key=tab_key).set_value(True).run()
+    assert not at.exception, at.exception
+    at = link_app(token)
+    assert not at.exception, at.exception
+    assert content_hash(store, skip=("share_links",)) == before
+    assert sent == []

@@ -188,40 +188,29 @@ def backtest_wape(s: Session, grain: str = "week", level: str = "sku",
                   skus: list[str] | None = None, stores: list[str] | None = None,
                   cats: list[str] | None = None) -> pd.DataFrame:
     """The active version's backtest WAPE per SKU (or SKU × store), measured the way live
-    accuracy is: each series' chosen model, stores summed (SKU level), totals per period of the
-    grain, then sum |forecast − actual| / sum actual over all folds. Falls back to the pooled
-    series_metrics (daily errors) for SKUs without backtest rows."""
+    accuracy is: each series' serving model, stores summed (SKU level), totals per period of the
+    grain and fold, then WAPE over them. Falls back to the pooled series_metrics (daily errors)
+    for SKUs without backtest rows."""
     store_col = "store" if level == "series" else "'*'"
+    where, params = _flt(skus, stores, cats, "se.")
     return raw(s).execute(
-        f"""WITH chosen AS (
-              SELECT f.series_id, any_value(f.model) AS model FROM forecasts f
-              JOIN active a ON a.version_id = f.version_id AND a.scope = 'default'
-              GROUP BY f.series_id),
-            b AS (
+        f"""WITH b AS (
               SELECT se.sku, {store_col} AS store, b.fold, date_trunc(?, b.ds) AS period,
                      sum(b.y) AS y, sum(b.yhat) AS yhat
-              FROM backtests b
-              JOIN active a ON a.version_id = b.version_id AND a.scope = 'default'
-              JOIN chosen c ON c.series_id = b.series_id AND c.model = b.model
-              JOIN series se ON se.series_id = b.series_id
-              WHERE {_flt(skus, stores, cats, "se.")[0]}
-              GROUP BY ALL),
-            per_bt AS (
-              SELECT sku, store, sum(abs(yhat - y)) / nullif(sum(y), 0) AS backtest_wape
-              FROM b GROUP BY ALL),
+              FROM active_backtests b JOIN series se USING (series_id)
+              WHERE {where} GROUP BY ALL),
+            per_bt AS (SELECT sku, store, metric_wape(y, yhat) AS backtest_wape FROM b GROUP BY ALL),
             pooled AS (
               SELECT se.sku, {store_col} AS store,
-                     sum(m.abs_err) / nullif(sum(m.abs_y), 0) AS backtest_wape
+                     metric_wape_of(sum(m.abs_err), sum(m.abs_y)) AS backtest_wape
               FROM series_metrics m
-              JOIN active a ON a.version_id = m.version_id AND a.scope = 'default'
-              JOIN chosen c ON c.series_id = m.series_id AND c.model = m.model
-              JOIN series se ON se.series_id = m.series_id
-              WHERE m.fold IS NULL
-                AND {_flt(skus, stores, cats, "se.")[0]}
+              JOIN active_serving c USING (version_id, series_id, model)
+              JOIN series se USING (series_id)
+              WHERE m.fold IS NULL AND {where}
               GROUP BY ALL)
             SELECT sku, store, coalesce(per_bt.backtest_wape, pooled.backtest_wape) AS backtest_wape
             FROM pooled FULL OUTER JOIN per_bt USING (sku, store) ORDER BY sku, store""",  # noqa: S608 - constants only
-        [_grain(grain), *_flt(skus, stores, cats)[1], *_flt(skus, stores, cats)[1]],
+        [_grain(grain), *params, *params],
     ).df()
 
 
@@ -229,46 +218,48 @@ def backtest_total(s: Session, grain: str = "week", skus: list[str] | None = Non
                    stores: list[str] | None = None, cats: list[str] | None = None) -> float | None:
     """Backtest WAPE of all SKUs in the filter together, at the same aggregation as the live
     headline (SKU totals per period)."""
+    where, params = _flt(skus, stores, cats, "se.")
     row = raw(s).execute(
-        f"""WITH chosen AS (
-              SELECT f.series_id, any_value(f.model) AS model FROM forecasts f
-              JOIN active a ON a.version_id = f.version_id AND a.scope = 'default'
-              GROUP BY f.series_id),
-            b AS (
+        f"""WITH b AS (
               SELECT se.sku, b.fold, date_trunc(?, b.ds) AS period, sum(b.y) AS y,
                      sum(b.yhat) AS yhat
-              FROM backtests b
-              JOIN active a ON a.version_id = b.version_id AND a.scope = 'default'
-              JOIN chosen c ON c.series_id = b.series_id AND c.model = b.model
-              JOIN series se ON se.series_id = b.series_id
-              WHERE {_flt(skus, stores, cats, "se.")[0]}
-              GROUP BY ALL)
-            SELECT sum(abs(yhat - y)) / nullif(sum(y), 0) FROM b""",  # noqa: S608 - constants only
-        [_grain(grain), *_flt(skus, stores, cats)[1]],
+              FROM active_backtests b JOIN series se USING (series_id)
+              WHERE {where} GROUP BY ALL)
+            SELECT metric_wape(y, yhat) FROM b""",  # noqa: S608 - constants only
+        [_grain(grain), *params],
     ).fetchone()
     return None if row is None or row[0] is None else float(row[0])
 
 
 # ---------------------------------------------------------------- accuracy
 
+# Per period of the grain, each key's totals: the rows every accuracy query takes its error on.
+_PERIODS = """WITH per AS (
+      SELECT sku, {store} AS store, date_trunc(?, ds)::DATE AS period, sum(y) AS y,
+             sum(yhat) AS yhat, count(*) AS n
+      FROM {err} le WHERE {where} GROUP BY ALL)"""
+_METRICS = """sum(y) AS units, sum(yhat) AS forecast, metric_abs_err(y, yhat) AS abs_err,
+      metric_abs_y(y, yhat) AS abs_y, metric_wape(y, yhat) AS wape, metric_accuracy(y, yhat) AS accuracy,
+      metric_bias(y, yhat) AS bias"""
+
+
+def _periods(level: str, where: str, extra: str = "") -> str:
+    store = "store" if level == "series" else "'*'"
+    return _PERIODS.format(store=store, err=_ERR, where=where + extra)
+
+
 def accuracy_by_period(s: Session, grain: str = "week", level: str = "sku",
                        skus: list[str] | None = None, stores: list[str] | None = None,
                        cats: list[str] | None = None) -> pd.DataFrame:
-    """Per SKU (stores summed per date before the error is taken) or per SKU × store, per period:
-    units, forecast, absolute error, WAPE, accuracy (1 − WAPE, floored at 0) and bias
+    """Per SKU (stores summed per period before the error is taken) or per SKU × store, per
+    period: units, forecast, absolute error, n, WAPE, accuracy (1 − WAPE) and bias
     ((forecast − actual) / actual: > 0 overstock, < 0 lost sales)."""
-    store_col = "store" if level == "series" else "'*'"
+    where, params = _flt(skus, stores, cats)
     return raw(s).execute(
-        f"""WITH base AS (
-              SELECT sku, {store_col} AS store, ds, sum(y) AS y, sum(yhat) AS yhat
-              FROM {_ERR} le WHERE {_flt(skus, stores, cats)[0]} GROUP BY ALL)
-            SELECT sku, store, date_trunc(?, ds)::DATE AS period, sum(y) AS units,
-                   sum(yhat) AS forecast, abs(sum(yhat) - sum(y)) AS abs_err, count(*) AS n,
-                   abs(sum(yhat) - sum(y)) / nullif(sum(y), 0) AS wape,
-                   CASE WHEN sum(y) > 0 THEN greatest(0, 1 - abs(sum(yhat) - sum(y)) / sum(y)) END AS accuracy,
-                   (sum(yhat) - sum(y)) / nullif(sum(y), 0) AS bias
-            FROM base GROUP BY ALL ORDER BY sku, store, period""",  # noqa: S608 - store_col is one of two constants
-        [*_flt(skus, stores, cats)[1], _grain(grain)],
+        f"""{_periods(level, where)}
+            SELECT sku, store, period, {_METRICS}, sum(n) AS n
+            FROM per GROUP BY ALL ORDER BY sku, store, period""",  # noqa: S608 - constants only
+        [_grain(grain), *params],
     ).df()
 
 
@@ -278,19 +269,13 @@ def window_accuracy(s: Session, start: date, grain: str = "week", level: str = "
     """Per SKU (stores summed) or SKU × store over every date >= start, errors taken on period
     totals of the grain: units, forecast, WAPE, accuracy, bias, and the error split into lost
     sales (actual above forecast) and overstock units."""
-    store_col = "store" if level == "series" else "'*'"
+    where, params = _flt(skus, stores, cats)
     return raw(s).execute(
-        f"""WITH base AS (
-              SELECT sku, {store_col} AS store, date_trunc(?, ds) AS period, sum(y) AS y,
-                     sum(yhat) AS yhat, count(*) AS n
-              FROM {_ERR} le WHERE ds >= ? AND {_flt(skus, stores, cats)[0]} GROUP BY ALL)
-            SELECT sku, store, sum(y) AS units, sum(yhat) AS forecast, sum(n) AS n,
-                   sum(abs(yhat - y)) / nullif(sum(y), 0) AS wape,
-                   CASE WHEN sum(y) > 0 THEN greatest(0, 1 - sum(abs(yhat - y)) / sum(y)) END AS accuracy,
-                   (sum(yhat) - sum(y)) / nullif(sum(y), 0) AS bias,
+        f"""{_periods(level, where, " AND ds >= ?")}
+            SELECT sku, store, {_METRICS}, sum(n) AS n,
                    sum(greatest(y - yhat, 0)) AS lost_units, sum(greatest(yhat - y, 0)) AS over_units
-            FROM base GROUP BY ALL ORDER BY sku, store""",  # noqa: S608 - store_col is one of two constants
-        [_grain(grain), start, *_flt(skus, stores, cats)[1]],
+            FROM per GROUP BY ALL ORDER BY sku, store""",  # noqa: S608 - constants only
+        [_grain(grain), *params, start],
     ).df()
 
 
@@ -299,24 +284,16 @@ def rolling_accuracy(s: Session, window: int, grain: str = "week", level: str = 
                      cats: list[str] | None = None) -> pd.DataFrame:
     """Per SKU (or SKU × store) and period: WAPE and accuracy over the last `window` periods
     ending at that period (a self-join on the period index keeps the window a bound parameter)."""
-    store_col = "store" if level == "series" else "'*'"
+    where, params = _flt(skus, stores, cats)
     return raw(s).execute(
-        f"""WITH base AS (
-              SELECT sku, {store_col} AS store, ds, sum(y) AS y, sum(yhat) AS yhat
-              FROM {_ERR} le WHERE {_flt(skus, stores, cats)[0]} GROUP BY ALL),
-            per AS (
-              SELECT sku, store, date_trunc(?, ds)::DATE AS period, sum(y) AS y,
-                     abs(sum(yhat) - sum(y)) AS ae, sum(yhat) - sum(y) AS e
-              FROM base GROUP BY ALL),
+        f"""{_periods(level, where)},
             k AS (SELECT *, dense_rank() OVER (ORDER BY period) AS k FROM per)
-            SELECT p.sku, p.store, p.period,
-                   sum(q.ae) / nullif(sum(q.y), 0) AS wape,
-                   CASE WHEN sum(q.y) > 0 THEN greatest(0, 1 - sum(q.ae) / sum(q.y)) END AS accuracy,
-                   sum(q.e) / nullif(sum(q.y), 0) AS bias
+            SELECT p.sku, p.store, p.period, metric_wape(q.y, q.yhat) AS wape,
+                   metric_accuracy(q.y, q.yhat) AS accuracy, metric_bias(q.y, q.yhat) AS bias
             FROM k p JOIN k q ON q.sku = p.sku AND q.store = p.store
                  AND q.k BETWEEN p.k - ? + 1 AND p.k
-            GROUP BY ALL ORDER BY p.sku, p.store, p.period""",  # noqa: S608 - store_col is one of two constants
-        [*_flt(skus, stores, cats)[1], _grain(grain), int(window)],
+            GROUP BY ALL ORDER BY p.sku, p.store, p.period""",  # noqa: S608 - constants only
+        [_grain(grain), *params, int(window)],
     ).df()
 
 
@@ -324,16 +301,11 @@ def total_by_period(s: Session, grain: str = "week", skus: list[str] | None = No
                     stores: list[str] | None = None, cats: list[str] | None = None) -> pd.DataFrame:
     """All SKUs in the filter together per period: the headline accuracy trend. Errors are each
     SKU's period total against its forecast (stores summed), so it matches the per-SKU numbers."""
+    where, params = _flt(skus, stores, cats)
     return raw(s).execute(
-        f"""WITH base AS (
-              SELECT sku, date_trunc(?, ds)::DATE AS period, sum(y) AS y, sum(yhat) AS yhat
-              FROM {_ERR} le WHERE {_flt(skus, stores, cats)[0]} GROUP BY ALL)
-            SELECT period, sum(y) AS units, sum(yhat) AS forecast,
-                   sum(abs(yhat - y)) AS abs_err,
-                   CASE WHEN sum(y) > 0 THEN greatest(0, 1 - sum(abs(yhat - y)) / sum(y)) END AS accuracy,
-                   (sum(yhat) - sum(y)) / nullif(sum(y), 0) AS bias
-            FROM base GROUP BY ALL ORDER BY period""",  # noqa: S608 - fixed fragments only
-        [_grain(grain), *_flt(skus, stores, cats)[1]],
+        f"""{_periods("sku", where)}
+            SELECT period, {_METRICS} FROM per GROUP BY ALL ORDER BY period""",  # noqa: S608 - constants only
+        [_grain(grain), *params],
     ).df()
 
 

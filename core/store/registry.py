@@ -13,7 +13,7 @@ import pandas as pd
 from sqlalchemy import text
 from sqlmodel import Field, Session, SQLModel, select
 
-from core.store import sales, versions  # noqa: F401  (their tables' DDL must precede ours)
+from core.store import metrics, sales, versions  # noqa: F401  (their DDL must precede ours)
 from core.store.base import id_field, now, save
 from core.store.db import raw
 from core.store.schema import DDL
@@ -45,14 +45,7 @@ class Promotion(SQLModel, table=True):
     metrics: str = "{}"  # JSON: both versions' pooled metrics at that moment
 
 
-DDL += [
-    # A version's backtests hold every model trained alongside (the naive reference, best-of's
-    # losers); its own prediction for a series is the model that produced that series'
-    # forecast. This macro keeps only those rows, so WAPE is that of what would be published.
-    """CREATE OR REPLACE MACRO chosen_backtests(ids) AS TABLE
-       SELECT b.* FROM backtests b
-       JOIN (SELECT DISTINCT version_id, series_id, model FROM forecasts
-             WHERE list_contains(ids, version_id)) c USING (version_id, series_id, model)""",
+DDL += [  # chosen_backtests and the metric macros: core.store.metrics
     """CREATE OR REPLACE VIEW active_forecasts AS
        SELECT f.version_id, f.series_id, s.sku, s.store, f.ds, f.yhat, f.yhat_lower,
               f.yhat_upper, f.model
@@ -96,9 +89,8 @@ def pooled_wape(s: Session, version_ids: list[int]) -> dict[int, float | None]:
     if not version_ids:
         return {}
     rows = raw(s).execute(
-        """SELECT version_id, sum(abs(y - yhat)) / nullif(sum(abs(y)), 0)
-            FROM chosen_backtests(?) WHERE y IS NOT NULL AND yhat IS NOT NULL
-            GROUP BY version_id""",
+        """SELECT version_id, metric_wape(y, yhat) FROM chosen_backtests(?)
+            WHERE y IS NOT NULL AND yhat IS NOT NULL GROUP BY version_id""",
         [list(version_ids)],
     ).fetchall()
     out: dict[int, float | None] = dict.fromkeys(version_ids)
@@ -162,14 +154,13 @@ def per_sku_wape(s: Session, version_ids: list[int], level: str) -> pd.DataFrame
                     FROM chosen_backtests(?) JOIN series se USING (series_id)
                     WHERE y IS NOT NULL AND yhat IS NOT NULL
                     GROUP BY version_id, se.sku, fold, ds)
-            SELECT version_id, sku, sum(abs(y - yhat)) AS abs_err, sum(abs(y)) AS abs_y,
-                   sum(abs(y - yhat)) / nullif(sum(abs(y)), 0) AS wape, count(*) AS n
+            SELECT version_id, sku, metric_abs_err(y, yhat) AS abs_err,
+                   metric_abs_y(y, yhat) AS abs_y, metric_wape(y, yhat) AS wape, count(*) AS n
             FROM agg GROUP BY version_id, sku ORDER BY sku, version_id"""
     elif level == "sku_store":
         sql = """
-            SELECT version_id, se.sku, se.store, sum(abs(y - yhat)) AS abs_err,
-                   sum(abs(y)) AS abs_y,
-                   sum(abs(y - yhat)) / nullif(sum(abs(y)), 0) AS wape, count(*) AS n
+            SELECT version_id, se.sku, se.store, metric_abs_err(y, yhat) AS abs_err,
+                   metric_abs_y(y, yhat) AS abs_y, metric_wape(y, yhat) AS wape, count(*) AS n
             FROM chosen_backtests(?) JOIN series se USING (series_id)
             WHERE y IS NOT NULL AND yhat IS NOT NULL
             GROUP BY version_id, se.sku, se.store ORDER BY se.sku, se.store, version_id"""

@@ -1,0 +1,146 @@
+"""Plotly figures of the Overview and Monitor pages: pure functions of core's frames, so they are
+tested without a browser. Every user-supplied text (SKU, store and column names) goes through
+core.text.chart: Plotly renders <a> and <b> in titles and labels. Accuracy is drawn floored at 0
+(core.metrics.display_accuracy, the one display floor); the data below stays as it is.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from core import text
+
+BLUE, ORANGE, GREY, RED, GREEN = "#1f77b4", "#ff7f0e", "#888", "#d62728", "#2ca02c"
+# Blue (good) to orange (poor): readable for red-green colour blindness.
+ACCURACY_SCALE = [[0, "#b35806"], [0.5, "#fdb863"], [0.75, "#d8daeb"], [1, "#2d004b"]]
+
+
+def literal(value: object) -> str:
+    """User text for a Markdown string as an inline code span: shown character for character
+    and never a link, not even a bare URL (GFM turns `http://…` into a link even after
+    core.text.md escaped it, because its autolinks are found in the unescaped text). The fence
+    is longer than any run of backticks in the text."""
+    s = text.strip_bidi(value).replace("\n", " ")
+    fence = "`" * (max((len(m) for m in re.findall("`+", s)), default=0) + 1)
+    return f"{fence} {s} {fence}"
+
+
+def shown(acc: pd.Series | np.ndarray) -> np.ndarray:
+    """Accuracy as drawn: floored at 0, missing stays missing."""
+    return np.clip(np.asarray(acc, dtype=float), 0, None)
+
+
+def period_labels(periods: pd.Series, grain: str) -> list[str]:
+    fmt = "%b %Y" if grain == "month" else "%d %b"
+    return [("w/c " if grain == "week" else "") + pd.Timestamp(p).strftime(fmt) for p in periods]
+
+
+def _pct_range(values: list[float]) -> list[float]:
+    """A y range that starts near the data, so a few points of change are visible."""
+    vals = [v for v in values if v is not None and not np.isnan(v)] or [0.0]
+    return [max(0.0, min(vals) - 0.12), 1.02]
+
+
+def overview_trend(trend: pd.DataFrame, threshold: float, expected: float | None, grain: str) -> go.Figure:
+    """Accuracy per period with labelled points, the target line and the expected (backtest)
+    line."""
+    y = shown(trend["accuracy"])
+    fig = go.Figure(go.Scatter(
+        x=period_labels(trend["period"], grain), y=y, mode="lines+markers+text",
+        line={"width": 3, "color": BLUE}, marker={"size": 9},
+        text=["" if np.isnan(v) else f"{100 * v:.0f}%" for v in y], textposition="top center",
+        textfont={"size": 14}, name="Accuracy", hovertemplate="%{x}: %{y:.1%}<extra></extra>"))
+    fig.add_hline(y=threshold, line_dash="dash", line_color=RED,
+                  annotation_text=f"target {100 * threshold:.0f}%", annotation_position="right")
+    lows = [threshold, *y]
+    if expected is not None:
+        exp = float(shown([expected])[0])
+        fig.add_hline(y=exp, line_dash="dot", line_color=GREEN,
+                      annotation_text=f"expected {100 * exp:.0f}%", annotation_position="right")
+        lows.append(exp)
+    fig.update_layout(height=320, margin={"l": 10, "r": 100, "t": 20, "b": 10}, showlegend=False,
+                      yaxis={"tickformat": ".0%", "range": _pct_range(lows), "title": None},
+                      xaxis={"type": "category", "title": None})
+    return fig
+
+
+def monitor_trend(trend: pd.DataFrame, roll: pd.DataFrame, sku: str, window: int, grain: str,
+                  threshold: float, backtest: float | None) -> go.Figure:
+    """All SKUs in the filter per period, one SKU's rolling accuracy, threshold and backtest."""
+    fig = go.Figure()
+    fig.add_scatter(x=trend["period"], y=shown(trend["accuracy"]), mode="lines+markers",
+                    name="All SKUs in filter", line={"width": 3, "color": BLUE}, marker={"size": 8},
+                    hovertemplate="%{x|%d %b %Y}: %{y:.1%}<extra></extra>")
+    lows = [threshold, *shown(trend["accuracy"])]
+    if not roll.empty:
+        fig.add_scatter(x=roll["period"], y=shown(roll["accuracy"]), mode="lines+markers",
+                        name=text.chart(f"{sku}, rolling {window} {grain}s"),
+                        line={"width": 2, "color": ORANGE},
+                        hovertemplate="%{x|%d %b %Y}: %{y:.1%}<extra></extra>")
+    fig.add_hline(y=threshold, line_dash="dash", line_color=RED,
+                  annotation_text=f"threshold {100 * threshold:.1f}%", annotation_position="bottom right")
+    if backtest is not None:
+        bt = float(shown([backtest])[0])
+        fig.add_hline(y=bt, line_dash="dot", line_color=GREEN,
+                      annotation_text=f"backtest {100 * bt:.1f}%", annotation_position="top right")
+        lows.append(bt)
+    fig.update_yaxes(tickformat=".0%", title="Accuracy", range=_pct_range(lows))
+    fig.update_layout(height=340, margin={"l": 10, "r": 10, "t": 10, "b": 10}, xaxis_title=None,
+                      legend={"orientation": "h", "y": -0.15},
+                      xaxis={"tickformat": "%d %b", "dtick": 7 * 86400000 if grain == "week" else None})
+    return fig
+
+
+def heatmap(per: pd.DataFrame, order: list[str], grain: str) -> go.Figure:
+    """Accuracy per SKU (rows, in `order` from the top) and period."""
+    heat = per[per["sku"].isin(order)].pivot_table(index="sku", columns="period", values="accuracy")
+    heat = heat.reindex(order[::-1])
+    z = shown(heat.to_numpy())
+    fig = go.Figure(go.Heatmap(
+        z=z, x=period_labels(pd.Series(heat.columns), grain), y=[text.chart(s) for s in heat.index],
+        zmin=0.5, zmax=1.0, colorscale=ACCURACY_SCALE,
+        text=np.vectorize(lambda v: "" if np.isnan(v) else f"{100 * v:.0f}%")(z) if z.size else z,
+        texttemplate="%{text}", hovertemplate="%{y}, %{x}: %{z:.1%}<extra></extra>",
+        colorbar={"title": "Accuracy", "tickformat": ".0%"},
+    ))
+    fig.update_layout(height=max(260, 26 * len(heat) + 80), margin={"l": 10, "r": 10, "t": 10, "b": 10})
+    return fig
+
+
+def forecast_vs_actual(fva: pd.DataFrame, forecast_start, title: str) -> go.Figure:
+    """The forecast with its 80% interval, the actuals, and where the forecast starts."""
+    band = fva.dropna(subset=["yhat"])
+    fig = go.Figure()
+    fig.add_scatter(x=band["ds"], y=band["yhat_upper"], mode="lines", line={"width": 0},
+                    showlegend=False, hoverinfo="skip")
+    fig.add_scatter(x=band["ds"], y=band["yhat_lower"], mode="lines", line={"width": 0}, fill="tonexty",
+                    fillcolor="rgba(31,119,180,0.18)", name="Forecast interval")
+    fig.add_scatter(x=band["ds"], y=band["yhat"], mode="lines", name="Forecast", line={"color": BLUE, "width": 2})
+    fig.add_scatter(x=fva["ds"], y=fva["y"], mode="lines", name="Actual", line={"color": "#222", "width": 1.5})
+    if forecast_start is not None:
+        fig.add_vline(x=pd.Timestamp(forecast_start).timestamp() * 1000, line_dash="dot",
+                      line_color=GREY, annotation_text="forecast start")
+    fig.update_layout(height=360, margin={"l": 10, "r": 10, "t": 30, "b": 10}, yaxis_title="Units",
+                      legend={"orientation": "h", "y": -0.15},
+                      title={"text": text.chart(title), "font": {"size": 14}})
+    return fig
+
+
+def drift_histogram(row: pd.Series, sku: str, column: str, per: str) -> go.Figure:
+    """Reference and current distributions of one SKU's column (a drift row with values)."""
+    fig = go.Figure()
+    fig.add_histogram(x=row["ref_values"], name=f"Reference (n={row['n_ref']})", histnorm="probability",
+                      opacity=0.6, marker_color="#7f7f7f")
+    fig.add_histogram(x=row["cur_values"], name=f"Current (n={row['n_cur']})", histnorm="probability",
+                      opacity=0.6, marker_color=ORANGE if row["drifted"] else BLUE)
+    verdict = "drift" if row["drifted"] else "no drift"
+    fig.update_layout(barmode="overlay", height=320, margin={"l": 10, "r": 10, "t": 30, "b": 10},
+                      xaxis_title=text.chart(f"{column} per store and {per}"), yaxis_title="Share",
+                      yaxis_tickformat=".0%", legend={"orientation": "h", "y": -0.2},
+                      title={"text": text.chart(f"{sku} · {column}: {row['test']} {row['score']:.3g} ({verdict})"),
+                             "font": {"size": 14}})
+    return fig

@@ -1,0 +1,252 @@
+"""Watching the active forecast against incoming actuals: accuracy over time, data and concept
+drift, and the alert rules that turn them into alerts. A package by job:
+
+  windows   grains, periods, filters            errors    the stored live errors, `active()`
+  accuracy  per period / rolling / per SKU      drift     data drift (scipy.stats), concept drift
+  rules     rule kinds as classes, Rule         alerts    evaluation, acknowledge, history, hooks
+  report    what `shelfcast monitor` prints
+
+Reads never write: `monitor_errors` is refreshed and rules evaluated only by the write paths
+that change their inputs (ingest's AFTER_INGEST hook, promote / rollback in core.registry, rule
+edits) and by an explicit `evaluate(actor)`. Pages use `Monitoring(db)`; the module functions
+stay for the CLI, benchmarks and tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from core import config
+from core.access import SYSTEM, Actor
+from core.monitoring.accuracy import (
+    SKU_COLUMNS,
+    accuracy_by_period,
+    backtest_accuracy,
+    forecast_vs_actual,
+    overall,
+    rolling_accuracy,
+    sku_accuracy,
+    trend,
+)
+from core.monitoring.alerts import (
+    Evaluation,
+    acknowledge,
+    after_ingest,
+    alert_json,
+    alerts,
+    delete_rule,
+    evaluate,
+    evaluate_after_write,
+    history,
+    set_webhook,
+)
+from core.monitoring.drift import (
+    DRIFT_METHODS,
+    concept_drift,
+    data_drift,
+    drift_test,
+    drift_windows,
+    population_stability,
+)
+from core.monitoring.errors import active, refresh
+from core.monitoring.report import report, store_grain
+from core.monitoring.rules import (
+    KIND_LABELS,
+    KINDS,
+    RULE_KINDS,
+    FormField,
+    Rule,
+    RuleKind,
+    rules,
+    save_rule,
+)
+from core.monitoring.windows import Filters, category, default_grain, window_start
+
+
+def sync(db=None) -> str:
+    """Explicit refresh of the stored errors by the system (benchmarks, maintenance)."""
+    return refresh(SYSTEM, db)
+
+
+@dataclass
+class Catalog:
+    """What the filters offer, read in one transaction: the store's frequency, SKUs, stores,
+    categories, sales row count and last date, the newest dataset id."""
+
+    freq: str | None
+    skus: list[str]
+    stores: list[str]
+    rows: int
+    last_date: object
+    latest_dataset: int | None
+    categories: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Headline:
+    """The numbers at the top of Overview and Monitor over one window."""
+
+    accuracy: float | None
+    backtest_accuracy: float | None
+    bias: float | None
+    skus: int
+    skus_below: int
+    open_alerts: int
+    acknowledged_alerts: int
+    window_start: str | None = None
+    window_end: str | None = None
+
+
+@dataclass
+class Overview:
+    """Everything the Overview page shows. `info` is None when no version is active; `headline`
+    accuracy is None until actuals for the active forecast arrive."""
+
+    catalog: Catalog
+    info: dict | None
+    grain: str
+    window: int
+    threshold: float
+    headline: Headline | None = None
+    trend: pd.DataFrame | None = None
+    worst: pd.DataFrame | None = None
+
+
+class Monitoring:
+    """Monitoring of one store (`db`: its path, or None for the configured one). Reads are
+    pure; the methods taking an actor write and check the actor's role themselves."""
+
+    def __init__(self, db=None):
+        self.db = db
+
+    # -- reads
+    def catalog(self) -> Catalog:
+        from core.store import datasets, sales, session
+
+        with session(self.db) as s:
+            counts = sales.counts(s)
+            skus, stores = sales.skus(s), sales.stores(s)
+            latest = datasets.latest_dataset(s)
+            freq = datasets.get_setting(s, "freq")
+        return Catalog(freq, skus, stores, int(counts["rows"]), counts["last_date"],
+                       latest.id if latest else None, sorted({category(x) for x in skus}))
+
+    def active(self) -> dict | None:
+        return active(self.db)
+
+    def headline(self, info: dict | None, window: int, grain: str,
+                 threshold: float = config.ACCURACY_THRESHOLD,
+                 filters: Filters | None = None) -> Headline:
+        """Headline over the window; alert counts only of the SKUs in the filter."""
+        h = overall(self.db, window, grain, threshold, filters, info=info)
+        live = self.alerts(["open", "acknowledged"], filters)
+        n_open = sum(a["status"] == "open" for a in live)
+        return Headline(h["accuracy"], h["backtest_accuracy"], h["bias"], h["skus"],
+                        h["skus_below"], n_open, len(live) - n_open,
+                        h.get("window_start"), h.get("window_end"))
+
+    def overview(self, threshold: float = config.ACCURACY_THRESHOLD, top: int = 5) -> Overview:
+        cat = self.catalog()
+        grain, window = default_grain(cat.freq)
+        info = self.active() if cat.rows else None
+        ov = Overview(cat, info, grain, window, threshold)
+        if info is None:
+            return ov
+        ov.headline = self.headline(info, window, grain, threshold)
+        if ov.headline.accuracy is not None:
+            ov.trend = self.trend(grain)
+            acc = self.accuracy(window, grain, threshold=threshold)
+            ov.worst = acc[acc["below_threshold"]].head(top)
+        return ov
+
+    def accuracy(self, window: int = 4, grain: str = "week", level: str = "sku",
+                 filters: Filters | None = None,
+                 threshold: float = config.ACCURACY_THRESHOLD) -> pd.DataFrame:
+        """Per SKU over the window: SKU_COLUMNS, worst first."""
+        return sku_accuracy(self.db, window, grain, level, filters, threshold)
+
+    def by_period(self, grain: str = "week", level: str = "sku",
+                  filters: Filters | None = None) -> pd.DataFrame:
+        return accuracy_by_period(self.db, grain, level, filters)
+
+    def rolling(self, window: int = 4, grain: str = "week", level: str = "sku",
+                filters: Filters | None = None) -> pd.DataFrame:
+        return rolling_accuracy(self.db, window, grain, level, filters)
+
+    def trend(self, grain: str = "week", filters: Filters | None = None) -> pd.DataFrame:
+        return trend(self.db, grain, filters)
+
+    def backtest_accuracy(self, grain: str = "week", filters: Filters | None = None) -> float | None:
+        return backtest_accuracy(self.db, grain, filters)
+
+    def forecast_vs_actual(self, info: dict | None, sku: str, store: str | None = None) -> pd.DataFrame:
+        return forecast_vs_actual(self.db, sku, store, info=info)
+
+    def data_drift(self, info: dict | None, window: int = 4, grain: str = "week",
+                   filters: Filters | None = None, keep_values: bool = False) -> pd.DataFrame:
+        return data_drift(self.db, window, grain, "sku", "auto", filters, keep_values, info=info)
+
+    def concept_drift(self, window: int = 4, grain: str = "week",
+                      filters: Filters | None = None) -> pd.DataFrame:
+        return concept_drift(self.db, window, grain, filters=filters)
+
+    def alerts(self, statuses: list[str] | None = None, filters: Filters | None = None) -> list[dict]:
+        """alert_json dicts, newest first; with filters, only alerts of the SKUs / stores /
+        categories in them."""
+        out = alerts(self.db, statuses)
+        if filters and (filters.skus or filters.categories):
+            out = [a for a in out if (not filters.skus or a["sku"] in filters.skus)
+                   and (not filters.categories or category(a["sku"]) in filters.categories)]
+        return out
+
+    def history(self, alert_id: int | None = None) -> list[dict]:
+        return history(self.db, alert_id)
+
+    def rules(self) -> list[Rule]:
+        return rules(self.db)
+
+    def webhook(self) -> dict:
+        """url, secret_set, url_from_env, allow_private: what the Rules tab shows."""
+        import os
+
+        from core import webhook
+
+        url, secret = webhook.settings(self.db)
+        return {"url": url, "secret_set": bool(secret),
+                "url_from_env": bool(os.environ.get("SHELFCAST_WEBHOOK_URL")),
+                "allow_private": webhook.allow_private(self.db)}
+
+    # -- writes (each checks the actor's role)
+    def evaluate(self, actor: Actor) -> Evaluation:
+        return evaluate(actor, self.db)
+
+    def acknowledge(self, actor: Actor, alert_id: int, note: str) -> dict:
+        return acknowledge(actor, alert_id, note, self.db)
+
+    def save_rule(self, actor: Actor, rule_id: int | None = None, **values) -> tuple[Rule, str | None]:
+        """Save, then re-evaluate: (the rule, None or why the evaluation failed)."""
+        rule = save_rule(actor, self.db, rule_id, **values)
+        return rule, evaluate_after_write(actor, self.db, "the rule change")
+
+    def delete_rule(self, actor: Actor, rule_id: int) -> None:
+        delete_rule(actor, rule_id, self.db)
+
+    def set_webhook(self, actor: Actor, url: str, allow_private: bool | None = None) -> None:
+        set_webhook(actor, url, self.db, allow_private=allow_private)
+
+    def report(self, actor: Actor) -> dict:
+        return report(actor, self.db)
+
+
+__all__ = [
+    "DRIFT_METHODS", "KINDS", "KIND_LABELS", "RULE_KINDS", "SKU_COLUMNS", "Catalog", "Evaluation",
+    "Filters", "FormField", "Headline", "Monitoring", "Overview", "Rule", "RuleKind",
+    "accuracy_by_period", "acknowledge", "active", "after_ingest", "alert_json", "alerts",
+    "backtest_accuracy", "category", "concept_drift", "config", "data_drift", "default_grain",
+    "delete_rule", "drift_test", "drift_windows", "evaluate", "evaluate_after_write",
+    "forecast_vs_actual", "history", "overall", "population_stability", "refresh", "report",
+    "rolling_accuracy", "rules", "save_rule", "set_webhook", "sku_accuracy", "store_grain", "sync",
+    "trend", "window_start",
+]

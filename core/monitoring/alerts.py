@@ -1,0 +1,222 @@
+"""Alert lifecycle: evaluation (rules -> alerts), acknowledge, history, and the write paths that
+keep monitoring current (after an ingest, after a change of active version, after a rule edit).
+
+Every function here that writes checks a permission that allows writing: evaluation needs the
+manager's `acknowledge_alert` (a viewer running `shelfcast monitor` is refused), rule edits and
+the webhook need `edit_alert_rules`. A failure of the evaluation that follows a write is logged
+with an id, stored (shown on Monitor) and returned to the caller; it never undoes that write.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from core import config, webhook
+from core.access import Actor, require
+from core.errors import NotFound, ValidationError
+from core.monitoring.errors import FAILURE_KEY, WRITE_PERMISSION, active
+from core.monitoring.rules import Finding, Rule, ensure_default_rules, rule_row, rules
+from core.store import datasets, session
+from core.store import monitoring as ms
+from core.store.base import now
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Evaluation:
+    """What one evaluation did: alerts opened (as alert_json), updated, resolved (ids)."""
+
+    version_id: int | None
+    opened: list[dict] = field(default_factory=list)
+    updated: int = 0
+    resolved: list[int] = field(default_factory=list)
+    skipped: str | None = None
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def _resolve(s, alert: ms.Alert, who: str, why: str) -> None:
+    alert.status, alert.resolved_at, alert.updated_at = "resolved", now(), now()
+    ms.save_alert(s, alert)
+    ms.add_event(s, alert.id, "resolved", who, why, alert.value)
+
+
+def _json_default(o):
+    if isinstance(o, (np.floating, np.integer)):
+        return o.item()
+    if isinstance(o, np.bool_):
+        return bool(o)
+    return str(o)
+
+
+def evaluate(actor: Actor, db=None, notify: bool = True) -> Evaluation:
+    """Bring the stored errors up to date, then apply every enabled rule to the active version:
+    open an alert per new (rule, SKU, store), update the ones still firing, resolve those whose
+    condition cleared (an alert of a replaced version says so). New alerts go to the
+    webhook (if configured) in a background thread after the transaction commits."""
+    require(actor, WRITE_PERMISSION)
+    with session(db, write=True) as s:
+        ms.sync_errors(s)
+        ensure_default_rules(s)
+    info = active(db)
+    if info is None:
+        return Evaluation(None, skipped="No version is active: promote a version to start monitoring.")
+    if info["last_actual"] is None:
+        ev = Evaluation(info["version_id"], skipped="No actuals have arrived for the active forecast yet.")
+        found: dict[int, dict[tuple[str, str], Finding]] = {}
+    else:
+        ev = Evaluation(info["version_id"])
+        found = {r.id: r.spec.findings(r, info, db) for r in rules(db) if r.enabled}  # read first
+    with session(db, write=True) as s:
+        for row in ms.list_rules(s):
+            hits = found.get(row.id, {}) if row.enabled else {}
+            live = {(a.sku, a.store): a for a in ms.live_alerts(s, row.id)}
+            for key, fnd in hits.items():
+                a = live.pop(key, None)
+                details = json.dumps(fnd.details, default=_json_default)
+                if a is None:
+                    a = ms.save_alert(s, ms.Alert(
+                        rule_id=row.id, kind=row.kind, sku=fnd.sku, store=fnd.store,
+                        value=fnd.value, threshold=row.threshold, message=fnd.message,
+                        details=details, version_id=info["version_id"]))
+                    ms.add_event(s, a.id, "opened", actor.name, fnd.message, fnd.value)
+                    ev.opened.append(alert_json(a, row.name))
+                else:
+                    a.value, a.message, a.updated_at, a.details = fnd.value, fnd.message, now(), details
+                    a.version_id, a.evaluations = info["version_id"], a.evaluations + 1
+                    ms.save_alert(s, a)
+                    ev.updated += 1
+            for a in live.values():
+                why = "condition cleared" if row.enabled else "rule disabled"
+                if a.version_id != info["version_id"]:
+                    why = f"version {info['version_id']} replaced version {a.version_id}; {why}"
+                _resolve(s, a, actor.name, why)
+                ev.resolved.append(a.id)
+        datasets.set_setting(s, FAILURE_KEY, "")
+    if notify and ev.opened:
+        webhook.notify_async(ev.opened, db)
+    return ev
+
+
+def evaluate_after_write(actor: Actor, db=None, what: str = "the change") -> str | None:
+    """The evaluation that follows a write (ingest, promotion, rollback, rule edit): returns
+    None, or a message for the person who made the change. The message (with a log id) is also
+    stored so Monitor shows it; the write itself stays done. A role that may not evaluate is
+    refused before anything (PermissionDenied)."""
+    require(actor, WRITE_PERMISSION)
+    try:
+        evaluate(actor, db)
+    except Exception as exc:  # noqa: BLE001 - the write is committed and must stay so
+        ref = uuid.uuid4().hex[:8]
+        log.exception("alert evaluation after %s failed [log id %s]", what, ref)
+        msg = (f"Alert rules could not be checked after {what} ({type(exc).__name__}; log id "
+               f"{ref}). The data is saved; run `shelfcast monitor` or 'Check rules now' again.")
+        try:
+            with session(db, write=True) as s:
+                datasets.set_setting(s, FAILURE_KEY, msg)
+        except Exception:  # noqa: BLE001
+            log.exception("could not record the failed evaluation [log id %s]", ref)
+        return msg
+    return None
+
+
+def after_ingest(result, actor: Actor, db=None) -> None:
+    """AFTER_INGEST hook: refresh the errors and re-evaluate the rules. A failure is returned on
+    the ingest result (`monitoring_error`), stored for Monitor, and never raised: the actuals
+    are already committed and must stay accepted."""
+    msg = evaluate_after_write(actor, db, "this upload")
+    try:
+        result.monitoring_error = msg
+    except AttributeError:  # a frozen or slotted result: the stored message still shows it
+        pass
+
+
+def alert_json(a: ms.Alert, rule_name: str | None = None) -> dict:
+    """An alert as pages, the CLI and the webhook see it: id, rule_id, rule, kind, sku, store
+    ('all stores' at SKU level), status, value, threshold, message, version_id, opened_at,
+    updated_at, acknowledged_by, acknowledged_at, ack_note, resolved_at (ISO text), url."""
+    return {
+        "id": a.id, "rule_id": a.rule_id, "rule": rule_name, "kind": a.kind, "sku": a.sku,
+        "store": "all stores" if a.store == ms.SKU_LEVEL else a.store, "status": a.status,
+        "value": a.value, "threshold": a.threshold, "message": a.message,
+        "version_id": a.version_id,
+        "opened_at": a.opened_at.isoformat() if a.opened_at else None,
+        "updated_at": a.updated_at.isoformat() if a.updated_at else None,
+        "acknowledged_by": a.acknowledged_by,
+        "acknowledged_at": a.acknowledged_at.isoformat() if a.acknowledged_at else None,
+        "ack_note": a.ack_note,
+        "resolved_at": a.resolved_at.isoformat() if a.resolved_at else None,
+        "url": f"{config.base_url()}/monitor?alert={a.id}",
+    }
+
+
+def alerts(db=None, statuses: list[str] | None = None) -> list[dict]:
+    """Alerts newest first (alert_json), statuses e.g. ['open', 'acknowledged']."""
+    with session(db) as s:
+        names = {r.id: r.name for r in ms.list_rules(s)}
+        return [alert_json(a, names.get(a.rule_id)) for a in ms.list_alerts(s, statuses)]
+
+
+def acknowledge(actor: Actor, alert_id: int, note: str, db=None) -> dict:
+    """Open -> acknowledged, recording who and why. The alert stays until its condition clears."""
+    require(actor, "acknowledge_alert")
+    note = (note or "").strip()
+    if not note:
+        raise ValidationError("Add a note saying what is being done (e.g. 'order reduced, watching').")
+    with session(db, write=True) as s:
+        a = ms.get_alert(s, int(alert_id))
+        if a is None:
+            raise NotFound(f"Alert {alert_id} does not exist. `shelfcast alerts` lists them.")
+        if a.status != "open":
+            raise ValidationError(f"Alert {alert_id} is {a.status}; only open alerts can be acknowledged.")
+        a.status, a.acknowledged_by, a.acknowledged_at = "acknowledged", actor.name, now()
+        a.ack_note, a.updated_at = note, now()
+        ms.save_alert(s, a)
+        ms.add_event(s, a.id, "acknowledged", actor.name, note, a.value)
+        rule = ms.get_rule(s, a.rule_id)
+        return alert_json(a, rule.name if rule else None)
+
+
+def history(db=None, alert_id: int | None = None) -> list[dict]:
+    """Alert events newest first: alert_id, action, actor, note, value, at (ISO)."""
+    with session(db) as s:
+        return [{"alert_id": e.alert_id, "action": e.action, "actor": e.actor, "note": e.note,
+                 "value": e.value, "at": e.created_at.isoformat()} for e in ms.events(s, alert_id)]
+
+
+def delete_rule(actor: Actor, rule_id: int, db=None) -> None:
+    """Remove a rule; its live alerts are resolved (history kept)."""
+    require(actor, "edit_alert_rules")
+    with session(db, write=True) as s:
+        rule = rule_row(s, rule_id)
+        for a in ms.live_alerts(s, rule_id):
+            _resolve(s, a, actor.name, f"rule '{rule.name}' deleted")
+        ms.delete_rule(s, rule)
+
+
+def set_webhook(actor: Actor, url: str, db=None, *, allow_private: bool | None = None) -> None:
+    """Store the webhook URL (empty to turn it off; SHELFCAST_WEBHOOK_URL overrides it) and,
+    for admins only, whether loopback/private-network targets are allowed. The URL is checked
+    (scheme, host, every resolved address) before anything is stored."""
+    require(actor, "edit_alert_rules")
+    if allow_private is not None:
+        require(actor, "manage_users")  # opening the internal network is an admin's decision
+    url = (url or "").strip()
+    private = webhook.allow_private(db) if allow_private is None else allow_private
+    if url:
+        webhook.check_url(url, private, must_resolve=False)
+    with session(db, write=True) as s:
+        datasets.set_setting(s, "webhook_url", url)
+        if allow_private is not None:
+            datasets.set_setting(s, webhook.ALLOW_PRIVATE_KEY, "1" if allow_private else "")
+
+
+__all__ = ["Evaluation", "Rule", "acknowledge", "after_ingest", "alert_json", "alerts",
+           "delete_rule", "evaluate", "evaluate_after_write", "history", "set_webhook"]

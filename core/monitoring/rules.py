@@ -1,0 +1,346 @@
+"""Alert rules: each kind is a class with typed params, their validation, the form fields the
+Rules tab renders, and its evaluation (which SKUs fire now). Params are stored as JSON and
+decoded here, where rows leave the store; pages get `Rule` objects, never JSON text.
+
+Default rules are created by the first write that needs them (an evaluation, a rule edit), never
+by a read: `ensure_default_rules` is called only from write paths.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime
+from typing import Any, ClassVar
+
+import pandas as pd
+
+from core import config
+from core.access import Actor, require
+from core.errors import NotFound, ValidationError
+from core.monitoring.accuracy import sku_accuracy
+from core.monitoring.drift import DRIFT_METHODS, concept_drift, data_drift
+from core.monitoring.windows import GRAINS, LEVELS, Filters, default_grain
+from core.store import datasets, session
+from core.store import monitoring as ms
+from core.store.base import now
+
+
+@dataclass(frozen=True)
+class FormField:
+    """One input of a rule kind's form. Its widget follows the default's type: a checkbox for a
+    bool, a choice among `limits` for text, else a number input with `limits` = (min, max,
+    step), whole numbers for an int."""
+
+    name: str
+    label: str
+    default: Any
+    limits: tuple = ()
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Where a rule's condition holds now: one SKU (store '*' = stores summed) or SKU × store."""
+
+    sku: str
+    store: str
+    value: float | None
+    message: str
+    details: dict
+
+
+def _pct(x: float | None) -> str:
+    return "–" if x is None or pd.isna(x) else f"{100 * x:.1f}%"
+
+
+def _number(params: dict, key: str, default: float, lo: float, hi: float, what: str) -> float:
+    try:
+        v = float(params.get(key, default))
+    except (TypeError, ValueError):
+        raise ValidationError(f"{what} must be a number.") from None
+    if not lo <= v <= hi:
+        raise ValidationError(f"{what} must be between {lo:g} and {hi:g}.")
+    return v
+
+
+class RuleKind:
+    """A kind of rule. Subclasses set the class attributes and implement `params`/`findings`."""
+
+    kind: ClassVar[str]
+    label: ClassVar[str]
+    threshold_label: ClassVar[str]
+    threshold_help: ClassVar[str]
+    default_threshold: ClassVar[float]
+    fields: ClassVar[tuple[FormField, ...]]
+
+    @classmethod
+    def check_threshold(cls, threshold: float) -> float:
+        return float(threshold)
+
+    @classmethod
+    def params(cls, raw: dict) -> Any:
+        """Typed, validated params from a dict (unknown keys ignored, missing ones defaulted)."""
+        raise NotImplementedError
+
+    @classmethod
+    def findings(cls, rule: Rule, info: dict, db) -> dict[tuple[str, str], Finding]:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class AccuracyParams:
+    min_units: float = 100.0
+
+
+class AccuracyRule(RuleKind):
+    kind = "accuracy"
+    label = "Accuracy below threshold"
+    threshold_label = "Minimum accuracy (share)"
+    threshold_help = "Alert when 1 − WAPE over the window is below this, e.g. 0.88 for 88%."
+    default_threshold = config.ACCURACY_THRESHOLD
+    fields = (FormField("min_units", "Minimum units in window", 100, (0, 10**9, 1),
+                        help="Ignore SKUs that sold fewer units: their percentage is noise."),)
+
+    @classmethod
+    def check_threshold(cls, threshold: float) -> float:
+        if not 0 < threshold < 1:
+            raise ValidationError("An accuracy threshold is a share between 0 and 1, e.g. 0.88 for 88%.")
+        return float(threshold)
+
+    @classmethod
+    def params(cls, raw: dict) -> AccuracyParams:
+        return AccuracyParams(_number(raw, "min_units", 100, 0, 1e12, "Minimum units"))
+
+    @classmethod
+    def findings(cls, rule: Rule, info: dict, db) -> dict[tuple[str, str], Finding]:
+        acc = sku_accuracy(db, rule.window, rule.grain, rule.level, rule.filters, rule.threshold)
+        hit = acc[acc["accuracy"].notna() & (acc["accuracy"] < rule.threshold)
+                  & (acc["units"] >= rule.params.min_units)]
+        return {(r.sku, r.store): Finding(
+            r.sku, r.store, float(r.accuracy),
+            f"Accuracy {_pct(r.accuracy)} over the last {rule.window} {rule.grain}s is below "
+            f"{_pct(rule.threshold)} (backtest {_pct(r.backtest_accuracy)}; bias {_pct(r.bias)}, "
+            f"{r.direction}).",
+            {"accuracy": r.accuracy, "backtest_accuracy": r.backtest_accuracy, "bias": r.bias,
+             "direction": r.direction, "units": r.units}) for r in hit.itertuples(index=False)}
+
+
+@dataclass(frozen=True)
+class DataDriftParams:
+    method: str = "auto"
+    min_change: float = 0.25
+    regressors: bool = False
+
+
+class DataDriftRule(RuleKind):
+    kind = "data_drift"
+    label = "Data drift"
+    threshold_label = "Threshold (unused: each test has its own)"
+    threshold_help = "Data drift uses the test's own threshold (KS p < 0.05, Wasserstein > 0.1, PSI > 0.2)."
+    default_threshold = 0.0
+    fields = (
+        FormField("method", "Data drift test", "auto", DRIFT_METHODS),
+        FormField("min_change", "Minimum change of the mean", 0.25, (0.0, 10.0, 0.05),
+                  help="Alert on demand only when its mean moved at least this much (0.25 = 25%)."),
+        FormField("regressors", "Include regressors", False,
+                  help="Also alert when price, promo or other regressors drift."),
+    )
+
+    @classmethod
+    def params(cls, raw: dict) -> DataDriftParams:
+        method = str(raw.get("method", "auto"))
+        if method not in DRIFT_METHODS:
+            raise ValidationError(f"Drift method must be one of {', '.join(DRIFT_METHODS)}.")
+        return DataDriftParams(method, _number(raw, "min_change", 0.25, 0, 10, "Minimum change"),
+                               bool(raw.get("regressors", False)))
+
+    @classmethod
+    def findings(cls, rule: Rule, info: dict, db) -> dict[tuple[str, str], Finding]:
+        p = rule.params
+        dd = data_drift(db, rule.window, rule.grain, rule.level, p.method, rule.filters, info=info)
+        if not p.regressors:
+            dd = dd[dd["column"] == "units"]
+        dd = dd[dd["drifted"] & ((dd["column"] != "units") | (dd["change"].abs() >= p.min_change))]
+        out = {}
+        for (sku, store), hit in dd.groupby(["sku", "store"], sort=True):
+            first = hit.iloc[0]
+            out[(sku, store)] = Finding(
+                sku, store, float(first["score"]),
+                f"Data drift in {', '.join(hit['column'])}: {first['test']} {first['score']:.3g} "
+                f"(threshold {first['threshold']:.3g}); mean {first['ref_mean']:.1f} → "
+                f"{first['cur_mean']:.1f} ({first['change']:+.0%}) vs {first['reference']}.",
+                {"columns": list(hit["column"]), "test": first["test"], "score": first["score"],
+                 "ref_mean": first["ref_mean"], "cur_mean": first["cur_mean"]})
+        return out
+
+
+@dataclass(frozen=True)
+class ConceptDriftParams:
+    bias_periods: int = 3
+    bias_min: float = 0.10
+    min_units: float = 100.0
+
+
+class ConceptDriftRule(RuleKind):
+    kind = "concept_drift"
+    label = "Concept drift"
+    threshold_label = "Margin in WAPE points (share)"
+    threshold_help = "Alert when the live WAPE is worse than the backtest WAPE by more than this, e.g. 0.10."
+    default_threshold = 0.10
+    fields = (
+        FormField("bias_periods", "Bias periods", 3, (1, 52, 1),
+                  help="Also alert when the bias leans the same way in each of this many periods."),
+        FormField("bias_min", "Minimum bias", 0.10, (0.0, 5.0, 0.01)),
+        FormField("min_units", "Minimum units in window", 100, (0, 10**9, 1)),
+    )
+
+    @classmethod
+    def check_threshold(cls, threshold: float) -> float:
+        if not 0 <= threshold < 1:
+            raise ValidationError("The concept-drift margin is in WAPE points between 0 and 1, e.g. 0.10.")
+        return float(threshold)
+
+    @classmethod
+    def params(cls, raw: dict) -> ConceptDriftParams:
+        return ConceptDriftParams(int(_number(raw, "bias_periods", 3, 1, 52, "Bias periods")),
+                                  _number(raw, "bias_min", 0.10, 0, 5, "Minimum bias"),
+                                  _number(raw, "min_units", 100, 0, 1e12, "Minimum units"))
+
+    @classmethod
+    def findings(cls, rule: Rule, info: dict, db) -> dict[tuple[str, str], Finding]:
+        p = rule.params
+        cd = concept_drift(db, rule.window, rule.grain, rule.level, rule.threshold,
+                           p.bias_periods, p.bias_min, rule.filters)
+        out = {}
+        for r in cd[cd["drifted"] & (cd["units"] >= p.min_units)].itertuples(index=False):
+            why = []
+            if r.wape_drift:
+                why.append(f"WAPE {_pct(r.live_wape)} vs backtest {_pct(r.backtest_wape)} "
+                           f"(+{100 * r.excess:.1f} points, margin {100 * rule.threshold:.0f})")
+            if r.bias_drift:
+                why.append(f"{r.streak_direction} bias in each of the last {r.bias_streak} {rule.grain}s")
+            out[(r.sku, r.store)] = Finding(
+                r.sku, r.store, None if pd.isna(r.excess) else float(r.excess),
+                "Concept drift: " + "; ".join(why) + ".",
+                {"live_wape": r.live_wape, "backtest_wape": r.backtest_wape,
+                 "bias_direction": r.streak_direction})
+        return out
+
+
+RULE_KINDS: dict[str, type[RuleKind]] = {k.kind: k for k in (AccuracyRule, DataDriftRule, ConceptDriftRule)}
+KINDS = tuple(RULE_KINDS)
+KIND_LABELS = {k: c.label for k, c in RULE_KINDS.items()}
+
+
+def kind_of(kind: str) -> type[RuleKind]:
+    try:
+        return RULE_KINDS[kind]
+    except KeyError:
+        raise ValidationError(f"Rule kind must be one of {', '.join(KINDS)}.") from None
+
+
+@dataclass(frozen=True)
+class Rule:
+    """An alert rule as pages and the CLI see it: params typed, scope lists decoded."""
+
+    id: int
+    name: str
+    kind: str
+    threshold: float
+    window: int
+    grain: str
+    level: str
+    params: Any
+    skus: list[str] = field(default_factory=list)
+    stores: list[str] = field(default_factory=list)
+    enabled: bool = True
+    is_default: bool = False
+    updated_by: str = "system"
+    updated_at: datetime | None = None
+
+    @property
+    def spec(self) -> type[RuleKind]:
+        return RULE_KINDS[self.kind]
+
+    @property
+    def filters(self) -> Filters:
+        return Filters(skus=list(self.skus), stores=list(self.stores))
+
+    def params_dict(self) -> dict:
+        return asdict(self.params)
+
+    @classmethod
+    def from_row(cls, r: ms.AlertRule) -> Rule:
+        spec = kind_of(r.kind)
+        try:
+            raw = json.loads(r.params or "{}")
+        except ValueError:
+            raw = {}
+        known = {f.name for f in fields(spec.params({}))}
+        return cls(int(r.id), r.name, r.kind, float(r.threshold), int(r.window), r.grain, r.level,
+                   spec.params({k: v for k, v in (raw if isinstance(raw, dict) else {}).items() if k in known}),
+                   json.loads(r.skus or "[]"), json.loads(r.stores or "[]"), bool(r.enabled),
+                   bool(r.is_default), r.updated_by, r.updated_at)
+
+
+DEFAULT_RULES = [
+    ("Accuracy below 88%", AccuracyRule, AccuracyParams()),
+    ("Data drift in demand", DataDriftRule, DataDriftParams()),
+    ("Concept drift (error above backtest)", ConceptDriftRule, ConceptDriftParams()),
+]
+
+
+def ensure_default_rules(s) -> None:
+    """Inside a write transaction: the three default rules, in a store that has no rules yet."""
+    if ms.list_rules(s):
+        return
+    grain, window = default_grain(datasets.get_setting(s, "freq"))
+    for name, spec, params in DEFAULT_RULES:
+        ms.save_rule(s, ms.AlertRule(name=name, kind=spec.kind, threshold=spec.default_threshold,
+                                     window=window, grain=grain, params=json.dumps(asdict(params)),
+                                     is_default=True))
+
+
+def rule_row(s, rule_id: int) -> ms.AlertRule:
+    """The stored rule, or NotFound naming it."""
+    row = ms.get_rule(s, rule_id)
+    if row is None:
+        raise NotFound(f"Alert rule {rule_id} does not exist.")
+    return row
+
+
+def rules(db=None) -> list[Rule]:
+    """The rules as stored (a read: creates nothing)."""
+    with session(db) as s:
+        return [Rule.from_row(r) for r in ms.list_rules(s)]
+
+
+def save_rule(actor: Actor, db=None, rule_id: int | None = None, *, name: str, kind: str,
+              threshold: float, window: int = 4, grain: str = "week", level: str = "sku",
+              params: dict | None = None, skus: list[str] | None = None,
+              stores: list[str] | None = None, enabled: bool = True) -> Rule:
+    """Create or change a rule (data scientists); every problem is refused before anything is
+    written. The caller (core.monitoring.Monitoring / the page) re-evaluates after it."""
+    require(actor, "edit_alert_rules")
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError("Give the rule a name.")
+    spec = kind_of(kind)
+    if grain not in GRAINS:
+        raise ValidationError("The window is counted in days, weeks or months.")
+    if level not in LEVELS:
+        raise ValidationError("Level must be 'sku' (stores summed) or 'series' (each SKU × store).")
+    if not 1 <= int(window) <= 104:
+        raise ValidationError("The window must be between 1 and 104 periods.")
+    thr = spec.check_threshold(threshold)
+    typed = spec.params(params or {})
+    with session(db, write=True) as s:
+        ensure_default_rules(s)
+        row = rule_row(s, rule_id) if rule_id else ms.AlertRule(name=name, kind=kind, threshold=thr)
+        row.name, row.kind, row.threshold = name, kind, thr
+        row.window, row.grain, row.level = int(window), grain, level
+        row.params = json.dumps(asdict(typed))
+        row.skus, row.stores = json.dumps(sorted(skus or [])), json.dumps(sorted(stores or []))
+        row.enabled, row.updated_by, row.updated_at = bool(enabled), actor.name, now()
+        return Rule.from_row(ms.save_rule(s, row))

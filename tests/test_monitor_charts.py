@@ -1,0 +1,37 @@
+"""The pure figure builders of Overview and Monitor: user text is escaped for Plotly, accuracy is
+drawn floored at 0 while the data keeps its sign, and `literal` makes any text a code span."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from app import monitor_charts as charts
+
+EVIL = '<a href="http://evil.example/">x</a>'
+
+
+def test_user_text_in_figures_is_escaped():
+    fva = pd.DataFrame({"ds": pd.date_range("2026-01-05", periods=3), "y": [1.0, 2, 3],
+                        "yhat": [1.0, 2, 2], "yhat_lower": [0.5, 1, 1], "yhat_upper": [2.0, 3, 3]})
+    fig = charts.forecast_vs_actual(fva, "2026-01-06", f"{EVIL} — All stores")
+    assert "<a " not in fig.layout.title.text and "&lt;a href" in fig.layout.title.text
+    per = pd.DataFrame({"sku": [EVIL, "B"], "period": pd.to_datetime(["2026-01-05"] * 2),
+                        "accuracy": [-0.5, 0.9]})
+    heat = charts.heatmap(per, [EVIL, "B"], "week")
+    assert all("<a " not in y for y in heat.data[0].y)
+    assert float(pd.DataFrame(heat.data[0].z).min().min()) == 0.0  # drawn floored
+    assert per["accuracy"].min() == -0.5  # the data is not
+
+
+def test_trend_floors_only_what_is_drawn():
+    trend = pd.DataFrame({"period": pd.to_datetime(["2026-01-05", "2026-01-12"]),
+                          "accuracy": [-0.3, 0.92]})
+    fig = charts.overview_trend(trend, 0.88, -0.1, "week")
+    assert list(fig.data[0].y) == [0.0, 0.92] and fig.data[0].text == ("0%", "92%")
+    assert fig.layout.yaxis.range[0] == 0.0
+
+
+def test_literal_is_a_code_span_whatever_the_text():
+    assert charts.literal("[x](http://evil.example)") == "` [x](http://evil.example) `"
+    assert charts.literal("a`b") == "`` a`b ``"
+    assert charts.literal("r\u202eevil") == "` revil `"  # direction controls removed
