@@ -19,16 +19,21 @@ import os
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from core import config, data, forecasts, ingest, jobs, models, registry, sharing, training, users
 from core.access import Actor
 from core.freq import default_horizon, family
+from core.metrics import display_accuracy
+from core.monitoring import KIND_LABELS, RULE_KINDS, Filters, Monitoring, default_grain
 
-if TYPE_CHECKING:
-    from core.monitoring import Monitoring
+# What pages show beside the areas: the default alert threshold, one accuracy formatter's input
+# rule, and the words for a frequency (re-exported so pages need no other core module).
+ACCURACY_THRESHOLD = config.ACCURACY_THRESHOLD
+describe_freq = ingest.describe_freq
+__all__ = ["ACCURACY_THRESHOLD", "KIND_LABELS", "RULE_KINDS", "Filters", "Monitoring", "Shelfcast",
+           "default_grain", "describe_freq", "display_accuracy"]
 
 
 class _Area:
@@ -231,6 +236,63 @@ class Sharing(_Area):
         return sharing.revoke(actor, link_id, self.db)
 
 
+class Inventory(_Area):
+    """Stock and policy inputs, replenishment proposals, the policy simulation and planner
+    overrides (core.inventory owns the rules and checks the permissions)."""
+
+    from core.inventory.inputs import REQUIRED, ROLES  # noqa: E402
+    from core.inventory.overrides import REASONS  # noqa: E402
+
+    def proposals(self, actor: Actor, version_id: int | None = None) -> pd.DataFrame:
+        from core.inventory import proposals
+
+        return proposals.proposals(actor, self.db, version_id)
+
+    def projection(self, actor: Actor, sku: str, store: str) -> pd.DataFrame:
+        from core.inventory import proposals
+
+        return proposals.projection(actor, sku, store, self.db)
+
+    def export_orders(self, actor: Actor, out: str | Path) -> pd.DataFrame:
+        from core.inventory import proposals
+
+        return proposals.export_orders(actor, out, self.db)
+
+    def simulate(self, actor: Actor, version_id: int | None = None):
+        from core.inventory import simulate
+
+        return simulate.simulate(actor, version_id, self.db)
+
+    def overrides(self, include_ended: bool = False) -> pd.DataFrame:
+        from core.inventory import overrides
+
+        return overrides.list_overrides(self.db, include_ended=include_ended)
+
+    def set_override(self, actor: Actor, *args, **kw):
+        """Arguments as core.inventory.overrides.set_override (sku, start, end, mode, value,
+        reason, note, store=, replaces=)."""
+        from core.inventory import overrides
+
+        return overrides.set_override(actor, *args, db=self.db, **kw)
+
+    def end_override(self, actor: Actor, override_id: int):
+        from core.inventory import overrides
+
+        return overrides.end_override(actor, override_id, self.db)
+
+    def inspect(self, path: str | Path, kind: str, name: str):
+        """A stock/policy file's columns, guessed mapping and preview (reads the file only)."""
+        from core.inventory import inputs
+
+        return inputs.inspect_inventory(path, kind, name)
+
+    def ingest(self, actor: Actor, path: str | Path, kind: str, mapping: dict | None = None,
+               **kw):
+        from core.inventory import inputs
+
+        return inputs.ingest_inventory(self.db, actor, path, kind, mapping, **kw)
+
+
 class Shelfcast:
     """One store and every area of the product over it."""
 
@@ -241,10 +303,9 @@ class Shelfcast:
         self.training = Training(self.db)
         self.users = Users(self.db)
         self.sharing = Sharing(self.db)
+        self.inventory = Inventory(self.db)
 
     @cached_property
     def monitoring(self) -> Monitoring:
-        """Accuracy, drift, rules and alerts (core.monitoring owns them; attached on first use)."""
-        from core.monitoring import Monitoring
-
+        """Accuracy, drift, rules and alerts (core.monitoring owns them)."""
         return Monitoring(self.db)

@@ -81,6 +81,8 @@ class IngestResult:
     last_date: date | None
     freq: str
     mapping: dict = field(default_factory=dict)
+    # Set when the after-ingest monitoring refresh failed: the upload stands, the uploader is told.
+    monitoring_error: str | None = None
 
     def to_json(self) -> dict:
         d = asdict(self)

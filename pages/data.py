@@ -71,6 +71,9 @@ if last:
         f"{last['series']:,} series, {last['first_date']} to {last['last_date']} "
         f"({api.data.describe_freq(last['freq'])}, dataset version {last['dataset_id']})."
     )
+    if last.get("monitoring_error"):
+        st.warning(f"The sales are stored, but updating monitoring failed: "
+                   f"{md(last['monitoring_error'])} The Monitor page shows it too.")
 
 st.divider()
 if counts.rows == 0:

@@ -13,18 +13,26 @@ import streamlit as st
 
 from app import monitor_charts as charts
 from app import state, widgets
-from core import config, metrics, text
+from core import text
+from core.api import (
+    ACCURACY_THRESHOLD,
+    KIND_LABELS,
+    RULE_KINDS,
+    Filters,
+    Monitoring,
+    default_grain,
+    display_accuracy,
+)
 from core.errors import ShelfcastError
-from core.monitoring import KIND_LABELS, RULE_KINDS, Filters, Monitoring, default_grain
 
 actor = state.actor()
 mon = Monitoring(widgets.db())
-THRESHOLD = config.ACCURACY_THRESHOLD
+THRESHOLD = ACCURACY_THRESHOLD
 st.title("Monitor")
 
 
 def pct(x: float | None) -> str:
-    return widgets.fmt_pct(metrics.display_accuracy(x))
+    return widgets.fmt_pct(display_accuracy(x))
 
 
 def act(fn, done: str | None = None) -> bool:

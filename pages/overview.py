@@ -13,16 +13,15 @@ import streamlit as st
 
 from app import monitor_charts as charts
 from app import widgets
-from core import config, metrics, text
-from core import ingest as ing
-from core.monitoring import Monitoring
+from core import text
+from core.api import ACCURACY_THRESHOLD, Monitoring, describe_freq, display_accuracy
 
-THRESHOLD = config.ACCURACY_THRESHOLD
+THRESHOLD = ACCURACY_THRESHOLD
 st.title("Overview")
 
 
 def pct(x: float | None) -> str:
-    return widgets.fmt_pct(metrics.display_accuracy(x))
+    return widgets.fmt_pct(display_accuracy(x))
 
 
 ov = Monitoring(widgets.db()).overview(THRESHOLD)
@@ -39,7 +38,7 @@ if info is None:
     c[0].metric("SKUs", widgets.fmt_int(len(cat.skus)))
     c[1].metric("Stores", widgets.fmt_int(len(cat.stores)))
     c[2].metric("Latest sales", str(cat.last_date))
-    c[3].metric("Frequency", ing.describe_freq(cat.freq) if cat.freq else "–")
+    c[3].metric("Frequency", describe_freq(cat.freq) if cat.freq else "–")
     st.stop()
 
 st.caption(

@@ -16,12 +16,11 @@ import streamlit as st
 
 from app import inventory_charts, state, widgets
 from core.errors import ShelfcastError
-from core.inventory import inputs, overrides, proposals, simulate
 from core.text import md, strip_bidi
 
 log = logging.getLogger("shelfcast.pages.replenishment")
 actor = state.actor()
-db = widgets.db()
+inv = widgets.api().inventory
 ALL_STORES = "All stores of the SKU"
 MODES = {"Units per period": "units", "± % of the forecast": "pct"}
 NONE = "(none)"
@@ -48,7 +47,7 @@ def render() -> None:
         st.success(md(flash))
 
     try:
-        prop = proposals.proposals(actor, db)
+        prop = inv.proposals(actor)
     except ShelfcastError as exc:
         widgets.empty_state(
             f"{md(exc)} Replenishment proposals come from the active forecast version: train one and "
@@ -150,7 +149,7 @@ def render() -> None:
             """The ERP order file made by core (it checks the download permission itself)."""
             with tempfile.TemporaryDirectory() as d:
                 out = Path(d) / f"orders{suffix}"
-                proposals.export_orders(actor, out, db)
+                inv.export_orders(actor, out)
                 return out.read_bytes()
 
         d1, d2, _ = st.columns([1.4, 1.4, 3])
@@ -168,7 +167,7 @@ def render() -> None:
         keys = list(zip(pickable["sku"], pickable["store"], strict=True))
         sku, store = st.selectbox("SKU × store", keys, key="repl-series",
                                   format_func=lambda k: f"{strip_bidi(k[0])} · {strip_bidi(k[1])}")
-        proj = guarded(lambda: proposals.projection(actor, sku, store, db), "project the stock")
+        proj = guarded(lambda: inv.projection(actor, sku, store), "project the stock")
         if proj is not None and not proj.empty:
             r = pickable.set_index(["sku", "store"]).loc[(sku, store)]
             horizon = int(r["lead_time"]) + int(r["review_period"])
@@ -200,7 +199,7 @@ def render() -> None:
             "each cut-off, against the actual sales: what ordering by this forecast would have done to "
             "the shelf, against ordering by seasonal naive."
         )
-        sim = guarded(lambda: simulate.simulate(actor, None, db), "run the policy simulation")
+        sim = guarded(lambda: inv.simulate(actor), "run the policy simulation")
         if sim is not None:
             if sim.headline:
                 st.success(md(sim.headline))
@@ -217,7 +216,7 @@ def render() -> None:
                 st.caption(md(note))
 
     with tabs[1]:
-        ov = guarded(lambda: overrides.list_overrides(db, include_ended=False), "list the overrides")
+        ov = guarded(lambda: inv.overrides(include_ended=False), "list the overrides")
         if ov is not None and ov.empty:
             st.info("No override in force.")
         elif ov is not None:
@@ -244,16 +243,16 @@ def render() -> None:
             o_mode = MODES[o2[0].radio("Override as", list(MODES), horizontal=True, key="ov-mode")]
             o_value = o2[1].number_input("Units per period" if o_mode == "units" else "Change in %",
                                          value=0.0, step=1.0, key="ov-value")
-            o_reason = o2[2].selectbox("Reason", overrides.REASONS, key="ov-reason")
+            o_reason = o2[2].selectbox("Reason", inv.REASONS, key="ov-reason")
             o_note = st.text_input("Note (what the planner knows)", key="ov-note", max_chars=500)
             if st.button("Save override", type="primary", key="ov-save"):
                 dates = tuple(o_dates) if isinstance(o_dates, list | tuple) else (o_dates,)
                 if len(dates) != 2:
                     st.error("Choose a start and an end date.")
                 else:
-                    made = guarded(lambda: overrides.set_override(
+                    made = guarded(lambda: inv.set_override(
                         actor, o_sku, dates[0], dates[1], o_mode, o_value, o_reason, o_note,
-                        store=None if o_store == ALL_STORES else o_store, db=db), "save the override")
+                        store=None if o_store == ALL_STORES else o_store), "save the override")
                     if made is not None:
                         st.session_state["repl_flash"] = (
                             f"Override {made.id} saved for {o_sku}; the orders above include it.")
@@ -267,7 +266,7 @@ def render() -> None:
                                           f"{ov.set_index('id').loc[i, 'start_date']} to "
                                           f"{ov.set_index('id').loc[i, 'end_date']}"))
                 if e2.button("End override", key="ov-end"):
-                    ended = guarded(lambda: overrides.end_override(actor, end_id, db), "end the override")
+                    ended = guarded(lambda: inv.end_override(actor, end_id), "end the override")
                     if ended is not None:
                         st.session_state["repl_flash"] = f"Override {end_id} ended."
                         st.rerun()
@@ -292,24 +291,24 @@ def render() -> None:
                 tmp = Path(tempfile.gettempdir()) / (
                     f"shelfcast-inv-{id(st.session_state)}{Path(up.name).suffix.lower()}")
                 tmp.write_bytes(up.getvalue())
-                got = guarded(lambda: inputs.inspect_inventory(tmp, kind, up.name), "read the file")
+                got = guarded(lambda: inv.inspect(tmp, kind, up.name), "read the file")
                 if got is not None:
                     cols, guess, preview = got
                     st.dataframe(preview.astype(str), hide_index=True, key="inv-preview")
                     options = [NONE, *cols]
                     mapping: dict[str, str] = {}
-                    roles = inputs.ROLES[kind]
+                    roles = inv.ROLES[kind]
                     mc = st.columns(min(len(roles), 5))
                     for i, role in enumerate(roles):
                         cur = guess.get(role)
-                        need = " (required)" if role in inputs.REQUIRED[kind] else ""
+                        need = " (required)" if role in inv.REQUIRED[kind] else ""
                         pick = mc[i % len(mc)].selectbox(f"{role}{need}", options,
                                                          index=options.index(cur) if cur in options else 0,
                                                          key=f"inv-map-{kind}-{role}", format_func=strip_bidi)
                         if pick != NONE:
                             mapping[role] = pick
                     if st.button("Load file", type="primary", key="inv-load"):
-                        res = guarded(lambda: inputs.ingest_inventory(db, actor, tmp, kind, mapping,
+                        res = guarded(lambda: inv.ingest(actor, tmp, kind, mapping,
                                                                       file_name=up.name), "load the file")
                         if res is not None:
                             st.session_state["repl_flash"] = res.summary()

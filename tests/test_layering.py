@@ -12,8 +12,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# Pages owned by api-monitor that still read the store directly; the lead empties this at merge.
-NOT_YET_MOVED = {"pages/monitor.py", "pages/overview.py"}
 # What core/store may import from core: itself and the leaf modules every layer shares.
 STORE_MAY_IMPORT = ("core.store", "core.errors", "core.config", "core.access", "core.text")
 # What a page may import from core: the service layer and the leaf modules (roles, errors, text).
@@ -40,23 +38,16 @@ def _store_imports(rel: str) -> list[str]:
     return sorted(m for m in imports(ROOT / rel) if m == "core.store" or m.startswith("core.store."))
 
 
-@pytest.mark.parametrize("rel", [f for f in _files("pages", "app") if f not in NOT_YET_MOVED])
+@pytest.mark.parametrize("rel", [f for f in _files("pages", "app")])
 def test_pages_and_app_do_not_import_the_store(rel):
     assert _store_imports(rel) == [], f"{rel} reaches past core.api into the store"
 
 
-@pytest.mark.parametrize("rel", [f for f in _files("pages") if f not in NOT_YET_MOVED])
+@pytest.mark.parametrize("rel", [f for f in _files("pages")])
 def test_pages_reach_core_only_through_the_api(rel):
     bad = sorted(m for m in imports(ROOT / rel) if m.startswith("core.")
                  and not m.startswith(PAGE_MAY_IMPORT))
     assert bad == [], f"{rel} calls domain modules {bad} directly; go through core.api"
-
-
-@pytest.mark.parametrize("rel", sorted(NOT_YET_MOVED))
-def test_pages_still_to_move(rel):
-    if not _store_imports(rel):
-        pytest.fail(f"{rel} no longer imports core.store: remove it from NOT_YET_MOVED")
-    pytest.xfail(f"{rel} (api-monitor's) still imports core.store; moved behind core.api at merge")
 
 
 @pytest.mark.parametrize("rel", _files("core/store"))
