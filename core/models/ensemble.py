@@ -1,0 +1,62 @@
+"""Combinations of candidate models per series, and the per-series choice between them.
+
+Both work on backtest rows (series_id, model, fold, ds, y, yhat, ...) and on the folds they are
+told to look at, so core.training can make a choice on earlier folds and score it on a later one
+that the choice never saw (see core.training.steps.choose).
+
+Ranking within a series uses the summed absolute error over the given folds: every model is
+scored on the same rows of that series, so this orders models exactly as WAPE does, and it still
+orders them where the series sold nothing (WAPE undefined). A model missing a forecast in those
+rows ranks last.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+NAME = "ensemble"
+METHODS = ("mean", "median")
+
+
+def scores(bt: pd.DataFrame, folds: list[int]) -> pd.DataFrame:
+    """series_id, model, err: summed |y − ŷ| over `folds` (inf when a forecast is missing)."""
+    rows = bt[bt["fold"].isin(folds) & bt["y"].notna()]
+    err = (rows["y"] - rows["yhat"]).abs()
+    g = rows.assign(err=err, miss=rows["yhat"].isna()).groupby(["series_id", "model"], sort=True)
+    out = g.agg(err=("err", "sum"), miss=("miss", "any")).reset_index()
+    out.loc[out["miss"], "err"] = np.inf
+    return out[["series_id", "model", "err"]]
+
+
+def rank(sc: pd.DataFrame, order: list[str]) -> pd.DataFrame:
+    """Scores sorted best first within each series; ties go to the earlier model in `order`."""
+    pos = {m: i for i, m in enumerate(order)}
+    sc = sc[sc["model"].isin(order)].assign(o=lambda d: d["model"].map(pos))
+    return sc.sort_values(["series_id", "err", "o"])
+
+
+def members(bt: pd.DataFrame, folds: list[int], candidates: list[str], k: int) -> pd.Series:
+    """Per series, the tuple of its top-k candidates on `folds`."""
+    top = rank(scores(bt, folds), candidates).groupby("series_id").head(k)
+    return top.groupby("series_id")["model"].agg(tuple)
+
+
+def combine(frames: pd.DataFrame, mem: pd.Series, method: str, keys: list[str]) -> pd.DataFrame:
+    """The ensemble's rows: per series and `keys` (ds, fold, ...), the mean or median of its
+    members' yhat and bands. `frames` holds every candidate's rows, tagged by `model`."""
+    pairs = pd.DataFrame([(s, m) for s, ms in mem.items() for m in ms], columns=["series_id", "model"])
+    rows = frames.merge(pairs, on=["series_id", "model"])
+    value_cols = [c for c in ("yhat", "yhat_lower", "yhat_upper") if c in rows]
+    other = [c for c in ("y", "cutoff") if c in rows]
+    g = rows.groupby(["series_id", *keys], sort=True)
+    out = g[value_cols].agg(method)
+    if other:
+        out = out.join(g[other].first())
+    return out.reset_index().assign(model=NAME)
+
+
+def choose(bt: pd.DataFrame, folds: list[int], candidates: list[str]) -> pd.Series:
+    """Per series, the candidate with the lowest error on `folds`."""
+    best = rank(scores(bt, folds), candidates).drop_duplicates("series_id")
+    return best.set_index("series_id")["model"]
