@@ -109,3 +109,18 @@ def wide(rows: pd.DataFrame) -> pd.DataFrame:
     out = rows.pivot_table(index=["series_id", "ds"], columns="q", values="value").reset_index()
     out.columns = [c if isinstance(c, str) else column(float(c)) for c in out.columns]
     return out
+
+
+def export_columns(version_id: int, db=None) -> pd.DataFrame:
+    """sku, store, date, p10, p50, p90, ... of a version, to join onto its export rows (empty
+    columns for a version trained before quantiles were stored)."""
+    from core.store import session
+    from core.store import versions as vstore
+
+    with session(db) as s:
+        rows = vstore.forecast_quantiles(s, version_id)
+        names = vstore.series_ids(s, version_id)[["series_id", "sku", "store"]]
+    out = wide(rows)
+    out = out.merge(names, on="series_id").drop(columns="series_id")
+    out["date"] = pd.to_datetime(out["ds"]).dt.date
+    return out.drop(columns="ds")[["sku", "store", "date", *[c for c in out.columns if c.startswith("p")]]]

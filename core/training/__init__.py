@@ -41,7 +41,8 @@ from core.store import versions as vstore
 from core.training import steps
 
 ProgressFn = Callable[[int, int], None]
-GENERAL_OPTIONS = {"models": "auto", "seed": 0, "quantiles": "0.1,0.5,0.9", "top_k": 3, "combine": "mean"}
+GENERAL_OPTIONS = {"models": "auto", "seed": 0, "quantiles": "0.1,0.5,0.9", "top_k": 3, "combine": "mean",
+                   "margin": 0.25}
 MAX_HORIZON = {"D": 366, "W": 104, "M": 36}
 _live: set[int] = set()  # version ids being trained by this process
 _live_lock = threading.Lock()
@@ -89,6 +90,8 @@ def plan(kind: str, freq: str, horizon: int | None, folds: int, options: dict | 
         raise ValidationError(f"combine= takes {' or '.join(ensemble.METHODS)}.")
     if not 0 <= general["top_k"] <= 10:
         raise ValidationError("top_k must be between 0 (no ensemble in best-of) and 10.")
+    if not 0 <= general["margin"] < 1:
+        raise ValidationError("margin must be at least 0 and below 1 (0.1 = 10% better).")
     if kind == "ensemble" and general["top_k"] < 1:
         raise ValidationError("An ensemble needs top_k of 1 or more.")
     run_models = ["naive", *[m for m in chosen if m != "naive"]]
@@ -103,7 +106,8 @@ def plan(kind: str, freq: str, horizon: int | None, folds: int, options: dict | 
     return {"kind": kind, "horizon": horizon, "folds": int(folds), "freq": freq,
             "seed": int(general["seed"]), "candidates": chosen, "models": run_models,
             "options": per_model, "quantiles": list(quantiles.parse(general["quantiles"])),
-            "top_k": int(general["top_k"]), "combine": general["combine"]}
+            "top_k": int(general["top_k"]), "combine": general["combine"],
+            "margin": float(general["margin"])}
 
 
 def start(actor: Actor, kind: str, *, horizon: int | None = None, folds: int = 3,

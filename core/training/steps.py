@@ -124,7 +124,8 @@ def decide(bt: pd.DataFrame, folds: list[int], params: dict) -> tuple[pd.Series,
         rows = pd.concat([bt, ens[bt.columns]], ignore_index=True)
     sids = np.sort(bt["series_id"].unique())
     if kind == "best":
-        chosen = ensemble.choose(rows, folds, [*cands, *([ensemble.NAME] if mem is not None else [])])
+        chosen = ensemble.choose(rows, folds, [*cands, *([ensemble.NAME] if mem is not None else [])],
+                                 params.get("margin", 0.0))
     elif kind == "ensemble":
         chosen = pd.Series(ensemble.NAME, index=mem.index)
     else:
