@@ -37,7 +37,7 @@ def load(db, vid):
     ("naive", {}, {"naive"}),
     ("sklearn", {"estimator": "ridge"}, {"naive", "sklearn"}),
     ("prophet", {"uncertainty_samples": "50"}, {"naive", "prophet"}),
-    ("best", {"models": "naive,sklearn,prophet", "uncertainty_samples": "50"},
+    ("best", {"models": "naive,sklearn,prophet", "uncertainty_samples": "50", "margin": "0"},
      {"naive", "sklearn", "prophet", "ensemble"}),
     ("ensemble", {"models": "naive,sklearn", "top_k": "2", "combine": "median"}, {"naive", "sklearn", "ensemble"}),
 ])
