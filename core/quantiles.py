@@ -123,4 +123,17 @@ def export_columns(version_id: int, db=None) -> pd.DataFrame:
     out = wide(rows)
     out = out.merge(names, on="series_id").drop(columns="series_id")
     out["date"] = pd.to_datetime(out["ds"]).dt.date
-    return out.drop(columns="ds")[["sku", "store", "date", *[c for c in out.columns if c.startswith("p")]]]
+    qcols = sorted((c for c in out.columns if c.startswith("p") and c[1:2].isdigit()),
+                   key=lambda c: float(c[1:].replace("_", ".")))
+    return out.drop(columns="ds")[["sku", "store", "date", *qcols]]
+
+
+def with_columns(df: pd.DataFrame, version_id: int, db=None) -> pd.DataFrame:
+    """Export rows (sku, store, date, yhat, yhat_lower, yhat_upper, model, version) with the
+    version's quantile columns inserted after the band."""
+    q = export_columns(version_id, db)
+    cols = [c for c in q.columns if c not in ("sku", "store", "date")]
+    out = df.merge(q, on=["sku", "store", "date"], how="left")
+    at = list(df.columns).index("yhat_upper") + 1
+    order = [*df.columns[:at], *cols, *df.columns[at:]]
+    return out[order]
