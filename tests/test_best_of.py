@@ -52,6 +52,14 @@ def test_margin_keeps_the_pooled_winner_unless_another_is_clearly_better():
     assert dict(ensemble.choose(bt, [0, 1], ["a", "b"], margin=0.6)) == {1: "b", 2: "b", 3: "b"}
 
 
+def test_ensemble_members_ranked_over_all_series_or_each():
+    bt = pd.concat([rows({"a": [1.0], "b": [2.0], "c": [3.0]}).assign(series_id=1),
+                    rows({"a": [9.0], "b": [2.0], "c": [1.0]}).assign(series_id=2)])
+    assert dict(ensemble.members(bt, [0], ["a", "b", "c"], 2, "series")) == {1: ("a", "b"), 2: ("c", "b")}
+    # over both series: b 4, c 4 (tie: c after b in candidate order), a 10
+    assert dict(ensemble.members(bt, [0], ["a", "b", "c"], 2)) == {1: ("b", "c"), 2: ("b", "c")}
+
+
 def test_ensemble_is_the_mean_or_median_of_the_top_k():
     bt = rows({"a": [1.0], "b": [2.0], "c": [6.0]})
     mem = ensemble.members(bt, [0], ["a", "b", "c"], 2)

@@ -27,8 +27,6 @@ import time
 from collections.abc import Callable
 from functools import cache
 
-import pandas as pd
-
 import core
 from core import artifacts, config, models, quantiles
 from core.access import Actor, require
@@ -41,8 +39,8 @@ from core.store import versions as vstore
 from core.training import steps
 
 ProgressFn = Callable[[int, int], None]
-GENERAL_OPTIONS = {"models": "auto", "seed": 0, "quantiles": "0.1,0.5,0.9", "top_k": 3, "combine": "mean",
-                   "margin": 0.25}
+GENERAL_OPTIONS = {"models": "auto", "seed": 0, "quantiles": "0.1,0.5,0.9", "top_k": 3,
+                   "combine": "mean", "scope": "global", "margin": 0.25}
 MAX_HORIZON = {"D": 366, "W": 104, "M": 36}
 _live: set[int] = set()  # version ids being trained by this process
 _live_lock = threading.Lock()
@@ -90,6 +88,8 @@ def plan(kind: str, freq: str, horizon: int | None, folds: int, options: dict | 
         raise ValidationError(f"combine= takes {' or '.join(ensemble.METHODS)}.")
     if not 0 <= general["top_k"] <= 10:
         raise ValidationError("top_k must be between 0 (no ensemble in best-of) and 10.")
+    if general["scope"] not in ensemble.SCOPES:
+        raise ValidationError(f"scope= takes {' or '.join(ensemble.SCOPES)}.")
     if not 0 <= general["margin"] < 1:
         raise ValidationError("margin must be at least 0 and below 1 (0.1 = 10% better).")
     if kind == "ensemble" and general["top_k"] < 1:
@@ -107,7 +107,7 @@ def plan(kind: str, freq: str, horizon: int | None, folds: int, options: dict | 
             "seed": int(general["seed"]), "candidates": chosen, "models": run_models,
             "options": per_model, "quantiles": list(quantiles.parse(general["quantiles"])),
             "top_k": int(general["top_k"]), "combine": general["combine"],
-            "margin": float(general["margin"])}
+            "margin": float(general["margin"]), "scope": general["scope"]}
 
 
 def start(actor: Actor, kind: str, *, horizon: int | None = None, folds: int = 3,
@@ -165,13 +165,6 @@ class _Reporter:
             self.cancelled = True
         self.poll()
         return self.cancelled
-
-
-def usable_regressors(regs: pd.DataFrame, y: pd.DataFrame, horizon: int, freq: str) -> tuple[list[str], list[str]]:
-    """(regressors whose values are known for every series over the horizon, warnings)."""
-    r = steps.Run(vid=0, params={}, freq=freq, horizon=horizon, folds=1, y=y, raw_regs=regs)
-    steps.regressors(r)
-    return r.used, r.warns
 
 
 def run(vid: int, *, db=None, progress: ProgressFn | None = None,

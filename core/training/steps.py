@@ -119,7 +119,7 @@ def decide(bt: pd.DataFrame, folds: list[int], params: dict) -> tuple[pd.Series,
     kind, cands = params["kind"], params["candidates"]
     mem, rows = None, bt
     if kind in ("ensemble", "best") and len(cands) >= 2 and params["top_k"] >= 1:
-        mem = ensemble.members(bt, folds, cands, params["top_k"])
+        mem = ensemble.members(bt, folds, cands, params["top_k"], params.get("scope", "global"))
         ens = ensemble.combine(bt[bt["model"].isin(cands)], mem, params["combine"], ["fold", "ds"])
         rows = pd.concat([bt, ens[bt.columns]], ignore_index=True)
     sids = np.sort(bt["series_id"].unique())
