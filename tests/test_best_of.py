@@ -136,3 +136,27 @@ def test_quantile_option_parses_and_always_keeps_the_band():
     assert quantiles.parse("0.5, 0.95") == (0.1, 0.5, 0.9, 0.95)
     assert quantiles.parse(None) == (0.1, 0.5, 0.9)
     assert quantiles.column(0.975) == "p97_5" and quantiles.column(0.1) == "p10"
+
+
+def test_demand_class_is_stored_per_series_when_a_classifier_is_installed(daily, monkeypatch):
+    """The storage path for models-stat's core.models.classify (a minimal ADI/CV² rule stands in
+    for it here, until the merge)."""
+    import sys
+    import types
+
+    def classify(train: pd.DataFrame, season: int, obsolete_after: int) -> pd.DataFrame:
+        g = train[train["y"] > 0].groupby("series_id")["y"]
+        adi = train.groupby("series_id").size() / g.size()
+        cv2 = (g.std() / g.mean()) ** 2
+        cls = np.where(adi < 1.32, np.where(cv2 < 0.49, "smooth", "erratic"),
+                       np.where(cv2 < 0.49, "intermittent", "lumpy"))
+        return pd.DataFrame({"series_id": adi.index, "adi": adi.to_numpy(), "cv2": cv2.to_numpy(), "class": cls})
+
+    module = types.ModuleType("core.models.classify")
+    module.classify = classify
+    monkeypatch.setitem(sys.modules, "core.models.classify", module)
+    vid = training.train(SCI, "naive", horizon=7, folds=1, db=daily)
+    with session(daily) as s:
+        got, v = vs.series_classes(s, vid), vs.get_version(s, vid)
+    assert len(got) == 4 and set(got["class"]) <= {"smooth", "erratic", "intermittent", "lumpy"}
+    assert got["adi"].ge(1).all() and sum(json.loads(v.metrics)["classes"].values()) == 4
