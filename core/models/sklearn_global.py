@@ -31,6 +31,11 @@ random sample of them, which keeps 1,000+ series fast without a measurable loss 
 scale), widened with the square root of the steps ahead in seasons. core.training replaces
 these by quantiles calibrated on the backtest (core.quantiles); they stay for direct use.
 
+Loss (`auto`): absolute error on a standardised target. Accuracy here is WAPE, a sum of
+absolute errors, which the median minimises, not the mean; on skewed unit sales (many zeros, a
+few big days) the two differ (pizza_daily holdout WAPE 0.616 v 0.639 with squared error).
+Squared error on seasonal differences (monthly), which are symmetric; Poisson with `level`/`none`.
+
 Estimators: HistGradientBoostingRegressor (default) or Ridge (fast linear option, with one-hot
 calendar). Threads: HistGradientBoosting uses OpenMP; core.training caps it with threadpoolctl at
 SHELFCAST_THREADS.
@@ -63,6 +68,7 @@ CALENDAR = {"D": ("dow",), "W": (), "M": ()}
 YEARLY = {"D": ("month", "doy"), "W": ("woy", "month"), "M": ("month",)}
 YEAR = {"D": 365, "W": 52, "M": 12}
 TRANSFORMS = ("auto", "standard", "diff", "level", "none")
+LOSSES = ("auto", "squared_error", "absolute_error", "poisson")
 
 
 def _family(freq: str) -> str:
@@ -103,7 +109,7 @@ class SklearnGlobal(Forecaster):
         "learning_rate": 0.1,
         "max_leaf_nodes": 31,
         "alpha": 1.0,  # ridge penalty
-        "loss": "auto",  # auto | squared_error | poisson (poisson needs transform=level or none)
+        "loss": "auto",  # auto | squared_error | absolute_error | poisson (poisson: transform=level or none)
         "transform": "auto",  # auto | standard | diff | level | none
         "window": 0,  # training periods per series; 0 = two years / three years of weeks / ten of months
         "max_rows": 150_000,  # training rows kept (a seeded random sample beyond that; 0 = all)
@@ -113,8 +119,8 @@ class SklearnGlobal(Forecaster):
         out = super().parse_options(options)
         if out["estimator"] not in ("hgb", "ridge"):
             raise ModelError(f"estimator must be hgb or ridge, not {out['estimator']!r}.")
-        if out["loss"] not in ("auto", "squared_error", "poisson"):
-            raise ModelError(f"loss must be auto, squared_error or poisson, not {out['loss']!r}.")
+        if out["loss"] not in LOSSES:
+            raise ModelError(f"loss must be one of {', '.join(LOSSES)}, not {out['loss']!r}.")
         if out["transform"] not in TRANSFORMS:
             raise ModelError(f"transform must be one of {', '.join(TRANSFORMS)}, not {out['transform']!r}.")
         if out["loss"] == "poisson" and out["transform"] not in ("level", "none"):
@@ -223,8 +229,9 @@ class SklearnGlobal(Forecaster):
         from sklearn.ensemble import HistGradientBoostingRegressor
 
         loss = o["loss"]
-        if loss == "auto":
-            loss = "poisson" if self.nonneg and self.transform in ("level", "none") else "squared_error"
+        if loss == "auto":  # see the module docstring
+            loss = ("poisson" if self.nonneg and self.transform in ("level", "none") else
+                    "squared_error" if self.transform == "diff" else "absolute_error")
         return HistGradientBoostingRegressor(
             loss=loss, max_iter=o["max_iter"], learning_rate=o["learning_rate"],
             max_leaf_nodes=o["max_leaf_nodes"], early_stopping=False, random_state=self.seed,
