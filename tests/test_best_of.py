@@ -160,12 +160,3 @@ def test_demand_class_is_stored_per_series_when_a_classifier_is_installed(daily,
         got, v = vs.series_classes(s, vid), vs.get_version(s, vid)
     assert len(got) == 4 and set(got["class"]) <= {"smooth", "erratic", "intermittent", "lumpy"}
     assert got["adi"].ge(1).all() and sum(json.loads(v.metrics)["classes"].values()) == 4
-
-
-def test_ensemble_stays_the_default_unless_a_single_model_is_clearly_better():
-    bt = pd.concat([rows({"a": [1.0], "ensemble": [1.05]}).assign(series_id=1),
-                    rows({"a": [1.0], "ensemble": [1.05]}).assign(series_id=2)])
-    assert set(ensemble.choose(bt, [0], ["a", "ensemble"], margin=0.25)) == {"ensemble"}
-    assert set(ensemble.choose(bt, [0], ["a", "ensemble"], margin=0.0)) == {"a"}
-    clear = bt.assign(yhat=np.where(bt["model"] == "a", 10.1, 12.0))
-    assert set(ensemble.choose(clear, [0], ["a", "ensemble"], margin=0.25)) == {"a"}
