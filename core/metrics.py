@@ -117,3 +117,33 @@ def pooled(bt: pd.DataFrame, scale: pd.Series | None = None) -> dict:
         ps = ps[ps["fold"].isna()]
         m["mase"] = float(ps["mase"].mean(skipna=True)) if ps["mase"].notna().any() else float("nan")
     return {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in m.items()}
+
+
+# -- quantile forecasts (core.quantiles calibrates them; these score them) -----------------------
+
+def pinball(y: np.ndarray, pred: np.ndarray, q: float) -> float:
+    """Mean pinball (quantile) loss of one quantile's forecasts: q·(y−p) above, (1−q)·(p−y) below."""
+    y, pred = np.asarray(y, float), np.asarray(pred, float)
+    ok = ~(np.isnan(y) | np.isnan(pred))
+    d = y[ok] - pred[ok]
+    return float(np.mean(np.maximum(q * d, (q - 1) * d))) if ok.any() else float("nan")
+
+
+def quantile_scores(y: np.ndarray, preds: dict[float, np.ndarray]) -> dict:
+    """Pinball loss and observed coverage (share of actuals at or below the forecast) per
+    quantile, and the weighted quantile loss wQL = 2·Σ_q Σ pinball_q / (Q·Σ|y|), the scale-free
+    figure (M5, GluonTS) that is comparable across data sets like WAPE (wQL at P50 alone = WAPE)."""
+    y = np.asarray(y, float)
+    abs_y = float(np.nansum(np.abs(y)))
+    out: dict = {"pinball": {}, "coverage": {}}
+    total = 0.0
+    for q, p in sorted(preds.items()):
+        p = np.asarray(p, float)
+        ok = ~(np.isnan(y) | np.isnan(p))
+        d = y[ok] - p[ok]
+        loss = np.maximum(q * d, (q - 1) * d)
+        total += float(loss.sum())
+        out["pinball"][f"{q:g}"] = float(loss.mean()) if ok.any() else None
+        out["coverage"][f"{q:g}"] = float(np.mean(y[ok] <= p[ok])) if ok.any() else None
+    out["wql"] = 2 * total / (len(preds) * abs_y) if abs_y and preds else None
+    return out

@@ -18,7 +18,7 @@ def store(tmp_path_factory):
 
 def test_train_versions_export(store, tmp_path, capsys):
     rc = main(["--db", str(store), "train", "--model", "sklearn", "--horizon", "7", "--folds", "2",
-               "--option", "estimator=ridge", "--json"])
+               "--option", "estimator=ridge", "--quantiles", "0.5,0.95", "--json"])
     out, err = capsys.readouterr()
     assert rc == 0
     v = json.loads(out)
@@ -38,8 +38,11 @@ def test_train_versions_export(store, tmp_path, capsys):
         f = tmp_path / f"fc.{ext}"
         assert main(["--db", str(store), "export", "--version", str(v["id"]), "--out", str(f)]) == 0
         df = pd.read_csv(f) if ext == "csv" else pd.read_parquet(f)
-        assert list(df.columns) == ["sku", "store", "date", "yhat", "yhat_lower", "yhat_upper", "model", "version"]
+        assert list(df.columns) == ["sku", "store", "date", "yhat", "yhat_lower", "yhat_upper",
+                                    "p10", "p50", "p90", "p95", "model", "version"]
         assert len(df) == 2 * 7 and set(df["version"]) == {v["id"]}
+        assert (df["p10"] <= df["p50"]).all() and (df["p90"] <= df["p95"]).all()
+        assert (df["yhat_lower"] == df["p10"]).all() and (df["yhat_upper"] == df["p90"]).all()
     capsys.readouterr()
 
 
@@ -50,3 +53,17 @@ def test_bad_requests_exit_2_with_a_message(store, capsys):
     assert "estimator must be hgb or ridge" in capsys.readouterr().err
     assert main(["--db", str(store), "export", "--version", "999", "--out", "x.csv"]) == 2
     assert "no version 999" in capsys.readouterr().err
+
+
+def test_help_lists_every_model_and_the_quantiles_option(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    out = capsys.readouterr().out
+    for kind in ("ets", "theta", "arima", "croston", "tsb", "adida", "imapa", "ensemble", "best", "sklearn"):
+        assert kind in out
+    assert "--quantiles" in out
+
+
+def test_quantiles_out_of_range_are_refused(store, capsys):
+    assert main(["--db", str(store), "train", "--model", "naive", "--quantiles", "0.1,1.5"]) == 2
+    assert "between 0.01 and 0.99" in capsys.readouterr().err

@@ -37,7 +37,9 @@ def load(db, vid):
     ("naive", {}, {"naive"}),
     ("sklearn", {"estimator": "ridge"}, {"naive", "sklearn"}),
     ("prophet", {"uncertainty_samples": "50"}, {"naive", "prophet"}),
-    ("best", {"models": "naive,sklearn,prophet", "uncertainty_samples": "50"}, {"naive", "sklearn", "prophet"}),
+    ("best", {"models": "naive,sklearn,prophet", "uncertainty_samples": "50", "margin": "0"},
+     {"naive", "sklearn", "prophet", "ensemble"}),
+    ("ensemble", {"models": "naive,sklearn", "top_k": "2", "combine": "median"}, {"naive", "sklearn", "ensemble"}),
 ])
 def test_each_kind_makes_a_ready_version(daily, kind, options, models):
     seen = []
@@ -55,7 +57,19 @@ def test_each_kind_makes_a_ready_version(daily, kind, options, models):
     m = json.loads(v.metrics)
     assert 0 < m["wape"] < 1 and m["accuracy"] == pytest.approx(1 - m["wape"])
     assert set(m) >= {"mape", "smape", "mase", "bias", "rmse", "coverage", "by_model", "winners"}
-    if kind == "best":
+    with session(daily) as s:
+        qs = vs.forecast_quantiles(s, vid)
+    assert sorted(qs["q"].unique()) == [0.1, 0.5, 0.9] and len(qs) == 3 * 7 * 3
+    wide = qs.pivot_table(index=["series_id", "ds"], columns="q", values="value")
+    assert ((wide[0.1] <= wide[0.5]) & (wide[0.5] <= wide[0.9]) & (wide[0.1] >= 0)).all()
+    band = fc.set_index(["series_id", "ds"])[["yhat_lower", "yhat_upper"]]
+    band.index = wide.index
+    assert (band["yhat_lower"] == wide[0.1]).all() and (band["yhat_upper"] == wide[0.9]).all()
+    assert set(m["quantiles"]["coverage"]) == {"0.1", "0.5", "0.9"} and m["quantiles"]["wql"] > 0
+    assert m["measured"]["method"] == ("out-of-selection" if kind in ("best", "ensemble") else "all-folds")
+    if kind == "ensemble":
+        assert set(fc["model"]) == {"ensemble"}
+    elif kind == "best":
         winners = fc.groupby("series_id")["model"].first()
         per = ms[ms["fold"].isna()].pivot(index="series_id", columns="model", values="wape")
         assert (winners == per.idxmin(axis=1)).all()  # lowest backtest WAPE won each series
@@ -63,7 +77,7 @@ def test_each_kind_makes_a_ready_version(daily, kind, options, models):
         assert set(fc["model"]) == {kind}
     formats = {a.format for a in arts}
     assert formats == {"naive": set(), "sklearn": {"skops", "json"}, "prophet": {"prophet-json"},
-                       "best": formats}[kind]
+                       "best": formats, "ensemble": {"skops", "json"}}[kind]
     warns = json.loads(v.warnings)
     assert not [w for w in warns if w.startswith("Regressor")]  # no regressors in this store
     assert all("MAPE skips" in w for w in warns)  # zero actuals are named, nothing else
@@ -96,7 +110,11 @@ def test_refusals_create_no_version(daily):
     with pytest.raises(ValidationError, match="Unknown option"):
         training.train(SCI, "sklearn", options={"colour": "blue"}, db=daily)
     with pytest.raises(ValidationError, match="Unknown model"):
-        training.train(SCI, "arima", db=daily)
+        training.train(SCI, "oracle", db=daily)
+    with pytest.raises(ValidationError, match="quantiles must lie between"):
+        training.train(SCI, "naive", options={"quantiles": "0.1,0.999"}, db=daily)
+    with pytest.raises(ValidationError, match="at least two candidates"):
+        training.train(SCI, "ensemble", options={"models": "sklearn"}, db=daily)
     with pytest.raises(ValidationError, match="Horizon"):
         training.train(SCI, "naive", horizon=0, db=daily)
     with session(daily) as s:

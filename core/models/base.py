@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -51,13 +50,17 @@ class FitContext:
             raise Cancelled()
 
 
-class Forecaster(ABC):
-    """fit_predict(train, horizon, regs, ctx) -> OUT_COLS frame.
+class Forecaster:
+    """fit(train, regs, ctx) -> self, then predict(horizon, regs, ctx) -> OUT_COLS frame.
 
     `train` is long (series_id, ds, y) with no gaps (core.models.data.complete) and ends at the
-    forecast origin for every series; `regs` (series_id, ds, <names>) covers the history and the
-    horizon and holds only regressors whose future is known. A model must not look at rows after
-    the origin: the backtest passes only what it may see."""
+    forecast origin for every series; `regs` (series_id, ds, <names>) covers the history and, for
+    predict, the horizon, and holds only regressors whose future is known. A model must not look
+    at rows after the origin: the backtest passes only what it may see.
+
+    Fit and predict are apart so that one fitted model can forecast again (another horizon, a
+    regressor scenario) without refitting, and so that predict never changes what fit learned:
+    calling predict twice gives the same frame."""
 
     name: str = ""
     per_series: bool = False
@@ -78,9 +81,15 @@ class Forecaster(ABC):
                 out[key] = convert(key, options[key], default)
         return out
 
-    @abstractmethod
+    def fit(self, train: pd.DataFrame, regs: pd.DataFrame | None, ctx: FitContext) -> Forecaster:
+        raise NotImplementedError(f"{type(self).__name__} must implement fit")
+
+    def predict(self, horizon: int, regs: pd.DataFrame | None, ctx: FitContext) -> pd.DataFrame:
+        raise NotImplementedError(f"{type(self).__name__} must implement predict")
+
     def fit_predict(self, train: pd.DataFrame, horizon: int, regs: pd.DataFrame | None,
-                    ctx: FitContext) -> pd.DataFrame: ...
+                    ctx: FitContext) -> pd.DataFrame:
+        return self.fit(train, regs, ctx).predict(horizon, regs, ctx)
 
 
 def convert(key: str, value: object, default: object) -> object:

@@ -22,9 +22,3 @@ def complete(sales: pd.DataFrame, freq: str, end: pd.Timestamp | None = None) ->
     out["y"] = out["y"].fillna(0.0)
     return out.sort_values(["series_id", "ds"], ignore_index=True)
 
-
-def regressors_long(regs: pd.DataFrame) -> pd.DataFrame:
-    out = regs.copy()
-    if "ds" in out:
-        out["ds"] = pd.to_datetime(out["ds"])
-    return out

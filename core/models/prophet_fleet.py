@@ -131,10 +131,18 @@ class ProphetFleet(Forecaster):
         out["country_holidays"] = code
         return out
 
-    def fit_predict(self, train: pd.DataFrame, horizon: int, regs: pd.DataFrame | None,
-                    ctx: FitContext) -> pd.DataFrame:
+    def fit(self, train: pd.DataFrame, regs: pd.DataFrame | None, ctx: FitContext) -> ProphetFleet:
+        """Keeps the history only. The Stan fits run in worker processes at predict time,
+        together with each series' forecast: shipping ~100 fitted models back and forth between
+        processes costs more than the fits themselves, and a fitted Prophet needs the future
+        regressor values anyway, which only predict has."""
+        self.train = train[["series_id", "ds", "y"]]
+        return self
+
+    def predict(self, horizon: int, regs: pd.DataFrame | None, ctx: FitContext) -> pd.DataFrame:
         from core import parallel
 
+        train = self.train
         origin = train["ds"].max()
         fut = future_dates(origin, horizon, self.freq)
         names = [c for c in (regs.columns if regs is not None else []) if c not in ("series_id", "ds")]

@@ -10,6 +10,12 @@ Contract used by the registry and monitoring:
 - `backtests`: version_id, series_id, model, fold, cutoff, ds, y, yhat, yhat_lower, yhat_upper.
 - `series_metrics`: version_id, series_id, model, fold (NULL = all folds pooled for the series),
   wape, mape, smape, mase, bias, rmse, coverage, abs_err, abs_y, n.
+- `forecast_quantiles`: version_id, series_id, ds, q, value: the quantile forecasts (P10/P50/P90
+  by default, core.quantiles). Long, so the set of quantiles can change without a schema change;
+  `forecasts.yhat_lower`/`yhat_upper` hold the same run's P10/P90, so readers of the 80% band
+  need nothing else.
+- `series_class`: version_id, series_id, class, adi, cv2: each series' demand class when the
+  version was trained (smooth / erratic / intermittent / lumpy / obsolete).
 - `versions.metrics`: JSON of pooled metrics of the version's chosen model(s):
   {"wape":..., "accuracy":..., "mape":..., "smape":..., "mase":..., "bias":..., "rmse":...,
    "coverage":...}.
@@ -33,7 +39,7 @@ STATUSES = ("running", "ready", "failed", "cancelled", "interrupted")
 class Version(SQLModel, table=True):
     __tablename__ = "versions"
     id: int | None = id_field("versions")
-    kind: str  # prophet | sklearn | naive | best
+    kind: str  # a model of core.models.CATALOGUE, ensemble or best
     params: str = "{}"  # JSON: every option that shaped the fit, horizon and folds included
     horizon: int
     folds: int
@@ -81,6 +87,12 @@ DDL += [
         version_id INTEGER NOT NULL, series_id INTEGER NOT NULL, model VARCHAR NOT NULL,
         fold INTEGER, wape DOUBLE, mape DOUBLE, smape DOUBLE, mase DOUBLE, bias DOUBLE,
         rmse DOUBLE, coverage DOUBLE, abs_err DOUBLE, abs_y DOUBLE, n INTEGER)""",
+    """CREATE TABLE IF NOT EXISTS forecast_quantiles (
+        version_id INTEGER NOT NULL, series_id INTEGER NOT NULL, ds DATE NOT NULL,
+        q DOUBLE NOT NULL, value DOUBLE)""",
+    """CREATE TABLE IF NOT EXISTS series_class (
+        version_id INTEGER NOT NULL, series_id INTEGER NOT NULL, class VARCHAR NOT NULL,
+        adi DOUBLE, cv2 DOUBLE)""",
 ]
 
 
@@ -140,14 +152,17 @@ def set_status(s: Session, version_id: int, status: str, error: str | None = Non
 
 def save_results(s: Session, version_id: int, *, backtests: pd.DataFrame, metrics_rows: pd.DataFrame,
                  forecasts: pd.DataFrame, artifacts: list[Artifact], metrics: dict,
-                 warnings: list[str], params: dict, duration_s: float, n_series: int) -> None:
+                 warnings: list[str], params: dict, duration_s: float, n_series: int,
+                 quantiles: pd.DataFrame | None = None, classes: pd.DataFrame | None = None) -> None:
     """Everything a run produced, and the flip to 'ready', in the caller's one transaction."""
     con = raw(s)
-    for table, df, cols in (
-        ("backtests", backtests, BACKTEST_COLS),
-        ("series_metrics", metrics_rows, METRIC_COLS),
-        ("forecasts", forecasts, FORECAST_COLS),
-    ):
+    tables = [("backtests", backtests, BACKTEST_COLS), ("series_metrics", metrics_rows, METRIC_COLS),
+              ("forecasts", forecasts, FORECAST_COLS)]
+    if quantiles is not None and len(quantiles):
+        tables.append(("forecast_quantiles", quantiles, QUANTILE_COLS))
+    if classes is not None and len(classes):
+        tables.append(("series_class", classes, CLASS_COLS))
+    for table, df, cols in tables:
         frame = df.assign(version_id=version_id)[["version_id", *cols]]
         con.register("incoming_rows", frame)
         con.execute(f"INSERT INTO {table} SELECT * FROM incoming_rows")  # noqa: S608 - fixed names
@@ -170,6 +185,8 @@ BACKTEST_COLS = ["series_id", "model", "fold", "cutoff", "ds", "y", "yhat", "yha
 METRIC_COLS = ["series_id", "model", "fold", "wape", "mape", "smape", "mase", "bias", "rmse",
                "coverage", "abs_err", "abs_y", "n"]
 FORECAST_COLS = ["series_id", "ds", "yhat", "yhat_lower", "yhat_upper", "model"]
+QUANTILE_COLS = ["series_id", "ds", "q", "value"]
+CLASS_COLS = ["series_id", "class", "adi", "cv2"]
 
 
 def forecasts(s: Session, version_id: int, series_id: int | None = None) -> pd.DataFrame:
@@ -212,5 +229,24 @@ def series_ids(s: Session, version_id: int) -> pd.DataFrame:
     return raw(s).execute(
         """SELECT DISTINCT f.series_id, se.sku, se.store, f.model FROM forecasts f
            JOIN series se USING (series_id) WHERE f.version_id = ? ORDER BY se.sku, se.store""",
+        [version_id],
+    ).df()
+
+
+def forecast_quantiles(s: Session, version_id: int, series_id: int | None = None) -> pd.DataFrame:
+    """series_id, ds, q, value of a version's quantile forecasts (empty for older versions)."""
+    return raw(s).execute(
+        """SELECT series_id, ds, q, value FROM forecast_quantiles
+           WHERE version_id = ? AND (? IS NULL OR series_id = ?) ORDER BY series_id, ds, q""",
+        [version_id, series_id, series_id],
+    ).df()
+
+
+def series_classes(s: Session, version_id: int) -> pd.DataFrame:
+    """Per series of a version: sku, store, series_id, class, adi, cv2."""
+    return raw(s).execute(
+        """SELECT se.sku, se.store, c.series_id, c.class, c.adi, c.cv2
+           FROM series_class c JOIN series se USING (series_id)
+           WHERE c.version_id = ? ORDER BY se.sku, se.store""",
         [version_id],
     ).df()

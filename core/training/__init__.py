@@ -8,9 +8,12 @@ writes backtests, metrics, forecasts and artefact records *and* flips the status
 killed at any point therefore never looks ready: its row stays 'running' until `mark_interrupted`
 (called at start-up) finds its process gone.
 
-Kinds: naive, sklearn, prophet (each also backtests seasonal naive for reference) and best (every
-candidate in `models`, default naive,sklearn,prophet; per series the lowest backtest WAPE wins
-and the forecasts table records the winner).
+Kinds: every model of core.models.CATALOGUE (each also backtests seasonal naive for reference),
+ensemble (per series the mean or median of the top_k candidates by backtest) and best (per series
+the candidate or ensemble with the lowest backtest error; the forecasts table records the
+winner). Candidates: `models=`, default every installed model that is not slow. The steps of a
+run are in core.training.steps; the headline metric of best-of is measured out of selection
+(see there). Every run also stores quantile forecasts (core.quantiles).
 """
 
 from __future__ import annotations
@@ -24,21 +27,20 @@ import time
 from collections.abc import Callable
 from functools import cache
 
-import numpy as np
-import pandas as pd
-
 import core
-from core import artifacts, backtest, config, metrics, models
+from core import artifacts, config, models, quantiles
 from core.access import Actor, require
 from core.errors import ShelfcastError, ValidationError
 from core.freq import default_horizon, family
+from core.models import ensemble
 from core.models.base import Cancelled, FitContext
-from core.models.data import complete
 from core.store import datasets, sales, session, train_jobs
 from core.store import versions as vstore
+from core.training import steps
 
 ProgressFn = Callable[[int, int], None]
-GENERAL_OPTIONS = {"models": "naive,sklearn,prophet", "seed": 0}
+GENERAL_OPTIONS = {"models": "auto", "seed": 0, "quantiles": "0.1,0.5,0.9", "top_k": 3,
+                   "combine": "mean", "scope": "global", "margin": 0.25}
 MAX_HORIZON = {"D": 366, "W": 104, "M": 36}
 _live: set[int] = set()  # version ids being trained by this process
 _live_lock = threading.Lock()
@@ -67,27 +69,45 @@ def plan(kind: str, freq: str, horizon: int | None, folds: int, options: dict | 
     if not 1 <= int(folds) <= 10:
         raise ValidationError("Folds must be between 1 and 10.")
     general = {k: models.base.convert(k, options.get(k, d), d) for k, d in GENERAL_OPTIONS.items()}
-    if kind == "best":
-        chosen = [m.strip() for m in str(general["models"]).split(",") if m.strip()]
+    if kind in ("best", "ensemble"):
+        text = str(general["models"]).strip()
+        chosen = models.default_candidates() if text in ("", "auto") else \
+            [m.strip() for m in text.split(",") if m.strip()]
         bad = [m for m in chosen if m not in models.CANDIDATES]
         if bad or not chosen:
             raise ValidationError(f"models= takes a comma list of {', '.join(models.CANDIDATES)}.")
+        missing = [m for m in chosen if not models.available(m)]
+        if missing:
+            raise ValidationError(f"Model(s) {', '.join(missing)} are not installed here.")
         chosen = [m for m in models.CANDIDATES if m in chosen]
+        if kind == "ensemble" and len(chosen) < 2:
+            raise ValidationError("An ensemble needs at least two candidates in models=.")
     else:
         chosen = [kind]
+    if general["combine"] not in ensemble.METHODS:
+        raise ValidationError(f"combine= takes {' or '.join(ensemble.METHODS)}.")
+    if not 0 <= general["top_k"] <= 10:
+        raise ValidationError("top_k must be between 0 (no ensemble in best-of) and 10.")
+    if general["scope"] not in ensemble.SCOPES:
+        raise ValidationError(f"scope= takes {' or '.join(ensemble.SCOPES)}.")
+    if not 0 <= general["margin"] < 1:
+        raise ValidationError("margin must be at least 0 and below 1 (0.1 = 10% better).")
+    if kind == "ensemble" and general["top_k"] < 1:
+        raise ValidationError("An ensemble needs top_k of 1 or more.")
     run_models = ["naive", *[m for m in chosen if m != "naive"]]
     per_model = {}
     known = set(GENERAL_OPTIONS)
     for name in run_models:
-        cls = type(models.make(name, freq, {}))
-        known |= set(cls.OPTIONS)
+        known |= set(models.model_class(name).OPTIONS)
         per_model[name] = models.make(name, freq, options).options
     unknown = sorted(set(options) - known)
     if unknown:
         raise ValidationError(f"Unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}.")
     return {"kind": kind, "horizon": horizon, "folds": int(folds), "freq": freq,
             "seed": int(general["seed"]), "candidates": chosen, "models": run_models,
-            "options": per_model}
+            "options": per_model, "quantiles": list(quantiles.parse(general["quantiles"])),
+            "top_k": int(general["top_k"]), "combine": general["combine"],
+            "margin": float(general["margin"]), "scope": general["scope"]}
 
 
 def start(actor: Actor, kind: str, *, horizon: int | None = None, folds: int = 3,
@@ -147,39 +167,6 @@ class _Reporter:
         return self.cancelled
 
 
-def usable_regressors(regs: pd.DataFrame, y: pd.DataFrame, horizon: int, freq: str) -> tuple[list[str], list[str]]:
-    """(regressors whose values are known for every series over the horizon, warnings)."""
-    names = [c for c in regs.columns if c not in ("series_id", "ds")]
-    if not names:
-        return [], []
-    last = y["ds"].max()
-    fut = backtest.future_dates(last, horizon, freq)
-    need = len(fut) * y["series_id"].nunique()
-    ahead = regs[regs["ds"].isin(fut) & regs["series_id"].isin(y["series_id"].unique())]
-    used, warns = [], []
-    for n in names:
-        have = int(ahead[n].notna().sum()) if n in ahead else 0
-        if have >= need:
-            used.append(n)
-        else:
-            warns.append(f"Regressor '{n}' was left out: its values for the {horizon} periods after "
-                         f"{last.date()} are {'incomplete' if have else 'not in the data'} ({have} of "
-                         f"{need}). Upload a plan with future dates (price, promo calendar) to use it.")
-    return used, warns
-
-
-def _choose(ms: pd.DataFrame, params: dict) -> pd.Series:
-    """Model per series: the kind asked for, or (best-of) the lowest all-folds WAPE."""
-    allf = ms[ms["fold"].isna()]
-    if params["kind"] != "best":
-        return pd.Series(params["kind"], index=allf["series_id"].unique())
-    order = {m: i for i, m in enumerate(params["candidates"])}
-    allf = allf[allf["model"].isin(params["candidates"])].assign(
-        w=lambda d: d["wape"].fillna(np.inf), o=lambda d: d["model"].map(order))
-    best = allf.sort_values(["series_id", "w", "o"]).drop_duplicates("series_id")
-    return best.set_index("series_id")["model"]
-
-
 def run(vid: int, *, db=None, progress: ProgressFn | None = None,
         should_cancel: Callable[[], bool] | None = None) -> None:
     """Compute a created version and record its outcome (see the module docstring)."""
@@ -208,77 +195,46 @@ def run(vid: int, *, db=None, progress: ProgressFn | None = None,
 
 
 def _run(vid: int, db, progress, should_cancel, t0: float) -> None:
+    """The steps of core.training.steps in order; only the first and the last touch the store."""
     from threadpoolctl import threadpool_limits
 
-    with session(db) as s:
-        v = vstore.get_version(s, vid)
-        raw_sales = sales.load_sales(s)
-        raw_regs = sales.load_regressors(s)
-    params = json.loads(v.params)
-    freq, horizon, folds, seed = v.freq, v.horizon, v.folds, params["seed"]
-    y = complete(raw_sales, freq)
-    raw_regs["ds"] = pd.to_datetime(raw_regs["ds"])
-    used, warns = usable_regressors(raw_regs, y, horizon, freq)
-    regs = raw_regs[["series_id", "ds", *used]] if used else None
-    n_series = int(y["series_id"].nunique())
-    run_models = params["models"]
-    rep = _Reporter(vid, db, len(run_models) * (folds + 1) * n_series, progress, should_cancel)
+    run = steps.load(vid, db)
+    steps.regressors(run)
+    rep = _Reporter(vid, db, len(run.params["models"]) * (run.folds + 1) * run.n_series, progress,
+                    should_cancel)
     rep.poll(force=True)
-    cuts = backtest.cutoffs(y["ds"].max(), horizon, folds, freq)
     ctx = FitContext(progress=rep.add, should_cancel=rep.should_cancel)
     # OpenMP/BLAS threads of in-process fits (HistGradientBoosting): SHELFCAST_THREADS, default
     # 1. OpenMP threads spin at every barrier, so on a shared 2-core box (the app, other jobs)
     # two threads measured 15x slower than one; raise it on a dedicated machine.
     threads = int(os.environ.get("SHELFCAST_THREADS", "1") or 1)
     with threadpool_limits(limits=threads):
-        bts = [backtest.run(lambda m=m: models.make(m, freq, params["options"][m], seed),
-                            y, regs, freq, horizon, cuts, ctx) for m in run_models]
-        bt = pd.concat(bts, ignore_index=True)
-        scale = metrics.naive_scale(y[y["ds"] <= cuts[0]], models.base.season_length(freq))
-        ms = metrics.per_series(bt, scale)
-        chosen = _choose(ms, params)
-        # series with no backtest (too short) take the model that did best overall
-        overall = {m: metrics.pooled(bt[bt["model"] == m])["wape"] for m in params["candidates"]}
-        fallback = min(overall, key=lambda m: np.inf if overall[m] is None else overall[m])
-        chosen = chosen.reindex(np.sort(y["series_id"].unique())).fillna(fallback)
-        finals, items, explain = [], [], {}
-        for m in run_models:
-            sids = chosen.index[chosen == m]
-            if not len(sids):
-                continue
-            fctx = FitContext(progress=rep.add, should_cancel=rep.should_cancel, keep=True)
-            model = models.make(m, freq, params["options"][m], seed)
-            # a per-series model fits only the series it won; a global model learns from all
-            data = y[y["series_id"].isin(sids)] if model.per_series else y
-            fc = model.fit_predict(data, horizon, regs, fctx)
-            finals.append(fc[fc["series_id"].isin(sids)].assign(model=m))
-            items += fctx.artefacts
-            explain.update(fctx.explain)
-    forecasts = pd.concat(finals, ignore_index=True)
-    pick = bt.merge(chosen.rename("chosen"), left_on="series_id", right_index=True)
-    pick = pick[pick["model"] == pick["chosen"]]
-    pooled = metrics.pooled(pick, scale)
-    summary = {k: pooled.get(k) for k in (*metrics.METRICS, "accuracy", "mape_skipped")}
-    summary["by_model"] = {m: metrics.pooled(bt[bt["model"] == m], scale).get("wape") for m in run_models}
-    summary["winners"] = {m: int((chosen == m).sum()) for m in run_models}
-    summary["cutoffs"] = [str(c.date()) for c in cuts]
-    if pooled.get("mape_skipped"):
-        warns.append(f"MAPE skips the {pooled['mape_skipped']} backtest periods with zero sales "
-                     "(it is undefined there); WAPE and sMAPE include them.")
-    params["regressors"] = used
-    rows = artifacts.write(db, vid, items)
-    ms_out = ms.copy()
-    ms_out["fold"] = ms_out["fold"].astype("Int64")
+        steps.backtest(run, ctx)
+        steps.choose(run)
+        steps.fallback(run)
+        steps.final_fits(run, rep.add, rep.should_cancel)
+    steps.calibrate_quantiles(run)
+    steps.classify(run)
+    steps.summary(run)
+    _save(run, db, t0)
+    if progress:
+        progress(rep.total, rep.total)
+
+
+def _save(run: steps.Run, db, t0: float) -> None:
+    """Artefact files first (discarded if the run fails after), then every row and the flip to
+    'ready' in one transaction."""
+    rows = artifacts.write(db, run.vid, run.items)
+    ms = steps.series_metrics(run)
     with session(db, write=True) as s:
-        cur = vstore.get_version(s, vid)
+        cur = vstore.get_version(s, run.vid)
         if cur.cancel_requested:
             raise Cancelled()
         vstore.save_results(
-            s, vid, backtests=bt, metrics_rows=ms_out, forecasts=forecasts, artifacts=rows,
-            metrics=summary, warnings=warns, params=params, duration_s=time.monotonic() - t0,
-            n_series=n_series)
-    if progress:
-        progress(rep.total, rep.total)
+            s, run.vid, backtests=run.bt, metrics_rows=ms, forecasts=run.forecasts, artifacts=rows,
+            metrics=run.summary, warnings=run.warns, params=run.params,
+            duration_s=time.monotonic() - t0, n_series=run.n_series, quantiles=run.quantiles,
+            classes=run.classes)
 
 
 def mark_interrupted(db=None) -> list[int]:

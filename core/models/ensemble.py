@@ -1,0 +1,93 @@
+"""Combinations of candidate models per series, and the per-series choice between them.
+
+Both work on backtest rows (series_id, model, fold, ds, y, yhat, ...) and on the folds they are
+told to look at, so core.training can make a choice on earlier folds and score it on a later one
+that the choice never saw (see core.training.steps.choose).
+
+Ranking within a series uses the summed absolute error over the given folds: every model is
+scored on the same rows of that series, so this orders models exactly as WAPE does, and it still
+orders them where the series sold nothing (WAPE undefined). A model missing a forecast in those
+rows ranks last.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+NAME = "ensemble"
+METHODS = ("mean", "median")
+SCOPES = ("global", "series")
+
+
+def scores(bt: pd.DataFrame, folds: list[int]) -> pd.DataFrame:
+    """series_id, model, err: summed |y − ŷ| over `folds` (inf when a forecast is missing)."""
+    rows = bt[bt["fold"].isin(folds) & bt["y"].notna()]
+    err = (rows["y"] - rows["yhat"]).abs()
+    g = rows.assign(err=err, miss=rows["yhat"].isna()).groupby(["series_id", "model"], sort=True)
+    out = g.agg(err=("err", "sum"), miss=("miss", "any")).reset_index()
+    out.loc[out["miss"], "err"] = np.inf
+    return out[["series_id", "model", "err"]]
+
+
+def rank(sc: pd.DataFrame, order: list[str]) -> pd.DataFrame:
+    """Scores sorted best first within each series; ties go to the earlier model in `order`."""
+    pos = {m: i for i, m in enumerate(order)}
+    sc = sc[sc["model"].isin(order)].assign(o=lambda d: d["model"].map(pos))
+    return sc.sort_values(["series_id", "err", "o"])
+
+
+def members(bt: pd.DataFrame, folds: list[int], candidates: list[str], k: int,
+            scope: str = "global") -> pd.Series:
+    """Per series, the tuple of its top-k candidates on `folds`: ranked on that series alone
+    (scope="series") or over all series together (scope="global", the default: the same members
+    everywhere). A few folds of one series pick members by luck; on the shared real data the
+    global ranking forecast better (pizza_daily holdout WAPE 0.640 v 0.654 per series,
+    txhousing 0.065 v 0.068)."""
+    sc = scores(bt, folds)
+    if scope == "series":
+        top = rank(sc, candidates).groupby("series_id").head(k)
+        return top.groupby("series_id")["model"].agg(tuple)
+    finite = sc[np.isfinite(sc["err"]) & sc["model"].isin(candidates)]
+    total = finite.groupby("model")["err"].sum().reindex(candidates).dropna()
+    pos = {m: i for i, m in enumerate(candidates)}
+    best = tuple(sorted(total.index, key=lambda m: (total[m], pos[m]))[:k])
+    sids = np.sort(sc["series_id"].unique())
+    return pd.Series([best] * len(sids), index=sids, dtype=object)
+
+
+def combine(frames: pd.DataFrame, mem: pd.Series, method: str, keys: list[str]) -> pd.DataFrame:
+    """The ensemble's rows: per series and `keys` (ds, fold, ...), the mean or median of its
+    members' yhat and bands. `frames` holds every candidate's rows, tagged by `model`."""
+    pairs = pd.DataFrame([(s, m) for s, ms in mem.items() for m in ms], columns=["series_id", "model"])
+    rows = frames.merge(pairs, on=["series_id", "model"])
+    value_cols = [c for c in ("yhat", "yhat_lower", "yhat_upper") if c in rows]
+    other = [c for c in ("y", "cutoff") if c in rows]
+    g = rows.groupby(["series_id", *keys], sort=True)
+    out = g[value_cols].agg(method)
+    if other:
+        out = out.join(g[other].first())
+    return out.reset_index().assign(model=NAME)
+
+
+def choose(bt: pd.DataFrame, folds: list[int], candidates: list[str], margin: float = 0.0) -> pd.Series:
+    """Per series, the candidate with the lowest error on `folds`, shrunk towards the candidate
+    that is best over all series: a series leaves that one only for a model at least `margin`
+    (a fraction) better on it. A few folds of a noisy series often crown a model by luck; the
+    pooled winner is the better bet unless the evidence is clear (pizza_daily, naive v the
+    global model: per-series choice 0.657 holdout WAPE, with margin 0.1 0.647, with 0.25 0.639 =
+    the global model alone; txhousing: 0.070, 0.066, 0.065 where the best single is 0.068).
+    The pooled winner itself is plain lowest error: over every series and fold it is not noisy
+    (preferring the ensemble within the margin cost pizza_daily 0.631 v 0.616)."""
+    sc = scores(bt, folds)
+    sc = sc[sc["model"].isin(candidates)]
+    ranked = rank(sc, candidates)
+    best = ranked.drop_duplicates("series_id").set_index("series_id")
+    if margin <= 0 or sc.empty:
+        return best["model"]
+    finite = sc[np.isfinite(sc["err"])]
+    total = finite.groupby("model")["err"].sum().reindex(candidates).dropna()
+    default = total.idxmin() if len(total) else candidates[0]
+    own = sc[sc["model"] == default].set_index("series_id")["err"].reindex(best.index)
+    keep = own.notna() & ~(best["err"] < (1 - margin) * own)
+    return best["model"].where(~keep, default)

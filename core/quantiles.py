@@ -1,0 +1,139 @@
+"""Quantile forecasts (P10/P50/P90 by default) for any model, calibrated on its backtest.
+
+Split-conformal by horizon step: every backtest error y − ŷ of a model is divided by its
+series' scale (mean |y| over the `window` periods before that fold's cut-off: what the model
+could see) and pooled over series and folds, separately for each step ahead (errors grow with
+the step). The q-quantile of those scaled errors at step h, times a series' scale, added to its
+point forecast, is its q-quantile forecast at step h. Steps with too few errors (small data) use
+the errors of all steps. Quantiles of one error distribution are monotone in q by construction;
+clipping at zero for unit data (never negative) keeps them so.
+
+Why conformal rather than each model's own interval: one method for every model (Prophet's
+sampled band, the global model's residuals and ETS's likelihood band are not comparable), and
+it is calibrated on the model's actual out-of-sample errors, so P90 covers ~90% when the future
+behaves like the backtest, which a planner can check.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+MIN_PER_STEP = 40  # scaled errors needed at one step before it gets its own quantiles
+DEFAULT = (0.1, 0.5, 0.9)
+
+
+def parse(text: str | list | tuple | None) -> tuple[float, ...]:
+    """'0.1,0.5,0.9' -> (0.1, 0.5, 0.9); always includes 0.1 and 0.9 (the stored 80% band)."""
+    from core.errors import ValidationError
+
+    if text is None or text == "":
+        return DEFAULT
+    items = text if isinstance(text, list | tuple) else str(text).replace(";", ",").split(",")
+    try:
+        qs = {round(float(str(q).strip()), 4) for q in items if str(q).strip()}
+    except ValueError:
+        raise ValidationError(f"quantiles={text!r}: write probabilities like 0.1,0.5,0.9.") from None
+    bad = sorted(q for q in qs if not 0.01 <= q <= 0.99)
+    if bad:
+        raise ValidationError(f"quantiles must lie between 0.01 and 0.99 (P1 to P99); got {bad}.")
+    return tuple(sorted(qs | {0.1, 0.9}))
+
+
+def column(q: float) -> str:
+    """The export column of a quantile: p10, p50, p90, p975."""
+    return "p" + f"{100 * q:g}".replace(".", "_")
+
+
+def scales(y: pd.DataFrame, cutoffs: list[pd.Timestamp], window: int) -> pd.DataFrame:
+    """series_id, cutoff, scale: mean |y| over the last `window` rows up to each cut-off."""
+    frames = []
+    for cut in cutoffs:
+        past = y[y["ds"] <= cut]
+        s = past.groupby("series_id")["y"].apply(lambda v: float(np.abs(v.to_numpy()[-window:]).mean()))
+        frames.append(pd.DataFrame({"series_id": s.index, "cutoff": cut, "scale": s.to_numpy()}))
+    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["series_id", "cutoff", "scale"])
+    return out
+
+
+def with_steps(rows: pd.DataFrame) -> pd.DataFrame:
+    """Backtest rows with `step` (1 = first period after the cut-off)."""
+    rows = rows.sort_values(["model", "series_id", "fold", "ds"])
+    return rows.assign(step=rows.groupby(["model", "series_id", "fold"]).cumcount() + 1)
+
+
+def calibrate(rows: pd.DataFrame, sc: pd.DataFrame, qs: tuple[float, ...], horizon: int) -> np.ndarray:
+    """(horizon x len(qs)) scaled-error quantiles from backtest rows (series_id, fold, cutoff,
+    ds, y, yhat) of one model."""
+    r = with_steps(rows.assign(model="m")).merge(sc, on=["series_id", "cutoff"], how="left")
+    ok = r["y"].notna() & r["yhat"].notna() & (r["scale"] > 0)
+    r = r[ok]
+    if r.empty:
+        return np.zeros((horizon, len(qs)))
+    e = ((r["y"] - r["yhat"]) / r["scale"]).to_numpy(float)
+    step = r["step"].to_numpy()
+    pooled = np.quantile(e, qs)
+    out = np.tile(pooled, (horizon, 1))
+    for h in range(1, horizon + 1):
+        eh = e[step == h]
+        if len(eh) >= MIN_PER_STEP:
+            out[h - 1] = np.quantile(eh, qs)
+    return np.maximum.accumulate(out, axis=1)  # monotone across q
+
+
+def apply(fc: pd.DataFrame, table: np.ndarray, scale: pd.Series, qs: tuple[float, ...],
+          nonneg: bool) -> pd.DataFrame:
+    """Quantile columns for point forecasts (series_id, ds, yhat in step order per series)."""
+    fc = fc.sort_values(["series_id", "ds"])
+    step = fc.groupby("series_id").cumcount().to_numpy()
+    step = np.minimum(step, len(table) - 1)
+    s = fc["series_id"].map(scale).fillna(0.0).to_numpy(float)
+    vals = fc["yhat"].to_numpy(float)[:, None] + s[:, None] * table[step]
+    if nonneg:
+        vals = np.maximum(vals, 0.0)
+    vals = np.maximum.accumulate(vals, axis=1)
+    return fc.assign(**{column(q): vals[:, i] for i, q in enumerate(qs)})
+
+
+def long(fc: pd.DataFrame, qs: tuple[float, ...]) -> pd.DataFrame:
+    """series_id, ds, q, value rows (the forecast_quantiles table) from quantile columns."""
+    parts = [pd.DataFrame({"series_id": fc["series_id"], "ds": fc["ds"], "q": q, "value": fc[column(q)]})
+             for q in qs]
+    return pd.concat(parts, ignore_index=True)
+
+
+def wide(rows: pd.DataFrame) -> pd.DataFrame:
+    """series_id, ds, p10, p50, ... from stored (series_id, ds, q, value) rows."""
+    if rows.empty:
+        return pd.DataFrame(columns=["series_id", "ds"])
+    out = rows.pivot_table(index=["series_id", "ds"], columns="q", values="value").reset_index()
+    out.columns = [c if isinstance(c, str) else column(float(c)) for c in out.columns]
+    return out
+
+
+def export_columns(version_id: int, db=None) -> pd.DataFrame:
+    """sku, store, date, p10, p50, p90, ... of a version, to join onto its export rows (empty
+    columns for a version trained before quantiles were stored)."""
+    from core.store import session
+    from core.store import versions as vstore
+
+    with session(db) as s:
+        rows = vstore.forecast_quantiles(s, version_id)
+        names = vstore.series_ids(s, version_id)[["series_id", "sku", "store"]]
+    out = wide(rows)
+    out = out.merge(names, on="series_id").drop(columns="series_id")
+    out["date"] = pd.to_datetime(out["ds"]).dt.date
+    qcols = sorted((c for c in out.columns if c.startswith("p") and c[1:2].isdigit()),
+                   key=lambda c: float(c[1:].replace("_", ".")))
+    return out.drop(columns="ds")[["sku", "store", "date", *qcols]]
+
+
+def with_columns(df: pd.DataFrame, version_id: int, db=None) -> pd.DataFrame:
+    """Export rows (sku, store, date, yhat, yhat_lower, yhat_upper, model, version) with the
+    version's quantile columns inserted after the band."""
+    q = export_columns(version_id, db)
+    cols = [c for c in q.columns if c not in ("sku", "store", "date")]
+    out = df.merge(q, on=["sku", "store", "date"], how="left")
+    at = list(df.columns).index("yhat_upper") + 1
+    order = [*df.columns[:at], *cols, *df.columns[at:]]
+    return out[order]

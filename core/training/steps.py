@@ -1,0 +1,289 @@
+"""The steps of one training run, in order: load, regressors, backtest, choose, fallback, final
+fits, quantiles, classify, summary, save (core.training.run calls them; each reads and extends
+one `Run`).
+
+Only `load` and `save` touch the store (one short read, one final transaction); everything in
+between is computation on frames, so the store is never held while models fit.
+
+Honest best-of (`choose`): each series' model is picked on the earlier backtest folds and the
+headline figure is the pooled metric of those picks on the last fold, which the choice never
+saw. Choosing and scoring on the same folds rewards luck: with a few folds of a noisy SKU the
+winner is often the model whose errors happened to be small there, and the figure is then
+better than what the forecasts will do. The forecasts themselves use the choice made on every
+fold (more evidence); the headline estimates how well that procedure picks. With one fold there
+is nothing left to score on: the figure is then the in-selection one, and the version says so.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from core import backtest as bt_mod
+from core import metrics, models, quantiles
+from core.models import ensemble
+from core.models.base import FitContext, season_length
+from core.models.data import complete
+from core.store import sales, session
+from core.store import versions as vstore
+
+
+@dataclass
+class Run:
+    vid: int
+    params: dict
+    freq: str
+    horizon: int
+    folds: int
+    y: pd.DataFrame
+    raw_regs: pd.DataFrame
+    regs: pd.DataFrame | None = None
+    used: list[str] = field(default_factory=list)
+    warns: list[str] = field(default_factory=list)
+    cuts: list[pd.Timestamp] = field(default_factory=list)
+    bt: pd.DataFrame | None = None  # every model's backtest rows, the ensemble's included
+    scale: pd.Series | None = None  # MASE denominators
+    chosen: pd.Series | None = None  # series_id -> model (or "ensemble")
+    members: pd.Series | None = None  # series_id -> tuple of models (ensemble)
+    honest: pd.DataFrame | None = None  # the headline's rows: last fold, choice made before it
+    honest_sel: pd.DataFrame | None = None  # every model's rows on the choosing folds
+    honest_chosen: pd.Series | None = None  # the choice those folds made
+    measured: dict = field(default_factory=dict)
+    forecasts: pd.DataFrame | None = None
+    quantiles: pd.DataFrame | None = None
+    quantile_metrics: dict = field(default_factory=dict)
+    classes: pd.DataFrame | None = None
+    items: list = field(default_factory=list)
+    explain: dict = field(default_factory=dict)
+    summary: dict = field(default_factory=dict)
+
+    @property
+    def seed(self) -> int:
+        return int(self.params["seed"])
+
+    @property
+    def n_series(self) -> int:
+        return int(self.y["series_id"].nunique())
+
+    def make(self, name: str):
+        return models.make(name, self.freq, self.params["options"][name], self.seed)
+
+
+def load(vid: int, db) -> Run:
+    with session(db) as s:
+        v = vstore.get_version(s, vid)
+        raw_sales = sales.load_sales(s)
+        raw_regs = sales.load_regressors(s)
+    raw_regs["ds"] = pd.to_datetime(raw_regs["ds"])
+    return Run(vid=vid, params=json.loads(v.params), freq=v.freq, horizon=v.horizon, folds=v.folds,
+               y=complete(raw_sales, v.freq), raw_regs=raw_regs)
+
+
+def regressors(run: Run) -> None:
+    """Keep the regressors whose values are known for every series over the horizon."""
+    names = [c for c in run.raw_regs.columns if c not in ("series_id", "ds")]
+    y, horizon = run.y, run.horizon
+    if names:
+        last = y["ds"].max()
+        fut = bt_mod.future_dates(last, horizon, run.freq)
+        need = len(fut) * y["series_id"].nunique()
+        ahead = run.raw_regs[run.raw_regs["ds"].isin(fut) & run.raw_regs["series_id"].isin(y["series_id"].unique())]
+        for n in names:
+            have = int(ahead[n].notna().sum()) if n in ahead else 0
+            if have >= need:
+                run.used.append(n)
+            else:
+                run.warns.append(
+                    f"Regressor '{n}' was left out: its values for the {horizon} periods after "
+                    f"{last.date()} are {'incomplete' if have else 'not in the data'} ({have} of "
+                    f"{need}). Upload a plan with future dates (price, promo calendar) to use it.")
+    run.regs = run.raw_regs[["series_id", "ds", *run.used]] if run.used else None
+
+
+def backtest(run: Run, ctx: FitContext) -> None:
+    """Every model of the run on the same rolling-origin folds."""
+    run.cuts = bt_mod.cutoffs(run.y["ds"].max(), run.horizon, run.folds, run.freq)
+    frames = [bt_mod.run(lambda m=m: run.make(m), run.y, run.regs, run.freq, run.horizon, run.cuts, ctx)
+              for m in run.params["models"]]
+    run.bt = pd.concat(frames, ignore_index=True)
+    first = run.y[run.y["ds"] <= run.cuts[0]]
+    run.scale = metrics.naive_scale(first, season_length(run.freq))
+
+
+def decide(bt: pd.DataFrame, folds: list[int], params: dict) -> tuple[pd.Series, pd.Series | None, pd.DataFrame]:
+    """(model per series, ensemble members per series, rows with the ensemble's added), all
+    from the backtest rows of `folds` only."""
+    kind, cands = params["kind"], params["candidates"]
+    mem, rows = None, bt
+    if kind in ("ensemble", "best") and len(cands) >= 2 and params["top_k"] >= 1:
+        mem = ensemble.members(bt, folds, cands, params["top_k"], params.get("scope", "global"))
+        ens = ensemble.combine(bt[bt["model"].isin(cands)], mem, params["combine"], ["fold", "ds"])
+        rows = pd.concat([bt, ens[bt.columns]], ignore_index=True)
+    sids = np.sort(bt["series_id"].unique())
+    if kind == "best":
+        chosen = ensemble.choose(rows, folds, [*cands, *([ensemble.NAME] if mem is not None else [])],
+                                 params.get("margin", 0.0))
+    elif kind == "ensemble":
+        chosen = pd.Series(ensemble.NAME, index=mem.index)
+    else:
+        chosen = pd.Series(kind, index=sids)
+    return chosen, mem, rows
+
+
+def picked(rows: pd.DataFrame, chosen: pd.Series) -> pd.DataFrame:
+    """The rows of each series' chosen model."""
+    r = rows.merge(chosen.rename("chosen"), left_on="series_id", right_index=True)
+    return r[r["model"] == r["chosen"]].drop(columns="chosen")
+
+
+def choose(run: Run) -> None:
+    """The choice the forecasts use (every fold) and the headline's out-of-selection rows."""
+    folds = sorted(int(f) for f in run.bt["fold"].unique())
+    bt = run.bt
+    run.chosen, run.members, run.bt = decide(bt, folds, run.params)
+    selects = run.params["kind"] in ("best", "ensemble")
+    if selects and len(folds) >= 2:
+        sel, last = folds[:-1], folds[-1]
+        chosen_s, _, rows_s = decide(bt, sel, run.params)
+        run.honest = picked(rows_s[rows_s["fold"] == last], chosen_s)
+        run.honest_sel = rows_s[rows_s["fold"].isin(sel)]
+        run.honest_chosen = chosen_s
+        run.measured = {
+            "method": "out-of-selection",
+            "text": (f"Each series' model was chosen on backtest fold(s) {', '.join(str(f + 1) for f in sel)} "
+                     f"and scored on fold {last + 1}, which the choice never saw."),
+            "choose_folds": [f + 1 for f in sel], "score_fold": last + 1}
+    else:
+        run.honest = picked(run.bt, run.chosen)
+        run.honest_sel = run.bt
+        run.honest_chosen = run.chosen
+        run.measured = {
+            "method": "in-selection" if selects else "all-folds",
+            "text": ("With one backtest fold the choice and its score use the same fold, so the "
+                     "figure flatters the choice; train with 2+ folds for an out-of-selection one."
+                     if selects else "Pooled over every backtest fold (no per-series choice was made)."),
+            "choose_folds": [f + 1 for f in folds] if selects else [], "score_fold": None}
+
+
+def fallback(run: Run) -> None:
+    """Series with no backtest (too short) take the candidate that did best overall."""
+    cands = [*run.params["candidates"], *([ensemble.NAME] if run.members is not None else [])]
+    overall = {m: metrics.pooled(run.bt[run.bt["model"] == m])["wape"] for m in cands}
+    best = min(overall, key=lambda m: np.inf if overall[m] is None else overall[m])
+    if run.params["kind"] not in ("best", "ensemble"):
+        best = run.params["kind"]
+    if best == ensemble.NAME:  # an unscored series: the overall best members
+        best = min(run.params["candidates"], key=lambda m: np.inf if overall[m] is None else overall[m])
+    sids = np.sort(run.y["series_id"].unique())
+    run.chosen = run.chosen.reindex(sids).fillna(best)
+    if run.members is not None:
+        run.members = run.members.reindex(sids)
+        run.members = run.members.where(run.members.notna(), pd.Series([(best,)] * len(sids), index=sids))
+
+
+def final_fits(run: Run, progress, should_cancel) -> None:
+    """Fit on all history and forecast: each model for the series that use it (alone or in an
+    ensemble); a global model always learns from every series."""
+    need: dict[str, set] = {}
+    for sid, m in run.chosen.items():
+        used = run.members[sid] if m == ensemble.NAME else (m,)
+        for name in used:
+            need.setdefault(name, set()).add(sid)
+    frames = []
+    for m in run.params["models"]:
+        sids = need.get(m)
+        if not sids:
+            continue
+        ctx = FitContext(progress=progress, should_cancel=should_cancel, keep=True)
+        model = run.make(m)
+        data = run.y[run.y["series_id"].isin(sids)] if model.per_series else run.y
+        fc = model.fit_predict(data, run.horizon, run.regs, ctx)
+        frames.append(fc[fc["series_id"].isin(sids)].assign(model=m))
+        run.items += ctx.artefacts
+        run.explain.update(ctx.explain)
+    each = pd.concat(frames, ignore_index=True)
+    alone = picked(each, run.chosen)
+    out = [alone]
+    ens_sids = run.chosen.index[run.chosen == ensemble.NAME]
+    if len(ens_sids):
+        out.append(ensemble.combine(each, run.members.loc[ens_sids], run.params["combine"], ["ds"]))
+    run.forecasts = pd.concat(out, ignore_index=True).sort_values(["series_id", "ds"], ignore_index=True)
+
+
+def calibrate_quantiles(run: Run) -> None:
+    """Conformal quantiles per model from its backtest errors (core.quantiles); the forecasts'
+    80% band becomes P10/P90. Scored out of sample: the headline rows' quantiles come from the
+    choosing folds only."""
+    qs = tuple(run.params["quantiles"])
+    window = max(run.horizon, season_length(run.freq))
+    nonneg = bool((run.y["y"] >= 0).all())
+    sc_bt = quantiles.scales(run.y, run.cuts, window)
+    final_scale = quantiles.scales(run.y, [run.y["ds"].max()], window).set_index("series_id")["scale"]
+    parts = []
+    for m, fc in run.forecasts.groupby("model", sort=True):
+        table = quantiles.calibrate(run.bt[run.bt["model"] == m], sc_bt, qs, run.horizon)
+        parts.append(quantiles.apply(fc, table, final_scale, qs, nonneg))
+    fc = pd.concat(parts, ignore_index=True).sort_values(["series_id", "ds"], ignore_index=True)
+    fc["yhat_lower"], fc["yhat_upper"] = fc[quantiles.column(0.1)], fc[quantiles.column(0.9)]
+    run.quantiles = quantiles.long(fc, qs)
+    run.forecasts = fc[["series_id", "ds", "yhat", "yhat_lower", "yhat_upper", "model"]]
+    # out-of-sample score of the quantiles on the headline rows
+    scored = []
+    for m, rows in run.honest.groupby("model", sort=True):
+        cal = run.honest_sel[run.honest_sel["model"] == m]
+        table = quantiles.calibrate(cal if len(cal) else run.bt[run.bt["model"] == m], sc_bt, qs, run.horizon)
+        cut_scale = sc_bt.set_index(["series_id", "cutoff"])["scale"]
+        for cut, rc in rows.groupby("cutoff"):
+            s = cut_scale.xs(cut, level="cutoff")
+            scored.append(quantiles.apply(rc, table, s, qs, nonneg))
+    if scored:
+        sc = pd.concat(scored, ignore_index=True)
+        qm = metrics.quantile_scores(sc["y"].to_numpy(), {q: sc[quantiles.column(q)].to_numpy() for q in qs})
+        inside = (sc["y"] >= sc[quantiles.column(0.1)]) & (sc["y"] <= sc[quantiles.column(0.9)])
+        qm["band_coverage"] = float(inside.mean())
+        run.quantile_metrics = {"levels": list(qs), **qm}
+
+
+def classify(run: Run) -> None:
+    """Each series' demand class, when core.models.classify is installed (models-stat's work)."""
+    try:
+        from core.models.classify import classify as demand_class
+    except ImportError:
+        return
+    season = season_length(run.freq)
+    out = demand_class(run.y, season, max(run.horizon, season))
+    run.classes = out.rename(columns={"klass": "class"})[vstore.CLASS_COLS]
+
+
+def summary(run: Run) -> None:
+    pooled = metrics.pooled(run.honest, run.scale)
+    s = {k: pooled.get(k) for k in (*metrics.METRICS, "accuracy", "mape_skipped")}
+    if run.quantile_metrics.get("band_coverage") is not None:
+        s["coverage"] = run.quantile_metrics["band_coverage"]  # the stored band: calibrated P10-P90
+    s["measured"] = run.measured
+    in_sel = metrics.pooled(picked(run.bt, run.chosen), run.scale)
+    s["in_selection"] = {"wape": in_sel.get("wape"), "accuracy": in_sel.get("accuracy")}
+    names = [*run.params["models"], *([ensemble.NAME] if run.members is not None else [])]
+    last = run.bt["fold"].max()
+    s["by_model"] = {m: metrics.pooled(run.bt[run.bt["model"] == m], run.scale).get("wape") for m in names}
+    s["by_model_last_fold"] = {m: metrics.pooled(run.bt[(run.bt["model"] == m) & (run.bt["fold"] == last)]).get("wape")
+                               for m in names}
+    s["winners"] = {m: int((run.chosen == m).sum()) for m in names}
+    s["cutoffs"] = [str(c.date()) for c in run.cuts]
+    s["quantiles"] = run.quantile_metrics
+    if run.classes is not None:
+        s["classes"] = {str(k): int(v) for k, v in run.classes["class"].value_counts().items()}
+    if pooled.get("mape_skipped"):
+        run.warns.append(f"MAPE skips the {pooled['mape_skipped']} backtest periods with zero sales "
+                         "(it is undefined there); WAPE and sMAPE include them.")
+    run.params["regressors"] = run.used
+    run.summary = s
+
+
+def series_metrics(run: Run) -> pd.DataFrame:
+    ms = metrics.per_series(run.bt, run.scale)
+    ms["fold"] = ms["fold"].astype("Int64")
+    return ms
