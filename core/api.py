@@ -149,6 +149,12 @@ class Training(_Area):
 
     KINDS = models.KINDS
     CANDIDATES = models.CANDIDATES
+    LABELS = models.LABELS
+
+    @staticmethod
+    def default_candidates() -> list[str]:
+        """best-of's candidates when the user picks none: every installed model that is not slow."""
+        return models.default_candidates()
     MAX_FOLDS = 10
 
     @staticmethod

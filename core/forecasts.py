@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from core import artifacts, exports
+from core import artifacts, exports, quantiles
 from core.access import Actor, require
 from core.errors import NotFound, ValidationError
 from core.store import registry, sales, session
@@ -48,7 +48,7 @@ def forecast_frame(version_id: int, db=None) -> pd.DataFrame:
         df = vstore.forecasts(s, version_id)
     df = df.rename(columns={"ds": "date"}).assign(version=version_id)
     df["date"] = pd.to_datetime(df["date"]).dt.date
-    return df[EXPORT_COLS]
+    return quantiles.with_columns(df[EXPORT_COLS], version_id, db)
 
 
 def export(actor: Actor, version_id: int, out: str | Path, db=None) -> int:

@@ -11,12 +11,6 @@ from core.text import md
 actor = state.actor()
 api = widgets.api()
 api.training.on_startup()
-MODELS = {
-    "best": "Best of several (per series, lowest backtest WAPE)",
-    "sklearn": "scikit-learn global model (one model for all series)",
-    "prophet": "Prophet (one model per series)",
-    "naive": "Seasonal naive (baseline)",
-}
 fmt_secs = widgets.fmt_duration
 
 st.title("Train")
@@ -72,8 +66,9 @@ st.subheader("New training run")
 st.caption(f"Data: {counts.series:,} series, {api.data.describe_freq(freq)}, {counts.first_date} → "
            f"{counts.last_date}. Every run also backtests the seasonal-naive baseline.")
 c = st.columns([3, 1, 1])
-kinds = [k for k in MODELS if k in api.training.KINDS] + [k for k in api.training.KINDS if k not in MODELS]
-kind = c[0].selectbox("Model", kinds, format_func=lambda k: MODELS.get(k, k), key="train-kind")
+labels = api.training.LABELS
+kinds = ["best", *[k for k in api.training.KINDS if k != "best"]]
+kind = c[0].selectbox("Model", kinds, format_func=lambda k: labels.get(k, k), key="train-kind")
 horizon = c[1].number_input("Horizon (periods)", 1, api.training.max_horizon(freq),
                             api.training.default_horizon(freq), key="train-horizon",
                             help="How far ahead to forecast, in periods of the data (days, weeks or months).")
@@ -82,7 +77,9 @@ folds = c[2].number_input("Backtest folds", 1, api.training.MAX_FOLDS, 3, key="t
 options: dict = {}
 if kind == "best":
     candidates = list(api.training.CANDIDATES)
-    picks = st.multiselect("Candidates", candidates, candidates, key="train-candidates")
+    picks = st.multiselect("Candidates", candidates, api.training.default_candidates(),
+                           format_func=lambda k: labels.get(k, k), key="train-candidates",
+                           help="Prophet and ARIMA are slow; add them when the data is small.")
     options["models"] = ",".join(picks)
 with st.expander("Model options"):
     o = st.columns(3)
@@ -152,6 +149,20 @@ st.caption(
        if v.model == "best" else "")
     + f"Trained in {fmt_secs(v.duration_s)}; data {v.data_hash[:10]}…, code {md(v.code_version)}."
 )
+measured = m.get("measured") or {}
+if measured.get("text"):
+    in_sel = (m.get("in_selection") or {}).get("wape")
+    st.info(f"How the headline is measured: {measured['text']}"
+            + (f" Scored on the folds it chose with, the same choice would claim WAPE "
+               f"{widgets.fmt_pct(in_sel)}." if in_sel is not None and measured.get("method") == "out-of-selection" else ""))
+qm = m.get("quantiles") or {}
+if qm.get("coverage"):
+    st.caption("Quantiles (calibrated on backtest errors per step ahead; scored out of sample): "
+               + ", ".join(f"P{float(q) * 100:g} covers {widgets.fmt_pct(c2)}" for q, c2 in qm["coverage"].items())
+               + (f"; weighted quantile loss {qm['wql']:.3f}" if qm.get("wql") is not None else "") + ".")
+if m.get("classes"):
+    st.caption("Demand classes (Syntetos–Boylan): "
+               + ", ".join(f"{k2} {n:,}" for k2, n in sorted(m["classes"].items(), key=lambda kv: -kv[1])) + ".")
 for w in v.warnings:
     st.warning(md(w))
 
@@ -192,8 +203,11 @@ elif view.model == "sklearn":
     if ok:
         st.plotly_chart(charts.importance(imp), width="stretch")
         st.caption("Multi-step strategy: recursive (one-step model, predictions fed back as lags).")
-else:
+elif view.model == "naive":
     st.caption("Seasonal naive repeats the last season; there is nothing more to explain.")
+else:
+    st.caption(f"{md(labels.get(view.model, view.model))}: a statistical model fitted to this series alone "
+               "(statsforecast); its band is calibrated from its backtest errors.")
 with st.expander("Parameters and lineage"):
     st.json({k2: getattr(v, k2) for k2 in ("params", "dataset_id", "data_hash", "code_version", "created_by",
                                            "created_at", "duration_s")})
