@@ -168,12 +168,13 @@ def fmt(v, spec: str) -> str:
 
 def table(name: str, rows: list[dict]) -> None:
     print(f"\n{name}")
-    print(f"  {'model':<9} {'WAPE':>6} {'wQL':>6} {'P10cov':>6} {'P90cov':>6} {'seconds':>8} {'series/s':>8}")
+    w = max([9, *(len(r["model"]) for r in rows)])
+    print(f"  {'model':<{w}} {'WAPE':>6} {'wQL':>6} {'P10cov':>6} {'P90cov':>6} {'seconds':>8} {'series/s':>8}")
     for r in rows:
         if "note" in r:
-            print(f"  {r['model']:<9} {r['note']}")
+            print(f"  {r['model']:<{w}} {r['note']}")
             continue
-        print(f"  {r['model']:<9} {r['wape']:>6.3f} {fmt(r['wql'], '>6.3f')} {fmt(r['cov10'], '>6.2f')} "
+        print(f"  {r['model']:<{w}} {r['wape']:>6.3f} {fmt(r['wql'], '>6.3f')} {fmt(r['cov10'], '>6.2f')} "
               f"{fmt(r['cov90'], '>6.2f')} {r['seconds']:>8.1f} {r['series_s']:>8.1f}"
               + (f"  ({r['missing']} holdout rows without a forecast)" if r["missing"] else ""))
 
