@@ -13,7 +13,8 @@ worker processes this run started, e.g. a LocalCluster):
   ingest             `shelfcast ingest` of that CSV into a new store; ratio = ingest / read_csv
   train naive        seasonal naive, 3-fold backtest, `--json`
   train global       the global model (`--model sklearn`), 3-fold backtest
-  train best-of      `--model best` over naive + global (+ `ets` when the CLI accepts it)
+  train best-of      `--model best` over naive + global + a statistical model (the first of
+                     `--stat-model`, default ets,theta,arima, that `train --model` offers)
   promote            the best-of version put into service
   ingest new week    7 more days of actuals (monitoring refreshes on this write path)
   monitor            `shelfcast monitor --json`
@@ -209,9 +210,10 @@ class Run:
         s, out = self.step("cli train --help", [SHELFCAST, "train", "--help"])
         m = re.search(r"--model\s*\{([^}]*)\}", out or "")
         offered = set(m.group(1).split(",")) if m else set()
-        want = self.args.stat_model
-        s.note = f"--model offers {','.join(sorted(offered))}" + ("" if want in offered else f"; no {want}")
-        return want if want in offered else None
+        wanted = [m.strip() for m in self.args.stat_model.split(",") if m.strip()]
+        pick = next((m for m in wanted if m in offered), None)
+        s.note = f"--model offers {','.join(sorted(offered))}" + ("" if pick else f"; none of {','.join(wanted)}")
+        return pick
 
     def share_token(self) -> str | None:
         s, out = self.step("share create", self.cli("share", "create", "--label", "fleet bench", "--json"))
@@ -343,7 +345,8 @@ def main() -> int:
     ap.add_argument("--series", type=int, default=100_000)
     ap.add_argument("--days", type=int, default=730)
     ap.add_argument("--quick", action="store_true", help="horizon 7, a small global model, one warm render (smoke test)")
-    ap.add_argument("--stat-model", default="ets", help="statistical model for the best-of, if offered")
+    ap.add_argument("--stat-model", default="ets,theta,arima",
+                    help="statistical model for the best-of: the first of these the CLI offers")
     ap.add_argument("--keep", type=Path, help="work in this folder and keep the files (default: a temp dir, removed)")
     ap.add_argument("--json", type=Path, help="also write the rows here")
     ap.add_argument("--dask", help="Dask scheduler address (sets SHELFCAST_DASK_SCHEDULER)")
