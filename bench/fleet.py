@@ -123,6 +123,16 @@ class Meter:
         return subprocess.CompletedProcess(argv, proc.returncode, out, err), wall, cpu, peak_b
 
 
+def parsed(s: Step, out: str):
+    """The step's JSON output, or None with the step marked failed (a changed CLI output is a
+    finding, not a crash of the bench)."""
+    try:
+        return json.loads(out)
+    except ValueError:
+        s.ok, s.note = False, f"output is not JSON: {out[-200:]!r}"
+        return None
+
+
 class Run:
     def __init__(self, args: argparse.Namespace, work: Path, helpers: list[psutil.Process], env: dict) -> None:
         self.args = args
@@ -165,8 +175,9 @@ class Run:
                 "f.write(sys.argv[3], int(sys.argv[4]), 7, offset=int(sys.argv[5]))]))")
         s, out = self.step("generate", [PY, "-c", code, str(ROOT / "bench"), str(hist), str(week),
                                         str(a.series), str(a.days)])
-        if s.ok:
-            info = json.loads(out)[0]
+        got = parsed(s, out) if s.ok else None
+        info = got[0] if got else None
+        if info:
             self.series, self.data_rows = info["series"], info["rows"]
             s.note = (f"{info['rows']:,} rows, {info['series']:,} series ({info['skus']:,} SKUs x "
                       f"{info['stores']} stores), {100 * info['zero_share']:.0f}% zeros, "
@@ -175,8 +186,8 @@ class Run:
         return hist, week
 
     def read_csv_baseline(self, csv: Path) -> Step:
-        code = ("import sys, time, duckdb; c = duckdb.connect(sys.argv[2], config={'enable_progress_bar': False}); "
-                "t = time.perf_counter(); "
+        code = ("import sys, time, duckdb; c = duckdb.connect(sys.argv[2]); "
+                "c.execute('SET enable_progress_bar = false'); t = time.perf_counter(); "
                 "c.execute('CREATE TABLE t AS SELECT * FROM read_csv(?)', [sys.argv[1]]); c.close(); "
                 "print(time.perf_counter() - t)")
         s, out = self.step("read_csv (DuckDB)", [PY, "-c", code, str(csv), str(self.work / "baseline.duckdb")],
@@ -204,7 +215,9 @@ class Run:
         s, out = self.step(name, argv, scale=True)
         if not s.ok:
             return None
-        v = json.loads(out)
+        v = parsed(s, out)
+        if v is None:
+            return None
         s.per_cpu_s = self.series / s.cpu if s.cpu else None
         acc = (v.get("metrics") or {}).get("accuracy")
         s.note = f"version {v['id']}" + (f", backtest accuracy {100 * acc:.1f}%" if acc is not None else "")
@@ -224,7 +237,8 @@ class Run:
         s, out = self.step("share create", self.cli("share", "create", "--label", "fleet bench", "--json"))
         if not s.ok:
             return None
-        return parse_qs(urlparse(json.loads(out)["url"]).query)["share"][0]
+        made = parsed(s, out)
+        return parse_qs(urlparse(made["url"]).query)["share"][0] if made else None
 
     def render(self, token: str | None) -> None:
         argv = [PY, str(Path(__file__).resolve()), "--render-child", str(self.db),
@@ -271,8 +285,8 @@ class Run:
         s, _ = self.step("promote", self.cli("promote", str(vid or 0), "--note", "fleet bench", "--json"))
         self.step("ingest new week", self.cli("ingest", str(week), "--json"), scale=True)
         s, out = self.step("monitor", self.cli("monitor", "--json"), scale=True)
-        if s.ok:
-            rep = json.loads(out)
+        rep = parsed(s, out) if s.ok else None
+        if rep:
             summ = rep.get("summary") or {}
             s.note = f"{summ.get('skus', '?')} SKUs, {summ.get('open_alerts', '?')} open alerts"
         token = self.share_token()
