@@ -279,7 +279,7 @@ class Run:
         stat = self.stat_model()
         self.train("train naive", "naive", [])
         self.train("train global", "sklearn", [])
-        models = ",".join(["naive", "sklearn", *([stat] if stat else [])])
+        models = self.args.best_models or ",".join(["naive", "sklearn", *([stat] if stat else [])])
         vid = self.train("train best-of", "best", [f"models={models}"])
         self.rows[-1].note += f" (models={models})"
         s, _ = self.step("promote", self.cli("promote", str(vid or 0), "--note", "fleet bench", "--json"))
@@ -366,6 +366,8 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="horizon 7, a small global model, one warm render (smoke test)")
     ap.add_argument("--stat-model", default="ets,theta,arima",
                     help="statistical model for the best-of: the first of these the CLI offers")
+    ap.add_argument("--best-models", help="models= for the best-of instead, e.g. naive,sklearn,prophet "
+                                          "(Prophet is what runs on --dask / --local-cluster today)")
     ap.add_argument("--keep", type=Path, help="work in this folder and keep the files (default: a temp dir, removed)")
     ap.add_argument("--json", type=Path, help="also write the rows here")
     ap.add_argument("--dask", help="Dask scheduler address (sets SHELFCAST_DASK_SCHEDULER)")
