@@ -208,7 +208,7 @@ class Run:
         argv = self.cli("train", "--model", model, "--folds", "3", "--json")
         if a.quick:
             argv += ["--horizon", "7"]
-            if model != "naive":
+            if model == "sklearn" or any(o.startswith("models=") and "sklearn" in o for o in options):
                 options = [*options, "max_iter=10"]  # a cheap global model: the smoke test checks plumbing
         for o in options:
             argv += ["--option", o]
