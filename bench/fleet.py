@@ -277,12 +277,14 @@ class Run:
         if base.ok and ing.ok and base.seconds:
             ing.baseline, ing.ratio = "read_csv", ing.seconds / base.seconds
         stat = self.stat_model()
-        self.train("train naive", "naive", [])
-        self.train("train global", "sklearn", [])
+        naive = self.train("train naive", "naive", [])
+        glob = self.train("train global", "sklearn", [])
         models = self.args.best_models or ",".join(["naive", "sklearn", *([stat] if stat else [])])
         vid = self.train("train best-of", "best", [f"models={models}"])
         self.rows[-1].note += f" (models={models})"
-        s, _ = self.step("promote", self.cli("promote", str(vid or 0), "--note", "fleet bench", "--json"))
+        serve = vid or glob or naive  # a failed best-of is in the table; promote what did train
+        s, _ = self.step("promote", self.cli("promote", str(serve or 0), "--note", "fleet bench", "--json"))
+        s.note = f"version {serve}" + ("" if serve == vid else " (the best-of failed)")
         self.step("ingest new week", self.cli("ingest", str(week), "--json"), scale=True)
         s, out = self.step("monitor", self.cli("monitor", "--json"), scale=True)
         rep = parsed(s, out) if s.ok else None
