@@ -284,7 +284,7 @@ class Run:
         self.rows[-1].note += f" (models={models})"
         serve = vid or glob or naive  # a failed best-of is in the table; promote what did train
         s, _ = self.step("promote", self.cli("promote", str(serve or 0), "--note", "fleet bench", "--json"))
-        s.note = f"version {serve}" + ("" if serve == vid else " (the best-of failed)")
+        s.note = f"version {serve}" + ("" if serve == vid else " (the best-of failed)") + (f"; {s.note}" if s.note else "")
         self.step("ingest new week", self.cli("ingest", str(week), "--json"), scale=True)
         s, out = self.step("monitor", self.cli("monitor", "--json"), scale=True)
         rep = parsed(s, out) if s.ok else None
