@@ -338,12 +338,12 @@ def render_child(db: str, repeat: int, token: str) -> None:
 # --- table -----------------------------------------------------------------------------------
 
 def table(rows: list[Step], series: int, data_rows: int) -> str:
-    head = (f"{'step':<26}{'seconds':>9}{'CPU s':>8}{'series/CPU-s':>13}{'ratio':>7}{'peak RSS':>10}"
+    head = (f"{'step':<30}{'seconds':>9}{'CPU s':>8}{'series/CPU-s':>13}{'ratio':>7}{'peak RSS':>10}"
             f"{'~100k x 730':>12}  note")
     out = [head, "-" * len(head)]
     for r in rows:
         out.append(
-            f"{r.step:<26}{r.seconds:>9.2f}{(f'{r.cpu:.1f}' if r.cpu else ''):>8}"
+            f"{r.step:<30}{r.seconds:>9.2f}{(f'{r.cpu:.1f}' if r.cpu else ''):>8}"
             f"{(f'{r.per_cpu_s:.0f}' if r.per_cpu_s else ''):>13}"
             f"{(f'{r.ratio:.1f}x' if r.ratio else ''):>7}"
             f"{(f'{r.rss_mib:.0f} MiB' if r.rss_mib else ''):>10}"
