@@ -395,6 +395,9 @@ def main() -> int:
         env["SHELFCAST_DASK_SCHEDULER"] = args.dask
     work = args.keep or Path(tempfile.mkdtemp(prefix="shelfcast-fleet-"))
     work.mkdir(parents=True, exist_ok=True)
+    if any(work.iterdir()):
+        print(f"{work} is not empty: another run may be using it; give a new folder", file=sys.stderr)
+        return 2
     la0 = os.getloadavg()
     print(f"fleet bench: {args.series:,} series x {args.days} days in {work}; load average "
           f"{la0[0]:.1f} {la0[1]:.1f} {la0[2]:.1f} on {os.cpu_count()} cores"
