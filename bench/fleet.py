@@ -385,6 +385,11 @@ def main() -> int:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]))
     for var in ("SHELFCAST_DB", "SHELFCAST_USER"):
         env.pop(var, None)
+    work = args.keep or Path(tempfile.mkdtemp(prefix="shelfcast-fleet-"))
+    work.mkdir(parents=True, exist_ok=True)
+    if any(work.iterdir()):
+        print(f"{work} is not empty: another run may be using it; give a new folder", file=sys.stderr)
+        return 2
     cluster = None
     helpers: list[psutil.Process] = []
     if args.local_cluster:
@@ -393,11 +398,6 @@ def main() -> int:
         helpers = psutil.Process().children(recursive=True)
     if args.dask:
         env["SHELFCAST_DASK_SCHEDULER"] = args.dask
-    work = args.keep or Path(tempfile.mkdtemp(prefix="shelfcast-fleet-"))
-    work.mkdir(parents=True, exist_ok=True)
-    if any(work.iterdir()):
-        print(f"{work} is not empty: another run may be using it; give a new folder", file=sys.stderr)
-        return 2
     la0 = os.getloadavg()
     print(f"fleet bench: {args.series:,} series x {args.days} days in {work}; load average "
           f"{la0[0]:.1f} {la0[1]:.1f} {la0[2]:.1f} on {os.cpu_count()} cores"
