@@ -16,10 +16,10 @@ An error: an exception element, a compile error, page-not-found, a closed socket
 the whole wave, then every socket is closed and the server stopped.
 
 Reported: errors, page-ready p50/p95/max (per page too), sign-in p50, the server's CPU seconds
-per page view (its process tree, psutil, across the wave; sign-ins included and excluded by
-subtracting the sign-in runs' share is not possible, so both counts are given), the client's own
-CPU (to show it did not bound the run), server RSS, and the load average. One session alone
-first is the baseline of the p95 ratio.
+per page view (its process tree via psutil across the wave, divided by page views + sign-ins; a
+sign-in includes an argon2 hash, so it costs more than a view), the client's own CPU (to show it
+did not bound the run), server RSS, and the load average. One session alone first is the
+baseline of the p95 ratio.
 """
 
 from __future__ import annotations
@@ -208,7 +208,7 @@ async def wave(url: str, n: int, links: int, token: str, rounds: int, max_s: flo
 
 def measured(proc, url: str, n: int, links: int, token: str, rounds: int, max_s: float) -> dict:
     server = tree(proc.pid)
-    peak = server_rss(proc)
+    rss0 = server_rss(proc)
     s0, c0 = cpu_seconds(server), time.process_time()
     times, errors, wall = asyncio.run(wave(url, n, links, token, rounds, max_s))
     server_cpu, client_cpu = cpu_seconds(server) - s0, time.process_time() - c0
@@ -221,7 +221,7 @@ def measured(proc, url: str, n: int, links: int, token: str, rounds: int, max_s:
                          if (v := [t for kk, t in times if kk == k])},
             "wall": wall, "server_cpu": server_cpu, "client_cpu": client_cpu,
             "cpu_per_view": server_cpu / max(1, len(views) + len(signins)),
-            "rss_after": server_rss(proc), "rss_before": peak}
+            "rss_after": server_rss(proc), "rss_before": rss0}
 
 
 def report(name: str, r: dict) -> None:
