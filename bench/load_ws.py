@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import signal
 import statistics
 import sys
@@ -285,6 +286,7 @@ def main() -> int:
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(30)
+        shutil.rmtree(tmp, ignore_errors=True)  # the store (unless --db) and the server log
     return 1 if failed else 0
 
 
