@@ -1,0 +1,294 @@
+"""Server load test without a browser: N concurrent sessions (default 20) speak Streamlit's own
+websocket protocol to one `shelfcast serve` on loopback, so the numbers are the server's, not
+Chromium's.
+
+    .venv/bin/python bench/load_ws.py [--sessions 20] [--rounds 2] [--series 200] [--days 120]
+                                      [--db PATH] [--link-sessions 2] [--max-seconds 600]
+
+Each session opens `/_stcore/stream` (subprotocol "streamlit"), sends the `BackMsg.rerun_script`
+a browser sends on load, fills and submits the sign-in form by its widget ids (taken from the
+`ForwardMsg` deltas, as the browser does), then opens Monitor, Data, Compare and Overview `rounds`
+times by their page hashes from the `navigation` message. A share-link session (`--link-sessions`)
+opens `?share=TOKEN` and reruns the Overview. Page-ready: from sending the rerun until
+`script_finished` with FINISHED_SUCCESSFULLY (the script run is over and every delta has arrived).
+An error: an exception element, a compile error, page-not-found, a closed socket, or no
+`script_finished` within 60 s. The run is bounded: `rounds` per session and `--max-seconds` for
+the whole wave, then every socket is closed and the server stopped.
+
+Reported: errors, page-ready p50/p95/max (per page too), sign-in p50, the server's CPU seconds
+per page view (its process tree via psutil across the wave, divided by page views + sign-ins; a
+sign-in includes an argon2 hash, so it costs more than a view), the client's own CPU (to show it
+did not bound the run), server RSS, and the load average. One session alone first is the
+baseline of the p95 ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import websockets
+from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from load import PASSWORD, ROLES, cpu_seconds, free_port, pct, server_rss, start_server, tree  # noqa: E402
+from render import ADMIN, build  # noqa: E402
+
+from core import sharing, users  # noqa: E402
+
+# sidebar title -> the page's own heading (st.title), which proves the right page ran
+PAGES = {"Monitor": "Monitor", "Data": "Data", "Compare": "Compare versions", "Overview": "Overview"}
+PAGE_TIMEOUT = 60.0
+
+
+class PageError(Exception):
+    """A page run that a user would have seen fail."""
+
+
+@dataclass
+class Run:
+    """What one script run sent back."""
+
+    widgets: dict[str, str] = field(default_factory=dict)      # label -> widget id
+    submit: str | None = None                                  # the form's submit button id
+    pages: dict[str, str] = field(default_factory=dict)        # page title -> page_script_hash
+    exceptions: list[str] = field(default_factory=list)
+    text: list[str] = field(default_factory=list)
+
+
+class Session:
+    """One browser tab's worth of protocol: a websocket and the runs it asks for."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.ws = None
+        self.pages: dict[str, str] = {}
+
+    async def __aenter__(self) -> Session:
+        self.ws = await websockets.connect(self.url, subprotocols=["streamlit"], max_size=None,
+                                           open_timeout=PAGE_TIMEOUT, ping_interval=None)
+        return self
+
+    async def __aexit__(self, *_exc) -> None:
+        await self.ws.close()
+
+    async def rerun(self, page: str | None = None, query: str = "", widgets: list | None = None) -> Run:
+        msg = BackMsg()
+        cs = msg.rerun_script
+        cs.query_string = query
+        if page is not None:
+            cs.page_script_hash = self.pages[page]
+        cs.widget_states.widgets.extend(widgets or [])
+        await self.ws.send(msg.SerializeToString())
+        return await asyncio.wait_for(self._until_finished(), PAGE_TIMEOUT)
+
+    async def _until_finished(self) -> Run:
+        run = Run()
+        while True:
+            fm = ForwardMsg()
+            fm.ParseFromString(await self.ws.recv())
+            kind = fm.WhichOneof("type")
+            if kind == "navigation":
+                run.pages = {p.page_name: p.page_script_hash for p in fm.navigation.app_pages}
+                self.pages = run.pages or self.pages
+            elif kind == "page_not_found":
+                raise PageError(f"page not found: {fm.page_not_found.page_name}")
+            elif kind == "delta" and fm.delta.WhichOneof("type") == "new_element":
+                self._element(fm.delta.new_element, run)
+            elif kind == "script_finished":
+                status = fm.script_finished
+                if status == ForwardMsg.FINISHED_WITH_COMPILE_ERROR:
+                    raise PageError("script compile error")
+                if status == ForwardMsg.FINISHED_SUCCESSFULLY:
+                    if run.exceptions:
+                        raise PageError("exception shown: " + run.exceptions[0][:160])
+                    return run
+                # FINISHED_EARLY_FOR_RERUN: st.rerun / st.switch_page; the next run follows
+
+    @staticmethod
+    def _element(el, run: Run) -> None:
+        kind = el.WhichOneof("type")
+        if kind == "exception":
+            run.exceptions.append(f"{el.exception.type}: {el.exception.message}")
+        elif kind == "text_input":
+            run.widgets[el.text_input.label] = el.text_input.id
+        elif kind == "button" and el.button.is_form_submitter:
+            run.submit = el.button.id
+        elif kind == "heading":
+            run.text.append(el.heading.body)
+
+
+def widget(wid: str, *, text: str | None = None, trigger: bool = False):
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+    w = WidgetState(id=wid)
+    if trigger:
+        w.trigger_value = True
+    else:
+        w.string_value = text or ""
+    return w
+
+
+async def sign_in(s: Session, user: str) -> None:
+    first = await s.rerun()
+    ids = first.widgets.values()  # a widget's id ends with its user key when it has one
+
+    def by_key(key: str) -> str | None:
+        return next((i for i in ids if i.endswith("-" + key)), None)
+
+    name, pw = by_key("login-name"), by_key("login-pw")
+    if not (name and pw and first.submit):
+        raise PageError(f"no sign-in form (saw widgets {sorted(first.widgets)})")
+    await s.rerun(widgets=[widget(name, text=user), widget(pw, text=PASSWORD),
+                           widget(first.submit, trigger=True)])
+    if not all(p in s.pages for p in PAGES):
+        raise PageError(f"signed in but the pages offered are {sorted(s.pages)}")
+
+
+async def user_session(url: str, user: str, rounds: int, times: list, errors: list) -> None:
+    try:
+        async with Session(url) as s:
+            t = time.perf_counter()
+            await sign_in(s, user)
+            times.append(("sign-in", time.perf_counter() - t))
+            for _ in range(rounds):
+                for title in PAGES:
+                    t = time.perf_counter()
+                    try:
+                        run = await s.rerun(page=title)
+                        if PAGES[title] not in run.text:
+                            raise PageError(f"heading {PAGES[title]!r} not drawn")
+                        times.append((title, time.perf_counter() - t))
+                    except PageError as exc:
+                        errors.append(f"{user} {title}: {exc}")
+    except Exception as exc:  # noqa: BLE001 - counted and reported; the other sessions go on
+        errors.append(f"{user}: {type(exc).__name__}: {str(exc)[:160]}")
+
+
+async def link_session(url: str, token: str, rounds: int, times: list, errors: list) -> None:
+    try:
+        async with Session(url) as s:
+            for _ in range(rounds * len(PAGES)):
+                t = time.perf_counter()
+                run = await s.rerun(query=f"share={token}")
+                if "Overview" not in run.text:
+                    raise PageError("the share link did not show the Overview")
+                times.append(("Overview (link)", time.perf_counter() - t))
+    except Exception as exc:  # noqa: BLE001
+        errors.append(f"share link: {type(exc).__name__}: {str(exc)[:160]}")
+
+
+async def wave(url: str, n: int, links: int, token: str, rounds: int, max_s: float) -> tuple[list, list, float]:
+    times: list = []
+    errors: list = []
+    tasks = [asyncio.create_task(user_session(url, f"load-{ROLES[i % len(ROLES)]}", rounds, times, errors))
+             for i in range(n)]
+    tasks += [asyncio.create_task(link_session(url, token, rounds, times, errors)) for _ in range(links)]
+    t0 = time.perf_counter()
+    _done, pending = await asyncio.wait(tasks, timeout=max_s)
+    for t in pending:
+        t.cancel()
+    if pending:
+        errors.append(f"{len(pending)} session(s) still running after --max-seconds {max_s:.0f}: cancelled")
+    await asyncio.gather(*pending, return_exceptions=True)
+    return times, errors, time.perf_counter() - t0
+
+
+def measured(proc, url: str, n: int, links: int, token: str, rounds: int, max_s: float) -> dict:
+    server = tree(proc.pid)
+    rss0 = server_rss(proc)
+    s0, c0 = cpu_seconds(server), time.process_time()
+    times, errors, wall = asyncio.run(wave(url, n, links, token, rounds, max_s))
+    server_cpu, client_cpu = cpu_seconds(server) - s0, time.process_time() - c0
+    views = [t for k, t in times if k != "sign-in"]
+    signins = [t for k, t in times if k == "sign-in"]
+    return {"sessions": n, "links": links, "views": len(views), "signins": len(signins), "errors": errors,
+            "p50": statistics.median(views) if views else None, "p95": pct(views, 0.95) if views else None,
+            "max": max(views) if views else None, "signin_p50": statistics.median(signins) if signins else None,
+            "per_page": {k: (statistics.median(v), pct(v, 0.95)) for k in {k for k, _ in times}
+                         if (v := [t for kk, t in times if kk == k])},
+            "wall": wall, "server_cpu": server_cpu, "client_cpu": client_cpu,
+            "cpu_per_view": server_cpu / max(1, len(views) + len(signins)),
+            "rss_after": server_rss(proc), "rss_before": rss0}
+
+
+def report(name: str, r: dict) -> None:
+    f = lambda x: "–" if x is None else f"{x:.2f} s"  # noqa: E731
+    print(f"{name}: {r['views']} page views + {r['signins']} sign-ins in {r['wall']:.1f} s, "
+          f"{len(r['errors'])} errors; page-ready p50 {f(r['p50'])}, p95 {f(r['p95'])}, max {f(r['max'])}; "
+          f"sign-in p50 {f(r['signin_p50'])}")
+    for k, (p50, p95) in sorted(r["per_page"].items()):
+        print(f"    {k:<16} p50 {p50:.2f} s  p95 {p95:.2f} s")
+    print(f"    server CPU {r['server_cpu']:.1f} s = {r['cpu_per_view']:.3f} CPU-s per page view "
+          f"(sign-ins counted as views); load-test client CPU {r['client_cpu']:.1f} s; "
+          f"server RSS {r['rss_before'] / 2**20:.0f} -> {r['rss_after'] / 2**20:.0f} MiB")
+    for e in r["errors"][:10]:
+        print(f"    error: {e}")
+
+
+def prepare(db: Path, series: int, days: int) -> str:
+    """The store (built once), one account per role and a share link; returns its token."""
+    build(db, series, days)
+    for role in ROLES:
+        if users.current(f"load-{role}", db) is None:
+            users.add_user(ADMIN, f"load-{role}", role, PASSWORD, db)
+    made = sharing.create(ADMIN, "load test", "1d", db)
+    return made.url.split("share=", 1)[1].split("&", 1)[0]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sessions", type=int, default=20)
+    ap.add_argument("--link-sessions", type=int, default=2, help="extra sessions through a share link")
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--series", type=int, default=200)
+    ap.add_argument("--days", type=int, default=120)
+    ap.add_argument("--db", type=Path, help="an existing store (accounts are added) or where to build one")
+    ap.add_argument("--max-seconds", type=float, default=600, help="bound on each wave")
+    ap.add_argument("--no-baseline", action="store_true", help="skip the one-session run")
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="shelfcast-loadws-"))
+    db = args.db or tmp / "load.duckdb"
+    token = prepare(db, args.series, args.days)
+    port = free_port()
+    proc = start_server(db, port, tmp / "server.log")
+    url = f"ws://127.0.0.1:{port}/_stcore/stream"
+    failed = False
+    try:
+        print(f"server up on 127.0.0.1:{port}; RSS {server_rss(proc) / 2**20:.0f} MiB; load average "
+              f"{os.getloadavg()[0]:.1f} / {os.cpu_count()} cores", flush=True)
+        base = None
+        if not args.no_baseline:
+            base = measured(proc, url, 1, 0, token, args.rounds, args.max_seconds)
+            report("1 session (baseline)", base)
+        la0 = os.getloadavg()[0]
+        r = measured(proc, url, args.sessions, args.link_sessions, token, args.rounds, args.max_seconds)
+        report(f"{args.sessions} sessions + {args.link_sessions} share-link sessions", r)
+        print(f"load average before {la0:.1f}, after {os.getloadavg()[0]:.1f}")
+        if r["p95"] is not None:
+            ratio = f"; p95 {r['p95'] / base['p95']:.1f}x the single session's" if base and base["p95"] else ""
+            print(f"targets: 0 errors {'met' if not r['errors'] else 'MISSED'}; p95 <= 2 s "
+                  f"{'met' if r['p95'] <= 2 else 'MISSED'}{ratio}")
+        failed = bool(r["errors"]) or r["p95"] is None
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(30)
+        shutil.rmtree(tmp, ignore_errors=True)  # the store (unless --db) and the server log
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
