@@ -228,7 +228,11 @@ class ConceptDriftRule(RuleKind):
         return out
 
 
-RULE_KINDS: dict[str, type[RuleKind]] = {k.kind: k for k in (AccuracyRule, DataDriftRule, ConceptDriftRule)}
+# The data-quality kinds build on RuleKind, Finding and FormField above, hence this late import.
+from core.monitoring.quality import QUALITY_KINDS  # noqa: E402
+
+RULE_KINDS: dict[str, type[RuleKind]] = {
+    k.kind: k for k in (AccuracyRule, DataDriftRule, ConceptDriftRule, *QUALITY_KINDS)}
 KINDS = tuple(RULE_KINDS)
 KIND_LABELS = {k: c.label for k, c in RULE_KINDS.items()}
 
