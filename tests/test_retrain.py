@@ -11,7 +11,7 @@ import pytest
 
 from core import challengers, forecasts, monitoring, registry, retrain, training
 from core.errors import StoreBusy, ValidationError
-from tests.helpers import run_cli
+from tests.helpers import hold_store, run_cli
 from tests.retrain_fixtures import HISTORY_DAYS, HORIZON, days_of, serving_store, upload
 
 LATER = datetime.now(UTC) + timedelta(days=31)
@@ -148,3 +148,15 @@ def test_cli_exit_codes(db, tmp_path, scientist):
     training.start(scientist, "naive", horizon=7, folds=1, db=db)
     p = run_cli("retrain", "--json", db=db)
     assert p.returncode == 2 and "in progress" in p.stderr
+
+
+def test_cli_exit_2_when_the_store_file_is_locked(db, tmp_path, scientist):
+    serving_store(db, tmp_path, scientist)
+    retrain.set_policy(scientist, db, max_age_days=30, model="naive", folds=1)
+    holder = hold_store(db, 6)
+    try:
+        p = run_cli("retrain", "--json", db=db, env_extra={"SHELFCAST_LOCK_TIMEOUT": "1"})
+    finally:
+        holder.wait()
+    assert p.returncode == 2 and p.stdout == "" and "Traceback" not in p.stderr
+    assert "busy" in p.stderr.lower() or "lock" in p.stderr.lower()
