@@ -88,3 +88,24 @@ def test_quality_thresholds_are_validated(db, scientist):
         monitoring.save_rule(scientist, db, name="x", kind="series_stopped", threshold=2.5)
     with pytest.raises(ValidationError, match="above 1"):
         monitoring.save_rule(scientist, db, name="x", kind="upload_volume", threshold=0.5)
+
+
+def test_quality_kinds_judge_the_feed_without_a_version(db, tmp_path, scientist):
+    """No version is active: the quality kinds still find the problems (needs_forecast False),
+    so the evaluation can run them before the first promotion."""
+    from tests.retrain_fixtures import demo_frame
+
+    df = demo_frame()
+    upload(days_of(df, 1, HISTORY_DAYS), tmp_path / "h.csv", scientist, db)
+    upload(days_of(df, HISTORY_DAYS + 1, HISTORY_DAYS + 7), tmp_path / "w1.csv", scientist, db)
+    week = days_of(df, HISTORY_DAYS + 8, HISTORY_DAYS + 21)
+    upload(week[(week["sku"] == "DRY-003") & (week["store"] == "Leeds")], tmp_path / "w2.csv",
+           scientist, db)
+    got = {}
+    for kind in ("feed_freshness", "upload_volume"):
+        rule = monitoring.save_rule(scientist, db, name=kind, kind=kind, threshold=QUALITY[kind])
+        assert rule.spec.needs_forecast is False
+        got[kind] = sorted(rule.spec.findings(rule, None, db))
+    assert got == {"feed_freshness": [("*", "Bristol")], "upload_volume": [("*", "*")]}
+    acc = next(r for r in monitoring.rules(db) if r.kind == "accuracy")
+    assert acc.spec.needs_forecast is True

@@ -35,12 +35,18 @@ def _whole(threshold: float, lo: int, hi: int, what: str) -> float:
     return float(threshold)
 
 
+class QualityKind(RuleKind):
+    """A data-quality kind: judges the feed, so `info` (the active version) may be None."""
+
+    needs_forecast = False
+
+
 @dataclass(frozen=True)
 class NoParams:
     pass
 
 
-class FeedFreshnessRule(RuleKind):
+class FeedFreshnessRule(QualityKind):
     kind = "feed_freshness"
     label = "Store feed stopped"
     threshold_label = "Missed periods"
@@ -85,7 +91,7 @@ class StoppedParams:
     min_share: float = 0.8
 
 
-class StoppedSeriesRule(RuleKind):
+class StoppedSeriesRule(QualityKind):
     kind = "series_stopped"
     label = "Series stopped selling"
     threshold_label = "Zero periods in a row"
@@ -134,7 +140,7 @@ class VolumeParams:
     min_history: int = 2
 
 
-class UploadVolumeRule(RuleKind):
+class UploadVolumeRule(QualityKind):
     kind = "upload_volume"
     label = "Upload volume anomaly"
     threshold_label = "Factor"
@@ -186,7 +192,7 @@ class PlanParams:
     lookback_days: int = 28
 
 
-class RegressorPlanRule(RuleKind):
+class RegressorPlanRule(QualityKind):
     kind = "regressor_plans"
     label = "Missing regressor plans"
     threshold_label = "Threshold (unused)"

@@ -73,6 +73,9 @@ class RuleKind:
     threshold_help: ClassVar[str]
     default_threshold: ClassVar[float]
     fields: ClassVar[tuple[FormField, ...]]
+    # False for kinds that judge the data feed, not the forecast: they can run with no version
+    # active or before its first actuals (core.monitoring.quality).
+    needs_forecast: ClassVar[bool] = True
 
     @classmethod
     def check_threshold(cls, threshold: float) -> float:
