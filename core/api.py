@@ -299,6 +299,68 @@ class Inventory(_Area):
         return inputs.ingest_inventory(self.db, actor, path, kind, mapping, **kw)
 
 
+class Retraining(_Area):
+    """The retraining policy, `shelfcast retrain`'s single application of it, and challengers
+    scored on live sales (core.retrain and core.challengers own the rules and check the
+    permissions). For the Train page's policy form, and Compare / Monitor's champion vs
+    challengers."""
+
+    PROMOTE_MODES = ("challenger", "auto")
+
+    def policy(self):
+        """core.retrain.Policy or None."""
+        from core import retrain
+
+        return retrain.get_policy(self.db)
+
+    def set_policy(self, actor: Actor, **values):
+        """Keys: max_age_days, new_periods, alert_share, model, promote, horizon, folds,
+        min_live_periods, window."""
+        from core import retrain
+
+        return retrain.set_policy(actor, self.db, **values)
+
+    def decide(self):
+        """What the policy says now (core.retrain.Decision: reasons, age_days, new_periods,
+        alert_share); None when no policy is set."""
+        from core import retrain
+
+        p = retrain.get_policy(self.db)
+        return None if p is None else retrain.decide(p, self.db)
+
+    def apply(self, actor: Actor):
+        from core import retrain
+
+        return retrain.apply(actor, self.db)
+
+    def runs(self, limit: int = 20) -> list[dict]:
+        from core import retrain
+
+        return retrain.runs(self.db, limit)
+
+    def challengers(self) -> list[dict]:
+        from core import challengers
+
+        return challengers.list_challengers(self.db)
+
+    def add_challenger(self, actor: Actor, version_id: int) -> dict:
+        from core import challengers
+
+        return challengers.add(actor, version_id, self.db)
+
+    def remove_challenger(self, actor: Actor, version_id: int) -> None:
+        from core import challengers
+
+        challengers.remove(actor, version_id, self.db)
+
+    def challenger_report(self, window: int = 4, grain: str = "week", level: str = "sku"):
+        """core.challengers.Report: champion vs each challenger on the same weeks (`duels` with
+        points, win_share and a one-line summary; `table` per SKU and version)."""
+        from core import challengers
+
+        return challengers.report(self.db, window, grain, level)
+
+
 class Shelfcast:
     """One store and every area of the product over it."""
 
@@ -310,6 +372,11 @@ class Shelfcast:
         self.users = Users(self.db)
         self.sharing = Sharing(self.db)
         self.inventory = Inventory(self.db)
+
+    @cached_property
+    def retraining(self) -> Retraining:
+        """Retraining policy and challengers (core.retrain, core.challengers)."""
+        return Retraining(self.db)
 
     @cached_property
     def monitoring(self) -> Monitoring:

@@ -326,6 +326,28 @@ CASES: list[Case] = [
     Case("core.inventory.proposals.export_orders", "download", setup=_orders_setup,
          call=lambda a, db, tmp: proposals.export_orders(a, tmp / "orders.csv", db),
          check=lambda db, tmp, df: (tmp / "orders.csv").exists() or pytest.fail("no file")),
+    # retraining and challengers (core.retrain, core.challengers; imported by name to keep this list additive)
+    Case("core.challengers.add", "promote", setup=_versions(2, promote=1),
+         call=lambda a, db, ids: importlib.import_module("core.challengers").add(a, ids[1], db),
+         check=lambda db, ids, r: [c["version_id"] for c in importlib.import_module(
+             "core.challengers").list_challengers(db)] == [ids[1]] or pytest.fail("not marked")),
+    Case("core.challengers.remove", "promote",
+         setup=lambda db, tmp: (lambda ids: (importlib.import_module("core.challengers").add(
+             ADMIN_ACTOR, ids[1], db), ids)[1])(_versions(2, promote=1)(db, tmp)),
+         call=lambda a, db, ids: importlib.import_module("core.challengers").remove(a, ids[1], db),
+         check=lambda db, ids, r: importlib.import_module("core.challengers").list_challengers(db) == []
+         or pytest.fail("still marked")),
+    Case("core.retrain.set_policy", "train",
+         call=lambda a, db, ctx: importlib.import_module("core.retrain").set_policy(
+             a, db, max_age_days=7, model="naive"),
+         check=lambda db, ctx, r: importlib.import_module("core.retrain").get_policy(db).max_age_days == 7
+         or pytest.fail("policy not saved")),
+    Case("core.retrain.apply", "train",
+         setup=lambda db, tmp: (_versions(1, promote=1)(db, tmp), importlib.import_module(
+             "core.retrain").set_policy(ADMIN_ACTOR, db, max_age_days=30, model="naive", folds=1)),
+         call=lambda a, db, ctx: importlib.import_module("core.retrain").apply(a, db),
+         check=lambda db, ctx, r: (not r.needed and r.decision["active"] == ctx[0][0])
+         or pytest.fail(str(r))),
     Case("core.inventory.demo.load_demo_inventory", "upload", setup=_demo,
          call=lambda a, db, ctx: inv_demo.load_demo_inventory(a, db),
          check=lambda db, ctx, r: (_inv_count(db, "stock") == 2 and _inv_count(db, "policies") == 2)

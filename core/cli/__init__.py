@@ -38,6 +38,9 @@ COMMANDS: dict[str, str] = {
     "orders": "replenishment proposal from the active version (ERP feed)",
     "simulate": "replay the stock policy over the backtest: availability, overstock",
     "override": "set, end or list planner forecast overrides (audited)",
+    "policy": "set or show the retraining policy (`shelfcast retrain` applies it)",
+    "retrain": "apply the retraining policy once (train if it says so)",
+    "challenger": "mark versions as challengers; champion vs challengers on live sales",
 }
 
 

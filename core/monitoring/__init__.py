@@ -4,6 +4,7 @@ drift, and the alert rules that turn them into alerts. A package by job:
   windows   grains, periods, filters            errors    the stored live errors, `active()`
   accuracy  per period / rolling / per SKU      drift     data drift (scipy.stats), concept drift
   rules     rule kinds as classes, Rule         alerts    evaluation, acknowledge, history, hooks
+  quality   data-quality rule kinds (feed stopped, series stopped, upload volume, regressor plans)
   report    what `shelfcast monitor` prints
 
 Reads never write: `monitor_errors` is refreshed and rules evaluated only by the write paths
@@ -51,6 +52,7 @@ from core.monitoring.drift import (
     population_stability,
 )
 from core.monitoring.errors import active, refresh
+from core.monitoring.quality import QUALITY_KINDS
 from core.monitoring.report import report, store_grain
 from core.monitoring.rules import (
     KIND_LABELS,
@@ -241,7 +243,7 @@ class Monitoring:
 
 
 __all__ = [
-    "DRIFT_METHODS", "KINDS", "KIND_LABELS", "RULE_KINDS", "SKU_COLUMNS", "Catalog", "Evaluation",
+    "DRIFT_METHODS", "KINDS", "KIND_LABELS", "QUALITY_KINDS", "RULE_KINDS", "SKU_COLUMNS", "Catalog", "Evaluation",
     "Filters", "FormField", "Headline", "Monitoring", "Overview", "Rule", "RuleKind",
     "accuracy_by_period", "acknowledge", "active", "after_ingest", "alert_json", "alerts",
     "backtest_accuracy", "category", "concept_drift", "config", "data_drift", "default_grain",

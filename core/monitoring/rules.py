@@ -73,6 +73,9 @@ class RuleKind:
     threshold_help: ClassVar[str]
     default_threshold: ClassVar[float]
     fields: ClassVar[tuple[FormField, ...]]
+    # False for kinds that judge the data feed, not the forecast: they can run with no version
+    # active or before its first actuals (core.monitoring.quality).
+    needs_forecast: ClassVar[bool] = True
 
     @classmethod
     def check_threshold(cls, threshold: float) -> float:
@@ -228,7 +231,11 @@ class ConceptDriftRule(RuleKind):
         return out
 
 
-RULE_KINDS: dict[str, type[RuleKind]] = {k.kind: k for k in (AccuracyRule, DataDriftRule, ConceptDriftRule)}
+# The data-quality kinds build on RuleKind, Finding and FormField above, hence this late import.
+from core.monitoring.quality import QUALITY_KINDS  # noqa: E402
+
+RULE_KINDS: dict[str, type[RuleKind]] = {
+    k.kind: k for k in (AccuracyRule, DataDriftRule, ConceptDriftRule, *QUALITY_KINDS)}
 KINDS = tuple(RULE_KINDS)
 KIND_LABELS = {k: c.label for k, c in RULE_KINDS.items()}
 

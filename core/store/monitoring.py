@@ -417,3 +417,64 @@ def events(s: Session, alert_id: int | None = None, limit: int = 500) -> list[Al
     if alert_id is not None:
         q = q.where(AlertEvent.alert_id == alert_id)
     return list(s.exec(q.order_by(AlertEvent.id.desc()).limit(limit)).all())  # type: ignore[union-attr]
+
+
+# ---------------------------------------------------------------- data quality (core.monitoring.quality)
+
+def store_feeds(s: Session) -> pd.DataFrame:
+    """Per store: its last date with actuals, its usual cadence (median days between its
+    dates), and the newest date of any store (`newest`)."""
+    return raw(s).execute(
+        """WITH d AS (SELECT DISTINCT se.store, sa.ds FROM sales sa JOIN series se USING (series_id)),
+                g AS (SELECT store, ds, date_diff('day', lag(ds) OVER (PARTITION BY store ORDER BY ds), ds)
+                             AS gap FROM d)
+           SELECT store, max(ds) AS last, coalesce(median(gap), 1) AS cadence,
+                  (SELECT max(ds) FROM sales) AS newest
+           FROM g GROUP BY store ORDER BY store"""
+    ).df()
+
+
+def recent_zeros(s: Session, recent: int, reference: int) -> pd.DataFrame:
+    """Per series over the store's newest `recent` dates and the `reference` dates before them:
+    rows and non-zero rows in each, and the reference mean."""
+    return raw(s).execute(
+        """WITH dd AS (SELECT ds, row_number() OVER (ORDER BY ds DESC) AS k
+                       FROM (SELECT DISTINCT ds FROM sales)),
+                x AS (SELECT sa.series_id, dd.k, sa.y FROM sales sa JOIN dd USING (ds) WHERE dd.k <= ?)
+           SELECT se.sku, se.store,
+                  count(*) FILTER (WHERE k <= ?) AS recent_rows,
+                  count(*) FILTER (WHERE k <= ? AND y <> 0) AS recent_nonzero,
+                  count(*) FILTER (WHERE k > ?) AS ref_rows,
+                  count(*) FILTER (WHERE k > ? AND y > 0) AS ref_nonzero,
+                  avg(y) FILTER (WHERE k > ?) AS ref_mean
+           FROM x JOIN series se USING (series_id) GROUP BY ALL ORDER BY se.sku, se.store""",
+        [int(recent) + int(reference), *[int(recent)] * 5],
+    ).df()
+
+
+def upload_sizes(s: Session, last: int) -> pd.DataFrame:
+    """The newest `last` sales uploads, newest first: id, file_name, rows (added + updated),
+    days (dates spanned) and rows_per_day."""
+    return raw(s).execute(
+        """SELECT id, file_name, rows_added + rows_updated AS rows,
+                  greatest(coalesce(date_diff('day', first_date, last_date), 0) + 1, 1) AS days,
+                  (rows_added + rows_updated) / greatest(coalesce(date_diff('day', first_date, last_date), 0) + 1, 1)
+                      AS rows_per_day
+           FROM datasets ORDER BY id DESC LIMIT ?""",
+        [int(last)],
+    ).df()
+
+
+def regressor_plans(s: Session, lookback_days: int) -> pd.DataFrame:
+    """Per series and regressor used in the last `lookback_days` of actuals: the last date it has
+    a value for (its plan's end) and the last actual."""
+    return raw(s).execute(
+        """WITH m AS (SELECT max(ds) AS last FROM sales)
+           SELECT se.sku, se.store, r.name, max(r.ds) AS plan_end, any_value(m.last) AS last_actual
+           FROM regressors r JOIN series se USING (series_id), m
+           WHERE r.value IS NOT NULL
+           GROUP BY ALL
+           HAVING max(r.ds) >= any_value(m.last) - to_days(?)
+           ORDER BY se.sku, se.store, r.name""",
+        [int(lookback_days)],
+    ).df()

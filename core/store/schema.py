@@ -17,6 +17,7 @@ def create_all(s: Session) -> None:
     from core.store import monitoring  # noqa: F401  (views over active_forecasts)
     from core.store import train_jobs  # noqa: F401
     from core.store import inventory  # noqa: F401  (uses chosen_backtests)
+    from core.store import retrain  # noqa: F401  (challengers, retrain runs)
 
     SQLModel.metadata.create_all(s.connection())
     for stmt in DDL:
