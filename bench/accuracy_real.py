@@ -10,8 +10,9 @@ ingest the training part into a fresh store, `shelfcast train --model X --horizo
 
 Prints per data set: model, pooled WAPE, wQL (P10/P50/P90), observed P10 and P90 coverage
 (share of actuals at or below the quantile: 0.10 and 0.90 when calibrated), seconds of the
-train command (backtest folds included), series per second. Models that `shelfcast train
---model` does not offer in this build are listed as skipped. `--cpu` adds the CPU milliseconds
+train command (backtest folds included), series per second, and CPU milliseconds per series of
+the train command (its own CPU time: the figure other jobs on the machine disturb least).
+Models that `shelfcast train --model` does not offer in this build are listed as skipped. `--cpu` adds the CPU milliseconds
 per series of one direct fit of each statsforecast model among --models (first call in the
 process and warm; statsforecast 2.x is compiled C++, no numba JIT, so both should agree),
 the figure of the issue 12 budget (<= 20 ms monthly, <= 60 ms per 2-year daily series).
@@ -28,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -141,10 +143,12 @@ def run_set(ds: dict, models: list[str], folds: int, tmp: Path) -> list[dict]:
             continue
         kind, _, among = model.partition(":")
         extra = ["--option", "models=" + among.replace("/", ",")] if among else []
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
         r = cli("train", "--model", kind, "--horizon", str(ds["horizon"]), "--folds", str(folds),
                 *extra, "--json", db=db)
         secs = time.perf_counter() - t
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = after.ru_utime + after.ru_stime - cpu.ru_utime - cpu.ru_stime
         if r.returncode:
             rows.append({"model": model, "note": "train failed: " + r.stderr.strip().splitlines()[-1][:90]})
             continue
@@ -156,7 +160,8 @@ def run_set(ds: dict, models: list[str], folds: int, tmp: Path) -> list[dict]:
             continue
         export = pd.read_csv(out, parse_dates=["date"])
         n = export.groupby(["sku", "store"]).ngroups
-        rows.append({"model": model, **score(export, ds["test"]), "seconds": secs, "series_s": n / secs})
+        rows.append({"model": model, **score(export, ds["test"]), "seconds": secs, "series_s": n / secs,
+                     "cpu_ms": 1000 * cpu / n})
         print(f"  .. {ds['name']} {model}: WAPE {rows[-1]['wape']:.3f} in {secs:.0f} s", file=sys.stderr)
     return rows
 
@@ -167,13 +172,14 @@ def fmt(v, spec: str) -> str:
 
 def table(name: str, rows: list[dict]) -> None:
     print(f"\n{name}")
-    print(f"  {'model':<9} {'WAPE':>6} {'wQL':>6} {'P10cov':>6} {'P90cov':>6} {'seconds':>8} {'series/s':>8}")
+    print(f"  {'model':<9} {'WAPE':>6} {'wQL':>6} {'P10cov':>6} {'P90cov':>6} {'seconds':>8} {'series/s':>8}"
+          f" {'CPU ms/series':>13}")
     for r in rows:
         if "note" in r:
             print(f"  {r['model']:<9} {r['note']}")
             continue
         print(f"  {r['model']:<9} {r['wape']:>6.3f} {fmt(r['wql'], '>6.3f')} {fmt(r['cov10'], '>6.2f')} "
-              f"{fmt(r['cov90'], '>6.2f')} {r['seconds']:>8.1f} {r['series_s']:>8.1f}"
+              f"{fmt(r['cov90'], '>6.2f')} {r['seconds']:>8.1f} {r['series_s']:>8.1f} {r['cpu_ms']:>13.0f}"
               + (f"  ({r['missing']} holdout rows without a forecast)" if r["missing"] else ""))
 
 

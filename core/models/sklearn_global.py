@@ -35,6 +35,9 @@ Loss (`auto`): absolute error on a standardised target. Accuracy here is WAPE, a
 absolute errors, which the median minimises, not the mean; on skewed unit sales (many zeros, a
 few big days) the two differ (pizza_daily holdout WAPE 0.616 v 0.639 with squared error).
 Squared error on seasonal differences (monthly), which are symmetric; Poisson with `level`/`none`.
+Boosting rounds (`max_iter` 0 = auto): 100, but 30 on seasonal differences, which are mostly
+noise around last year: more rounds learn that noise (txhousing holdout 0.068 = seasonal naive
+with 100 rounds, 0.064 with 30; 10-50 all beat naive).
 
 Estimators: HistGradientBoostingRegressor (default) or Ridge (fast linear option, with one-hot
 calendar). Threads: HistGradientBoosting uses OpenMP; core.training caps it with threadpoolctl at
