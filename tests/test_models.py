@@ -77,6 +77,8 @@ def test_bad_options_are_refused_with_a_message():
         make("sklearn", "D", {"estimator": "xgb"})
     with pytest.raises(ModelError, match="poisson needs transform"):
         make("sklearn", "D", {"loss": "poisson"})
+    with pytest.raises(ModelError, match="diff_max_iter must be"):
+        make("sklearn", "MS", {"diff_max_iter": "0"})
     with pytest.raises(ModelError, match="not a valid float"):
         make("prophet", "D", {"changepoint_prior_scale": "lots"})
     with pytest.raises(ModelError, match="country code"):
