@@ -160,3 +160,27 @@ def test_demand_class_is_stored_per_series_when_a_classifier_is_installed(daily,
         got, v = vs.series_classes(s, vid), vs.get_version(s, vid)
     assert len(got) == 4 and set(got["class"]) <= {"smooth", "erratic", "intermittent", "lumpy"}
     assert got["adi"].ge(1).all() and sum(json.loads(v.metrics)["classes"].values()) == 4
+
+
+def test_best_of_selects_the_ensemble_when_it_wins():
+    """Two candidates erring on opposite sides: their mean is exact, and default best-of (top_k 3,
+    margin 0.25) must pick it over either alone, in the forecasts' choice and the headline's."""
+    bt = pd.concat([rows({"a": [2.0, 2.0, 2.0], "b": [-2.0, -2.5, -2.0], "c": [5.0, 5.0, 5.0]}).assign(series_id=s)
+                    for s in (1, 2)])
+    params = {"kind": "best", "candidates": ["a", "b", "c"], "top_k": 2,
+              "combine": training.GENERAL_OPTIONS["combine"], "margin": training.GENERAL_OPTIONS["margin"]}
+    run = steps.Run(vid=0, params=params, freq="D", horizon=1, folds=3, y=bt, raw_regs=bt, bt=bt)
+    steps.choose(run)
+    assert set(run.chosen) == {"ensemble"} and set(run.honest_chosen) == {"ensemble"}
+    assert run.members[1] == ("a", "b")
+
+
+def test_default_best_of_combines_ets_theta_and_the_global_model():
+    """The monthly retail reference (mean of ETS, Theta and LightGBM: 0.029, under AutoETS alone
+    at 0.030) needs all three among best-of's default candidates, with an ensemble of the top 3."""
+    from core import models
+
+    p = training.plan("best", "MS", 12, 3, {})
+    assert {"ets", "theta", "sklearn", "naive"} <= set(p["candidates"])
+    assert p["top_k"] >= 3 and p["combine"] == "mean"
+    assert not {"prophet", "arima"} & set(models.default_candidates())

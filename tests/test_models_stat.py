@@ -215,3 +215,32 @@ def test_pizza_matches_the_reference_figures(name, ref):
     got = wape(model(name, "D").fit_predict(df[df["ds"] <= origin], 28, None, FitContext()),
                df[df["ds"] > origin])
     assert got == pytest.approx(ref, abs=0.005)
+
+
+def test_no_jit_compile_per_process():
+    """statsforecast 2.x fits in compiled C++: a fresh process pays no numba compile, so there is
+    no JIT cache to keep for tests and CI. If a version that JIT-compiles (statsforecast 1.x)
+    comes back, this fails: then set NIXTLA_NUMBA_CACHE=1 and NUMBA_CACHE_DIR in
+    tests/conftest.py and .ci/run, or every test process recompiles for tens of seconds."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, time\n"
+        "from core.models.statistical import stat_model\n"
+        "from core.models.base import FitContext\n"
+        "from tests.train_helpers import demo_frame, long_frame\n"
+        "from core.models.data import complete\n"
+        "y = complete(long_frame(demo_frame(n_skus=2, days=120)), 'D')\n"
+        "t = time.process_time()\n"
+        f"for name in {FAST!r}:\n"
+        "    stat_model(name)('D', {}).fit_predict(y, 7, None, FitContext())\n"
+        "print(int('numba' in sys.modules), time.process_time() - t)\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(root)}, check=True)
+    jit, cpu = out.stdout.split()
+    assert jit == "0", "statsforecast now JIT-compiles with numba: enable its compile cache"
+    assert float(cpu) < 10, f"first fits in a fresh process took {cpu} s CPU"

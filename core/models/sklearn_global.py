@@ -35,6 +35,9 @@ Loss (`auto`): absolute error on a standardised target. Accuracy here is WAPE, a
 absolute errors, which the median minimises, not the mean; on skewed unit sales (many zeros, a
 few big days) the two differ (pizza_daily holdout WAPE 0.616 v 0.639 with squared error).
 Squared error on seasonal differences (monthly), which are symmetric; Poisson with `level`/`none`.
+Boosting rounds: `max_iter` (100), but `diff_max_iter` (30) on seasonal differences, mostly
+noise around last year: more rounds learn that noise (txhousing holdout 0.068 = seasonal naive
+with 100 rounds, 0.064 with 30; 10-50 all beat naive).
 
 Estimators: HistGradientBoostingRegressor (default) or Ridge (fast linear option, with one-hot
 calendar). Threads: HistGradientBoosting uses OpenMP; core.training caps it with threadpoolctl at
@@ -106,6 +109,7 @@ class SklearnGlobal(Forecaster):
     OPTIONS: dict[str, object] = {
         "estimator": "hgb",  # hgb | ridge
         "max_iter": 100,  # boosting rounds (hgb)
+        "diff_max_iter": 30,  # boosting rounds (hgb) when the target is seasonally differenced
         "learning_rate": 0.1,
         "max_leaf_nodes": 31,
         "alpha": 1.0,  # ridge penalty
@@ -126,8 +130,8 @@ class SklearnGlobal(Forecaster):
         if out["loss"] == "poisson" and out["transform"] not in ("level", "none"):
             raise ModelError("loss=poisson needs transform=level or none: a standardised or "
                              "differenced target goes below zero.")
-        if out["max_iter"] < 1 or out["learning_rate"] <= 0 or out["max_leaf_nodes"] < 2:
-            raise ModelError("max_iter must be ≥ 1, learning_rate > 0 and max_leaf_nodes ≥ 2.")
+        if min(out["max_iter"], out["diff_max_iter"]) < 1 or out["learning_rate"] <= 0 or out["max_leaf_nodes"] < 2:
+            raise ModelError("max_iter and diff_max_iter must be ≥ 1, learning_rate > 0 and max_leaf_nodes ≥ 2.")
         return out
 
     # -- transform ---------------------------------------------------------------------------
@@ -232,8 +236,12 @@ class SklearnGlobal(Forecaster):
         if loss == "auto":  # see the module docstring
             loss = ("poisson" if self.nonneg and self.transform in ("level", "none") else
                     "squared_error" if self.transform == "diff" else "absolute_error")
+        # A seasonally differenced target is mostly noise around the yearly change: a short
+        # boosting run learns its shared shape and stops before it learns the noise (txhousing
+        # holdout WAPE 0.064 with 30 rounds, 0.068 with 100, = seasonal naive's 0.068).
+        rounds = o["diff_max_iter"] if self.transform == "diff" else o["max_iter"]
         return HistGradientBoostingRegressor(
-            loss=loss, max_iter=o["max_iter"], learning_rate=o["learning_rate"],
+            loss=loss, max_iter=rounds, learning_rate=o["learning_rate"],
             max_leaf_nodes=o["max_leaf_nodes"], early_stopping=False, random_state=self.seed,
         )
 
