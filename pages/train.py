@@ -68,7 +68,10 @@ st.caption(f"Data: {counts.series:,} series, {api.data.describe_freq(freq)}, {co
 c = st.columns([3, 1, 1])
 labels = api.training.LABELS
 kinds = ["best", *[k for k in api.training.KINDS if k != "best"]]
-kind = c[0].selectbox("Model", kinds, format_func=lambda k: labels.get(k, k), key="train-kind")
+# Options are the labels themselves (not format_func), so a rerun's stored value is always one
+# of them; the kind is looked up from the label.
+by_label = {labels.get(k, k): k for k in kinds}
+kind = by_label[c[0].selectbox("Model", list(by_label), key="train-kind")]
 horizon = c[1].number_input("Horizon (periods)", 1, api.training.max_horizon(freq),
                             api.training.default_horizon(freq), key="train-horizon",
                             help="How far ahead to forecast, in periods of the data (days, weeks or months).")

@@ -31,7 +31,7 @@ def test_start_job_then_results(db, tmp_path):
     at = open_page("train", SCI)
     assert not at.exception
     assert any("No finished versions yet" in i.value for i in at.info)
-    at.selectbox(key="train-kind").set_value("sklearn").run()
+    at.selectbox(key="train-kind").set_value("Global gradient boosting (scikit-learn)").run()
     at.number_input(key="train-horizon").set_value(7)
     at.number_input(key="train-folds").set_value(2)
     at.selectbox(key="opt-estimator").set_value("ridge")
@@ -79,7 +79,8 @@ def test_form_offers_core_choices_best_first(db, tmp_path):
     at = open_page("train", SCI)
     assert not at.exception, at.exception
     kind = at.selectbox(key="train-kind")
-    assert kind.value == "best" and len(kind.options) == len(models.KINDS)
-    assert at.multiselect(key="train-candidates").value == list(models.CANDIDATES)
+    assert kind.value == models.LABELS["best"] and len(kind.options) == len(models.KINDS)
+    assert at.multiselect(key="train-candidates").value == models.default_candidates()
+    assert at.multiselect(key="train-candidates").options == [models.LABELS[k] for k in models.CANDIDATES]
     assert at.number_input(key="train-horizon").max == MAX_HORIZON["D"]
     assert at.number_input(key="opt-samples").value == models.make("prophet", "D").OPTIONS["uncertainty_samples"]
