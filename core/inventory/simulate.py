@@ -235,3 +235,61 @@ def simulate(actor: Actor, version_id: int | None = None, db=None) -> Simulation
     return Simulation(version=vid, table=table,
                       headline=headline(by.get(f"version {vid}", rows[0]), by.get("seasonal naive")),
                       notes=notes)
+
+
+DISPLAY = {  # column -> (label, digits, scale): the table in words, for pages
+    "policy": ("Policy", None, 1), "fill_rate": ("Fill rate %", 2, 100),
+    "availability": ("Availability %", 2, 100), "stockout_periods": ("Stock-out periods", 0, 1),
+    "lost_units": ("Lost sales (units)", 0, 1), "lost_value": ("Lost sales (at price)", 0, 1),
+    "avg_inventory": ("Avg inventory (units)", 0, 1), "avg_overstock": ("Avg overstock (units)", 0, 1),
+    "avg_overstock_value": ("Avg overstock (at cost)", 0, 1), "turns": ("Turns", 1, 1),
+}
+
+
+def display_table(table: pd.DataFrame) -> pd.DataFrame:
+    """A simulation table in words and whole units, for people (money figures stay empty when no
+    policy gives a cost or price)."""
+    out = {}
+    for col, (label, digits, scale) in DISPLAY.items():
+        out[label] = table[col] if digits is None else (scale * pd.to_numeric(table[col], errors="coerce")).round(digits)
+    return pd.DataFrame(out)
+
+
+@dataclass(frozen=True)
+class Effect:
+    """The headline inventory effect of the live forecast against seasonal naive, and nothing
+    more (what an executive's share link may see): fractions, no SKU, no order."""
+
+    version: int
+    overstock_change: float  # (live - naive) / naive average overstock; negative = cut
+    availability: float
+    naive_availability: float
+    fill_rate: float | None
+
+    @property
+    def sentence(self) -> str:
+        verb = "cut" if self.overstock_change <= 0 else "raised"
+        return (f"Ordering by the live forecast would have {verb} overstock by "
+                f"{abs(self.overstock_change):.0%} against seasonal naive, at "
+                f"{self.availability:.1%} on-shelf availability (seasonal naive: "
+                f"{self.naive_availability:.1%}).")
+
+
+def effect(actor: Actor, db=None) -> Effect | None:
+    """The active version against seasonal naive over its backtest; None when nothing is active
+    or the comparison cannot be made (no backtest, no naive reference, no overstock to compare).
+    Reads only, like every simulation."""
+    require(actor, "view")
+    with session(db) as s:
+        vid = registry.active_version_id(s)
+        if vid is None:
+            return None
+        inputs = inv.series_inputs(s, policy.DEFAULTS)
+        mine, naive = inv.backtest_rows(s, vid, None), inv.backtest_rows(s, vid, NAIVE_MODEL)
+    if mine.empty or naive.empty:
+        return None
+    a, b = replay(mine, inputs), replay(naive, inputs)
+    if not b["avg_overstock"]:
+        return None
+    return Effect(version=vid, overstock_change=(a["avg_overstock"] - b["avg_overstock"]) / b["avg_overstock"],
+                  availability=a["availability"], naive_availability=b["availability"], fill_rate=a["fill_rate"])
