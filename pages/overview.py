@@ -45,7 +45,6 @@ if info is None:
     st.stop()
 
 
-
 def inventory_effect() -> None:
     """The one inventory figure the Overview shows (also through a share link): what ordering by
     the live forecast did to overstock and availability against seasonal naive, replayed over
@@ -62,11 +61,9 @@ def inventory_effect() -> None:
     st.markdown(
         f"**{100 * eff.overstock_change:+.0f}%** overstock against seasonal naive · "
         f"**{100 * eff.availability:.1f}%** on-shelf availability "
-        f"({100 * (eff.availability - eff.naive_availability):+.1f} pts)",
-        help="Average stock above safety stock that demand until the next delivery did not use, and "
-             "the share of periods without a stock-out, ordering by the live forecast instead of "
-             "seasonal naive.")
-    st.caption(eff.sentence + " The replenishment policy replayed over the live version's backtest.")
+        f"({100 * (eff.availability - eff.naive_availability):+.1f} pts)")
+    st.caption(eff.sentence + " The replenishment policy replayed over the live version's backtest; "
+               "overstock is stock above safety stock that demand until the next delivery did not use.")
 
 
 st.caption(
