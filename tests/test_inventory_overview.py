@@ -31,7 +31,7 @@ def _texts(at) -> str:
     return "\n".join(str(p) for p in parts)
 
 
-def test_effect_matches_the_simulation(live, viewer):
+def test_effect_matches_the_simulation(live, viewer, manager, tmp_path):
     db, vid = live
     eff = simulate.effect(viewer, db)
     sim = simulate.simulate(viewer, None, db).table.set_index("policy")
@@ -43,6 +43,15 @@ def test_effect_matches_the_simulation(live, viewer):
     assert eff.availability == pytest.approx(mine["availability"])
     assert eff.naive_availability == pytest.approx(naive["availability"])
     assert f"cut overstock by {abs(eff.overstock_change):.0%}" in eff.sentence
+    # kept per active version and inventory upload: a new policy file is seen at once
+    from core.inventory import inputs
+
+    (tmp_path / "policy.csv").write_text("sku,lead_time,review_period\nBEV-001,4,3\nSNK-002,3,2\n")
+    inputs.ingest_inventory(db, manager, tmp_path / "policy.csv", "policy")
+    again = simulate.effect(viewer, db)
+    sim = simulate.simulate(viewer, None, db).table.set_index("policy")
+    assert again != eff
+    assert again.availability == pytest.approx(sim.loc[f"version {vid}", "availability"])
 
 
 def test_no_effect_without_an_active_version(db, tmp_path, scientist, viewer):

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from core import config
 from core.access import Actor, require
 from core.errors import NotFound, ValidationError
 from core.inventory import policy
@@ -275,21 +276,35 @@ class Effect:
                 f"{self.naive_availability:.1%}).")
 
 
+_EFFECTS: dict[tuple, Effect | None] = {}  # (store, version, its time, latest inventory upload)
+
+
 def effect(actor: Actor, db=None) -> Effect | None:
     """The active version against seasonal naive over its backtest; None when nothing is active
     or the comparison cannot be made (no backtest, no naive reference, no overstock to compare).
-    Reads only, like every simulation."""
+
+    Every Overview render (and share-link view) asks for it, so the answer is kept in memory per
+    store, active version and latest stock/policy upload: its only inputs besides the version's
+    backtests, which never change. Reads only, like every simulation."""
     require(actor, "view")
     with session(db) as s:
         vid = registry.active_version_id(s)
         if vid is None:
             return None
+        made = vstore.get_version(s, vid).created_at  # a store rebuilt at the same path differs here
+        key = (str(config.db_path(db)), vid, made, inv.latest_dataset_id(s))
+        if key in _EFFECTS:
+            return _EFFECTS[key]
         inputs = inv.series_inputs(s, policy.DEFAULTS)
         mine, naive = inv.backtest_rows(s, vid, None), inv.backtest_rows(s, vid, NAIVE_MODEL)
-    if mine.empty or naive.empty:
-        return None
-    a, b = replay(mine, inputs), replay(naive, inputs)
-    if not b["avg_overstock"]:
-        return None
-    return Effect(version=vid, overstock_change=(a["avg_overstock"] - b["avg_overstock"]) / b["avg_overstock"],
-                  availability=a["availability"], naive_availability=b["availability"], fill_rate=a["fill_rate"])
+    out = None
+    if not mine.empty and not naive.empty:
+        a, b = replay(mine, inputs), replay(naive, inputs)
+        if b["avg_overstock"]:
+            out = Effect(version=vid, overstock_change=(a["avg_overstock"] - b["avg_overstock"]) / b["avg_overstock"],
+                         availability=a["availability"], naive_availability=b["availability"],
+                         fill_rate=a["fill_rate"])
+    if len(_EFFECTS) >= 32:
+        _EFFECTS.clear()
+    _EFFECTS[key] = out
+    return out
