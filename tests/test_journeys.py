@@ -306,10 +306,10 @@ def test_inventory_manager_journey(db, tmp_path):
         page.locator('[data-testid="stMetric"]').filter(has_text="Orders due now").wait_for()
         maya = Actor("maya", "manager")
         store = str(hist["store"].iloc[0])
-        before = proposals.proposals(maya, db).set_index(["sku", "store"]).loc[(target["sku"], store)]
+        plan = proposals.proposals(maya, db).set_index(["sku", "store"]).loc[(target["sku"], store)]
         oid = override_on_page(page, target["sku"], store, 200, "end cap for the derby")
-        after = proposals.proposals(maya, db).set_index(["sku", "store"]).loc[(target["sku"], store)]
-        assert bool(after["overridden"]) and after["order_up_to"] > before["order_up_to"]
+        planned = proposals.proposals(maya, db).set_index(["sku", "store"]).loc[(target["sku"], store)]
+        assert bool(planned["overridden"]) and planned["order_up_to"] > plan["order_up_to"]
         simulation_on_page(page)
         settle(page, 1000)
         shot(page, "journey_manager_replenishment")
