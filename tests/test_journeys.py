@@ -147,7 +147,7 @@ def test_data_scientist_journey(db, tmp_path):
 
         # Prophet, short horizon, one fold: the progress bar is on screen while it runs.
         goto(page, "Train")
-        choose(page, "train-kind", "Prophet (one model per series)")
+        choose(page, "train-kind", "Prophet")
         set_number(page, "train-horizon", 14)
         set_number(page, "train-folds", 1)
         page.get_by_text("Model options").click()
@@ -163,7 +163,7 @@ def test_data_scientist_journey(db, tmp_path):
         page.get_by_text("(prophet) finished: ready").wait_for(timeout=240_000)
         settle(page)
 
-        choose(page, "train-kind", "scikit-learn global model (one model for all series)")
+        choose(page, "train-kind", "Global gradient boosting (scikit-learn)")
         if not key(page, "opt-estimator").is_visible():  # inside the "Model options" expander
             page.get_by_text("Model options").click()
         choose(page, "opt-estimator", "Ridge (fast, linear)")
