@@ -83,6 +83,18 @@ def click_when_settled(page, target, tries: int = 4) -> None:
             settle(page, 1000)
 
 
+def scroll_to(page, text: str, tries: int = 4) -> None:
+    """Scroll to a heading on a page that may still be re-running (the element is replaced)."""
+    for i in range(tries):
+        try:
+            page.get_by_text(text).first.scroll_into_view_if_needed(timeout=15_000)
+            return
+        except PlaywrightError:
+            if i == tries - 1:
+                raise
+            settle(page, 1000)
+
+
 def set_number(page, k: str, value: int) -> None:
     box = key(page, k).locator("input")
     box.fill(str(value))
@@ -204,7 +216,8 @@ def test_data_scientist_journey(db, tmp_path):
         assert list(hist["action"]) == ["promote", "promote"]
         assert hist.iloc[0]["note"] == "lower pooled WAPE in the backtest"
         assert not hist.iloc[0]["override"]  # the better one passed the gate by itself
-        page.get_by_text("Audit history").scroll_into_view_if_needed()
+        settle(page)
+        scroll_to(page, "Audit history")
         settle(page, 1000)
         shot(page, "journey_scientist_promoted")
 
