@@ -43,8 +43,9 @@ def forecast_frame(version_id: int, db=None, *, published: bool | None = None) -
 
     The active version's frame is what is published (by default): the planner overrides in force
     are applied (core.inventory.overrides, the same rule as the `active_forecasts` view) and
-    `override_id` names the one applied to each row (empty: the model's own number). Another
-    version's frame, or `published=False`, is the version's stored numbers, which never change."""
+    an `override_id` column names the one applied to each row (empty: the model's own number).
+    Another version's frame, or `published=False`, is the version's stored numbers, which never
+    change, in the plain export layout."""
     with session(db) as s:
         v = vstore.get_version(s, version_id)
         if v is None:
@@ -60,7 +61,7 @@ def forecast_frame(version_id: int, db=None, *, published: bool | None = None) -
         published = version_id == active
     if published:
         return overrides.apply(df, db)
-    return df.assign(override_id=pd.array([pd.NA] * len(df), dtype="Int64"))
+    return df
 
 
 def export(actor: Actor, version_id: int, out: str | Path, db=None) -> int:
