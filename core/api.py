@@ -269,6 +269,19 @@ class Inventory(_Area):
 
         return simulate.simulate(actor, version_id, self.db)
 
+    def effect(self, actor: Actor):
+        """The live forecast's headline inventory effect against seasonal naive (or None)."""
+        from core.inventory import simulate
+
+        return simulate.effect(actor, self.db)
+
+    @staticmethod
+    def simulation_table(table: pd.DataFrame) -> pd.DataFrame:
+        """A simulation table in words, for people."""
+        from core.inventory import simulate
+
+        return simulate.display_table(table)
+
     def overrides(self, include_ended: bool = False) -> pd.DataFrame:
         from core.inventory import overrides
 

@@ -11,6 +11,7 @@ import pandas as pd
 from core import artifacts, exports, quantiles
 from core.access import Actor, require
 from core.errors import NotFound, ValidationError
+from core.inventory import overrides
 from core.store import registry, sales, session
 from core.store import versions as vstore
 
@@ -37,8 +38,14 @@ def list_versions(db=None) -> list[dict]:
         return [version_row(v, active) for v in vstore.list_versions(s)]
 
 
-def forecast_frame(version_id: int, db=None) -> pd.DataFrame:
-    """A ready version's final forecasts in the export layout."""
+def forecast_frame(version_id: int, db=None, *, published: bool | None = None) -> pd.DataFrame:
+    """A ready version's final forecasts in the export layout, quantile columns included.
+
+    The active version's frame is what is published (by default): the planner overrides in force
+    are applied (core.inventory.overrides, the same rule as the `active_forecasts` view) and
+    an `override_id` column names the one applied to each row (empty: the model's own number).
+    Another version's frame, or `published=False`, is the version's stored numbers, which never
+    change, in the plain export layout."""
     with session(db) as s:
         v = vstore.get_version(s, version_id)
         if v is None:
@@ -46,9 +53,15 @@ def forecast_frame(version_id: int, db=None) -> pd.DataFrame:
         if v.status != "ready":
             raise ValidationError(f"Version {version_id} is {v.status}, so it has no forecasts to export.")
         df = vstore.forecasts(s, version_id)
+        active = registry.active_version_id(s)
     df = df.rename(columns={"ds": "date"}).assign(version=version_id)
     df["date"] = pd.to_datetime(df["date"]).dt.date
-    return quantiles.with_columns(df[EXPORT_COLS], version_id, db)
+    df = quantiles.with_columns(df[EXPORT_COLS], version_id, db)
+    if published is None:
+        published = version_id == active
+    if published:
+        return overrides.apply(df, db)
+    return df
 
 
 def export(actor: Actor, version_id: int, out: str | Path, db=None) -> int:

@@ -171,6 +171,44 @@ else:
             st.plotly_chart(charts.versions_over_time(actuals, bt, fc, picked, sku, store), key="cmp-sku-chart")
 
 
+# --- inventory effect: the policy simulation -------------------------------------------------------
+st.subheader("Inventory effect")
+if not ready_ids:
+    st.info("The policy simulation needs a finished version.")
+else:
+    st.caption(
+        "The replenishment policy replayed over each version's backtest with the forecasts it made "
+        "at each cut-off, against the actual sales; beside it, ordering by seasonal naive and by the "
+        "active version. Lower overstock at the same availability is stock the store need not hold.")
+    if "cmp-sim" not in st.session_state:
+        st.session_state["cmp-sim"] = [v for v in st.session_state.get("cmp-versions", []) if v in ready_ids][:2] \
+            or ready_ids[:1]
+    else:
+        st.session_state["cmp-sim"] = [v for v in st.session_state["cmp-sim"] if v in ready_ids]
+    sim_ids = st.multiselect("Versions to simulate", ready_ids, format_func=vlabel, key="cmp-sim")
+    rows = []
+    for v in sim_ids:
+        ok, sim = widgets.action(lambda v=v: api.inventory.simulate(actor, v))
+        if not ok:
+            continue
+        if sim.headline:
+            st.success(md(sim.headline))
+        for note in sim.notes:
+            st.caption(md(note))
+        t = sim.table.assign(policy=sim.table["policy"].where(
+            sim.table["model"] != "naive", f"seasonal naive (v{v}'s backtest)"))
+        rows.append(t)
+    if rows:
+        table = pd.concat(rows, ignore_index=True).drop_duplicates(["version", "model", "first_date", "last_date"])
+        big = ["Lost sales (units)", "Lost sales (at price)", "Avg inventory (units)",
+               "Avg overstock (units)", "Avg overstock (at cost)"]
+        st.dataframe(api.inventory.simulation_table(table), hide_index=True, key="cmp-sim-table",
+                     column_config={c: st.column_config.NumberColumn(c, format="localized") for c in big})
+        st.caption(f"Backtest period {table['first_date'].min()} to {table['last_date'].max()}. "
+                   "Policies, stock and costs are those on the Replenishment page (defaults where "
+                   "none was uploaded).")
+
+
 # --- promote / roll back / archive ---------------------------------------------------------------
 def act(fn, ok: str) -> None:
     if widgets.action(fn)[0]:
@@ -250,8 +288,12 @@ else:
                f"{pub[['sku', 'store']].drop_duplicates().shape[0]:,} series, "
                f"{pd.Timestamp(pub['date'].min()):%Y-%m-%d} to {pd.Timestamp(pub['date'].max()):%Y-%m-%d}. Downstream systems read the "
                "`active_forecasts` view of the store.")
+    st.caption("Planner overrides in force (Replenishment page) are applied to the published "
+               "numbers; the download's `override_id` column names the one applied to a row. The "
+               "version's own forecasts stay as trained.")
     if actor and actor.can("download"):
-        widgets.download_buttons(pub, "active-forecasts", "pub-dl")
+        live = int(pub["version"].iloc[0])
+        widgets.download_buttons(lambda: api.versions.forecast_frame(live), "active-forecasts", "pub-dl")
 
 st.subheader("Audit history")
 hist = api.versions.history()

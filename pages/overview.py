@@ -8,15 +8,18 @@ core.monitoring. SKU names are user text and are shown literally (core.text).
 
 from __future__ import annotations
 
+import logging
+
 import pandas as pd
 import streamlit as st
 
 from app import monitor_charts as charts
-from app import widgets
+from app import state, widgets
 from core import text
 from core.api import ACCURACY_THRESHOLD, Monitoring, describe_freq, display_accuracy
 
 THRESHOLD = ACCURACY_THRESHOLD
+log = logging.getLogger(__name__)
 st.title("Overview")
 
 
@@ -41,6 +44,28 @@ if info is None:
     c[3].metric("Frequency", describe_freq(cat.freq) if cat.freq else "–")
     st.stop()
 
+
+def inventory_effect() -> None:
+    """The one inventory figure the Overview shows (also through a share link): what ordering by
+    the live forecast did to overstock and availability against seasonal naive, replayed over
+    its backtest. No orders, no SKUs. A failure hides the block; the page stays."""
+    try:
+        eff = widgets.api().inventory.effect(state.actor())
+    except Exception:  # noqa: BLE001 - the Overview must render without it
+        log.exception("overview: the inventory effect failed")
+        return
+    if eff is None:
+        return
+    st.subheader("Inventory effect")
+    # Markdown, not st.metric: the headline metrics above stay the page's first four numbers.
+    st.markdown(
+        f"**{100 * eff.overstock_change:+.0f}%** overstock against seasonal naive · "
+        f"**{100 * eff.availability:.1f}%** on-shelf availability "
+        f"({100 * (eff.availability - eff.naive_availability):+.1f} pts)")
+    st.caption(eff.sentence + " The replenishment policy replayed over the live version's backtest; "
+               "overstock is stock above safety stock that demand until the next delivery did not use.")
+
+
 st.caption(
     f"Live forecast: version {info['version_id']} ({text.md(info['kind'])}), active since "
     f"{pd.Timestamp(info['since']).strftime('%d %b %Y')}. Sales up to {cat.last_date}."
@@ -57,6 +82,7 @@ if head.accuracy is None:
     m[0].metric("Backtest accuracy", pct(head.backtest_accuracy))
     m[1].metric("SKUs", widgets.fmt_int(len(cat.skus)))
     m[2].metric("Open alerts", head.open_alerts)
+    inventory_effect()
     st.stop()
 
 acc, bt = head.accuracy, head.backtest_accuracy
@@ -95,5 +121,6 @@ with right:
     if rest > 0:
         st.caption(f"…and {rest} more SKU(s) under {widgets.fmt_pct(THRESHOLD)}.")
 
+inventory_effect()
 st.caption(f"Window {head.window_start} to {head.window_end}. Accuracy is measured on {ov.grain}ly "
            "totals per SKU, all stores together.")

@@ -30,7 +30,8 @@ def versions(db, tmp_path):
 
 
 # AppTest does not expose st.dataframe keys: find each table by a column only it has.
-MARK = {"cmp-leaderboard": "created_by", "cmp-table": "winner", "cmp-history": "override_reason"}
+MARK = {"cmp-leaderboard": "created_by", "cmp-table": "winner", "cmp-history": "override_reason",
+        "cmp-sim-table": "Avg overstock (units)"}
 
 
 def table(at: AppTest, key: str):
@@ -148,3 +149,29 @@ def test_viewer_and_manager_see_no_promote_controls(db, versions, role):
             at.button(key=key)
     downloads = [b for b in at.get("download_button")]
     assert bool(downloads) == (role == "manager")  # viewers may not download
+
+
+def test_policy_simulation_side_by_side(db, versions):
+    """Each picked version against its seasonal-naive reference and the active version, with
+    the headline sentence, the numbers being core.inventory.simulate's."""
+    from core.inventory import simulate
+
+    a, b = versions
+    registry.promote(SAM, a, "baseline")
+    at = open_compare("viewer")
+    assert not at.exception, at.exception
+    assert at.multiselect(key="cmp-sim").value == [a, b]
+    sim_b = simulate.simulate(SAM, b, db)
+    assert sim_b.headline and any(shown(s.value) == sim_b.headline for s in at.success)
+    t = table(at, "cmp-sim-table").set_index("Policy")
+    assert list(t.index) == [f"version {a}", f"seasonal naive (v{a}'s backtest)", f"version {b}",
+                             f"seasonal naive (v{b}'s backtest)"]  # the active version once
+    ref = sim_b.table.set_index("policy")
+    for label, row in ((f"version {b}", f"version {b}"), (f"seasonal naive (v{b}'s backtest)", "seasonal naive"),
+                       (f"version {a}", f"active version {a}")):
+        assert t.loc[label, "Avg overstock (units)"] == pytest.approx(round(ref.loc[row, "avg_overstock"]))
+        assert t.loc[label, "Availability %"] == pytest.approx(round(100 * ref.loc[row, "availability"], 2))
+    at.multiselect(key="cmp-sim").set_value([b]).run()
+    assert not at.exception
+    assert list(table(at, "cmp-sim-table")["Policy"]) == [f"version {b}", f"seasonal naive (v{b}'s backtest)",
+                                                         f"active version {a}"]

@@ -1,7 +1,10 @@
 """The three user journeys of Shelfcast in a real headless Chromium against a real server, the way
 the people who use it work: a data scientist (upload, map, train two models, compare, promote,
-roll back), an inventory manager (alerts, drill-down, acknowledge, download, new actuals) and an
-executive (a share link: the Overview, nothing to change; a revoked link is refused).
+read the policy simulation and the replenishment proposal, override a forecast, roll back), an
+inventory manager (alerts, drill-down, acknowledge, proposed orders, a promotion override,
+published forecasts carrying it, the policy simulation, new actuals) and an executive (a share
+link: the Overview with its headline inventory effect, nothing to change; a revoked link is
+refused).
 
 Widgets are found by role, label or Streamlit key (`.st-key-KEY`), never by position. Pictures go
 to docs/screenshots/journey_*.png (the README shows them)."""
@@ -19,8 +22,11 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from core import config, monitoring, registry, sharing, training
+from core import config, forecasts, monitoring, registry, sharing, training
+from core.access import Actor
 from core.demo import DemoSpec, generate, split_recent
+from core.inventory import overrides, proposals, simulate
+from core.inventory.demo import load_demo_inventory
 from tests.auth import PASSWORD, make_user
 from tests.browser import browser_page, goto, needs_chromium, running_server, settle, shot, sign_in
 from tests.monitor_helpers import ingest_frame
@@ -77,6 +83,18 @@ def click_when_settled(page, target, tries: int = 4) -> None:
             settle(page, 1000)
 
 
+def scroll_to(page, text: str, tries: int = 4) -> None:
+    """Scroll to a heading on a page that may still be re-running (the element is replaced)."""
+    for i in range(tries):
+        try:
+            page.get_by_text(text).first.scroll_into_view_if_needed(timeout=15_000)
+            return
+        except PlaywrightError:
+            if i == tries - 1:
+                raise
+            settle(page, 1000)
+
+
 def set_number(page, k: str, value: int) -> None:
     box = key(page, k).locator("input")
     box.fill(str(value))
@@ -87,6 +105,33 @@ def set_number(page, k: str, value: int) -> None:
 def metric_value(page, label: str) -> str:
     m = page.locator('[data-testid="stMetric"]').filter(has_text=label).first
     return m.locator('[data-testid="stMetricValue"]').inner_text().strip()
+
+
+def override_on_page(page, sku: str, store: str, pct: int, note: str) -> int:
+    """On the Replenishment page: a ±% override of `sku` at `store` over the first week of the
+    forecast, saved through the form; returns its id."""
+    page.get_by_role("tab", name="Overrides").click()
+    choose(page, "ov-sku", sku)
+    choose(page, "ov-store", store)
+    key(page, "ov-mode").get_by_text("± % of the forecast").click()
+    settle(page)
+    page.get_by_label("Change in %").fill(str(pct))
+    page.get_by_label("Change in %").press("Enter")
+    settle(page)
+    page.get_by_label("Note (what the planner knows)").fill(note)
+    page.get_by_label("Note (what the planner knows)").press("Enter")
+    settle(page)
+    page.get_by_role("button", name="Save override").click()
+    page.get_by_text(re.compile(rf"Override \d+ saved for {re.escape(sku)}")).wait_for()
+    settle(page)
+    return int(overrides.list_overrides().iloc[-1]["id"])
+
+
+def simulation_on_page(page) -> None:
+    """The Replenishment page's policy simulation: its headline and the table beside naive."""
+    page.get_by_role("tab", name="Policy simulation").click()
+    page.get_by_text("overstock by").first.wait_for()
+    page.locator('[data-testid="stDataFrame"]').filter(has_text="seasonal naive").first.wait_for()
 
 
 # --------------------------------------------------------------------------- data scientist
@@ -114,7 +159,7 @@ def test_data_scientist_journey(db, tmp_path):
 
         # Prophet, short horizon, one fold: the progress bar is on screen while it runs.
         goto(page, "Train")
-        choose(page, "train-kind", "Prophet (one model per series)")
+        choose(page, "train-kind", "Prophet")
         set_number(page, "train-horizon", 14)
         set_number(page, "train-folds", 1)
         page.get_by_text("Model options").click()
@@ -130,7 +175,7 @@ def test_data_scientist_journey(db, tmp_path):
         page.get_by_text("(prophet) finished: ready").wait_for(timeout=240_000)
         settle(page)
 
-        choose(page, "train-kind", "scikit-learn global model (one model for all series)")
+        choose(page, "train-kind", "Global gradient boosting (scikit-learn)")
         if not key(page, "opt-estimator").is_visible():  # inside the "Model options" expander
             page.get_by_text("Model options").click()
         choose(page, "opt-estimator", "Ridge (fast, linear)")
@@ -171,9 +216,36 @@ def test_data_scientist_journey(db, tmp_path):
         assert list(hist["action"]) == ["promote", "promote"]
         assert hist.iloc[0]["note"] == "lower pooled WAPE in the backtest"
         assert not hist.iloc[0]["override"]  # the better one passed the gate by itself
-        page.get_by_text("Audit history").scroll_into_view_if_needed()
+        settle(page)
+        scroll_to(page, "Audit history")
         settle(page, 1000)
         shot(page, "journey_scientist_promoted")
+
+        # What the better forecast is worth on the shelf: the policy simulation beside seasonal
+        # naive (and the active version), with its headline.
+        sim = simulate.simulate(Actor("sam", "scientist"), better, db)
+        key(page, "cmp-sim").scroll_into_view_if_needed()
+        page.get_by_text("overstock by").first.wait_for()
+        page.locator('[data-testid="stDataFrame"]').filter(has_text=f"seasonal naive (v{better}").first.wait_for()
+        assert sim.headline and "seasonal naive" in sim.headline
+
+        # The orders that forecast proposes, and a planner's override on it.
+        goto(page, "Replenishment")
+        page.get_by_text("Proposed orders").wait_for()
+        sku = sorted(df["article"].unique())[0]
+        store = str(df["branch"].iloc[0])
+        base = forecasts.forecast_frame(better, db)
+        oid = override_on_page(page, sku, store, 30, "county show weekend")
+        pub = forecasts.forecast_frame(better, db)
+        hit = pub["override_id"] == oid
+        assert hit.sum() == 7 and set(pub.loc[hit, "sku"]) == {sku}
+        assert pub.loc[hit, "yhat"].to_numpy() == pytest.approx(1.3 * base.loc[hit, "yhat"].to_numpy())
+        assert bool(proposals.proposals(Actor("sam", "scientist"), db)
+                    .set_index(["sku", "store"]).loc[(sku, store), "overridden"])
+        simulation_on_page(page)
+        settle(page, 1000)
+        shot(page, "journey_scientist_replenishment")
+        goto(page, "Compare")
 
         page.get_by_role("tab", name="Roll back").click()
         page.get_by_label("Note (required: why roll back?)").fill("store managers report odd orders")
@@ -199,6 +271,7 @@ def test_inventory_manager_journey(db, tmp_path):
     vid = training.train(sam, "sklearn", horizon=MSPEC.shift_days, folds=1,
                          options={"estimator": "ridge"}, db=db)
     registry.promote(sam, vid, "first version", db=db)
+    load_demo_inventory(sam, db)  # stock on hand and policies, as the ERP feed delivers them
     ingest_frame(db, first, sam, "actuals_week1-2.parquet")  # the demand shift shows in these
     # A flagged SKU other than the one the page opens on (the least accurate), so that the
     # drill-down visibly moves the charts.
@@ -240,7 +313,21 @@ def test_inventory_manager_journey(db, tmp_path):
         [acked] = [a for a in monitoring.alerts(db, ["acknowledged"]) if a["id"] == target["id"]]
         assert acked["acknowledged_by"] == "maya" and acked["ack_note"] == "next order cut by 40%, watching"
 
-        # The active forecast as CSV, for the ordering spreadsheet.
+        # The proposed orders; a promotion on the flagged SKU raises its forecast and its order.
+        goto(page, "Replenishment")
+        page.get_by_text("Proposed orders").wait_for()
+        page.locator('[data-testid="stMetric"]').filter(has_text="Orders due now").wait_for()
+        maya = Actor("maya", "manager")
+        store = str(hist["store"].iloc[0])
+        plan = proposals.proposals(maya, db).set_index(["sku", "store"]).loc[(target["sku"], store)]
+        oid = override_on_page(page, target["sku"], store, 200, "end cap for the derby")
+        planned = proposals.proposals(maya, db).set_index(["sku", "store"]).loc[(target["sku"], store)]
+        assert bool(planned["overridden"]) and planned["order_up_to"] > plan["order_up_to"]
+        simulation_on_page(page)
+        settle(page, 1000)
+        shot(page, "journey_manager_replenishment")
+
+        # The active forecast as CSV, for the ordering spreadsheet: the override is in it.
         goto(page, "Compare")
         page.get_by_text("Published forecasts").scroll_into_view_if_needed()
         with page.expect_download() as dl:
@@ -252,6 +339,9 @@ def test_inventory_manager_journey(db, tmp_path):
         assert {"sku", "store", "date"} <= set(rows[0])
         assert {r["sku"] for r in rows} == set(pub["sku"])
         assert all(str(vid) == r["version"] for r in rows)
+        marked = [r for r in rows if r["override_id"]]
+        assert len(marked) == 7 and {(r["sku"], r["store"]) for r in marked} == {(target["sku"], store)}
+        assert all(int(float(r["override_id"])) == oid for r in marked)
 
         # Two more weeks of actuals through the upload; accuracy moves with them.
         goto(page, "Data")
@@ -297,6 +387,9 @@ def test_executive_journey(db):
         page.get_by_role("heading", name="Overview").wait_for()
         page.get_by_text("Accuracy trend").wait_for()
         page.locator('[data-testid="stMetric"]').first.wait_for()
+        page.get_by_role("heading", name="Inventory effect").wait_for()  # the headline, no orders
+        page.get_by_text("on-shelf availability").first.wait_for()
+        assert page.get_by_text("Proposed orders").count() == 0
         settle(page, 2000)
         shot(page, "journey_executive_overview")
         names = [b.get_attribute("aria-label") or b.inner_text().strip()

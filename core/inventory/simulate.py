@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from core import config
 from core.access import Actor, require
 from core.errors import NotFound, ValidationError
 from core.inventory import policy
@@ -204,6 +205,31 @@ def headline(version: dict, naive: dict | None) -> str | None:
             f"{naive['availability']:.2%}) and a {version['fill_rate']:.2%} fill rate.")
 
 
+_REPLAYS: dict[tuple, dict | None] = {}  # (store, version, its time, model, latest inventory upload)
+
+
+def _replays(db, wanted: list[tuple[int, str]]) -> dict[tuple[int, str], dict | None]:
+    """Fleet totals of the replay per (version, model: 'chosen' or naive), None without backtest
+    rows. Kept in memory: a version's backtests never change, so the store, the version (and
+    its creation time, should a store be rebuilt at the same path), the model and the newest
+    stock/policy upload are all its inputs. Compare and every Overview render ask again."""
+    path, keys, todo, inputs = str(config.db_path(db)), {}, {}, None
+    with session(db) as s:
+        upload = inv.latest_dataset_id(s)
+        for vid, model in wanted:
+            v = vstore.get_version(s, vid)
+            keys[(vid, model)] = k = (path, vid, v.created_at if v else None, model, upload)
+            if k not in _REPLAYS and k not in todo:
+                todo[k] = inv.backtest_rows(s, vid, None if model == "chosen" else model)
+        if todo:
+            inputs = inv.series_inputs(s, policy.DEFAULTS)
+    if len(_REPLAYS) + len(todo) > 64:
+        _REPLAYS.clear()
+    for k, bt in todo.items():  # the maths outside the store session
+        _REPLAYS[k] = None if bt.empty else replay(bt, inputs)
+    return {w: _REPLAYS[k] for w, k in keys.items()}
+
+
 def simulate(actor: Actor, version_id: int | None = None, db=None) -> Simulation:
     """The version, its seasonal-naive reference and the active version, side by side."""
     require(actor, "view")
@@ -215,17 +241,16 @@ def simulate(actor: Actor, version_id: int | None = None, db=None) -> Simulation
         v = vstore.get_version(s, vid)
         if v is None or v.status != "ready":
             raise NotFound(f"Version {vid} is not a ready version.")
-        inputs = inv.series_inputs(s, policy.DEFAULTS)
-        runs = [(f"version {vid}", vid, "chosen", inv.backtest_rows(s, vid, None)),
-                ("seasonal naive", vid, NAIVE_MODEL, inv.backtest_rows(s, vid, NAIVE_MODEL))]
-        if active is not None and active != vid:
-            runs.append((f"active version {active}", active, "chosen", inv.backtest_rows(s, active, None)))
+    runs = [(f"version {vid}", vid, "chosen"), ("seasonal naive", vid, NAIVE_MODEL)]
+    if active is not None and active != vid:
+        runs.append((f"active version {active}", active, "chosen"))
+    done = _replays(db, [(ver, model) for _, ver, model in runs])
     rows, notes = [], []
-    for label, ver, model, bt in runs:
-        if bt.empty:
+    for label, ver, model in runs:
+        if done[(ver, model)] is None:
             notes.append(f"{label}: no backtest rows, left out.")
             continue
-        rows.append({"policy": label, "version": ver, "model": model, **replay(bt, inputs)})
+        rows.append({"policy": label, "version": ver, "model": model, **done[(ver, model)]})
     if not rows:
         raise ValidationError(f"Version {vid} has no backtests to simulate.")
     table = pd.DataFrame(rows)
@@ -235,3 +260,57 @@ def simulate(actor: Actor, version_id: int | None = None, db=None) -> Simulation
     return Simulation(version=vid, table=table,
                       headline=headline(by.get(f"version {vid}", rows[0]), by.get("seasonal naive")),
                       notes=notes)
+
+DISPLAY = {  # column -> (label, digits, scale): the table in words, for pages
+    "policy": ("Policy", None, 1), "fill_rate": ("Fill rate %", 2, 100),
+    "availability": ("Availability %", 2, 100), "stockout_periods": ("Stock-out periods", 0, 1),
+    "lost_units": ("Lost sales (units)", 0, 1), "lost_value": ("Lost sales (at price)", 0, 1),
+    "avg_inventory": ("Avg inventory (units)", 0, 1), "avg_overstock": ("Avg overstock (units)", 0, 1),
+    "avg_overstock_value": ("Avg overstock (at cost)", 0, 1), "turns": ("Turns", 1, 1),
+}
+
+
+def display_table(table: pd.DataFrame) -> pd.DataFrame:
+    """A simulation table in words and whole units, for people (money figures stay empty when no
+    policy gives a cost or price)."""
+    out = {}
+    for col, (label, digits, scale) in DISPLAY.items():
+        out[label] = table[col] if digits is None else (scale * pd.to_numeric(table[col], errors="coerce")).round(digits)
+    return pd.DataFrame(out)
+
+
+@dataclass(frozen=True)
+class Effect:
+    """The headline inventory effect of the live forecast against seasonal naive, and nothing
+    more (what an executive's share link may see): fractions, no SKU, no order."""
+
+    version: int
+    overstock_change: float  # (live - naive) / naive average overstock; negative = cut
+    availability: float
+    naive_availability: float
+    fill_rate: float | None
+
+    @property
+    def sentence(self) -> str:
+        verb = "cut" if self.overstock_change <= 0 else "raised"
+        return (f"Ordering by the live forecast would have {verb} overstock by "
+                f"{abs(self.overstock_change):.0%} against seasonal naive, at "
+                f"{self.availability:.1%} on-shelf availability (seasonal naive: "
+                f"{self.naive_availability:.1%}).")
+
+
+def effect(actor: Actor, db=None) -> Effect | None:
+    """The active version against seasonal naive over its backtest; None when nothing is active
+    or the comparison cannot be made (no backtest, no naive reference, no overstock to compare).
+    Every Overview render (and share-link view) asks, so it comes from the kept replays."""
+    require(actor, "view")
+    with session(db) as s:
+        vid = registry.active_version_id(s)
+    if vid is None:
+        return None
+    done = _replays(db, [(vid, "chosen"), (vid, NAIVE_MODEL)])
+    a, b = done[(vid, "chosen")], done[(vid, NAIVE_MODEL)]
+    if a is None or b is None or not b["avg_overstock"]:
+        return None
+    return Effect(version=vid, overstock_change=(a["avg_overstock"] - b["avg_overstock"]) / b["avg_overstock"],
+                  availability=a["availability"], naive_availability=b["availability"], fill_rate=a["fill_rate"])

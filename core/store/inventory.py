@@ -92,6 +92,11 @@ def list_datasets(s: Session) -> list[InventoryDataset]:
     return list(s.exec(select(InventoryDataset).order_by(InventoryDataset.id.desc())).all())  # type: ignore[union-attr]
 
 
+def latest_dataset_id(s: Session) -> int | None:
+    """The newest stock or policy upload: what a cached simulation's inputs are as of."""
+    return raw(s).execute("SELECT max(id) FROM inventory_datasets").fetchone()[0]
+
+
 def known_series(s: Session) -> pa.Table:
     """sku, store of every series: what an inventory file may refer to."""
     return raw(s).execute("SELECT sku, store FROM series").fetch_arrow_table()

@@ -46,11 +46,36 @@ class Promotion(SQLModel, table=True):
 
 
 DDL += [  # chosen_backtests and the metric macros: core.store.metrics
+    # The published forecasts: the active version's, with the planner overrides in force applied
+    # (the same rule as core.inventory.overrides.apply_overrides, which a test holds them to:
+    # the newest live override covering the SKU (x store) and date wins; 'units' sets yhat and
+    # moves the band by as much, never below 0; 'pct' scales all three). `yhat_model` is the
+    # version's own number and `override_id` the override applied (NULL: none); the version's
+    # stored forecasts are never changed.
     """CREATE OR REPLACE VIEW active_forecasts AS
-       SELECT f.version_id, f.series_id, s.sku, s.store, f.ds, f.yhat, f.yhat_lower,
-              f.yhat_upper, f.model
-       FROM forecasts f JOIN active a ON a.version_id = f.version_id AND a.scope = 'default'
-       JOIN series s USING (series_id)""",
+       WITH f AS (
+           SELECT f.version_id, f.series_id, s.sku, s.store, f.ds, f.yhat, f.yhat_lower,
+                  f.yhat_upper, f.model
+           FROM forecasts f JOIN active a ON a.version_id = f.version_id AND a.scope = 'default'
+           JOIN series s USING (series_id)),
+       hit AS (
+           SELECT f.series_id, f.ds, o.id, o.mode, o.value,
+                  row_number() OVER (PARTITION BY f.series_id, f.ds ORDER BY o.id DESC) AS rk
+           FROM f JOIN overrides o
+             ON o.sku = f.sku AND (o.store IS NULL OR o.store = f.store) AND o.ended_at IS NULL
+            AND CAST(f.ds AS DATE) BETWEEN o.start_date AND o.end_date)
+       SELECT f.version_id, f.series_id, f.sku, f.store, f.ds,
+              CASE WHEN h.mode = 'pct' THEN f.yhat * (1 + h.value / 100)
+                   WHEN h.mode = 'units' THEN CASE WHEN f.yhat + h.value - f.yhat IS NOT NULL
+                   THEN greatest(f.yhat + h.value - f.yhat, 0) END ELSE f.yhat END AS yhat,
+              CASE WHEN h.mode = 'pct' THEN f.yhat_lower * (1 + h.value / 100)
+                   WHEN h.mode = 'units' THEN CASE WHEN f.yhat_lower + h.value - f.yhat IS NOT NULL
+                   THEN greatest(f.yhat_lower + h.value - f.yhat, 0) END ELSE f.yhat_lower END AS yhat_lower,
+              CASE WHEN h.mode = 'pct' THEN f.yhat_upper * (1 + h.value / 100)
+                   WHEN h.mode = 'units' THEN CASE WHEN f.yhat_upper + h.value - f.yhat IS NOT NULL
+                   THEN greatest(f.yhat_upper + h.value - f.yhat, 0) END ELSE f.yhat_upper END AS yhat_upper,
+              f.model, f.yhat AS yhat_model, h.id AS override_id
+       FROM f LEFT JOIN hit h ON h.series_id = f.series_id AND h.ds = f.ds AND h.rk = 1""",
 ]
 
 
