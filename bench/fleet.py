@@ -291,6 +291,10 @@ class Run:
         if rep:
             summ = rep.get("summary") or {}
             s.note = f"{summ.get('skus', '?')} SKUs, {summ.get('open_alerts', '?')} open alerts"
+        orders = self.work / "orders.parquet"
+        s, _ = self.step("orders (proposal)", self.cli("orders", "--all", "--out", str(orders)), scale=True)
+        s.note = "issue 15 target <= 60 s at 100,000 series"
+        self.step("simulate", self.cli("simulate", "--json"), scale=True)
         token = self.share_token()
         self.render(token)
         self.store_size()

@@ -21,7 +21,7 @@ from app.nav import LINK_PAGES, PAGES  # noqa: E402
 
 PROCESS_STEPS = ["generate", "cli --help", "read_csv (DuckDB)", "user add (admin)", "ingest",
                  "cli train --help", "train naive", "train global", "train best-of", "promote",
-                 "ingest new week", "monitor", "share create", "render (all pages)"]
+                 "ingest new week", "monitor", "orders (proposal)", "simulate", "share create", "render (all pages)"]
 
 
 def test_fleet_data_looks_like_retail(tmp_path: Path) -> None:

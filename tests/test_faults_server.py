@@ -47,7 +47,7 @@ def test_server_killed_mid_training_shows_interrupted_after_restart(tmp_path):
         sign_in(page, url, "sam", TEST_PASSWORD)
         goto(page, "Train")
         page.locator('[data-testid="stSelectbox"]').filter(has_text="Model").first.click()
-        page.get_by_role("option", name="Prophet (one model per series)").click()
+        page.get_by_role("option", name="Prophet", exact=True).click()
         settle(page)
         page.get_by_role("button", name="Start training").click()
         page.get_by_text("series-fits").first.wait_for(timeout=120_000)  # the progress bar
