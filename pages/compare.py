@@ -209,6 +209,38 @@ else:
                    "none was uploaded).")
 
 
+# --- challengers on live sales (shadow / A-B) ------------------------------------------------------
+st.subheader("Challengers on live sales")
+ok_rep, rep = widgets.action(lambda: api.retraining.challenger_report())
+if ok_rep and rep is not None:
+    st.caption(md(rep.message) + (f" Periods {rep.window_start} to {rep.window_end}; champion v{rep.champion} at "
+                                  f"{widgets.fmt_pct(rep.champion_accuracy)} accuracy."
+                                  if rep.champion is not None and rep.window_start is not None else ""))
+    if rep.duels:
+        st.dataframe(pd.DataFrame([{
+            "Challenger": f"v{d.version_id}", "Live accuracy": d.accuracy, "Points vs champion": d.points,
+            "SKUs won": d.skus_won, "SKUs lost": d.skus_lost, "SKUs compared": d.skus_compared,
+        } for d in rep.duels]), hide_index=True, key="cmp-challengers", column_config={
+            "Live accuracy": st.column_config.NumberColumn(format="percent"),
+            "Points vs champion": st.column_config.NumberColumn(format="%+.1f"),
+        })
+if actor and actor.can("promote"):
+    marked = {c["version_id"] for c in api.retraining.challengers()}
+    unmarked = [v for v in ready_ids if v not in marked]
+    cc = st.columns([2, 1, 2, 1])
+    add = cc[0].selectbox("Mark as challenger", unmarked, format_func=vlabel, key="chal-add") if unmarked else None
+    if add is not None and cc[1].button("Mark", key="chal-add-go"):
+        if widgets.action(lambda: api.retraining.add_challenger(actor, add))[0]:
+            st.rerun()
+    if marked:
+        rem = cc[2].selectbox("Challenger", sorted(marked), format_func=vlabel, key="chal-rem")
+        if cc[3].button("Unmark", key="chal-rem-go"):
+            if widgets.action(lambda: api.retraining.remove_challenger(actor, rem))[0]:
+                st.rerun()
+    st.caption("A challenger's forecasts are scored on incoming actuals exactly like the active "
+               "version's, on the same weeks; `shelfcast challenger report` prints the same.")
+
+
 # --- promote / roll back / archive ---------------------------------------------------------------
 def act(fn, ok: str) -> None:
     if widgets.action(fn)[0]:

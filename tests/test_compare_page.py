@@ -175,3 +175,22 @@ def test_policy_simulation_side_by_side(db, versions):
     assert not at.exception
     assert list(table(at, "cmp-sim-table")["Policy"]) == [f"version {b}", f"seasonal naive (v{b}'s backtest)",
                                                          f"active version {a}"]
+
+
+def test_mark_and_unmark_a_challenger(db, versions):
+    """Issue 16: a scientist marks a ready version as a challenger on Compare; it is then scored
+    on live sales (core.challengers) and can be unmarked. Viewers get no controls."""
+    from core.api import Shelfcast
+
+    a, b = versions
+    registry.promote(SAM, a, "a first", db=db)
+    at = open_compare("scientist")
+    assert not at.exception, at.exception
+    at.selectbox(key="chal-add").set_value(b)
+    at.button(key="chal-add-go").click().run()
+    assert not at.exception, at.exception
+    assert [c["version_id"] for c in Shelfcast(db).retraining.challengers()] == [b]
+    at.button(key="chal-rem-go").click().run()
+    assert Shelfcast(db).retraining.challengers() == []
+    viewer = open_compare("viewer")
+    assert not viewer.exception and not [s for s in viewer.selectbox if s.key == "chal-add"]
