@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
+import core.browser_sessions as browser_sessions  # w-planner
 from core import config, data, forecasts, ingest, jobs, models, registry, sharing, training, users
 from core.access import Actor
 from core.freq import default_horizon, family
@@ -315,3 +316,30 @@ class Shelfcast:
     def monitoring(self) -> Monitoring:
         """Accuracy, drift, rules and alerts (core.monitoring owns them)."""
         return Monitoring(self.db)
+
+    # --- w-planner: sign-in sessions, the managers' forecast view, freshness -----------------
+    @cached_property
+    def sessions(self) -> Sessions:
+        """Sign-ins that survive a reload (core.browser_sessions)."""
+        return Sessions(self.db)
+
+
+class Sessions(_Area):
+    """Cookie tokens for signed-in browsers: issued only against a password, revoked on sign-out."""
+
+    COOKIE = browser_sessions.COOKIE
+
+    def hours(self) -> float:
+        return browser_sessions.hours()
+
+    def sign_in(self, name: str, password: str, caller: str | None = None) -> tuple[Actor, str]:
+        return browser_sessions.sign_in(name, password, self.db, caller=caller)
+
+    def create_first_admin(self, name: str, password: str) -> tuple[Actor, str]:
+        return browser_sessions.create_first_admin(name, password, self.db)
+
+    def resolve(self, token: str | None) -> Actor | None:
+        return browser_sessions.resolve(token, self.db)
+
+    def sign_out(self, token: str | None) -> bool:
+        return browser_sessions.sign_out(token, self.db)
