@@ -23,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 import core.browser_sessions as browser_sessions  # w-planner
+import core.forecast_view as forecast_view  # w-planner
 from core import config, data, forecasts, ingest, jobs, models, registry, sharing, training, users
 from core.access import Actor
 from core.freq import default_horizon, family
@@ -322,6 +323,28 @@ class Shelfcast:
     def sessions(self) -> Sessions:
         """Sign-ins that survive a reload (core.browser_sessions)."""
         return Sessions(self.db)
+
+    @cached_property
+    def planning(self) -> Planning:
+        """The managers' forecast view and the published forecast's freshness."""
+        return Planning(self.db)
+
+
+class Planning(_Area):
+    """Coming weeks of the published forecast per SKU x store (core.forecast_view)."""
+
+    MIN_WEEKS, MAX_WEEKS = forecast_view.MIN_WEEKS, forecast_view.MAX_WEEKS
+
+    def weekly(self, weeks: int = 13) -> forecast_view.WeeklyForecast:
+        return forecast_view.weekly(self.db, weeks)
+
+    @staticmethod
+    def to_xlsx_bytes(df: pd.DataFrame) -> bytes:
+        return forecast_view.to_xlsx_bytes(df)
+
+    @staticmethod
+    def to_csv_bytes(df: pd.DataFrame) -> bytes:
+        return forecast_view.exports.to_csv_bytes(df)
 
 
 class Sessions(_Area):
