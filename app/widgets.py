@@ -76,3 +76,19 @@ def fmt_duration(x: float | None) -> str:
         return "estimating…"
     x = int(round(x))
     return f"{x // 60} min {x % 60:02d} s" if x >= 60 else f"{x} s"
+
+
+def freshness_banner(show_ok: bool = False) -> None:
+    """Say how much of the published forecast is left; a warning with the action when it has run
+    out (before today, or within the lead time after the last sales). Silent with no forecast."""
+    try:
+        f = api().planning.freshness()
+    except Exception:  # a banner must never take its page down
+        log.exception("forecast freshness check failed")
+        return
+    if f.version is None:
+        return
+    if f.stale:
+        st.warning(md(f.message))
+    elif show_ok:
+        st.caption(md(f.message))

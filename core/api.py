@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from datetime import date
 from functools import cached_property
 from pathlib import Path
 
@@ -24,6 +25,7 @@ import pandas as pd
 
 import core.browser_sessions as browser_sessions  # w-planner
 import core.forecast_view as forecast_view  # w-planner
+import core.freshness as freshness  # w-planner
 from core import config, data, forecasts, ingest, jobs, models, registry, sharing, training, users
 from core.access import Actor
 from core.freq import default_horizon, family
@@ -345,6 +347,9 @@ class Planning(_Area):
     @staticmethod
     def to_csv_bytes(df: pd.DataFrame) -> bytes:
         return forecast_view.exports.to_csv_bytes(df)
+
+    def freshness(self, today: date | None = None) -> freshness.Freshness:
+        return freshness.check(self.db, today)
 
 
 class Sessions(_Area):

@@ -14,6 +14,7 @@ from app import state, widgets
 from core.text import md
 
 st.title("Forecast")
+widgets.freshness_banner(show_ok=True)
 api = widgets.api()
 plan = api.planning
 weeks = int(st.slider("Weeks ahead", plan.MIN_WEEKS, plan.MAX_WEEKS, 8, key="fc-weeks"))

@@ -29,6 +29,7 @@ actor = state.actor()
 mon = Monitoring(widgets.db())
 THRESHOLD = ACCURACY_THRESHOLD
 st.title("Monitor")
+widgets.freshness_banner(show_ok=True)
 
 
 def pct(x: float | None) -> str:

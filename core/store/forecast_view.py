@@ -18,3 +18,15 @@ def weekly_actuals(s: Session, since: date) -> pd.DataFrame:
            FROM sales JOIN series USING (series_id) WHERE ds >= ? GROUP BY ALL""",
         [since],
     ).df()
+
+
+def active_span(s: Session, after: date | None) -> tuple[int | None, date | None, date | None, int]:
+    """The published version, its first and last forecast date, and how many distinct forecast
+    dates lie after `after` (the last actual)."""
+    row = raw(s).execute(
+        """SELECT any_value(version_id), min(ds), max(ds),
+                  count(DISTINCT ds) FILTER (WHERE ? IS NULL OR ds > ?)
+           FROM active_forecasts""",
+        [after, after],
+    ).fetchone()
+    return row[0], row[1], row[2], int(row[3] or 0)
