@@ -351,6 +351,15 @@ class Planning(_Area):
     def freshness(self, today: date | None = None) -> freshness.Freshness:
         return freshness.check(self.db, today)
 
+    @staticmethod
+    def worklist(live: list[dict], acc: pd.DataFrame, rank: str = "units") -> pd.DataFrame:
+        """Monitor's exception worklist (core.monitoring.report.worklist)."""
+        from core.monitoring.report import (
+            worklist,  # the package re-exports a function named `report`
+        )
+
+        return worklist(live, acc, rank)
+
 
 class Sessions(_Area):
     """Cookie tokens for signed-in browsers: issued only against a password, revoked on sign-out."""
