@@ -198,7 +198,7 @@ with tab_attn:
         },
     )
     if actor and actor.can("download"):
-        widgets.download_buttons(table, "needs_attention", "attn")
+        widgets.download_buttons(table, "needs_attention", "attn", what="needs-attention")
 
 # ---------------------------------------------------------------- drift
 with tab_drift:
