@@ -3,9 +3,7 @@
 The history goes in first; then a forecast version is trained and promoted, and stock and
 replenishment policies are loaded (so the Replenishment page has orders to show); then the last four
 weeks arrive as 'new actuals', the way a daily feed would deliver them, so monitoring has
-something to show. Last, a fresh version is trained on all of it and promoted, so the published
-forecast runs past the last sales, as it would after a planner's refresh (the first version's
-forecast covered only the weeks that then arrived, and a planner cannot plan from it).
+something to show.
 """
 
 from __future__ import annotations
@@ -50,8 +48,6 @@ def seed_demo(actor: Actor, db: str | os.PathLike | None = None, spec: DemoSpec 
             step(actor, db, say)
         say(f"Loading the last {spec.shift_days} days as new actuals ...")
         ingest(recent_path, actor, db=db)
-    for step in AFTER_ACTUALS:
-        step(actor, db, say)
 
 
 def _train(actor: Actor, db: str | os.PathLike | None, say: Say) -> None:
@@ -77,20 +73,3 @@ def _inventory(actor: Actor, db: str | os.PathLike | None, say: Say) -> None:
 # the recent actuals arrive against published forecasts (and monitoring has work to do). The
 # demo stock is dated where the promoted forecast starts, so it comes after the promotion.
 AFTER_HISTORY: list[Callable[[Actor, str | os.PathLike | None, Say], None]] = [_train, _promote, _inventory]
-
-
-def _refresh(actor: Actor, db: str | os.PathLike | None, say: Say) -> None:
-    """Train on all the sales and promote: the demo ends with a forecast of the coming weeks.
-    The first version stays in the history (Compare, rollback) and monitoring keeps its errors."""
-    from core.registry import promote
-    from core.training import train_for_demo
-
-    say("Refreshing the forecast on the latest sales ...")
-    vid = train_for_demo(actor, db, say)
-    promote(actor, vid, "Demo data: refreshed on the latest sales so the forecast covers the coming weeks.",
-            override_reason="Demo refresh: the first version's forecast lies in the past.", db=db)
-    say(f"Version {vid} promoted: the published forecast now runs past the last sales.")
-
-
-# Steps after the recent actuals: the forecast a planner would publish next.
-AFTER_ACTUALS: list[Callable[[Actor, str | os.PathLike | None, Say], None]] = [_refresh]
