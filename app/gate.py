@@ -5,9 +5,13 @@ Order of checks on every run:
    the Overview; anything else gets a plain "not valid" page and nothing more. The token is
    re-checked on every click (a revoked link stops working at once) and never rendered.
 2. A store with no accounts: the one-time "create the first admin" screen; nothing else runs.
-3. No one signed in: the sign-in form.
+3. No one signed in in this browser session: the session cookie (core.browser_sessions: a random
+   token, only its hash stored, expiring, revoked on sign-out) signs a reloaded tab back in;
+   without a live one, the sign-in form.
 4. Signed in: the account is re-read from the store, so a disabled account or a changed role
    takes effect at the next click.
+The gate's screens answer at every page's address, so a deep link (`/monitor?alert=7`) opened
+signed out keeps its path and query in the URL and opens that page after sign-in.
 Every page after the gate still relies on core's own `require` checks for anything it changes.
 """
 
@@ -15,11 +19,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import state, uploads, widgets
+from app import nav, state, uploads, widgets
 from core.access import Actor
 from core.text import md
 
 _LINK_KEY = "_share_token_hash"
+_TOKEN_KEY = "_session_token"  # this tab's sign-in token (to revoke it on sign-out)
+_COOKIE_KEY = "_cookie_to_write"  # a token the browser still has to store, or "" to forget it
+_SIGNED_OUT = "_signed_out"  # this tab signed out: its old cookie is never tried again
 
 
 def current_actor() -> Actor | None:
@@ -35,6 +42,8 @@ def current_actor() -> Actor | None:
     a = state.actor()
     if a is not None and a.via_link:  # the share parameter was removed from the URL
         a = None
+    if a is None:
+        a = _from_cookie(api)
     if a is not None:
         a = api.users.current(a.name)
         if a is None:
@@ -44,7 +53,44 @@ def current_actor() -> Actor | None:
         _only(lambda: _login_screen(api), "Sign in")
         return None
     state.set_actor(a)
+    _write_cookie(api)
     return a
+
+
+def _from_cookie(api) -> Actor | None:
+    """A reloaded tab: the cookie's token, if still live, signs this session in again. A token
+    this tab has just revoked (sign-out) is not tried, since the browser sent it before."""
+    token = st.context.cookies.get(api.sessions.COOKIE)
+    if not isinstance(token, str) or st.session_state.get(_SIGNED_OUT):
+        return None
+    a = api.sessions.resolve(token)
+    if a is not None:
+        st.session_state[_TOKEN_KEY] = token
+    return a
+
+
+def _signed_in(a: Actor, token: str) -> None:
+    state.set_actor(a)
+    st.session_state[_TOKEN_KEY] = token
+    st.session_state[_COOKIE_KEY] = token
+    st.session_state.pop(_SIGNED_OUT, None)
+
+
+def _write_cookie(api) -> None:
+    """Store (or drop) the session cookie in the browser. Streamlit can read cookies but not set
+    them, so a one-line script does; the token is URL-safe base64 from `secrets` (checked again
+    here), never user text, and the cookie is scoped to this path, SameSite=Strict."""
+    token = st.session_state.pop(_COOKIE_KEY, None)
+    if token is None:
+        return
+    if token and not token.replace("-", "").replace("_", "").isalnum():
+        return
+    age = int(api.sessions.hours() * 3600) if token else 0
+    st.html(
+        f"<script>document.cookie = '{api.sessions.COOKIE}={token}; path=/; max-age={age}; "
+        "SameSite=Strict';</script>",
+        unsafe_allow_javascript=True,
+    )
 
 
 def _link_actor(token: str, api) -> Actor | None:
@@ -62,10 +108,12 @@ def _link_actor(token: str, api) -> Actor | None:
 
 
 def _only(render, title: str) -> None:
-    """Run a gate screen as the one and only page. Going through st.navigation (hidden) also
-    replaces the page list a previous sign-in left in the browser's sidebar."""
-    st.navigation([st.Page(render, title=title, url_path="gate", default=True)],
-                  position="hidden").run()
+    """Run a gate screen as the only thing shown, at whatever page address was asked for (so a
+    deep link is not "Page not found" and keeps its address for after sign-in). Going through
+    st.navigation (hidden) also replaces the page list a previous sign-in left in the sidebar."""
+    pages = [st.Page(render, title=title, url_path="gate", default=True)] + [
+        st.Page(render, title=title, url_path=f.removesuffix(".py")) for f, _t, _p in nav.PAGES]
+    st.navigation(pages, position="hidden").run()
 
 
 def _invalid_link() -> None:
@@ -90,22 +138,23 @@ def _first_admin_screen(api) -> None:
         if pw != pw2:
             st.error("The two passwords differ; type them again.")
             return
-        done, a = widgets.action(lambda: api.users.create_first_admin(name.strip(), pw))
+        done, r = widgets.action(lambda: api.sessions.create_first_admin(name.strip(), pw))
         if done:
-            state.set_actor(a)
+            _signed_in(*r)
             st.rerun()
 
 
 def _login_screen(api) -> None:
+    _write_cookie(api)
     st.title("Sign in to Shelfcast")
     with st.form("login"):
         name = st.text_input("User name", key="login-name")
         pw = st.text_input("Password", type="password", key="login-pw")
         ok = st.form_submit_button("Sign in", type="primary")
     if ok:
-        done, a = widgets.action(lambda: api.users.authenticate(name.strip(), pw))
+        done, r = widgets.action(lambda: api.sessions.sign_in(name.strip(), pw))
         if done:
-            state.set_actor(a)
+            _signed_in(*r)
             st.rerun()
     st.caption("No account? Ask a Shelfcast admin to add you.")
 
@@ -117,5 +166,8 @@ def sidebar(a: Actor) -> None:
     st.sidebar.caption(f"Signed in as {md(a.name)} ({a.role})")
     if st.sidebar.button("Sign out", key="sign-out"):
         uploads.discard()
+        widgets.action(lambda: widgets.api().sessions.sign_out(st.session_state.get(_TOKEN_KEY)))
         st.session_state.clear()  # nothing of this session (shown links, uploads) outlives it
+        st.session_state[_COOKIE_KEY] = ""  # forget the cookie on the next (sign-in) screen
+        st.session_state[_SIGNED_OUT] = True
         st.rerun()

@@ -52,7 +52,9 @@ def overview_trend(trend: pd.DataFrame, threshold: float, expected: float | None
     fig = go.Figure(go.Scatter(
         x=period_labels(trend["period"], grain), y=y, mode="lines+markers+text",
         line={"width": 3, "color": BLUE}, marker={"size": 9},
-        text=["" if np.isnan(v) else f"{100 * v:.0f}%" for v in y], textposition="top center",
+        text=["" if np.isnan(v) else f"{100 * v:.0f}%" for v in y],
+        # labels on the far side of the target line from it, never struck through by it
+        textposition=["bottom center" if v < threshold else "top center" for v in y],
         textfont={"size": 14}, name="Accuracy", hovertemplate="%{x}: %{y:.1%}<extra></extra>"))
     fig.add_hline(y=threshold, line_dash="dash", line_color=RED,
                   annotation_text=f"target {100 * threshold:.0f}%", annotation_position="right")
@@ -91,7 +93,10 @@ def monitor_trend(trend: pd.DataFrame, roll: pd.DataFrame, sku: str, window: int
     fig.update_yaxes(tickformat=".0%", title="Accuracy", range=_pct_range(lows))
     fig.update_layout(height=340, margin={"l": 10, "r": 10, "t": 10, "b": 10}, xaxis_title=None,
                       legend={"orientation": "h", "y": -0.15},
-                      xaxis={"tickformat": "%d %b", "dtick": 7 * 86400000 if grain == "week" else None})
+                      # weekly ticks on the data's own weekday (a Monday week is not ticked on Sundays)
+                      xaxis={"tickformat": "%d %b", "dtick": 7 * 86400000 if grain == "week" else None,
+                             "tick0": pd.Timestamp(trend["period"].min()) if grain == "week" and len(trend)
+                             else None})
     return fig
 
 

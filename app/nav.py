@@ -15,6 +15,7 @@ PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
 PAGES: list[tuple[str, str, str]] = [
     ("overview.py", "Overview", "view"),
     ("monitor.py", "Monitor", "view"),
+    ("forecast.py", "Forecast", "view"),
     ("data.py", "Data", "view"),
     ("train.py", "Train", "train"),
     ("compare.py", "Compare", "view"),

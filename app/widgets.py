@@ -48,16 +48,20 @@ def empty_state(message: str) -> None:
     st.info(message)
 
 
-def download_buttons(df: pd.DataFrame | Callable[[], pd.DataFrame], stem: str, key: str) -> None:
+def download_buttons(df: pd.DataFrame | Callable[[], pd.DataFrame], stem: str, key: str,
+                     what: str = "") -> None:
     """CSV (formula-safe) and Parquet downloads of a table (or of a function that makes it).
+    `what` names the table in the labels ("Download forecast CSV"), so a page with several
+    tables does not show identical buttons.
     The files are made only when the button is clicked: encoding 140,000 forecast rows on every
     rerun cost the Train page 2.5 s with 10,000 series (bench/render.py)."""
     frame = df if callable(df) else (lambda: df)
     c1, c2, _ = st.columns([1, 1, 4])
-    c1.download_button("Download CSV", lambda: exports.to_csv_bytes(frame()), f"{stem}.csv", "text/csv",
+    name = f"{what} " if what else ""
+    c1.download_button(f"Download {name}CSV", lambda: exports.to_csv_bytes(frame()), f"{stem}.csv", "text/csv",
                        key=f"{key}-csv")
     c2.download_button(
-        "Download Parquet", lambda: exports.to_parquet_bytes(frame()), f"{stem}.parquet",
+        f"Download {name}Parquet", lambda: exports.to_parquet_bytes(frame()), f"{stem}.parquet",
         "application/octet-stream", key=f"{key}-pq",
     )
 
@@ -76,3 +80,19 @@ def fmt_duration(x: float | None) -> str:
         return "estimating…"
     x = int(round(x))
     return f"{x // 60} min {x % 60:02d} s" if x >= 60 else f"{x} s"
+
+
+def freshness_banner(show_ok: bool = False) -> None:
+    """Say how much of the published forecast is left; a warning with the action when it has run
+    out (before today, or within the lead time after the last sales). Silent with no forecast."""
+    try:
+        f = api().planning.freshness()
+    except Exception:  # a banner must never take its page down
+        log.exception("forecast freshness check failed")
+        return
+    if f.version is None:
+        return
+    if f.stale:
+        st.warning(md(f.message))
+    elif show_ok:
+        st.caption(md(f.message))

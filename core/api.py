@@ -17,11 +17,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from datetime import date
 from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
 
+import core.browser_sessions as browser_sessions  # w-planner
+import core.forecast_view as forecast_view  # w-planner
+import core.freshness as freshness  # w-planner
 from core import config, data, forecasts, ingest, jobs, models, registry, sharing, training, users
 from core.access import Actor
 from core.freq import default_horizon, family
@@ -395,3 +399,64 @@ class Shelfcast:
     def monitoring(self) -> Monitoring:
         """Accuracy, drift, rules and alerts (core.monitoring owns them)."""
         return Monitoring(self.db)
+
+    # --- w-planner: sign-in sessions, the managers' forecast view, freshness -----------------
+    @cached_property
+    def sessions(self) -> Sessions:
+        """Sign-ins that survive a reload (core.browser_sessions)."""
+        return Sessions(self.db)
+
+    @cached_property
+    def planning(self) -> Planning:
+        """The managers' forecast view and the published forecast's freshness."""
+        return Planning(self.db)
+
+
+class Planning(_Area):
+    """Coming weeks of the published forecast per SKU x store (core.forecast_view)."""
+
+    MIN_WEEKS, MAX_WEEKS = forecast_view.MIN_WEEKS, forecast_view.MAX_WEEKS
+
+    def weekly(self, weeks: int = 13) -> forecast_view.WeeklyForecast:
+        return forecast_view.weekly(self.db, weeks)
+
+    @staticmethod
+    def to_xlsx_bytes(df: pd.DataFrame) -> bytes:
+        return forecast_view.to_xlsx_bytes(df)
+
+    @staticmethod
+    def to_csv_bytes(df: pd.DataFrame) -> bytes:
+        return forecast_view.exports.to_csv_bytes(df)
+
+    def freshness(self, today: date | None = None) -> freshness.Freshness:
+        return freshness.check(self.db, today)
+
+    @staticmethod
+    def worklist(live: list[dict], acc: pd.DataFrame, rank: str = "units") -> pd.DataFrame:
+        """Monitor's exception worklist (core.monitoring.report.worklist)."""
+        from core.monitoring.report import (
+            worklist,  # the package re-exports a function named `report`
+        )
+
+        return worklist(live, acc, rank)
+
+
+class Sessions(_Area):
+    """Cookie tokens for signed-in browsers: issued only against a password, revoked on sign-out."""
+
+    COOKIE = browser_sessions.COOKIE
+
+    def hours(self) -> float:
+        return browser_sessions.hours()
+
+    def sign_in(self, name: str, password: str, caller: str | None = None) -> tuple[Actor, str]:
+        return browser_sessions.sign_in(name, password, self.db, caller=caller)
+
+    def create_first_admin(self, name: str, password: str) -> tuple[Actor, str]:
+        return browser_sessions.create_first_admin(name, password, self.db)
+
+    def resolve(self, token: str | None) -> Actor | None:
+        return browser_sessions.resolve(token, self.db)
+
+    def sign_out(self, token: str | None) -> bool:
+        return browser_sessions.sign_out(token, self.db)

@@ -29,6 +29,7 @@ import pandas as pd
 
 from core.access import Actor, require
 from core.errors import NotFound, ValidationError
+from core.store import gate as gate_store
 from core.store import monitoring as mon_store
 from core.store import registry as reg
 from core.store import session
@@ -111,6 +112,10 @@ class Gate:
     comparable: bool
     needs_override: bool
     message: str
+    # What the two WAPEs were measured on (Compare shows it): "same series, cut-offs and dates:
+    # N series, cut-offs ..., P points", or why there was no common ground. Empty before any
+    # version is active.
+    basis: str = ""
 
     @property
     def outcome(self) -> str:
@@ -125,31 +130,47 @@ def _gate(s: Any, v: Any, current: Any) -> Gate:
     if current is None:
         w = reg.pooled_wape(s, [v.id])[v.id]
         return Gate(v.id, None, w, None, False, False, "No version is active yet.")
-    wapes = reg.pooled_wape(s, [v.id, current.id])
-    wv, wa = wapes[v.id], wapes[current.id]
     comparable = v.freq == current.freq and v.horizon == current.horizon
     if not comparable:
+        wapes = reg.pooled_wape(s, [v.id, current.id])
         msg = (
             f"Version {v.id} ({v.freq}, horizon {v.horizon}) is not comparable with active "
             f"version {current.id} ({current.freq}, horizon {current.horizon}); the accuracy "
             "gate does not apply."
         )
-        return Gate(v.id, current.id, wv, wa, False, False, msg)
-    if wv is None and wa is not None:
+        return Gate(v.id, current.id, wapes[v.id], wapes[current.id], False, False, msg,
+                    "nothing: different frequency or horizon")
+    # Same ground only: pooled WAPEs of versions trained on different data and cut-offs measure
+    # different weeks and series (issue 14), so a refresh on newer sales always looked "worse".
+    pooled = reg.pooled_wape(s, [v.id, current.id])
+    if pooled[v.id] is None and pooled[current.id] is not None:
         msg = (
             f"Version {v.id} has no backtest actuals to measure, while active version "
-            f"{current.id} has a pooled backtest WAPE of {_pct(wa)}."
+            f"{current.id} has a pooled backtest WAPE of {_pct(pooled[current.id])}."
         )
-        return Gate(v.id, current.id, wv, wa, True, True, msg)
+        return Gate(v.id, current.id, None, pooled[current.id], True, True, msg,
+                    "nothing: the challenger has no backtest actuals")
+    common = gate_store.common_wape(s, v.id, current.id)
+    wv, wa = common["challenger_wape"], common["active_wape"]
+    if common["points"] == 0:
+        msg = (f"Version {v.id} and active version {current.id} share no backtest cut-off and "
+               "series (trained on different data), so the accuracy gate does not apply; their "
+               f"own backtests: WAPE {_pct(pooled[v.id])} vs {_pct(pooled[current.id])}.")
+        return Gate(v.id, current.id, pooled[v.id], pooled[current.id], False, False, msg,
+                    "nothing in common: no shared backtest cut-off and series")
+    cut = ", ".join(str(c) for c in common["cutoffs"])
+    basis = (f"the same {common['series']} series, cut-offs {cut} and {common['points']:,} "
+             "backtest points in both versions")
     worse = wv is not None and wa is not None and wv > wa + GATE_EPS
     if worse:
         msg = (
-            f"Version {v.id}'s pooled backtest WAPE is {_pct(wv)} (accuracy {_pct(1 - wv)}), "
-            f"worse than active version {current.id}'s {_pct(wa)} (accuracy {_pct(1 - wa)})."
+            f"Version {v.id}'s backtest WAPE is {_pct(wv)} (accuracy {_pct(1 - wv)}), "
+            f"worse than active version {current.id}'s {_pct(wa)} (accuracy {_pct(1 - wa)}) on "
+            f"{basis}."
         )
     else:
-        msg = f"Version {v.id}: WAPE {_pct(wv)} vs active version {current.id}: {_pct(wa)}."
-    return Gate(v.id, current.id, wv, wa, True, worse, msg)
+        msg = f"Version {v.id}: WAPE {_pct(wv)} vs active version {current.id}: {_pct(wa)}, on {basis}."
+    return Gate(v.id, current.id, wv, wa, True, worse, msg, basis)
 
 
 def check_gate(version_id: int, db: Db = None) -> Gate:

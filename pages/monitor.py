@@ -29,6 +29,7 @@ actor = state.actor()
 mon = Monitoring(widgets.db())
 THRESHOLD = ACCURACY_THRESHOLD
 st.title("Monitor")
+widgets.freshness_banner(show_ok=True)
 
 
 def pct(x: float | None) -> str:
@@ -197,7 +198,7 @@ with tab_attn:
         },
     )
     if actor and actor.can("download"):
-        widgets.download_buttons(table, "needs_attention", "attn")
+        widgets.download_buttons(table, "needs_attention", "attn", what="needs-attention")
 
 # ---------------------------------------------------------------- drift
 with tab_drift:
@@ -263,6 +264,40 @@ def drill(sku_of: dict[int, str]) -> None:
     st.session_state["mon-cats"] = []
 
 
+def worklist_block() -> None:
+    """One row per SKU (x store) with its alerts grouped, most units at stake first; picking a
+    row moves the drill-down (Accuracy tab charts) to that SKU and the alert picker to its first
+    open alert, ready to acknowledge below."""
+    st.markdown("**Worklist**: one row per SKU; severity from the units at stake (lost sales + "
+                f"overstock over the last {window} {grain}s).")
+    rank = st.radio("Rank by", ["Units at stake", "Accuracy (%)"], horizontal=True, key="mon-wl-rank")
+    wl = widgets.api().planning.worklist(live, mon.accuracy(window, grain, "sku", flt, THRESHOLD),
+                                         "pct" if rank.startswith("Acc") else "units")
+    st.session_state["_mon_wl"] = wl[["sku", "first_alert"]].to_dict("records")
+    show = wl.drop(columns=["alert_ids", "first_alert"]).assign(
+        accuracy=[widgets.fmt_pct(display_accuracy(x)) for x in wl["accuracy"]])
+    st.dataframe(show, hide_index=True, key="mon-worklist", on_select=pick_worklist_row,
+                 selection_mode="single-row",
+                 column_config={"sku": "SKU", "store": "Store", "severity": "Severity",
+                                "units_at_stake": "Units at stake", "lost_units": "Lost sales",
+                                "over_units": "Overstock", "accuracy": "Accuracy", "alerts": "Alerts",
+                                "what": "Rules", "status": "Status",
+                                "action": st.column_config.TextColumn("Suggested action", width="large")})
+    st.caption("Select a row: the SKU's charts open on the Accuracy tab and its alert is picked below.")
+
+
+def pick_worklist_row() -> None:
+    rows = (st.session_state.get("mon-worklist") or {}).get("selection", {}).get("rows", [])
+    wl = st.session_state.get("_mon_wl") or []
+    if rows and rows[0] < len(wl):
+        r = wl[rows[0]]
+        st.session_state["mon-sku"] = r["sku"]
+        st.session_state["mon-alert"] = r["first_alert"]
+        st.session_state.pop("mon-alert-pick", None)  # the picker re-opens on "mon-alert"
+        st.session_state["mon-skus"] = []
+        st.session_state["mon-cats"] = []
+
+
 def check_now() -> None:
     ev = mon.evaluate(actor)
     st.session_state["mon-eval-msg"] = (
@@ -282,6 +317,7 @@ with tab_alerts:
     if not live:
         widgets.empty_state("No open alerts. Rules are checked after every upload of actuals.")
     else:
+        worklist_block()
         frame = pd.DataFrame(live)[["id", "status", "rule", "sku", "store", "message", "opened_at",
                                     "acknowledged_by", "ack_note"]]
         frame["opened_at"] = frame["opened_at"].str[:16].str.replace("T", " ")

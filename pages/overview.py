@@ -21,6 +21,7 @@ from core.api import ACCURACY_THRESHOLD, Monitoring, describe_freq, display_accu
 THRESHOLD = ACCURACY_THRESHOLD
 log = logging.getLogger(__name__)
 st.title("Overview")
+widgets.freshness_banner()  # w-planner: a forecast that has run out says so first
 
 
 def pct(x: float | None) -> str:

@@ -41,7 +41,7 @@ def texts(at) -> str:
 def test_fresh_store_shows_only_first_admin_screen_then_signs_in(db):
     at = new_app()
     assert [t.value for t in at.title] == ["Welcome to Shelfcast"]
-    assert nav_titles(at) == ["Welcome"]  # the only page: nothing else is reachable
+    assert set(nav_titles(at)) == {"Welcome"}  # every address shows the one screen: nothing else is reachable
     at.text_input(key="fa-name").set_value("alice")
     at.text_input(key="fa-pw").set_value("long-password")
     at.text_input(key="fa-pw2").set_value("long-password")
@@ -71,7 +71,7 @@ def test_login_success_and_failure(db):
     assert at.title[0].value == "Sign in to Shelfcast"
     login(at, "maya", "wrong-password")
     assert shown(at.error[0].value) == users.BAD_LOGIN
-    assert nav_titles(at) == ["Sign in"]
+    assert set(nav_titles(at)) == {"Sign in"}
     login(at, "nobody", PASSWORD)
     assert shown(at.error[0].value) == users.BAD_LOGIN  # same message: names are not revealed
     login(at, "maya", PASSWORD)
@@ -80,7 +80,7 @@ def test_login_success_and_failure(db):
     at.sidebar.button(key="sign-out").click()
     at.run()
     assert at.title[0].value == "Sign in to Shelfcast"
-    assert nav_titles(at) == ["Sign in"]  # the signed-in page list is gone from the sidebar
+    assert set(nav_titles(at)) == {"Sign in"}  # the signed-in page list is gone from the sidebar
 
 
 def test_lockout_after_repeated_failures(db, monkeypatch):
@@ -265,7 +265,7 @@ def test_share_link_revoked_while_open_stops_at_next_click(db):
     sharing.revoke(ADMIN_ACTOR, link_id, db)
     at.run()
     assert [t.value for t in at.title] == ["This link is not valid"]
-    assert nav_titles(at) == ["Link not valid"] and "Overview" not in texts(at)
+    assert set(nav_titles(at)) == {"Link not valid"} and "Overview" not in texts(at)
 
 
 def test_share_link_expired(db):

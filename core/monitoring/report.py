@@ -47,3 +47,63 @@ def report(actor: Actor, db=None, evaluate_first: bool = True) -> dict:
         "concept_drift": _records(concept_drift(db, window, grain)),
         "alerts": live,
     }
+
+
+SEVERITY_SHARES = (0.5, 0.8)  # the rows holding the first 50% of units at stake are high, to 80% medium
+
+
+def _action(kinds: set[str], lost: float, over: float) -> str:
+    """A suggested next step in words, from what fired and which way the forecast misses."""
+    steps = []
+    if "data_drift" in kinds:
+        steps.append("check the promo and price plan (the inputs changed)")
+    if lost > over:
+        steps.append("raise the forecast and check stock covers demand")
+    elif over > lost:
+        steps.append("check stock and promos (selling below forecast; a stock-out hides demand)")
+    if kinds & {"accuracy", "concept_drift"}:
+        steps.append("retrain if it persists")
+    return ("; ".join(steps) or "review the SKU's chart").capitalize() + "."
+
+
+def worklist(live: list[dict], acc: pd.DataFrame, rank: str = "units") -> pd.DataFrame:
+    """Live alerts as work: one row per SKU (x store) with its alerts grouped, units at stake
+    (lost sales + overstock over the window, from the accuracy table of the same level), a
+    severity from those units (Pareto: the rows holding the first half of all units at stake are
+    high), a suggested action and the first open alert (to acknowledge). Ranked by units at
+    stake, or by accuracy (worst first) with rank="pct"."""
+    cols = ["sku", "store", "severity", "units_at_stake", "lost_units", "over_units", "accuracy",
+            "alerts", "what", "status", "action", "alert_ids", "first_alert"]
+    if not live:
+        return pd.DataFrame(columns=cols)
+    a = pd.DataFrame(live)
+    g = a.groupby(["sku", "store"], sort=False).agg(
+        alert_ids=("id", lambda x: sorted(int(i) for i in x)),
+        kinds=("kind", lambda x: set(x)),
+        what=("rule", lambda x: ", ".join(sorted({str(r) for r in x}))),
+        status=("status", lambda x: "open" if (x == "open").any() else "acknowledged"),
+        open_ids=("id", lambda x: sorted(int(i) for i, st in zip(x, a.loc[x.index, "status"], strict=True)
+                                         if st == "open")),
+    ).reset_index()
+    m = acc[["sku", "store", "lost_units", "over_units", "accuracy"]].copy() if len(acc) else pd.DataFrame(
+        columns=["sku", "store", "lost_units", "over_units", "accuracy"])
+    if "store" in m and m["store"].isna().all():
+        m["store"] = "all stores"
+    m["store"] = m["store"].fillna("all stores")
+    g = g.merge(m, on=["sku", "store"], how="left")
+    sku_level = m.groupby("sku")[["lost_units", "over_units"]].sum()  # SKU-level alerts on a store table
+    for c in ("lost_units", "over_units"):
+        fill = g["sku"].map(sku_level[c]) if len(sku_level) else pd.Series(float("nan"), index=g.index)
+        g[c] = g[c].fillna(fill).fillna(0.0).round().astype(int)
+    g["units_at_stake"] = g["lost_units"] + g["over_units"]
+    g["alerts"] = g["alert_ids"].map(len)
+    g["action"] = [_action(k, lo, ov) for k, lo, ov in zip(g["kinds"], g["lost_units"], g["over_units"], strict=True)]
+    g["first_alert"] = [(o or ids)[0] for o, ids in zip(g["open_ids"], g["alert_ids"], strict=True)]
+    by_units = g.sort_values(["units_at_stake", "alerts"], ascending=False)
+    total = by_units["units_at_stake"].sum()
+    before = by_units["units_at_stake"].cumsum() - by_units["units_at_stake"]
+    share = before / total if total else pd.Series(1.0, index=by_units.index)
+    by_units["severity"] = ["high" if s < SEVERITY_SHARES[0] else "medium" if s < SEVERITY_SHARES[1] else "low"
+                            for s in share]
+    out = by_units if rank != "pct" else by_units.sort_values("accuracy", na_position="last", kind="stable")
+    return out[cols].reset_index(drop=True)

@@ -1,0 +1,58 @@
+"""Cold Monitor on the demo store (issue 14: <= 3 s to first chart). Seeds the default demo into
+a temporary store in one process, then, in a fresh Python process (cold imports and caches),
+signs in through AppTest and times the first full run of the Monitor page (an upper bound on the
+time to its first chart: the whole page, every tab, is built in one run).
+
+    .venv/bin/python bench/monitor_cold.py [--db PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+COLD = """
+import os, sys, time
+sys.path.insert(0, {root!r})
+t0 = time.perf_counter()
+from streamlit.testing.v1 import AppTest
+from core import users
+from core.access import Actor
+os.environ["SHELFCAST_DB"] = {db!r}
+if not users.has_users({db!r}):
+    users.create_first_admin("bench-admin", "bench-password", {db!r})
+at = AppTest.from_file({main!r}, default_timeout=120)
+at.session_state["actor"] = Actor("bench-admin", "admin")
+at.switch_page("../pages/monitor.py")
+t1 = time.perf_counter()
+at.run()
+t2 = time.perf_counter()
+assert not at.exception, at.exception
+print(f"imports {{t1 - t0:.2f}} s, cold Monitor run {{t2 - t1:.2f}} s, charts {{len(at.get('plotly_chart'))}}")
+"""
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--db", type=Path)
+    args = p.parse_args()
+    db = args.db or Path(tempfile.mkdtemp()) / "demo.duckdb"
+    if not db.exists():
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-c", f"import sys; sys.path.insert(0, {str(ROOT)!r});"
+                        "from core import seed; from core.access import SYSTEM;"
+                        f"seed.seed_demo(SYSTEM, {str(db)!r})"], check=True)
+        print(f"seeded {db} in {time.perf_counter() - t:.0f} s")
+    code = COLD.format(root=str(ROOT), db=str(db), main=str(ROOT / "app" / "main.py"))
+    for _ in range(2):  # the first after seeding, then one more cold process
+        subprocess.run([sys.executable, "-c", code], check=True)
+
+
+if __name__ == "__main__":
+    main()
