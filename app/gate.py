@@ -23,7 +23,6 @@ from app import nav, state, uploads, widgets
 from core.access import Actor
 from core.text import md
 
-_LINK_KEY = "_share_token_hash"
 _TOKEN_KEY = "_session_token"  # this tab's sign-in token (to revoke it on sign-out)
 _COOKIE_KEY = "_cookie_to_write"  # a token the browser still has to store, or "" to forget it
 _SIGNED_OUT = "_signed_out"  # this tab signed out: its old cookie is never tried again
@@ -94,15 +93,12 @@ def _write_cookie(api) -> None:
 
 
 def _link_actor(token: str, api) -> Actor | None:
-    """Resolve the share token; a first opening in this session counts as a use."""
-    known = st.session_state.get(_LINK_KEY) == api.sharing.hash_token(token)
-    a = api.sharing.resolve(token, count=not known)
+    """Resolve the share token (a pure read: share links never write)."""
+    a = api.sharing.resolve(token)
     if a is None:
-        st.session_state.pop(_LINK_KEY, None)
         state.set_actor(None)
         _only(_invalid_link, "Link not valid")
         st.stop()
-    st.session_state[_LINK_KEY] = api.sharing.hash_token(token)
     state.set_actor(a)
     return a
 

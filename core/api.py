@@ -232,9 +232,9 @@ class Sharing(_Area):
     MAX_DAYS = sharing.MAX_DAYS
     hash_token = staticmethod(sharing.hash_token)
 
-    def resolve(self, token: str, count: bool = True) -> Actor | None:
-        """The read-only link actor of a valid token, else None."""
-        return sharing.resolve(token, self.db, count=count)
+    def resolve(self, token: str) -> Actor | None:
+        """The read-only link actor of a valid token, else None (writes nothing)."""
+        return sharing.resolve(token, self.db)
 
     def create(self, actor: Actor, label: str, days: int) -> sharing.NewLink:
         return sharing.create(actor, label, days, self.db)

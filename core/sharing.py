@@ -39,8 +39,6 @@ class LinkInfo:
     created_at: datetime
     expires_at: datetime
     revoked_at: datetime | None
-    last_used_at: datetime | None
-    use_count: int
 
     @property
     def status(self) -> str:
@@ -67,8 +65,7 @@ def _info(link: store.ShareLink) -> LinkInfo:
         id=int(link.id or 0), label=link.label, created_by=link.created_by,
         created_at=store.aware(link.created_at),  # type: ignore[arg-type]
         expires_at=store.aware(link.expires_at),  # type: ignore[arg-type]
-        revoked_at=store.aware(link.revoked_at), last_used_at=store.aware(link.last_used_at),
-        use_count=link.use_count,
+        revoked_at=store.aware(link.revoked_at),
     )
 
 
@@ -138,22 +135,17 @@ def revoke(actor: Actor, link_id: int, db: str | os.PathLike | None = None) -> L
         return _info(link)
 
 
-def resolve(token: str | None, db: str | os.PathLike | None = None,
-            count: bool = True) -> Actor | None:
+def resolve(token: str | None, db: str | os.PathLike | None = None) -> Actor | None:
     """The read-only Actor for a valid token, else None (malformed, unknown, expired, revoked).
 
-    `count=True` records a use (first opening in a browser session); the app re-checks with
-    `count=False` on every later click so that a revocation takes effect at once.
-    """
+    Writes nothing: a share link is a pure read (no use counter, no last-seen time), so an
+    executive's view can never change the store. The app re-checks on every click, so a
+    revocation takes effect at once."""
     if not token or not _TOKEN_RE.match(token):
         return None
     h = hash_token(token)
-    with session(db, write=count) as s:
+    with session(db) as s:
         link = store.link_by_hash(s, h)
         if link is None or link.revoked_at is not None or store.aware(link.expires_at) <= now():
             return None
-        if count:
-            link.use_count += 1
-            link.last_used_at = now()
-            store.save(s, link)
         return Actor(f"share link {link.id}", "viewer", via_link=True)

@@ -52,7 +52,7 @@ st.dataframe(
         {
             "Id": x.id, "Label": x.label, "Status": x.status, "Created by": x.created_by,
             "Created (UTC)": _t(x.created_at), "Expires (UTC)": _t(x.expires_at),
-            "Last used (UTC)": _t(x.last_used_at), "Uses": x.use_count,
+
         }
         for x in links
     ],

@@ -251,9 +251,7 @@ def test_share_link_valid_shows_overview_only(db):
     assert at.session_state["actor"].via_link
     with pytest.raises(ValueError):  # other pages are not routed for a link session
         at.switch_page(page("data.py"))
-    at.run()  # later clicks re-check the link but count one use per session
-    [info] = sharing.list_links(ADMIN_ACTOR, db)
-    assert info.use_count == 1 and info.last_used_at is not None
+    at.run()  # later clicks re-check the link
     with pytest.raises(PermissionDenied):
         sharing.create(at.session_state["actor"], "escalate", db=db)
 

@@ -54,9 +54,6 @@ def test_share_link_shows_overview_read_only_then_revoked(tmp_path, monkeypatch)
         assert page.get_by_role("heading", name="Data").count() == 0
         assert page.locator('[data-testid="stFileUploader"]').count() == 0
 
-        [info] = sharing.list_links(ADMIN, db)
-        assert info.use_count == 2 and info.last_used_at is not None  # two browser sessions
-
         sharing.revoke(ADMIN, made.info.id, db)
         page.goto(f"{url}/?share={token}")
         page.get_by_role("heading", name="This link is not valid").wait_for()

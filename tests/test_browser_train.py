@@ -17,7 +17,7 @@ SCI = Actor("sam", "scientist")
 def test_train_page_journey(tmp_path):
     db = make_store(tmp_path, n_skus=4, n_stores=1, days=500)
     ensure_account(SCI, db)
-    training.train(SCI, "best", horizon=14, folds=2, options={"uncertainty_samples": 100}, db=db)
+    training.train(SCI, "best", horizon=14, folds=2, db=db)
     with running_server(db) as url, browser_page() as page:
         sign_in(page, url, "sam", TEST_PASSWORD)
         goto(page, "Train")

@@ -37,8 +37,8 @@ def list_(args) -> int:
         return f"{x:%Y-%m-%d %H:%M}" if x else "-"
 
     text = "\n".join(
-        f"{x.id:>4}  {x.status:<8} expires {t(x.expires_at)}  last used {t(x.last_used_at)}  "
-        f"uses {x.use_count:<4} by {x.created_by}  {x.label}"
+        f"{x.id:>4}  {x.status:<8} expires {t(x.expires_at)}  "
+        f"by {x.created_by}  {x.label}"
         for x in rows
     ) or "No share links yet: `shelfcast share create --label TEXT` makes one."
     emit([x.to_json() for x in rows], args.json, text)

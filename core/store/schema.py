@@ -18,6 +18,7 @@ def create_all(s: Session) -> None:
     from core.store import train_jobs  # noqa: F401
     from core.store import inventory  # noqa: F401  (uses chosen_backtests)
     from core.store import retrain  # noqa: F401  (challengers, retrain runs)
+    from core.store import sessions  # noqa: F401  (signed-in browser sessions)
 
     SQLModel.metadata.create_all(s.connection())
     for stmt in DDL:
