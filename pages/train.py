@@ -86,13 +86,15 @@ if kind == "best":
     options["models"] = ",".join(picks)
 with st.expander("Model options"):
     o = st.columns(3)
-    if kind in ("sklearn", "best"):
+    # A run refuses options no model of it knows: offer each model's options only when it runs.
+    runs = set(picks) if kind == "best" else {kind}
+    if "sklearn" in runs:
         sk = api.training.defaults("sklearn")
         options["estimator"] = o[0].selectbox("scikit-learn estimator", ["hgb", "ridge"], key="opt-estimator",
                                               index=["hgb", "ridge"].index(sk["estimator"]),
                                               format_func={"hgb": "HistGradientBoosting", "ridge": "Ridge (fast, linear)"}.get)
         options["max_iter"] = o[0].number_input("Boosting rounds", 10, 2000, int(sk["max_iter"]), key="opt-max-iter")
-    if kind in ("prophet", "best"):
+    if "prophet" in runs:
         pr = api.training.defaults("prophet")
         modes, auto = ["additive", "multiplicative"], ["auto", "true", "false"]
         options["seasonality_mode"] = o[1].selectbox("Prophet seasonality", modes, key="opt-mode",

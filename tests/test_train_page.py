@@ -83,4 +83,5 @@ def test_form_offers_core_choices_best_first(db, tmp_path):
     assert at.multiselect(key="train-candidates").value == models.default_candidates()
     assert at.multiselect(key="train-candidates").options == [models.LABELS[k] for k in models.CANDIDATES]
     assert at.number_input(key="train-horizon").max == MAX_HORIZON["D"]
-    assert at.number_input(key="opt-samples").value == models.make("prophet", "D").OPTIONS["uncertainty_samples"]
+    assert at.number_input(key="opt-max-iter").value == models.make("sklearn", "D").OPTIONS["max_iter"]
+    assert not [n for n in at.number_input if n.key == "opt-samples"]  # Prophet is not a default candidate
