@@ -66,16 +66,26 @@ def evaluate(actor: Actor, db=None, notify: bool = True) -> Evaluation:
         ms.sync_errors(s)
         ensure_default_rules(s)
     info = active(db)
+    vid = info["version_id"] if info else None
+    has_errors = info is not None and info["last_actual"] is not None
     if info is None:
-        return Evaluation(None, skipped="No version is active: promote a version to start monitoring.")
-    if info["last_actual"] is None:
-        ev = Evaluation(info["version_id"], skipped="No actuals have arrived for the active forecast yet.")
-        found: dict[int, dict[tuple[str, str], Finding]] = {}
+        ev = Evaluation(None, skipped="No version is active: promote a version to start monitoring.")
+    elif not has_errors:
+        ev = Evaluation(vid, skipped="No actuals have arrived for the active forecast yet.")
     else:
-        ev = Evaluation(info["version_id"])
-        found = {r.id: r.spec.findings(r, info, db) for r in rules(db) if r.enabled}  # read first
+        ev = Evaluation(vid)
+    # Data-quality kinds (needs_forecast False) look at the sales alone, so they run with or
+    # without an active version; forecast kinds need live errors. Read first, then write.
+    every = rules(db)
+    found: dict[int, dict[tuple[str, str], Finding]] = {
+        r.id: r.spec.findings(r, info, db) for r in every
+        if r.enabled and (has_errors or not r.spec.needs_forecast)}
+    kinds = {r.id: r.spec for r in every}
     with session(db, write=True) as s:
         for row in ms.list_rules(s):
+            spec = kinds.get(row.id)
+            if info is None and spec is not None and spec.needs_forecast:
+                continue  # nothing to judge a forecast on; its alerts stay as they were
             hits = found.get(row.id, {}) if row.enabled else {}
             live = {(a.sku, a.store): a for a in ms.live_alerts(s, row.id)}
             for key, fnd in hits.items():
@@ -85,18 +95,18 @@ def evaluate(actor: Actor, db=None, notify: bool = True) -> Evaluation:
                     a = ms.save_alert(s, ms.Alert(
                         rule_id=row.id, kind=row.kind, sku=fnd.sku, store=fnd.store,
                         value=fnd.value, threshold=row.threshold, message=fnd.message,
-                        details=details, version_id=info["version_id"]))
+                        details=details, version_id=vid))
                     ms.add_event(s, a.id, "opened", actor.name, fnd.message, fnd.value)
                     ev.opened.append(alert_json(a, row.name))
                 else:
                     a.value, a.message, a.updated_at, a.details = fnd.value, fnd.message, now(), details
-                    a.version_id, a.evaluations = info["version_id"], a.evaluations + 1
+                    a.version_id, a.evaluations = vid, a.evaluations + 1
                     ms.save_alert(s, a)
                     ev.updated += 1
             for a in live.values():
                 why = "condition cleared" if row.enabled else "rule disabled"
-                if a.version_id != info["version_id"]:
-                    why = f"version {info['version_id']} replaced version {a.version_id}; {why}"
+                if spec is not None and spec.needs_forecast and a.version_id != vid:
+                    why = f"version {vid} replaced version {a.version_id}; {why}"
                 _resolve(s, a, actor.name, why)
                 ev.resolved.append(a.id)
         datasets.set_setting(s, FAILURE_KEY, "")
