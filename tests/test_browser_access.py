@@ -51,7 +51,7 @@ def test_first_start_access_and_share_pages(tmp_path):
         link = page.locator('[data-testid="stCode"]').inner_text().strip()
         assert link.startswith(f"{url}/?share=")
         shot(page, "share_links")
-        assert sharing.resolve(link.split("share=")[1], db, count=False) is not None
+        assert sharing.resolve(link.split("share=")[1], db) is not None
 
         page.get_by_role("button", name="Sign out").click()
         page.get_by_role("heading", name="Sign in to Shelfcast").wait_for()
