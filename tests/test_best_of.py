@@ -13,7 +13,7 @@ from core.models import ensemble, make
 from core.models.base import FitContext
 from core.store import session
 from core.store import versions as vs
-from core.training import steps
+from core.training import selection, steps
 from tests.train_helpers import SCI, make_store
 
 
@@ -34,7 +34,7 @@ def test_choice_made_on_earlier_folds_is_scored_on_the_last():
     run = steps.Run(vid=0, params={"kind": "best", "candidates": ["lucky", "steady"], "top_k": 0,
                                    "combine": "mean", "margin": 0.0},
                     freq="D", horizon=1, folds=3, y=bt, raw_regs=bt, bt=bt)
-    steps.choose(run)
+    selection.choose(run)
     assert run.chosen[1] == "steady"  # on every fold, steady's total error (3) beats lucky's (9.2)
     assert run.honest_chosen[1] == "lucky"  # the choice made on folds 1-2 ...
     assert list(run.honest["fold"]) == [2] and float(run.honest["yhat"].iloc[0]) == 19.0  # ... scored on fold 3
@@ -170,7 +170,7 @@ def test_best_of_selects_the_ensemble_when_it_wins():
     params = {"kind": "best", "candidates": ["a", "b", "c"], "top_k": 2,
               "combine": training.GENERAL_OPTIONS["combine"], "margin": training.GENERAL_OPTIONS["margin"]}
     run = steps.Run(vid=0, params=params, freq="D", horizon=1, folds=3, y=bt, raw_regs=bt, bt=bt)
-    steps.choose(run)
+    selection.choose(run)
     assert set(run.chosen) == {"ensemble"} and set(run.honest_chosen) == {"ensemble"}
     assert run.members[1] == ("a", "b")
 

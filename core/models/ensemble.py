@@ -2,7 +2,7 @@
 
 Both work on backtest rows (series_id, model, fold, ds, y, yhat, ...) and on the folds they are
 told to look at, so core.training can make a choice on earlier folds and score it on a later one
-that the choice never saw (see core.training.steps.choose).
+that the choice never saw (see core.training.selection.choose).
 
 Ranking within a series uses the summed absolute error over the given folds: every model is
 scored on the same rows of that series, so this orders models exactly as WAPE does, and it still

@@ -36,7 +36,7 @@ from core.models import ensemble
 from core.models.base import Cancelled, FitContext
 from core.store import datasets, sales, session, train_jobs
 from core.store import versions as vstore
-from core.training import steps
+from core.training import selection, steps
 
 ProgressFn = Callable[[int, int], None]
 GENERAL_OPTIONS = {"models": "auto", "seed": 0, "quantiles": "0.1,0.5,0.9", "top_k": 3,
@@ -210,8 +210,8 @@ def _run(vid: int, db, progress, should_cancel, t0: float) -> None:
     threads = int(os.environ.get("SHELFCAST_THREADS", "1") or 1)
     with threadpool_limits(limits=threads):
         steps.backtest(run, ctx)
-        steps.choose(run)
-        steps.fallback(run)
+        selection.choose(run)
+        selection.fallback(run)
         steps.final_fits(run, rep.add, rep.should_cancel)
     steps.calibrate_quantiles(run)
     steps.classify(run)

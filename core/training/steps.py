@@ -5,13 +5,7 @@ one `Run`).
 Only `load` and `save` touch the store (one short read, one final transaction); everything in
 between is computation on frames, so the store is never held while models fit.
 
-Honest best-of (`choose`): each series' model is picked on the earlier backtest folds and the
-headline figure is the pooled metric of those picks on the last fold, which the choice never
-saw. Choosing and scoring on the same folds rewards luck: with a few folds of a noisy SKU the
-winner is often the model whose errors happened to be small there, and the figure is then
-better than what the forecasts will do. The forecasts themselves use the choice made on every
-fold (more evidence); the headline estimates how well that procedure picks. With one fold there
-is nothing left to score on: the figure is then the in-selection one, and the version says so.
+Choosing each series' model and the honest headline live in `core.training.selection`.
 """
 
 from __future__ import annotations
@@ -19,7 +13,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 
 from core import backtest as bt_mod
@@ -29,6 +22,7 @@ from core.models.base import FitContext, season_length
 from core.models.data import complete
 from core.store import sales, session
 from core.store import versions as vstore
+from core.training.selection import picked
 
 
 @dataclass
@@ -111,77 +105,6 @@ def backtest(run: Run, ctx: FitContext) -> None:
     run.bt = pd.concat(frames, ignore_index=True)
     first = run.y[run.y["ds"] <= run.cuts[0]]
     run.scale = metrics.naive_scale(first, season_length(run.freq))
-
-
-def decide(bt: pd.DataFrame, folds: list[int], params: dict) -> tuple[pd.Series, pd.Series | None, pd.DataFrame]:
-    """(model per series, ensemble members per series, rows with the ensemble's added), all
-    from the backtest rows of `folds` only."""
-    kind, cands = params["kind"], params["candidates"]
-    mem, rows = None, bt
-    if kind in ("ensemble", "best") and len(cands) >= 2 and params["top_k"] >= 1:
-        mem = ensemble.members(bt, folds, cands, params["top_k"], params.get("scope", "global"))
-        ens = ensemble.combine(bt[bt["model"].isin(cands)], mem, params["combine"], ["fold", "ds"])
-        rows = pd.concat([bt, ens[bt.columns]], ignore_index=True)
-    sids = np.sort(bt["series_id"].unique())
-    if kind == "best":
-        chosen = ensemble.choose(rows, folds, [*cands, *([ensemble.NAME] if mem is not None else [])],
-                                 params.get("margin", 0.0))
-    elif kind == "ensemble":
-        chosen = pd.Series(ensemble.NAME, index=mem.index)
-    else:
-        chosen = pd.Series(kind, index=sids)
-    return chosen, mem, rows
-
-
-def picked(rows: pd.DataFrame, chosen: pd.Series) -> pd.DataFrame:
-    """The rows of each series' chosen model."""
-    r = rows.merge(chosen.rename("chosen"), left_on="series_id", right_index=True)
-    return r[r["model"] == r["chosen"]].drop(columns="chosen")
-
-
-def choose(run: Run) -> None:
-    """The choice the forecasts use (every fold) and the headline's out-of-selection rows."""
-    folds = sorted(int(f) for f in run.bt["fold"].unique())
-    bt = run.bt
-    run.chosen, run.members, run.bt = decide(bt, folds, run.params)
-    selects = run.params["kind"] in ("best", "ensemble")
-    if selects and len(folds) >= 2:
-        sel, last = folds[:-1], folds[-1]
-        chosen_s, _, rows_s = decide(bt, sel, run.params)
-        run.honest = picked(rows_s[rows_s["fold"] == last], chosen_s)
-        run.honest_sel = rows_s[rows_s["fold"].isin(sel)]
-        run.honest_chosen = chosen_s
-        run.measured = {
-            "method": "out-of-selection",
-            "text": (f"Each series' model was chosen on backtest fold(s) {', '.join(str(f + 1) for f in sel)} "
-                     f"and scored on fold {last + 1}, which the choice never saw."),
-            "choose_folds": [f + 1 for f in sel], "score_fold": last + 1}
-    else:
-        run.honest = picked(run.bt, run.chosen)
-        run.honest_sel = run.bt
-        run.honest_chosen = run.chosen
-        run.measured = {
-            "method": "in-selection" if selects else "all-folds",
-            "text": ("With one backtest fold the choice and its score use the same fold, so the "
-                     "figure flatters the choice; train with 2+ folds for an out-of-selection one."
-                     if selects else "Pooled over every backtest fold (no per-series choice was made)."),
-            "choose_folds": [f + 1 for f in folds] if selects else [], "score_fold": None}
-
-
-def fallback(run: Run) -> None:
-    """Series with no backtest (too short) take the candidate that did best overall."""
-    cands = [*run.params["candidates"], *([ensemble.NAME] if run.members is not None else [])]
-    overall = {m: metrics.pooled(run.bt[run.bt["model"] == m])["wape"] for m in cands}
-    best = min(overall, key=lambda m: np.inf if overall[m] is None else overall[m])
-    if run.params["kind"] not in ("best", "ensemble"):
-        best = run.params["kind"]
-    if best == ensemble.NAME:  # an unscored series: the overall best members
-        best = min(run.params["candidates"], key=lambda m: np.inf if overall[m] is None else overall[m])
-    sids = np.sort(run.y["series_id"].unique())
-    run.chosen = run.chosen.reindex(sids).fillna(best)
-    if run.members is not None:
-        run.members = run.members.reindex(sids)
-        run.members = run.members.where(run.members.notna(), pd.Series([(best,)] * len(sids), index=sids))
 
 
 def final_fits(run: Run, progress, should_cancel) -> None:
