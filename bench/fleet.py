@@ -276,15 +276,18 @@ class Run:
         ing, _ = self.step("ingest", self.cli("ingest", str(hist), "--json"), scale=True)
         if base.ok and ing.ok and base.seconds:
             ing.baseline, ing.ratio = "read_csv", ing.seconds / base.seconds
-        stat = self.stat_model()
+        skip = self.args.skip
         naive = self.train("train naive", "naive", [])
-        glob = self.train("train global", "sklearn", [])
-        models = self.args.best_models or ",".join(["naive", "sklearn", *([stat] if stat else [])])
-        vid = self.train("train best-of", "best", [f"models={models}"])
-        self.rows[-1].note += f" (models={models})"
+        glob = None if "global" in skip else self.train("train global", "sklearn", [])
+        vid = None
+        if "best" not in skip:
+            stat = self.stat_model()
+            models = self.args.best_models or ",".join(["naive", "sklearn", *([stat] if stat else [])])
+            vid = self.train("train best-of", "best", [f"models={models}"])
+            self.rows[-1].note += f" (models={models})"
         serve = vid or glob or naive  # a failed best-of is in the table; promote what did train
         s, _ = self.step("promote", self.cli("promote", str(serve or 0), "--note", "fleet bench", "--json"))
-        s.note = f"version {serve}" + ("" if serve == vid else " (the best-of failed)") + (f"; {s.note}" if s.note else "")
+        s.note = f"version {serve}" + ("" if serve == vid or "best" in skip else " (the best-of failed)") + (f"; {s.note}" if s.note else "")
         self.step("ingest new week", self.cli("ingest", str(week), "--json"), scale=True)
         s, out = self.step("monitor", self.cli("monitor", "--json"), scale=True)
         rep = parsed(s, out) if s.ok else None
@@ -378,6 +381,9 @@ def main() -> int:
     ap.add_argument("--json", type=Path, help="also write the rows here")
     ap.add_argument("--dask", help="Dask scheduler address (sets SHELFCAST_DASK_SCHEDULER)")
     ap.add_argument("--local-cluster", type=int, metavar="N", help="start a LocalCluster with N worker processes")
+    ap.add_argument("--skip", type=lambda v: {x.strip() for x in v.split(",") if x.strip()}, default=set(),
+                    help="leave out training steps: global, best (a long run at full scale can time the "
+                         "rest first; the latest version that trained is promoted)")
     ap.add_argument("--render-child", help=argparse.SUPPRESS)
     ap.add_argument("--repeat", type=int, default=3, help=argparse.SUPPRESS)
     ap.add_argument("--token", default="", help=argparse.SUPPRESS)
