@@ -34,6 +34,9 @@ def aware(t: datetime | None) -> datetime | None:
 
 
 class User(SQLModel, table=True):
+    """An account. Failed sign-ins are counted here, not in the session, so that a lock holds
+    across browsers and server restarts; disabling keeps the row for the audit trails."""
+
     __tablename__ = "users"
     id: int | None = id_field("users")
     name: str = Field(unique=True)
