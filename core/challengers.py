@@ -44,18 +44,14 @@ def add(actor: Actor, version_id: int, db=None, *, source: str = "manual") -> di
                                   "only a ready version can be a challenger.")
         if reg.active_version_id(s) == version_id:
             raise ValidationError(f"Version {version_id} is the active version (the champion).")
-        c = rs.get_challenger(s, version_id) or rs.add_challenger(
-            s, rs.Challenger(version_id=version_id, marked_by=actor.name, source=source))
-        return _json(c)
+        return _json(rs.mark_challenger(s, version_id, actor.name, source))
 
 
 def remove(actor: Actor, version_id: int, db=None) -> None:
     require(actor, "promote")
     with session(db, write=True) as s:
-        c = rs.get_challenger(s, version_id)
-        if c is None:
+        if not rs.remove_challenger(s, version_id):
             raise NotFound(f"Version {version_id} is not a challenger. `shelfcast challenger list` lists them.")
-        rs.remove_challenger(s, c)
 
 
 def _json(c: rs.Challenger) -> dict:

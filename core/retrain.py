@@ -198,9 +198,7 @@ def _auto_promote(policy: Policy, db) -> tuple[int | None, str | None]:
         registry.promote(POLICY_ACTOR, d.version_id,
                          f"Retraining policy: {gate.message} Live: {d.summary}.", db=db)
         with session(db, write=True) as s:
-            c = rs.get_challenger(s, d.version_id)
-            if c is not None:
-                rs.remove_challenger(s, c)
+            rs.remove_challenger(s, d.version_id)
         return d.version_id, f"v{d.version_id} promoted: {d.summary}"
     return None, "; ".join(notes) or None
 

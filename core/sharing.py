@@ -3,8 +3,8 @@
 A link carries `secrets.token_urlsafe(32)`: 256 random bits, so guessing one is hopeless. The
 store keeps only the token's SHA-256 (a fast hash is enough for a random 256-bit secret; a slow
 one protects guessable passwords), so a copy of the store does not hand out working links. Links
-expire (30 days unless told otherwise) and can be revoked; every opening updates last-used time
-and a count. A resolved link acts as a `via_link` viewer, which `Actor.can` limits to "view".
+expire (30 days unless told otherwise) and can be revoked; opening one writes nothing. A
+resolved link acts as a `via_link` viewer, which `Actor.can` limits to "view".
 """
 
 from __future__ import annotations

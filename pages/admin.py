@@ -4,26 +4,23 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import state, widgets
+from app import widgets
+from app.page_guard import header, need
 from core.access import ROLES
 from core.text import md
 
-actor = state.actor()
-api = widgets.api()
-st.title("Access")
-st.caption(
+actor, api = header(
+    "Access",
     "Roles: **viewer** sees the pages; **manager** also uploads actuals, acknowledges alerts and "
     "downloads; **scientist** also trains, compares, promotes, rolls back, edits alert rules and "
-    "creates share links; **admin** also manages accounts."
+    "creates share links; **admin** also manages accounts.",
 )
 
 done = st.session_state.pop("access-done", None)
 if done:
     st.success(done)
 
-ok, accounts = widgets.action(lambda: api.users.list(actor))
-if not ok:
-    st.stop()
+accounts = need(lambda: api.users.list(actor))
 
 st.subheader("Users")
 st.dataframe(

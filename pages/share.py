@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import state, widgets
+from app import widgets
+from app.page_guard import header, need
 
-actor = state.actor()
-api = widgets.api()
-st.title("Share links")
-st.caption(
+actor, api = header(
+    "Share links",
     "A share link opens the Overview read-only, with no sign-in: nothing can be changed through "
-    "it and no other page can be reached. Links expire and can be revoked at any time."
+    "it and no other page can be reached. Links expire and can be revoked at any time.",
 )
 
 new = st.session_state.pop("share-new", None)
@@ -33,9 +32,7 @@ with st.form("share-create", clear_on_submit=True):
             st.session_state["share-new"] = made.url
             st.rerun()
 
-ok, links = widgets.action(lambda: api.sharing.list(actor))
-if not ok:
-    st.stop()
+links = need(lambda: api.sharing.list(actor))
 
 st.subheader("Links")
 if not links:
@@ -52,7 +49,6 @@ st.dataframe(
         {
             "Id": x.id, "Label": x.label, "Status": x.status, "Created by": x.created_by,
             "Created (UTC)": _t(x.created_at), "Expires (UTC)": _t(x.expires_at),
-
         }
         for x in links
     ],

@@ -1,13 +1,5 @@
 """Data-quality rule kinds: the feed itself going wrong, before any forecast error shows it.
 
-- feed freshness: a store whose newest actual is more than N of its usual gaps behind the
-  newest actual of any store (its feed stopped, or an upload skipped it);
-- stopped series: a series that sold on most days and now reports only zeros (an empty shelf or
-  a delisting, not a lack of demand);
-- upload volume: the newest upload far smaller or larger (rows per day covered) than the usual
-  uploads before it (a truncated export, a duplicated one);
-- regressor plans: a regressor that is in use but has no values (plan) for the coming horizon.
-
 They are rule kinds like the accuracy and drift ones (typed params, form fields, findings) and
 are evaluated by the same write paths. Their alerts use '*' for "all SKUs" or "all stores".
 The heavy lifting is one DuckDB query each (core.store.monitoring); only the small per-store or
@@ -16,23 +8,13 @@ per-series result is handled here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pandas as pd
 
-from core.monitoring.rules import Finding, FormField, RuleKind, _number
+from core.monitoring.rules import Finding, FormField, RuleKind, in_scope
 from core.store import monitoring as ms
 from core.store import session
 
 ALL = ms.SKU_LEVEL  # '*': all SKUs / all stores
-
-
-def _whole(threshold: float, lo: int, hi: int, what: str) -> float:
-    from core.errors import ValidationError
-
-    if not lo <= threshold <= hi or float(threshold) != int(threshold):
-        raise ValidationError(f"{what} must be a whole number between {lo} and {hi}.")
-    return float(threshold)
 
 
 class QualityKind(RuleKind):
@@ -41,34 +23,19 @@ class QualityKind(RuleKind):
     needs_forecast = False
 
 
-@dataclass(frozen=True)
-class NoParams:
-    pass
+class FeedFreshnessRule(QualityKind, kind="feed_freshness", label="Store feed stopped"):
+    """A store whose newest actual is more than N of its usual gaps behind the newest actual
+    of any store: its feed stopped, or an upload skipped it."""
 
-
-class FeedFreshnessRule(QualityKind):
-    kind = "feed_freshness"
-    label = "Store feed stopped"
-    threshold_label = "Missed periods"
-    threshold_help = ("Alert when a store's newest actual is more than this many of its usual "
-                      "gaps (beyond one) behind the newest actual of any store.")
-    default_threshold = 2.0
-    fields = ()
-
-    @classmethod
-    def check_threshold(cls, threshold: float) -> float:
-        return _whole(threshold, 1, 365, "Missed periods")
-
-    @classmethod
-    def params(cls, raw: dict) -> NoParams:
-        return NoParams()
+    threshold_field = FormField(
+        "threshold", "Missed periods", 2, (1, 365, 1),
+        help="Alert when a store's newest actual is more than this many of its usual gaps (beyond "
+             "one) behind the newest actual of any store.")
 
     @classmethod
     def findings(cls, rule, info, db) -> dict[tuple[str, str], Finding]:
         with session(db) as s:
-            f = ms.store_feeds(s)
-        if rule.stores:
-            f = f[f["store"].isin(rule.stores)]
+            f = in_scope(rule, ms.store_feeds(s))
         out = {}
         for r in f.itertuples(index=False):
             behind = (pd.Timestamp(r.newest) - pd.Timestamp(r.last)).days
@@ -85,33 +52,19 @@ class FeedFreshnessRule(QualityKind):
         return out
 
 
-@dataclass(frozen=True)
-class StoppedParams:
-    reference: int = 28
-    min_share: float = 0.8
+class StoppedSeriesRule(QualityKind, kind="series_stopped", label="Series stopped selling"):
+    """A series that sold on most days and now reports only zeros: an empty shelf or a
+    delisting, not a lack of demand."""
 
-
-class StoppedSeriesRule(QualityKind):
-    kind = "series_stopped"
-    label = "Series stopped selling"
-    threshold_label = "Zero periods in a row"
-    threshold_help = ("Alert when a series that sold regularly has only zeros over this many of the "
-                      "newest dates (a likely stock-out or delisting).")
-    default_threshold = 7.0
+    threshold_field = FormField(
+        "threshold", "Zero periods in a row", 7, (1, 365, 1),
+        help="Alert when a series that sold regularly has only zeros over this many of the newest "
+             "dates (a likely stock-out or delisting).")
     fields = (
         FormField("reference", "Reference periods", 28, (2, 730, 1),
                   help="The dates before the zeros that show the series sold regularly."),
         FormField("min_share", "Regular = sold on at least this share of them", 0.8, (0.05, 1.0, 0.05)),
     )
-
-    @classmethod
-    def check_threshold(cls, threshold: float) -> float:
-        return _whole(threshold, 1, 365, "Zero periods")
-
-    @classmethod
-    def params(cls, raw: dict) -> StoppedParams:
-        return StoppedParams(int(_number(raw, "reference", 28, 2, 730, "Reference periods")),
-                             _number(raw, "min_share", 0.8, 0.05, 1, "Minimum share"))
 
     @classmethod
     def findings(cls, rule, info, db) -> dict[tuple[str, str], Finding]:
@@ -121,32 +74,23 @@ class StoppedSeriesRule(QualityKind):
             z = ms.recent_zeros(s, n, p.reference)
         z = z[(z["recent_rows"] >= n) & (z["recent_nonzero"] == 0) & (z["ref_rows"] > 0)
               & (z["ref_nonzero"] >= p.min_share * z["ref_rows"])]
-        if rule.skus:
-            z = z[z["sku"].isin(rule.skus)]
-        if rule.stores:
-            z = z[z["store"].isin(rule.stores)]
         return {(r.sku, r.store): Finding(
             r.sku, r.store, 0.0,
             f"{r.sku} at {r.store} sold nothing over the last {n} dates after selling on "
             f"{r.ref_nonzero} of {r.ref_rows} dates before (mean {r.ref_mean:.1f}): likely a "
             "stock-out or a delisting.",
             {"ref_mean": float(r.ref_mean), "ref_nonzero": int(r.ref_nonzero),
-             "ref_rows": int(r.ref_rows)}) for r in z.itertuples(index=False)}
+             "ref_rows": int(r.ref_rows)}) for r in in_scope(rule, z).itertuples(index=False)}
 
 
-@dataclass(frozen=True)
-class VolumeParams:
-    history: int = 8
-    min_history: int = 2
+class UploadVolumeRule(QualityKind, kind="upload_volume", label="Upload volume anomaly"):
+    """The newest upload far smaller or larger (rows per day covered) than the usual uploads
+    before it: a truncated export, a duplicated one."""
 
-
-class UploadVolumeRule(QualityKind):
-    kind = "upload_volume"
-    label = "Upload volume anomaly"
-    threshold_label = "Factor"
-    threshold_help = ("Alert when the newest upload has fewer than 1/factor or more than factor "
-                      "times the usual rows per day covered (median of the uploads before it).")
-    default_threshold = 3.0
+    threshold_field = FormField(
+        "threshold", "Factor", 3.0, (1.0, 1000.0, 0.5),
+        help="Alert when the newest upload has fewer than 1/factor or more than factor times the "
+             "usual rows per day covered (median of the uploads before it).")
     fields = (
         FormField("history", "Uploads that set the usual range", 8, (2, 100, 1)),
         FormField("min_history", "Judge only after this many uploads", 2, (1, 100, 1)),
@@ -159,11 +103,6 @@ class UploadVolumeRule(QualityKind):
         if not 1 < threshold <= 1000:
             raise ValidationError("The volume factor must be above 1 (e.g. 3: a third or three times the usual).")
         return float(threshold)
-
-    @classmethod
-    def params(cls, raw: dict) -> VolumeParams:
-        return VolumeParams(int(_number(raw, "history", 8, 2, 100, "Uploads")),
-                            int(_number(raw, "min_history", 2, 1, 100, "Minimum uploads")))
 
     @classmethod
     def findings(cls, rule, info, db) -> dict[tuple[str, str], Finding]:
@@ -186,28 +125,18 @@ class UploadVolumeRule(QualityKind):
             {"dataset_id": int(new["id"]), "rows": int(new["rows"]), "ratio": ratio, "usual": usual})}
 
 
-@dataclass(frozen=True)
-class PlanParams:
-    horizon_days: int = 0
-    lookback_days: int = 28
+class RegressorPlanRule(QualityKind, kind="regressor_plans", label="Missing regressor plans"):
+    """A regressor in use with no values (plan) for the coming horizon: the forecast would
+    be made without the plan."""
 
-
-class RegressorPlanRule(QualityKind):
-    kind = "regressor_plans"
-    label = "Missing regressor plans"
-    threshold_label = "Threshold (unused)"
-    threshold_help = "Alerts when a regressor in use has no plan up to the forecast horizon."
-    default_threshold = 0.0
+    threshold_field = FormField(
+        "threshold", "Threshold (unused)", 0.0,
+        help="Alerts when a regressor in use has no plan up to the forecast horizon.")
     fields = (
         FormField("horizon_days", "Horizon in days (0 = the active version's)", 0, (0, 3660, 1)),
         FormField("lookback_days", "A regressor is in use if it has values in this many recent days",
                   28, (1, 3660, 1)),
     )
-
-    @classmethod
-    def params(cls, raw: dict) -> PlanParams:
-        return PlanParams(int(_number(raw, "horizon_days", 0, 0, 3660, "Horizon")),
-                          int(_number(raw, "lookback_days", 28, 1, 3660, "Look-back")))
 
     @classmethod
     def findings(cls, rule, info, db) -> dict[tuple[str, str], Finding]:
@@ -222,11 +151,7 @@ class RegressorPlanRule(QualityKind):
         if r.empty:
             return {}
         need = pd.to_datetime(r["last_actual"]) + pd.Timedelta(days=horizon)
-        r = r[pd.to_datetime(r["plan_end"]) < need]
-        if rule.skus:
-            r = r[r["sku"].isin(rule.skus)]
-        if rule.stores:
-            r = r[r["store"].isin(rule.stores)]
+        r = in_scope(rule, r[pd.to_datetime(r["plan_end"]) < need])
         out = {}
         for (sku, store), g in r.groupby(["sku", "store"], sort=True):
             end = pd.Timestamp(g["plan_end"].min()).date()
@@ -239,5 +164,4 @@ class RegressorPlanRule(QualityKind):
         return out
 
 
-QUALITY_KINDS: tuple[type[RuleKind], ...] = (FeedFreshnessRule, StoppedSeriesRule, UploadVolumeRule,
-                                             RegressorPlanRule)
+QUALITY_KINDS: tuple[type[RuleKind], ...] = tuple(QualityKind.__subclasses__())

@@ -9,7 +9,7 @@ by a read: `ensure_default_rules` is called only from write paths.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, make_dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -28,15 +28,36 @@ from core.store.base import now
 
 @dataclass(frozen=True)
 class FormField:
-    """One input of a rule kind's form. Its widget follows the default's type: a checkbox for a
-    bool, a choice among `limits` for text, else a number input with `limits` = (min, max,
-    step), whole numbers for an int."""
+    """One input of a rule kind's form and the check of its value. Its widget follows the
+    default's type: a checkbox for a bool, a choice among `limits` for text, else a number input
+    with `limits` = (min, max, step), whole numbers for an int."""
 
     name: str
     label: str
     default: Any
     limits: tuple = ()
     help: str = ""
+
+    def read(self, raw: dict) -> Any:
+        """The value in `raw` (the default when missing), refused with the field's label when it
+        is not one the form could have sent."""
+        v = raw.get(self.name, self.default)
+        if isinstance(self.default, bool):
+            return bool(v)
+        if isinstance(self.default, str):
+            if v not in self.limits:
+                raise ValidationError(f"{self.label} must be one of {', '.join(self.limits)}.")
+            return str(v)
+        try:
+            x = float(v)
+        except (TypeError, ValueError):
+            raise ValidationError(f"{self.label} must be a number.") from None
+        lo, hi = self.limits[:2] if self.limits else (-float("inf"), float("inf"))
+        whole = isinstance(self.default, int)
+        if not lo <= x <= hi or (whole and x != int(x)):
+            raise ValidationError(f"{self.label} must be a {'whole number' if whole else 'number'} "
+                                  f"between {lo:g} and {hi:g}.")
+        return int(x) if whole else x
 
 
 @dataclass(frozen=True)
@@ -54,55 +75,62 @@ def _pct(x: float | None) -> str:
     return "–" if x is None or pd.isna(x) else f"{100 * x:.1f}%"
 
 
-def _number(params: dict, key: str, default: float, lo: float, hi: float, what: str) -> float:
-    try:
-        v = float(params.get(key, default))
-    except (TypeError, ValueError):
-        raise ValidationError(f"{what} must be a number.") from None
-    if not lo <= v <= hi:
-        raise ValidationError(f"{what} must be between {lo:g} and {hi:g}.")
-    return v
+RULE_KINDS: dict[str, type[RuleKind]] = {}  # kind -> class, filled as the kinds are defined
 
 
 class RuleKind:
-    """A kind of rule. Subclasses set the class attributes and implement `params`/`findings`."""
+    """A kind of rule: `class X(RuleKind, kind=..., label=...)` registers it. Subclasses set the
+    form fields of the threshold and of their params, and implement `findings`. The fields are
+    the one definition of each param: its typed, frozen dataclass (`Params`) and its checks are
+    made from them."""
 
     kind: ClassVar[str]
     label: ClassVar[str]
-    threshold_label: ClassVar[str]
-    threshold_help: ClassVar[str]
-    default_threshold: ClassVar[float]
-    fields: ClassVar[tuple[FormField, ...]]
+    threshold_field: ClassVar[FormField]
+    fields: ClassVar[tuple[FormField, ...]] = ()
+    Params: ClassVar[type]
     # False for kinds that judge the data feed, not the forecast: they can run with no version
     # active or before its first actuals (core.monitoring.quality).
     needs_forecast: ClassVar[bool] = True
 
+    def __init_subclass__(cls, kind: str = "", label: str = "", **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        if not kind:  # a family of kinds (core.monitoring.quality.QualityKind)
+            return
+        cls.kind, cls.label = kind, label
+        cls.Params = make_dataclass(f"{cls.__name__}Params", [
+            (f.name, type(f.default), field(default=f.default)) for f in cls.fields], frozen=True)
+        t = cls.threshold_field  # and the names the Rules form reads
+        cls.threshold_label, cls.threshold_help, cls.default_threshold = t.label, t.help, t.default
+        RULE_KINDS[kind] = cls
+
     @classmethod
     def check_threshold(cls, threshold: float) -> float:
-        return float(threshold)
+        return float(cls.threshold_field.read({cls.threshold_field.name: threshold}))
 
     @classmethod
     def params(cls, raw: dict) -> Any:
         """Typed, validated params from a dict (unknown keys ignored, missing ones defaulted)."""
-        raise NotImplementedError
+        return cls.Params(**{f.name: f.read(raw) for f in cls.fields})
 
     @classmethod
     def findings(cls, rule: Rule, info: dict, db) -> dict[tuple[str, str], Finding]:
         raise NotImplementedError
 
 
-@dataclass(frozen=True)
-class AccuracyParams:
-    min_units: float = 100.0
+def in_scope(rule: Rule, df: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a per-SKU / per-store result that the rule's SKU and store lists keep."""
+    for col, keep in (("sku", rule.skus), ("store", rule.stores)):
+        if keep and col in df:
+            df = df[df[col].isin(keep)]
+    return df
 
 
-class AccuracyRule(RuleKind):
-    kind = "accuracy"
-    label = "Accuracy below threshold"
-    threshold_label = "Minimum accuracy (share)"
-    threshold_help = "Alert when 1 − WAPE over the window is below this, e.g. 0.88 for 88%."
-    default_threshold = config.ACCURACY_THRESHOLD
-    fields = (FormField("min_units", "Minimum units in window", 100, (0, 10**9, 1),
+class AccuracyRule(RuleKind, kind="accuracy", label="Accuracy below threshold"):
+    threshold_field = FormField(
+        "threshold", "Minimum accuracy (share)", config.ACCURACY_THRESHOLD, (0.0, 1.0, 0.01),
+        help="Alert when 1 − WAPE over the window is below this, e.g. 0.88 for 88%.")
+    fields = (FormField("min_units", "Minimum units in window", 100.0, (0, 10**12, 1),
                         help="Ignore SKUs that sold fewer units: their percentage is noise."),)
 
     @classmethod
@@ -110,10 +138,6 @@ class AccuracyRule(RuleKind):
         if not 0 < threshold < 1:
             raise ValidationError("An accuracy threshold is a share between 0 and 1, e.g. 0.88 for 88%.")
         return float(threshold)
-
-    @classmethod
-    def params(cls, raw: dict) -> AccuracyParams:
-        return AccuracyParams(_number(raw, "min_units", 100, 0, 1e12, "Minimum units"))
 
     @classmethod
     def findings(cls, rule: Rule, info: dict, db) -> dict[tuple[str, str], Finding]:
@@ -129,19 +153,10 @@ class AccuracyRule(RuleKind):
              "direction": r.direction, "units": r.units}) for r in hit.itertuples(index=False)}
 
 
-@dataclass(frozen=True)
-class DataDriftParams:
-    method: str = "auto"
-    min_change: float = 0.25
-    regressors: bool = False
-
-
-class DataDriftRule(RuleKind):
-    kind = "data_drift"
-    label = "Data drift"
-    threshold_label = "Threshold (unused: each test has its own)"
-    threshold_help = "Data drift uses the test's own threshold (KS p < 0.05, Wasserstein > 0.1, PSI > 0.2)."
-    default_threshold = 0.0
+class DataDriftRule(RuleKind, kind="data_drift", label="Data drift"):
+    threshold_field = FormField(
+        "threshold", "Threshold (unused: each test has its own)", 0.0,
+        help="Data drift uses the test's own threshold (KS p < 0.05, Wasserstein > 0.1, PSI > 0.2).")
     fields = (
         FormField("method", "Data drift test", "auto", DRIFT_METHODS),
         FormField("min_change", "Minimum change of the mean", 0.25, (0.0, 10.0, 0.05),
@@ -149,14 +164,6 @@ class DataDriftRule(RuleKind):
         FormField("regressors", "Include regressors", False,
                   help="Also alert when price, promo or other regressors drift."),
     )
-
-    @classmethod
-    def params(cls, raw: dict) -> DataDriftParams:
-        method = str(raw.get("method", "auto"))
-        if method not in DRIFT_METHODS:
-            raise ValidationError(f"Drift method must be one of {', '.join(DRIFT_METHODS)}.")
-        return DataDriftParams(method, _number(raw, "min_change", 0.25, 0, 10, "Minimum change"),
-                               bool(raw.get("regressors", False)))
 
     @classmethod
     def findings(cls, rule: Rule, info: dict, db) -> dict[tuple[str, str], Finding]:
@@ -178,24 +185,15 @@ class DataDriftRule(RuleKind):
         return out
 
 
-@dataclass(frozen=True)
-class ConceptDriftParams:
-    bias_periods: int = 3
-    bias_min: float = 0.10
-    min_units: float = 100.0
-
-
-class ConceptDriftRule(RuleKind):
-    kind = "concept_drift"
-    label = "Concept drift"
-    threshold_label = "Margin in WAPE points (share)"
-    threshold_help = "Alert when the live WAPE is worse than the backtest WAPE by more than this, e.g. 0.10."
-    default_threshold = 0.10
+class ConceptDriftRule(RuleKind, kind="concept_drift", label="Concept drift"):
+    threshold_field = FormField(
+        "threshold", "Margin in WAPE points (share)", 0.10, (0.0, 1.0, 0.01),
+        help="Alert when the live WAPE is worse than the backtest WAPE by more than this, e.g. 0.10.")
     fields = (
         FormField("bias_periods", "Bias periods", 3, (1, 52, 1),
                   help="Also alert when the bias leans the same way in each of this many periods."),
         FormField("bias_min", "Minimum bias", 0.10, (0.0, 5.0, 0.01)),
-        FormField("min_units", "Minimum units in window", 100, (0, 10**9, 1)),
+        FormField("min_units", "Minimum units in window", 100.0, (0, 10**12, 1)),
     )
 
     @classmethod
@@ -203,12 +201,6 @@ class ConceptDriftRule(RuleKind):
         if not 0 <= threshold < 1:
             raise ValidationError("The concept-drift margin is in WAPE points between 0 and 1, e.g. 0.10.")
         return float(threshold)
-
-    @classmethod
-    def params(cls, raw: dict) -> ConceptDriftParams:
-        return ConceptDriftParams(int(_number(raw, "bias_periods", 3, 1, 52, "Bias periods")),
-                                  _number(raw, "bias_min", 0.10, 0, 5, "Minimum bias"),
-                                  _number(raw, "min_units", 100, 0, 1e12, "Minimum units"))
 
     @classmethod
     def findings(cls, rule: Rule, info: dict, db) -> dict[tuple[str, str], Finding]:
@@ -231,11 +223,10 @@ class ConceptDriftRule(RuleKind):
         return out
 
 
-# The data-quality kinds build on RuleKind, Finding and FormField above, hence this late import.
-from core.monitoring.quality import QUALITY_KINDS  # noqa: E402
+# The data-quality kinds build on RuleKind, Finding and FormField above, hence this late import
+# (which registers them).
+import core.monitoring.quality  # noqa: E402, F401
 
-RULE_KINDS: dict[str, type[RuleKind]] = {
-    k.kind: k for k in (AccuracyRule, DataDriftRule, ConceptDriftRule, *QUALITY_KINDS)}
 KINDS = tuple(RULE_KINDS)
 KIND_LABELS = {k: c.label for k, c in RULE_KINDS.items()}
 
@@ -284,7 +275,7 @@ class Rule:
             raw = json.loads(r.params or "{}")
         except ValueError:
             raw = {}
-        known = {f.name for f in fields(spec.params({}))}
+        known = {f.name for f in spec.fields}
         return cls(int(r.id), r.name, r.kind, float(r.threshold), int(r.window), r.grain, r.level,
                    spec.params({k: v for k, v in (raw if isinstance(raw, dict) else {}).items() if k in known}),
                    json.loads(r.skus or "[]"), json.loads(r.stores or "[]"), bool(r.enabled),
@@ -292,9 +283,9 @@ class Rule:
 
 
 DEFAULT_RULES = [
-    ("Accuracy below 88%", AccuracyRule, AccuracyParams()),
-    ("Data drift in demand", DataDriftRule, DataDriftParams()),
-    ("Concept drift (error above backtest)", ConceptDriftRule, ConceptDriftParams()),
+    ("Accuracy below 88%", AccuracyRule),
+    ("Data drift in demand", DataDriftRule),
+    ("Concept drift (error above backtest)", ConceptDriftRule),
 ]
 
 
@@ -303,9 +294,9 @@ def ensure_default_rules(s) -> None:
     if ms.list_rules(s):
         return
     grain, window = default_grain(datasets.get_setting(s, "freq"))
-    for name, spec, params in DEFAULT_RULES:
-        ms.save_rule(s, ms.AlertRule(name=name, kind=spec.kind, threshold=spec.default_threshold,
-                                     window=window, grain=grain, params=json.dumps(asdict(params)),
+    for name, spec in DEFAULT_RULES:
+        ms.save_rule(s, ms.AlertRule(name=name, kind=spec.kind, threshold=spec.threshold_field.default,
+                                     window=window, grain=grain, params=json.dumps(asdict(spec.params({}))),
                                      is_default=True))
 
 

@@ -31,3 +31,12 @@ def save(s: Session, row: T) -> T:
     s.flush()
     s.refresh(row)
     return row
+
+
+def delete(s: Session, row: object | None) -> bool:
+    """Delete one ORM row if there is one; whether there was (the caller's NotFound)."""
+    if row is None:
+        return False
+    s.delete(row)
+    s.flush()
+    return True

@@ -10,7 +10,8 @@ from core.store.base import id_field, now, save
 
 
 class Dataset(SQLModel, table=True):
-    """An accepted upload. The sales table holds the merged result; this row is its lineage."""
+    """An accepted upload. The sales table holds the merged result; this row is its lineage:
+    versions record the dataset they were trained on, and a deletion of sales adds one too."""
 
     __tablename__ = "datasets"
     id: int | None = id_field("datasets")

@@ -58,7 +58,8 @@ class Override(SQLModel, table=True):
 
 
 class OverrideEvent(SQLModel, table=True):
-    """Append-only audit of overrides: created / changed / ended, with before and after JSON."""
+    """Append-only audit of overrides: created / changed / ended, with the row before and after
+    as JSON, so the audit shows what a planner changed even once the override has ended."""
 
     __tablename__ = "override_events"
     id: int | None = id_field("override_events")

@@ -18,7 +18,7 @@ from sqlalchemy import Column, Integer
 from sqlmodel import Field, Session, SQLModel, select
 
 from core.store import monitoring, versions  # noqa: F401 - their DDL must come before ours
-from core.store.base import id_field, now, save
+from core.store.base import delete, id_field, now, save
 from core.store.db import raw
 from core.store.monitoring import _METRICS, _PERIODS, _flt, _grain
 
@@ -54,17 +54,15 @@ def challengers(s: Session) -> list[Challenger]:
     return list(s.exec(select(Challenger).order_by(Challenger.version_id)).all())  # type: ignore[arg-type]
 
 
-def get_challenger(s: Session, version_id: int) -> Challenger | None:
-    return s.get(Challenger, version_id)
+def mark_challenger(s: Session, version_id: int, marked_by: str, source: str) -> Challenger:
+    """The version's challenger row, added if it is not one yet (marking twice keeps the first)."""
+    return s.get(Challenger, version_id) or save(
+        s, Challenger(version_id=version_id, marked_by=marked_by, source=source))
 
 
-def add_challenger(s: Session, c: Challenger) -> Challenger:
-    return save(s, c)
-
-
-def remove_challenger(s: Session, c: Challenger) -> None:
-    s.delete(c)
-    s.flush()
+def remove_challenger(s: Session, version_id: int) -> bool:
+    """Whether the version was a challenger; it is not one now."""
+    return delete(s, s.get(Challenger, version_id))
 
 
 def add_run(s: Session, run: RetrainRun) -> RetrainRun:

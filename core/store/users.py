@@ -15,6 +15,7 @@ from sqlmodel import Field, Session, SQLModel, select
 
 from core.store.base import id_field, now
 from core.store.base import save as save_new
+from core.store.schema import DDL
 
 
 def _tz(nullable: bool = True) -> Any:
@@ -33,6 +34,9 @@ def aware(t: datetime | None) -> datetime | None:
 
 
 class User(SQLModel, table=True):
+    """An account. Failed sign-ins are counted here, not in the session, so that a lock holds
+    across browsers and server restarts; disabling keeps the row for the audit trails."""
+
     __tablename__ = "users"
     id: int | None = id_field("users")
     name: str = Field(unique=True)
@@ -55,8 +59,10 @@ class ShareLink(SQLModel, table=True):
     expires_at: datetime = _created()
     revoked_at: datetime | None = _tz()
     revoked_by: str | None = None
-    last_used_at: datetime | None = _tz()
-    use_count: int = 0
+
+
+# Opening a link is a pure read: stores made before that lose the use counter it once kept.
+DDL += [f"ALTER TABLE share_links DROP COLUMN IF EXISTS {c}" for c in ("use_count", "last_used_at")]
 
 
 # Users -------------------------------------------------------------------------------------
