@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from core import backtest, metrics, quantiles, training
+from core.errors import ValidationError
 from core.models import ensemble, make
 from core.models.base import FitContext
 from core.store import session
@@ -56,22 +57,34 @@ def test_strategy_is_chosen_out_of_selection_too():
     assert list(run.honest["fold"]) == [2] and float(run.honest["yhat"].iloc[0]) == 8.0
     # the forecasts' strategy is chosen on folds 1-2 and judged on fold 3: the per-series choice
     # takes the mean too (it is a candidate there), so the one pooled model, a, wins
-    assert run.measured["strategy"] == "one model" and run.chosen[1] == "a"
-    assert run.measured["strategy_scores"]["mean of top 2"] == pytest.approx(0.2)
+    assert run.measured["strategy"] == "one-model" and run.chosen[1] == "a"
+    assert run.measured["strategy_scores"]["mean-top-2"] == pytest.approx(0.2)
     assert run.measured["strategy_folds"] == [[1, 2], 3]
-    assert "strategy (one model)" in run.measured["text"] and "used per-series" in run.measured["text"]
+    assert "strategy (one-model)" in run.measured["text"] and "used per-series" in run.measured["text"]
 
 
 def test_strategies_cover_one_model_and_every_mean():
     params = {"kind": "best", "candidates": ["a", "b", "c"], "top_k": 3, "combine": "mean", "margin": 0.25}
-    assert list(selection.strategies(params)) == ["per-series", "one model", "mean of top 2", "mean of top 3"]
+    assert list(selection.strategies(params)) == ["per-series", "one-model", "mean-top-2", "mean-top-3"]
     # one model: the pooled winner everywhere, even where another model is far better
     bt = pd.concat([rows({"a": [1.0, 1.0], "b": [3.0, 3.0], "c": [5.0, 5.0]}).assign(series_id=1),
                     rows({"a": [2.0, 2.0], "b": [0.0, 0.0], "c": [5.0, 5.0]}).assign(series_id=2)])
-    chosen, _, _ = selection.decide(bt, [0, 1], selection.strategies(params)["one model"])
+    chosen, _, _ = selection.decide(bt, [0, 1], selection.strategies(params)["one-model"])
     assert dict(chosen) == {1: "a", 2: "a"}
-    chosen, mem, _ = selection.decide(bt, [0, 1], selection.strategies(params)["mean of top 2"])
+    chosen, mem, _ = selection.decide(bt, [0, 1], selection.strategies(params)["mean-top-2"])
     assert set(chosen) == {ensemble.NAME} and mem[2] == ("a", "b")
+
+
+def test_strategy_option_forces_one_and_refuses_unknown_ones():
+    bt = rows({"a": [1.0, 1.0, 0.0], "b": [-1.0, -1.0, -4.0]})
+    params = {"kind": "best", "candidates": ["a", "b"], "top_k": 0, "combine": "mean", "margin": 0.25,
+              "strategy": "mean-top-2"}
+    chosen, mem, rows_, how = selection.decide_auto(bt, [0, 1, 2], params)
+    assert set(chosen) == {ensemble.NAME} and mem[1] == ("a", "b") and how == {"strategy": "mean-top-2"}
+    assert "set by the strategy option" in selection.strategy_text(how, how)
+    with pytest.raises(ValidationError, match="strategy= takes auto, per-series, one-model, mean-top-2"):
+        selection.check_strategy("mean-top-3", ["a", "b"])
+    assert selection.check_strategy(" One-Model ", ["a", "b"]) == "one-model"
 
 
 def test_margin_keeps_the_pooled_winner_unless_another_is_clearly_better():

@@ -36,18 +36,34 @@ def strategies(params: dict) -> dict[str, dict]:
     """Best-of's strategies as parameter sets of `decide`, in order of preference on a tie: the
     per-series choice first, then one model, then means of more and more candidates."""
     cands = params["candidates"]
-    out = {"per-series": params, "one model": {**params, "margin": 1.0}}
+    out = {"per-series": params, "one-model": {**params, "margin": 1.0}}
     for k in range(2, len(cands) + 1):
-        out[f"mean of top {k}"] = {**params, "kind": "ensemble", "top_k": k}
+        out[f"mean-top-{k}"] = {**params, "kind": "ensemble", "top_k": k}
     return out
+
+
+def check_strategy(value: str, candidates: list[str]) -> str:
+    """The `strategy` option of best-of: auto (the default), per-series, one-model or
+    mean-top-K (2 <= K <= the number of candidates)."""
+    from core.errors import ValidationError
+
+    value = str(value).strip().lower()
+    known = ["auto", *strategies({"candidates": candidates})]
+    if value not in known:
+        raise ValidationError(f"strategy= takes {', '.join(known)}.")
+    return value
 
 
 def decide_auto(bt: pd.DataFrame, folds: list[int], params: dict
                 ) -> tuple[pd.Series, pd.Series | None, pd.DataFrame, dict]:
     """`decide` with the strategy picked on `folds` (see the module docstring): (chosen,
     members, rows, what was picked and how each strategy scored)."""
-    if params["kind"] != "best" or params.get("strategy", "auto") != "auto" or len(folds) < 2:
+    want = params.get("strategy", "auto")
+    if params["kind"] != "best" or (want == "auto" and len(folds) < 2):
         return (*decide(bt, folds, params), {})
+    if want != "auto":
+        name = check_strategy(want, params["candidates"])
+        return (*decide(bt, folds, strategies(params)[name]), {"strategy": name})
     inner, score_fold = folds[:-1], folds[-1]
     scores = {}
     for name, p in strategies(params).items():
@@ -88,6 +104,8 @@ def strategy_text(headline: dict, final: dict) -> str:
     (made without the scored fold) used when it differs."""
     if not final:
         return ""
+    if "strategy_folds" not in final:
+        return f" Strategy: {final['strategy']} (set by the strategy option)."
     f = final["strategy_folds"]
     out = (f" The strategy ({final['strategy']}) was chosen the same way: on fold(s) "
            f"{', '.join(map(str, f[0]))} it did best on fold {f[1]}.")
