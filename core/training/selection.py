@@ -65,9 +65,10 @@ def decide_auto(bt: pd.DataFrame, folds: list[int], params: dict
         name = check_strategy(want, params["candidates"])
         return (*decide(bt, folds, strategies(params)[name]), {"strategy": name})
     inner, score_fold = folds[:-1], folds[-1]
+    sub = bt[bt["fold"].isin(folds)]  # only these folds' rows: less to combine per strategy
     scores = {}
     for name, p in strategies(params).items():
-        chosen, _, rows = decide(bt, inner, p)
+        chosen, _, rows = decide(sub, inner, p)
         got = picked(rows[rows["fold"] == score_fold], chosen)
         w = metrics.compute(got["y"], got["yhat"])["wape"] if len(got) else float("nan")
         scores[name] = float(w) if np.isfinite(w) else float("inf")
