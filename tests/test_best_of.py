@@ -139,6 +139,21 @@ def test_version_headline_never_uses_the_folds_it_chose_with(daily):
     assert m["in_selection"]["wape"] == pytest.approx(final["e"].sum() / final["y"].abs().sum())
 
 
+def test_version_records_the_strategy_it_chose_and_how_each_scored(daily):
+    vid = training.train(SCI, "best", horizon=7, folds=3, db=daily,
+                         options={"models": "naive,sklearn", "estimator": "ridge"})
+    with session(daily) as s:
+        v = vs.get_version(s, vid)
+    m = json.loads(v.metrics)  # stored as JSON: every score a number or null
+    how = m["measured"]
+    assert set(how["strategy_scores"]) == {"per-series", "one-model", "mean-top-2"}
+    assert how["strategy_folds"] == [[1, 2], 3]
+    best = min(how["strategy_scores"], key=lambda k: how["strategy_scores"][k] or np.inf)
+    assert how["strategy"] == best and f"strategy ({best})" in how["text"]
+    if best == "mean-top-2":
+        assert m["winners"]["ensemble"] == v.n_series
+
+
 def test_quantiles_are_monotone_and_cover_as_promised_on_known_noise():
     """40 series of level + weekly season + N(0, 10²) noise: the calibrated P10/P50/P90 of
     seasonal naive must cover ~10/50/90% of fresh data."""

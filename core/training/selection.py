@@ -71,8 +71,8 @@ def decide_auto(bt: pd.DataFrame, folds: list[int], params: dict
         chosen, _, rows = decide(sub, inner, p)
         got = picked(rows[rows["fold"] == score_fold], chosen)
         w = metrics.compute(got["y"], got["yhat"])["wape"] if len(got) else float("nan")
-        scores[name] = float(w) if np.isfinite(w) else float("inf")
-    name = min(scores, key=scores.get)  # first of equals: the earlier strategy
+        scores[name] = float(w) if np.isfinite(w) else None  # None: stored as JSON null
+    name = min(scores, key=lambda k: np.inf if scores[k] is None else scores[k])  # ties: earlier
     info = {"strategy": name, "strategy_scores": scores,
             "strategy_folds": [[f + 1 for f in inner], score_fold + 1]}
     return (*decide(bt, folds, strategies(params)[name]), info)
