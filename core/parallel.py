@@ -76,3 +76,18 @@ def run(fn: Callable[..., Any], tasks: Iterable[tuple], *, on_result: Callable[[
             close = getattr(gen, "close", None)
             if close:
                 close()
+
+
+def warm(fn: Callable[[], Any], n_jobs: int | None = None) -> list[Any]:
+    """Start the local worker pool and run `fn` (imports, say) in it before real work arrives,
+    so the first batch of fits does not pay for process start and imports. loky keeps the
+    workers (and what they imported) between calls for 300 s of idleness, so a server or a
+    benchmark warms once. Best effort: one call per worker is likely, not guaranteed (a fast
+    worker may take two). Nothing to do with one worker or on Dask (its workers are long-lived)."""
+    n_jobs = n_jobs or n_workers()
+    if n_jobs == 1 or dask_address():
+        return []
+    out: list[Any] = []
+    with backend():
+        out.extend(joblib.Parallel(n_jobs=n_jobs)(joblib.delayed(fn)() for _ in range(n_jobs)))
+    return out

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from core import backtest, metrics, quantiles, training
+from core.errors import ValidationError
 from core.models import ensemble, make
 from core.models.base import FitContext
 from core.store import session
@@ -32,13 +33,58 @@ def test_choice_made_on_earlier_folds_is_scored_on_the_last():
     # "lucky" wins the two choosing folds, then misses badly; "steady" is the other way round
     bt = rows({"lucky": [0.1, 0.1, 9.0], "steady": [1.0, 1.0, 1.0]})
     run = steps.Run(vid=0, params={"kind": "best", "candidates": ["lucky", "steady"], "top_k": 0,
-                                   "combine": "mean", "margin": 0.0},
+                                   "combine": "mean", "margin": 0.0, "strategy": "per-series"},
                     freq="D", horizon=1, folds=3, y=bt, raw_regs=bt, bt=bt)
     selection.choose(run)
     assert run.chosen[1] == "steady"  # on every fold, steady's total error (3) beats lucky's (9.2)
     assert run.honest_chosen[1] == "lucky"  # the choice made on folds 1-2 ...
     assert list(run.honest["fold"]) == [2] and float(run.honest["yhat"].iloc[0]) == 19.0  # ... scored on fold 3
     assert run.measured["method"] == "out-of-selection" and run.measured["score_fold"] == 3
+
+
+def test_strategy_is_chosen_out_of_selection_too():
+    # a and b err in opposite directions, so their mean is exact on folds 1-2; on fold 3 the
+    # mean is off by 2 while a is exact. The headline's strategy is chosen on folds 1-2 only
+    # (the per-series choice, which takes the mean: 0 v 1 on fold 2), so it is scored as the
+    # mean on fold 3 (8.0), even though
+    # a per-series choice would have scored better there: fold 3 never steers its own score.
+    bt = rows({"a": [1.0, 1.0, 0.0], "b": [-1.0, -1.0, -4.0]})
+    run = steps.Run(vid=0, params={"kind": "best", "candidates": ["a", "b"], "top_k": 2,
+                                   "combine": "mean", "margin": 0.25},
+                    freq="D", horizon=1, folds=3, y=bt, raw_regs=bt, bt=bt)
+    selection.choose(run)
+    assert run.honest_chosen[1] == ensemble.NAME
+    assert list(run.honest["fold"]) == [2] and float(run.honest["yhat"].iloc[0]) == 8.0
+    # the forecasts' strategy is chosen on folds 1-2 and judged on fold 3: the per-series choice
+    # takes the mean too (it is a candidate there), so the one pooled model, a, wins
+    assert run.measured["strategy"] == "one-model" and run.chosen[1] == "a"
+    assert run.measured["strategy_scores"]["mean-top-2"] == pytest.approx(0.2)
+    assert run.measured["strategy_folds"] == [[1, 2], 3]
+    assert "strategy (one-model)" in run.measured["text"] and "used per-series" in run.measured["text"]
+
+
+def test_strategies_cover_one_model_and_every_mean():
+    params = {"kind": "best", "candidates": ["a", "b", "c"], "top_k": 3, "combine": "mean", "margin": 0.25}
+    assert list(selection.strategies(params)) == ["per-series", "one-model", "mean-top-2", "mean-top-3"]
+    # one model: the pooled winner everywhere, even where another model is far better
+    bt = pd.concat([rows({"a": [1.0, 1.0], "b": [3.0, 3.0], "c": [5.0, 5.0]}).assign(series_id=1),
+                    rows({"a": [2.0, 2.0], "b": [0.0, 0.0], "c": [5.0, 5.0]}).assign(series_id=2)])
+    chosen, _, _ = selection.decide(bt, [0, 1], selection.strategies(params)["one-model"])
+    assert dict(chosen) == {1: "a", 2: "a"}
+    chosen, mem, _ = selection.decide(bt, [0, 1], selection.strategies(params)["mean-top-2"])
+    assert set(chosen) == {ensemble.NAME} and mem[2] == ("a", "b")
+
+
+def test_strategy_option_forces_one_and_refuses_unknown_ones():
+    bt = rows({"a": [1.0, 1.0, 0.0], "b": [-1.0, -1.0, -4.0]})
+    params = {"kind": "best", "candidates": ["a", "b"], "top_k": 0, "combine": "mean", "margin": 0.25,
+              "strategy": "mean-top-2"}
+    chosen, mem, rows_, how = selection.decide_auto(bt, [0, 1, 2], params)
+    assert set(chosen) == {ensemble.NAME} and mem[1] == ("a", "b") and how == {"strategy": "mean-top-2"}
+    assert "set by the strategy option" in selection.strategy_text(how, how)
+    with pytest.raises(ValidationError, match="strategy= takes auto, per-series, one-model, mean-top-2"):
+        selection.check_strategy("mean-top-3", ["a", "b"])
+    assert selection.check_strategy(" One-Model ", ["a", "b"]) == "one-model"
 
 
 def test_margin_keeps_the_pooled_winner_unless_another_is_clearly_better():
@@ -91,6 +137,21 @@ def test_version_headline_never_uses_the_folds_it_chose_with(daily):
     allf = err.groupby(["series_id", "model"])["e"].sum().unstack().idxmin(axis=1)
     final = err[err["model"] == err["series_id"].map(allf)]
     assert m["in_selection"]["wape"] == pytest.approx(final["e"].sum() / final["y"].abs().sum())
+
+
+def test_version_records_the_strategy_it_chose_and_how_each_scored(daily):
+    vid = training.train(SCI, "best", horizon=7, folds=3, db=daily,
+                         options={"models": "naive,sklearn", "estimator": "ridge"})
+    with session(daily) as s:
+        v = vs.get_version(s, vid)
+    m = json.loads(v.metrics)  # stored as JSON: every score a number or null
+    how = m["measured"]
+    assert set(how["strategy_scores"]) == {"per-series", "one-model", "mean-top-2"}
+    assert how["strategy_folds"] == [[1, 2], 3]
+    best = min(how["strategy_scores"], key=lambda k: how["strategy_scores"][k] or np.inf)
+    assert how["strategy"] == best and f"strategy ({best})" in how["text"]
+    if best == "mean-top-2":
+        assert m["winners"]["ensemble"] == v.n_series
 
 
 def test_quantiles_are_monotone_and_cover_as_promised_on_known_noise():

@@ -21,13 +21,21 @@ SCOPES = ("global", "series")
 
 
 def scores(bt: pd.DataFrame, folds: list[int]) -> pd.DataFrame:
-    """series_id, model, err: summed |y − ŷ| over `folds` (inf when a forecast is missing)."""
+    """series_id, model, err: summed |y − ŷ| over `folds` (inf when a forecast is missing),
+    sorted by series and model. Sums by integer codes (np.bincount): best-of scores every
+    strategy with this, and a groupby on the model names cost seconds per call at 10,000 series."""
     rows = bt[bt["fold"].isin(folds) & bt["y"].notna()]
-    err = (rows["y"] - rows["yhat"]).abs()
-    g = rows.assign(err=err, miss=rows["yhat"].isna()).groupby(["series_id", "model"], sort=True)
-    out = g.agg(err=("err", "sum"), miss=("miss", "any")).reset_index()
-    out.loc[out["miss"], "err"] = np.inf
-    return out[["series_id", "model", "err"]]
+    s_code, sids = pd.factorize(rows["series_id"], sort=True)
+    m_code, names = pd.factorize(rows["model"], sort=True)
+    key = s_code.astype(np.int64) * len(names) + m_code
+    err = np.abs(rows["y"].to_numpy(float) - rows["yhat"].to_numpy(float))
+    miss = np.isnan(err)
+    size = len(sids) * len(names)
+    total = np.bincount(key, weights=np.where(miss, 0.0, err), minlength=size)
+    total[np.bincount(key, weights=miss, minlength=size) > 0] = np.inf
+    at = np.flatnonzero(np.bincount(key, minlength=size) > 0)
+    return pd.DataFrame({"series_id": np.asarray(sids)[at // len(names)],
+                         "model": np.asarray(names, dtype=object)[at % len(names)], "err": total[at]})
 
 
 def rank(sc: pd.DataFrame, order: list[str]) -> pd.DataFrame:

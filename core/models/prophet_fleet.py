@@ -97,6 +97,31 @@ def fit_chunk(tasks: list[tuple]) -> list[tuple]:
     return [fit_one(*t) for t in tasks]
 
 
+def warm() -> int:
+    """Import Prophet and its Stan backend in a worker (a pool's first task pays ~1-2 s for it,
+    once per worker process; loky keeps the processes between calls)."""
+    quiet()
+    import prophet  # noqa: F401
+    import prophet.models  # noqa: F401
+
+    return os.getpid()
+
+
+def chunks(tasks: list[tuple], workers: int, per_worker: int = 3) -> list[list[tuple]]:
+    """Tasks longest series first, in chunks that shrink as the work runs out ("guided"
+    scheduling): early chunks are big (few round trips), the last ones hold one or two fits so
+    that no worker sits idle while another finishes a big chunk. Equal chunks of 13 fits left
+    one core idle for up to a chunk at the end (the 1.32x of a 2-core run, against 2x ideal).
+    Fit cost grows with a series' length, so longest first is the classic LPT order."""
+    todo = sorted(tasks, key=lambda t: -len(t[2]))
+    out, i = [], 0
+    while i < len(todo):
+        size = max(1, (len(todo) - i) // (per_worker * max(1, workers)))
+        out.append(todo[i:i + size])
+        i += size
+    return out
+
+
 class ProphetFleet(Forecaster):
     name = "prophet"
     per_series = True
@@ -164,18 +189,17 @@ class ProphetFleet(Forecaster):
             results.extend(res)
             ctx.progress(len(res))
 
-        # about four chunks per worker: big enough to amortise overhead, small enough for
-        # progress, cancel and load balancing
-        size = max(1, -(-len(tasks) // (4 * parallel.n_workers())))
-        chunks = [(tasks[i:i + size],) for i in range(0, len(tasks), size)]
-        parallel.run(fit_chunk, chunks, on_result=collect, should_cancel=ctx.should_cancel)
+        parallel.run(fit_chunk, [(c,) for c in chunks(tasks, parallel.n_workers())],
+                     on_result=collect, should_cancel=ctx.should_cancel)
         results.sort(key=lambda r: r[0])
-        frames = []
-        for sid, yhat, lo, hi, mj in results:
-            frames.append(pd.DataFrame({"series_id": sid, "ds": fut, "yhat": yhat,
-                                        "yhat_lower": lo, "yhat_upper": hi}))
+        h = len(fut)
+        out = pd.DataFrame({"series_id": np.repeat([r[0] for r in results], h),
+                            "ds": np.tile(fut.to_numpy(), len(results)),
+                            "yhat": np.concatenate([r[1] for r in results]) if results else [],
+                            "yhat_lower": np.concatenate([r[2] for r in results]) if results else [],
+                            "yhat_upper": np.concatenate([r[3] for r in results]) if results else []})[OUT_COLS]
+        for sid, _, _, _, mj in results:
             if mj is not None:
                 ctx.artefacts.append(Artefact("prophet", f"prophet_{sid}.json", "prophet-json",
                                               mj.encode(), series_id=sid))
-        out = pd.concat(frames, ignore_index=True)[OUT_COLS]
         return clip_nonneg(out, bool((train["y"] >= 0).all()))

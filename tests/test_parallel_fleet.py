@@ -1,0 +1,50 @@
+"""Prophet fleet scheduling: longest series first, chunks that shrink towards the end, a warm
+pool; forecasts identical to a plain loop of the same fits (real Prophet fits, 2 workers)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from core import parallel
+from core.models import make
+from core.models.base import FitContext, future_dates
+from core.models.data import complete
+from core.models.prophet_fleet import chunks, fit_one, warm
+from tests.train_helpers import demo_frame, long_frame
+
+
+def test_chunks_longest_first_shrinking_and_complete():
+    tasks = [(i, None, np.zeros(n)) for i, n in enumerate([5, 50, 20, 700, 30, 10] * 17)]
+    out = chunks(tasks, workers=2)
+    flat = [t for c in out for t in c]
+    assert sorted(t[0] for t in flat) == list(range(len(tasks)))  # each task once
+    lengths = [len(t[2]) for t in flat]
+    assert lengths == sorted(lengths, reverse=True)  # LPT order
+    sizes = [len(c) for c in out]
+    assert sizes == sorted(sizes, reverse=True) and sizes[0] > 1  # big first, shrinking
+    assert sizes[-1] == 1 and sizes[-2] == 1  # no worker is left holding a big last chunk
+    assert chunks([], 2) == []
+
+
+def test_fleet_on_two_workers_equals_plain_loop(monkeypatch):
+    monkeypatch.setenv("SHELFCAST_WORKERS", "2")
+    df = long_frame(demo_frame(n_skus=4, days=200))
+    # unequal lengths, so the longest-first order differs from the series order
+    df = df[~((df["series_id"] == 1) & (df["ds"] < df["ds"].min() + pd.Timedelta(days=90)))]
+    y = complete(df, "D")
+    opts = {"uncertainty_samples": 30}
+    model = make("prophet", "D", opts)
+    assert len(set(parallel.warm(warm))) >= 1  # the pool starts and imports Prophet
+    seen: list[int] = []
+    got = model.fit_predict(y, 7, None, FitContext(progress=seen.append))
+    assert sum(seen) == 4
+    fut = future_dates(y["ds"].max(), 7, "D").to_numpy()
+    for sid, g in y.groupby("series_id"):
+        _, yhat, lo, hi, _ = fit_one(int(sid), g["ds"].to_numpy(), g["y"].to_numpy(float), {}, fut,
+                                     model.options, 0, False)
+        row = got[got["series_id"] == sid]
+        assert list(row["ds"]) == list(pd.to_datetime(fut))
+        np.testing.assert_allclose(row["yhat"], np.maximum(yhat, 0), atol=1e-9)
+        np.testing.assert_allclose(row["yhat_upper"], np.maximum(hi, 0), atol=1e-9)
+    assert list(got.columns) == ["series_id", "ds", "yhat", "yhat_lower", "yhat_upper"]
