@@ -8,24 +8,28 @@ Messages name the column and the file line so a store manager can fix the file.
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import os
 import re
+import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
-import pyarrow as pa
 
 from core import config
 from core.access import Actor, require
 from core.errors import ValidationError
 from core.freq import check_alignment, infer_freq
 from core.store import datasets, sales, session
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DEFAULT_STORE = "all"
 ACCEPTED = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet", ".xlsx": "xlsx"}
@@ -93,16 +97,19 @@ class IngestResult:
 
 @dataclass
 class Prepared:
-    """A validated file, ready to merge."""
+    """A validated file, ready to merge: its rows sit in the private DuckDB file `path` (tables
+    keys, rows and, with regressors, regs; see `_finish`)."""
 
-    rows: pa.Table
-    regressors: pa.Table | None
+    path: Path
+    regressors: list[str]
     mapping: Mapping
     freq: str
     first_date: date
     last_date: date
     sha256: str
     file_name: str
+    n_rows: int
+    n_series: int
 
 
 def _ident(columns: list[str], col: str) -> str:
@@ -161,9 +168,9 @@ def _positional(n: int) -> str:
     return ", ".join(f"#{i + 1} AS c{i}" for i in range(n))
 
 
-def _load(path: Path, con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
-    """Read the file into table `raw` with the columns renamed c0, c1, ... Returns the file's own
-    column names, in order. A row's line in the file is `rowid + 2` (header on line 1)."""
+def _check_file(path: Path, name: str, any_size: bool = False) -> str:
+    """The file's kind, after the checks that need no reading: type, existence, size, emptiness.
+    The size limit (SHELFCAST_MAX_UPLOAD_MB) is the browser's; the command line reads any size."""
     ext = Path(name).suffix.lower()
     kind = ACCEPTED.get(ext)
     if kind is None:
@@ -175,13 +182,21 @@ def _load(path: Path, con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
         what = "is a folder, not a file" if path.is_dir() else "no such file"
         raise ValidationError(f"{name}: {what} (looked for {str(path)!r}).")
     size_mb = path.stat().st_size / 1e6
-    if size_mb > config.MAX_UPLOAD_MB:
+    if not any_size and size_mb > config.MAX_UPLOAD_MB:
         raise ValidationError(
-            f"{name} is {size_mb:.0f} MB, over the {config.MAX_UPLOAD_MB:.0f} MB limit. "
-            "Split it by date range and upload the parts."
+            f"{name} is {size_mb:.0f} MB, over the {config.MAX_UPLOAD_MB:.0f} MB limit of a browser upload. "
+            "Split it by date range and upload the parts, or load it with `shelfcast ingest`, "
+            "which takes files of any size."
         )
     if path.stat().st_size == 0:
         raise ValidationError(f"{name} is empty: it has no header and no rows.")
+    return kind
+
+
+def _load(path: Path, con: duckdb.DuckDBPyConnection, name: str, any_size: bool = False) -> list[str]:
+    """Read the file into table `raw` with the columns renamed c0, c1, ... Returns the file's own
+    column names, in order. A row's line in the file is `rowid + 2` (header on line 1)."""
+    kind = _check_file(path, name, any_size)
     if kind == "xlsx":
         from core import xlsx
 
@@ -202,8 +217,7 @@ def _load(path: Path, con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
     except ValidationError:
         raise
     except Exception as exc:  # noqa: BLE001 - any reader failure is the file's fault here
-        first = str(exc).strip().splitlines()[0][:300]
-        raise ValidationError(f"{name} could not be read as {kind.upper()}: {first}") from exc
+        raise _unreadable(name, kind, exc) from exc
 
 
 def _detect(columns: list[str], m: Mapping, name: str) -> Mapping:
@@ -245,10 +259,11 @@ def _detect(columns: list[str], m: Mapping, name: str) -> Mapping:
 NATIVE_DATE_TYPES = ("DATE", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S")
 
 
-def _date_expr(con: duckdb.DuckDBPyConnection, q: str, col: str, fmt: str | None, name: str) -> tuple[str, str | None]:
+def _date_expr(con: duckdb.DuckDBPyConnection, q: str, col: str, fmt: str | None, name: str,
+               table: str = "raw") -> tuple[str, str | None]:
     """SQL turning column `q` into a DATE, and the format it reads. The format is chosen on a
     sample (the first 2,000 filled values): parsing a million rows in twenty formats is slow."""
-    ctype = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE raw)").fetchall())[q]
+    ctype = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {table})").fetchall())[q]
     if ctype in NATIVE_DATE_TYPES:
         return f"CAST({q} AS DATE)", None
     text = f"trim(CAST({q} AS VARCHAR))"
@@ -260,11 +275,13 @@ def _date_expr(con: duckdb.DuckDBPyConnection, q: str, col: str, fmt: str | None
     formats = [fmt] if fmt else list(DATE_FORMATS)
     exprs = ", ".join("count(try_strptime(v, ?))" for _ in formats)
     hits = con.execute(
-        f"SELECT {exprs} FROM (SELECT {text} AS v FROM raw WHERE {q} IS NOT NULL LIMIT 2000)", formats
+        f"SELECT {exprs} FROM (SELECT {text} AS v FROM {table} WHERE {q} IS NOT NULL LIMIT 2000)", formats
     ).fetchone()
     best = max(range(len(formats)), key=lambda k: (hits[k], -k))
     if hits[best] == 0:
-        sample = con.execute(f"SELECT rowid + 2, {q} FROM raw WHERE {q} IS NOT NULL LIMIT {SHOW}").fetchall()
+        sample = con.execute(  # lines by position: `src` is a view over the file, without rowid
+            f"SELECT n + 1, v FROM (SELECT row_number() OVER () AS n, {q} AS v FROM {table}) "
+            f"WHERE v IS NOT NULL LIMIT {SHOW}").fetchall()
         raise ValidationError(
             f"{name}: the dates in column {col!r} could not be read ({_lines(sample)}). "
             "Use a format like 2024-03-31 (year-month-day)."
@@ -305,19 +322,183 @@ def _bad_rows(con: duckdb.DuckDBPyConnection, where: str, shown: str,
 
 def prepare(path: str | os.PathLike, mapping: Mapping | None = None, *, file_name: str | None = None,
             store_freq: str | None = None,
-            store_range: tuple[date | None, date | None] = (None, None)) -> Prepared:
-    """Read and validate a file. Raises ValidationError with an actionable message.
-    `store_range` (the store's first and last sales dates) widens the accepted date window."""
+            store_range: tuple[date | None, date | None] = (None, None),
+            out: str | os.PathLike, any_size: bool = False) -> Prepared:
+    """Read and validate a file (or a folder or glob of CSV/Parquet parts) into the private
+    DuckDB file `out`, ready to merge. Raises ValidationError with an actionable message.
+    `store_range` (the store's first and last sales dates) widens the accepted date window.
+
+    A valid file is read once, into typed columns only; the raw text, line numbers and the
+    messages that quote them are built only when a check fails, by reading the file again
+    (`_explain`): a good file, the common case, does not pay for them."""
     path = Path(path)
+    files, kind = parts(path)
     name = file_name or path.name
-    con = duckdb.connect()
+    if len(files) == 1:
+        kind = _check_file(files[0], name, any_size)
+    con = _private(Path(out).parent)
     try:
-        columns = _load(path, con, name)
-        if con.execute("SELECT count(*) FROM raw").fetchone()[0] == 0:
+        columns = _source(con, files, kind, name)
+        if not con.execute("SELECT EXISTS (SELECT 1 FROM src)").fetchone()[0]:
             raise ValidationError(f"{name} has a header but no data rows.")
         m = _detect(columns, mapping or Mapping(), name)
         date_q, sku_q, qty_q = (_ident(columns, c) for c in (m.date, m.sku, m.qty))
-        date_sql, m.date_format = _date_expr(con, date_q, m.date, m.date_format, name)
+        date_sql, m.date_format = _date_expr(con, date_q, m.date, m.date_format, name, table="src")
+        store_sql = (
+            f"coalesce(nullif(trim(CAST({_ident(columns, m.store)} AS VARCHAR)), ''), '{DEFAULT_STORE}')"
+            if m.store else f"'{DEFAULT_STORE}'"
+        )
+        regs = m.regressors or []
+        _refuse_reserved(regs, name)
+        # A row with no units but regressor values is a plan row (a promo or price plan for
+        # future dates): it feeds the regressors table only, so models know their future.
+        any_reg = " OR ".join(f"({_flag_expr(_ident(columns, r))}) IS NOT NULL" for r in regs) or "false"
+        plan = f"(nullif(trim(CAST({qty_q} AS VARCHAR)), '') IS NULL AND ({any_reg}))"
+        reg_bad = " OR ".join(
+            f"(({_flag_expr(_ident(columns, r))}) IS NULL AND nullif(trim(CAST({_ident(columns, r)} AS VARCHAR)), '') IS NOT NULL)"
+            for r in regs) or "false"
+        lo, hi = _window(store_range)
+        reg_cols = "".join(f", r{i}" for i in range(len(regs)))
+        _read(con, kind, name, (
+            f"CREATE TABLE clean AS SELECT hash(sku, store) AS h, sku, store, ds, y, plan{reg_cols}, "
+            f"(ds IS NULL OR ds < DATE '{lo}' OR ds > DATE '{hi}' OR sku IS NULL OR (y IS NULL AND NOT plan) "
+            f"OR y < 0 OR reg_bad) AS bad FROM (SELECT nullif(trim(CAST({sku_q} AS VARCHAR)), '') AS sku, "
+            f"{store_sql} AS store, {date_sql} AS ds, {_number_expr(qty_q)} AS y, {plan} AS plan, "
+            f"{reg_bad} AS reg_bad"
+            + "".join(f", {_flag_expr(_ident(columns, r))} AS r{i}" for i, r in enumerate(regs))
+            + " FROM src)"))
+        bad = con.execute("SELECT count(*) FILTER (WHERE bad) FROM clean").fetchone()[0]
+        _unique_keys(con)
+        dup = bad == 0 and con.execute(
+            "SELECT EXISTS (SELECT 1 FROM clean GROUP BY h, ds HAVING count(*) > 1)").fetchone()[0]
+        if bad or dup:
+            _explain(con, files, kind, m, name, store_range, any_size)
+        _refuse_mixed_freq_fast(con, name)
+        dates = [r[0] for r in con.execute("SELECT DISTINCT ds FROM clean ORDER BY 1").fetchall()]
+        gaps = {(b - a).days for a, b in zip(dates, dates[1:], strict=False)}
+        freq = infer_freq(gaps, dates, store_freq)
+        if store_freq and freq != store_freq:
+            raise ValidationError(
+                f"{name} holds {describe_freq(freq)} data, but this store holds {describe_freq(store_freq)} "
+                "data. Upload data at the store's frequency (or use a new store file)."
+            )
+        return _finish(con, m, regs, freq, dates, files, name, Path(out))
+    finally:
+        con.close()
+
+
+# Memory for the private validation database; past it DuckDB spills to a temp folder, so a file
+# of any size is read with memory bounded by this, not by the file.
+MEMORY_LIMIT = os.environ.get("SHELFCAST_INGEST_MEMORY", "1GB")
+GLOB_CHARS = set("*?[")
+
+
+def parts(path: Path) -> tuple[list[Path], str]:
+    """The files a path names and their kind: one file, every CSV/Parquet file of a folder, or
+    the files a glob matches (`parts/*.parquet`). Parts must share one kind and one header."""
+    text = str(path)
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.is_file() and ACCEPTED.get(p.suffix.lower()) in ("csv", "parquet"))
+        what = f"the folder {text!r} holds no .csv or .parquet files"
+    elif not path.exists() and GLOB_CHARS & set(text):
+        files = sorted(Path(p) for p in glob.glob(text) if Path(p).is_file())
+        what = f"no file matches {text!r}"
+    else:
+        return [path], ACCEPTED.get(path.suffix.lower(), "")
+    if not files:
+        raise ValidationError(f"{path.name}: {what}.")
+    kinds = {ACCEPTED.get(p.suffix.lower()) for p in files}
+    if len(kinds) != 1 or kinds - {"csv", "parquet"}:
+        raise ValidationError(
+            f"{path.name}: the parts mix file types ({', '.join(sorted(p.suffix or '(none)' for p in files[:MAX_LINES]))}). "
+            "Give a folder or glob of CSV files only, or of Parquet files only."
+        )
+    return files, kinds.pop()
+
+
+def _private(tmp: Path) -> duckdb.DuckDBPyConnection:
+    """The in-memory DuckDB a file is checked in, spilling to `tmp` past MEMORY_LIMIT."""
+    con = duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "temp_directory": str(tmp / "spill")})
+    return con
+
+
+def _source(con: duckdb.DuckDBPyConnection, files: list[Path], kind: str, name: str) -> list[str]:
+    """View `src` over the file(s), columns renamed c0, c1, ... by position (the header's text
+    never reaches SQL); read lazily, so the file is parsed once, by the query that keeps it."""
+    if kind == "xlsx":
+        from core import xlsx
+
+        columns = xlsx.load(files[0], con, name)
+        con.execute("CREATE VIEW src AS SELECT * FROM raw")
+        return columns
+    arg: str | list[str] = str(files[0]) if len(files) == 1 else [str(f) for f in files]
+    try:
+        if kind == "csv":
+            src = con.sql("SELECT * FROM read_csv(?, all_varchar = true, header = true, null_padding = true, "
+                          "union_by_name = ?)", params=[arg, len(files) > 1])
+        else:
+            src = con.sql("SELECT * FROM read_parquet(?, union_by_name = ?)", params=[arg, len(files) > 1])
+        columns = [str(c) for c in src.columns]
+        con.register("src_file", src)
+        con.execute(f"CREATE VIEW src AS SELECT {_positional(len(columns))} FROM src_file")
+        return columns
+    except ValidationError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any reader failure is the file's fault here
+        raise _unreadable(name, kind, exc) from exc
+
+
+def _unreadable(name: str, kind: str, exc: Exception) -> ValidationError:
+    first = str(exc).strip().splitlines()[0][:300]
+    return ValidationError(f"{name} could not be read as {kind.upper()}: {first}")
+
+
+def _read(con: duckdb.DuckDBPyConnection, kind: str, name: str, sql: str) -> None:
+    """Run the statement that reads the file: a malformed file fails here, as the file's fault."""
+    try:
+        con.execute(sql)
+    except duckdb.OutOfMemoryException:
+        raise
+    except (duckdb.InvalidInputException, duckdb.ConversionException, duckdb.IOException) as exc:
+        raise _unreadable(name, kind, exc) from exc
+
+
+def _unique_keys(con: duckdb.DuckDBPyConnection) -> None:
+    """`h` names a series by a 64-bit hash of (sku, store), so later steps group and join on one
+    integer. Two series with one hash (about 1 in 10^8 for a million series) are numbered
+    instead, so a collision can never merge two series."""
+    clash = con.execute(
+        "SELECT count(*) > count(DISTINCT h) FROM (SELECT DISTINCT h, sku, store FROM clean)").fetchone()[0]
+    if clash:
+        con.execute(
+            """CREATE OR REPLACE TABLE clean AS SELECT k.n AS h, c.* EXCLUDE (h) FROM clean c JOIN
+               (SELECT row_number() OVER () AS n, sku, store FROM (SELECT DISTINCT sku, store FROM clean)) k
+               ON c.sku IS NOT DISTINCT FROM k.sku AND c.store = k.store""")
+
+
+def _explain(con: duckdb.DuckDBPyConnection, files: list[Path], kind: str, m: Mapping, name: str,
+             store_range: tuple[date | None, date | None], any_size: bool) -> None:
+    """A check failed: read the file again, this time with line numbers and raw text beside the
+    parsed values, and raise the message naming every problem. Parts are explained one by one
+    (their own line numbers); a duplicate across two parts is named without lines."""
+    problems: list[str] = []
+    for f in files:
+        label = name if len(files) == 1 else f.name
+        problems += [f"{label}: {p}" if len(files) > 1 else p for p in _explain_one(f, m, label, store_range, any_size)]
+    if not problems:
+        problems = [_cross_part_duplicates(con)]
+    raise ValidationError(f"{name}: " + " ".join(problems) + " Nothing was loaded.")
+
+
+def _explain_one(path: Path, m: Mapping, name: str,
+                 store_range: tuple[date | None, date | None], any_size: bool) -> list[str]:
+    con = duckdb.connect()
+    try:
+        columns = _load(path, con, name, any_size)
+        if con.execute("SELECT count(*) FROM raw").fetchone()[0] == 0:
+            return ["has a header but no data rows."]
+        date_q, sku_q, qty_q = (_ident(columns, c) for c in (m.date, m.sku, m.qty))
+        date_sql, fmt = _date_expr(con, date_q, m.date, m.date_format, name)
         store_sql = (
             f"coalesce(nullif(trim(CAST({_ident(columns, m.store)} AS VARCHAR)), ''), '{DEFAULT_STORE}')"
             if m.store else f"'{DEFAULT_STORE}'"
@@ -327,44 +508,27 @@ def prepare(path: str | os.PathLike, mapping: Mapping | None = None, *, file_nam
             f", {_flag_expr(_ident(columns, r))} AS r{i}, CAST({_ident(columns, r)} AS VARCHAR) AS r{i}_raw"
             for i, r in enumerate(regs)
         )
-        _refuse_reserved(regs, name)
-        # A row with no units but regressor values is a plan row (a promo or price plan for
-        # future dates): it feeds the regressors table only, so models know their future.
         any_reg = " OR ".join(f"({_flag_expr(_ident(columns, r))}) IS NOT NULL" for r in regs) or "false"
         plan = f"(nullif(trim(CAST({qty_q} AS VARCHAR)), '') IS NULL AND ({any_reg}))"
-        # One pass over the file: every parsed value beside its raw text, for the messages.
         con.execute(
             f"CREATE TABLE clean AS SELECT rowid + 2 AS _line, nullif(trim(CAST({sku_q} AS VARCHAR)), '') AS sku, "
             f"{store_sql} AS store, {date_sql} AS ds, {_number_expr(qty_q)} AS y, {plan} AS plan, "
             f"CAST({date_q} AS VARCHAR) AS ds_raw, CAST({qty_q} AS VARCHAR) AS y_raw{reg_sql} FROM raw"
         )
-        fmt_name = m.date_format or "a date"
-        window = _window(store_range)
-        checks = ["ds IS NULL", f"ds < DATE '{window[0]}' OR ds > DATE '{window[1]}'",
-                  "sku IS NULL", "y IS NULL AND NOT plan", "y < 0"] + [
-            f"r{i} IS NULL AND nullif(trim(r{i}_raw), '') IS NOT NULL" for i in range(len(regs))
-        ]
-        found = con.execute(
-            "SELECT " + ", ".join(f"count(*) FILTER (WHERE {c})" for c in checks) + " FROM clean"
-        ).fetchone()
-        # Every problem in one message: the bad rows (looked up only when some exist) and the
-        # duplicates, so a file is fixed in one round.
-        problems = _bad_rows_messages(con, m, regs, fmt_name, window) if any(found) else []
-        problems += [d for d in [_duplicates(con)] if d]
-        if problems:
-            raise ValidationError(f"{name}: " + " ".join(problems) + " Nothing was loaded.")
-        _refuse_mixed_freq(con, name)
-        dates = [r[0] for r in con.execute("SELECT DISTINCT ds FROM clean ORDER BY 1").fetchall()]
-        gaps = {(b - a).days for a, b in zip(dates, dates[1:], strict=False)}
-        freq = infer_freq(gaps, dates, store_freq)
-        if store_freq and freq != store_freq:
-            raise ValidationError(
-                f"{name} holds {describe_freq(freq)} data, but this store holds {describe_freq(store_freq)} "
-                "data. Upload data at the store's frequency (or use a new store file)."
-            )
-        return _finish(con, m, regs, freq, dates, path, name)
+        problems = _bad_rows_messages(con, m, regs, fmt or "a date", _window(store_range))
+        return problems + [d for d in [_duplicates(con)] if d]
     finally:
         con.close()
+
+
+def _cross_part_duplicates(con: duckdb.DuckDBPyConnection) -> str:
+    """Rows of two parts for one (SKU, store, date), from the checked table (no lines)."""
+    dups = con.execute(
+        f"""SELECT count(*) OVER (), sku, store, CAST(ds AS VARCHAR) FROM clean
+            GROUP BY sku, store, ds HAVING count(*) > 1 ORDER BY 2, 3, 4 LIMIT {SHOW}""").fetchall()
+    examples = "; ".join(f"SKU {_short(sku)} at store {_short(store)} on {ds}" for _n, sku, store, ds in dups)
+    return (f"{dups[0][0] if dups else 0:,} (SKU, store, date) combination(s) appear in more than one "
+            f"part: {examples}. Each SKU may have one row per store and date; add them up before uploading.")
 
 
 def _bad_rows_messages(con: duckdb.DuckDBPyConnection, m: Mapping, regs: list[str], fmt_name: str,
@@ -453,29 +617,60 @@ def _refuse_mixed_freq(con: duckdb.DuckDBPyConnection, name: str) -> None:
     con.execute("DROP TABLE series_kind")
 
 
+def _refuse_mixed_freq_fast(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """`_refuse_mixed_freq` without its window over every row when the answer is plain. All on
+    one weekday means whole weeks apart (weekly); all on the 1st or all on the last day means 28+
+    days apart (monthly); only the other series can have dates a day apart (daily). With no
+    weekly and no monthly series, or only one of them and no series that could be daily, the
+    file holds one frequency; otherwise the exact check runs."""
+    weekly, monthly, maybe_daily = con.execute(
+        """WITH per AS (
+               SELECT count(*) AS n, count(DISTINCT dayofweek(ds)) AS weekdays,
+                      bool_and(day(ds) = 1) OR bool_and(ds = last_day(ds)) AS month_edge
+               FROM clean WHERE NOT plan GROUP BY h)
+           SELECT count(*) FILTER (WHERE n >= 3 AND weekdays = 1),
+                  count(*) FILTER (WHERE n >= 3 AND weekdays > 1 AND month_edge),
+                  count(*) FILTER (WHERE n >= 2 AND weekdays > 1 AND NOT month_edge)
+           FROM per"""
+    ).fetchone()
+    if (weekly > 0) + (monthly > 0) + (maybe_daily > 0 and (weekly > 0 or monthly > 0)) >= 2:
+        _refuse_mixed_freq(con, name)
+
+
 def _finish(con: duckdb.DuckDBPyConnection, m: Mapping, regs: list[str], freq: str, dates: list,
-            path: Path, name: str) -> Prepared:
-    """Last calendar check, then the validated rows as Arrow tables for the merge."""
+            files: list[Path], name: str, out: Path) -> Prepared:
+    """Last calendar check, then the validated rows into the private file `out` for the merge:
+    series keys (h, sku, store, has_rows), sales rows (h, ds, y) and regressors wide (h, ds, r0, r1, ...),
+    typed and compact, never the raw text."""
     misaligned = check_alignment(dates, freq)
     if misaligned:
         raise ValidationError(
             f"{name}: dates {_capped(misaligned)} do not fall on the "
             f"{describe_freq(freq)} calendar of the rest of the data."
         )
-    rows = con.execute("SELECT sku, store, ds, y FROM clean WHERE NOT plan").fetch_arrow_table()
-    reg_rows = None
-    if regs:
-        # UNPIVOT to long rows; the name comes from a bound list, not from SQL text.
-        reg_rows = con.execute(
-            f"SELECT sku, store, ds, (?::VARCHAR[])[CAST(substr(k, 2) AS INTEGER) + 1] AS name, value "
-            f"FROM (UNPIVOT (SELECT sku, store, ds, {', '.join(f'r{i}' for i in range(len(regs)))} FROM clean) "
-            f"ON {', '.join(f'r{i}' for i in range(len(regs)))} INTO NAME k VALUE value)",
-            [regs],
-        ).fetch_arrow_table()
+    con.execute(f"ATTACH '{_sql_path(out)}' AS prepared")
+    try:
+        # has_rows: a series seen only in plan rows is not created (its plans join an existing one).
+        con.execute("CREATE TABLE prepared.keys AS SELECT h, sku, store, bool_or(NOT plan) AS has_rows "
+                    "FROM clean GROUP BY ALL")
+        con.execute("CREATE TABLE prepared.rows AS SELECT h, ds, y FROM clean WHERE NOT plan")
+        if regs:
+            cols = ", ".join(f"r{i}" for i in range(len(regs)))
+            con.execute(f"CREATE TABLE prepared.regs AS SELECT h, ds, {cols} FROM clean")
+        n_rows, n_series = con.execute(
+            "SELECT count(*), count(DISTINCT h) FROM prepared.rows").fetchone()
+    finally:
+        con.execute("DETACH prepared")
     return Prepared(
-        rows=rows, regressors=reg_rows, mapping=m, freq=freq, first_date=dates[0],
-        last_date=dates[-1], sha256=_sha256(path), file_name=name,
+        path=out, regressors=list(regs), mapping=m, freq=freq, first_date=dates[0],
+        last_date=dates[-1], sha256=_sha256(files), file_name=name, n_rows=int(n_rows),
+        n_series=int(n_series),
     )
+
+
+def _sql_path(path: Path) -> str:
+    """A path of ours (a temp folder) as a SQL string literal: ATTACH takes no bound values."""
+    return str(path).replace("'", "''")
 
 
 # Column names Prophet uses itself: a regressor with one of these names would break its fit.
@@ -513,11 +708,13 @@ def _duplicates(con: duckdb.DuckDBPyConnection) -> str | None:
     return None
 
 
-def _sha256(path: Path) -> str:
+def _sha256(files: list[Path]) -> str:
+    """Of the file, or of its parts in name order (the parts' bytes, one after the other)."""
     h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
+    for path in files:
+        with open(path, "rb") as f:
+            for chunk in iter(lambda f=f: f.read(1 << 20), b""):
+                h.update(chunk)
     return h.hexdigest()
 
 
@@ -530,40 +727,45 @@ def describe_freq(freq: str) -> str:
 
 
 def ingest(path: str | os.PathLike, actor: Actor, mapping: Mapping | None = None, *,
-           db: str | os.PathLike | None = None, file_name: str | None = None) -> IngestResult:
-    """Validate a file and merge it into the store in one transaction (upsert by sku, store, date)."""
+           db: str | os.PathLike | None = None, file_name: str | None = None,
+           any_size: bool = False) -> IngestResult:
+    """Validate a file (or a folder or glob of parts) and merge it into the store in one
+    transaction (upsert by sku, store, date). The upload size limit is the browser's; the
+    command line passes `any_size`. The store is held only for the merge, not while the file
+    is read and checked."""
     require(actor, "upload")
     with session(db) as s:
         store_freq = datasets.get_setting(s, "freq")
         store_range = sales.date_range(s)
-    prep = prepare(path, mapping, file_name=file_name, store_freq=store_freq, store_range=store_range)
-    with session(db, write=True) as s:
-        store_freq = datasets.get_setting(s, "freq")
-        if store_freq and prep.freq != store_freq:
-            raise ValidationError(
-                f"{prep.file_name} holds {describe_freq(prep.freq)} data, but this store holds "
-                f"{describe_freq(store_freq)} data."
+    with tempfile.TemporaryDirectory(prefix="shelfcast-ingest-") as tmp:
+        prep = prepare(path, mapping, file_name=file_name, store_freq=store_freq,
+                       store_range=store_range, out=Path(tmp) / "prepared.duckdb", any_size=any_size)
+        with session(db, write=True) as s:
+            store_freq = datasets.get_setting(s, "freq")
+            if store_freq and prep.freq != store_freq:
+                raise ValidationError(
+                    f"{prep.file_name} holds {describe_freq(prep.freq)} data, but this store holds "
+                    f"{describe_freq(store_freq)} data."
+                )
+            ds = datasets.add_dataset(
+                s,
+                datasets.Dataset(
+                    file_name=prep.file_name, sha256=prep.sha256, rows_added=0, rows_updated=0,
+                    series_count=prep.n_series, first_date=prep.first_date, last_date=prep.last_date,
+                    freq=prep.freq, columns=json.dumps(asdict(prep.mapping)), created_by=actor.name,
+                ),
             )
-        ds = datasets.add_dataset(
-            s,
-            datasets.Dataset(
-                file_name=prep.file_name, sha256=prep.sha256, rows_added=0, rows_updated=0,
-                series_count=0, first_date=prep.first_date, last_date=prep.last_date,
-                freq=prep.freq, columns=json.dumps(asdict(prep.mapping)), created_by=actor.name,
-            ),
-        )
-        added, updated = sales.upsert(s, prep.rows, prep.regressors, ds.id)
-        ds.rows_added, ds.rows_updated = added, updated
-        ds.series_count = sales.count_series_in(s, prep.rows)
-        s.add(ds)
-        if not store_freq:
-            datasets.set_setting(s, "freq", prep.freq)
-        s.flush()
-        result = IngestResult(
-            dataset_id=ds.id, file_name=prep.file_name, rows_added=added, rows_updated=updated,
-            series=ds.series_count, first_date=prep.first_date, last_date=prep.last_date,
-            freq=prep.freq, mapping=asdict(prep.mapping),
-        )
+            added, updated = sales.merge(s, prep.path, prep.regressors, ds.id)
+            ds.rows_added, ds.rows_updated = added, updated
+            s.add(ds)
+            if not store_freq:
+                datasets.set_setting(s, "freq", prep.freq)
+            s.flush()
+            result = IngestResult(
+                dataset_id=ds.id, file_name=prep.file_name, rows_added=added, rows_updated=updated,
+                series=prep.n_series, first_date=prep.first_date, last_date=prep.last_date,
+                freq=prep.freq, mapping=asdict(prep.mapping),
+            )
     for hook in AFTER_INGEST:
         hook(result, actor, db)
     return result
