@@ -298,6 +298,16 @@ def _number_expr(q: str) -> str:
     return f"try_cast(replace(trim(CAST({q} AS VARCHAR)), ',', '') AS DOUBLE)"
 
 
+def _fast_number(q: str) -> str:
+    """`_number_expr`, trying the plain cast first (DuckDB's cast skips spaces itself)."""
+    return f"coalesce(try_cast(CAST({q} AS VARCHAR) AS DOUBLE), {_number_expr(q)})"
+
+
+def _fast_flag(q: str) -> str:
+    """`_flag_expr` for the common case of a number: no word is also a number."""
+    return f"coalesce(try_cast(CAST({q} AS VARCHAR) AS DOUBLE), {_flag_expr(q)})"
+
+
 def _flag_expr(q: str) -> str:
     """A regressor value: a number, or yes/no words as 1/0."""
     v = f"lower(trim(CAST({q} AS VARCHAR)))"
@@ -350,23 +360,27 @@ def prepare(path: str | os.PathLike, mapping: Mapping | None = None, *, file_nam
         )
         regs = m.regressors or []
         _refuse_reserved(regs, name)
+        if m.date_format == "%Y-%m-%d":  # most cells cast as they are; trim only the others
+            date_sql = f"coalesce(try_cast(CAST({date_q} AS VARCHAR) AS DATE), {date_sql})"
+        lo, hi = _window(store_range)
+        filled = [f"nullif(trim(CAST({_ident(columns, r)} AS VARCHAR)), '') IS NOT NULL AS r{i}_filled"
+                  for i, r in enumerate(regs)]
+        parsed = [f"{_fast_flag(_ident(columns, r))} AS r{i}" for i, r in enumerate(regs)]
+        reg_cols = "".join(f", r{i}" for i in range(len(regs)))
         # A row with no units but regressor values is a plan row (a promo or price plan for
         # future dates): it feeds the regressors table only, so models know their future.
-        any_reg = " OR ".join(f"({_flag_expr(_ident(columns, r))}) IS NOT NULL" for r in regs) or "false"
-        plan = f"(nullif(trim(CAST({qty_q} AS VARCHAR)), '') IS NULL AND ({any_reg}))"
-        reg_bad = " OR ".join(
-            f"(({_flag_expr(_ident(columns, r))}) IS NULL AND nullif(trim(CAST({_ident(columns, r)} AS VARCHAR)), '') IS NOT NULL)"
-            for r in regs) or "false"
-        lo, hi = _window(store_range)
-        reg_cols = "".join(f", r{i}" for i in range(len(regs)))
+        any_reg = " OR ".join(f"r{i} IS NOT NULL" for i in range(len(regs))) or "false"
+        reg_bad = " OR ".join(f"(r{i} IS NULL AND r{i}_filled)" for i in range(len(regs))) or "false"
+        # Innermost: each cell parsed once; then the plan flag and the row checks from those.
+        # Row order does not matter here (no line numbers), which lets DuckDB read in parallel.
+        con.execute("SET preserve_insertion_order = false")
         _read(con, kind, name, (
             f"CREATE TABLE clean AS SELECT hash(sku, store) AS h, sku, store, ds, y, plan{reg_cols}, "
             f"(ds IS NULL OR ds < DATE '{lo}' OR ds > DATE '{hi}' OR sku IS NULL OR (y IS NULL AND NOT plan) "
-            f"OR y < 0 OR reg_bad) AS bad FROM (SELECT nullif(trim(CAST({sku_q} AS VARCHAR)), '') AS sku, "
-            f"{store_sql} AS store, {date_sql} AS ds, {_number_expr(qty_q)} AS y, {plan} AS plan, "
-            f"{reg_bad} AS reg_bad"
-            + "".join(f", {_flag_expr(_ident(columns, r))} AS r{i}" for i, r in enumerate(regs))
-            + " FROM src)"))
+            f"OR y < 0 OR {reg_bad}) AS bad FROM (SELECT *, (y_blank AND ({any_reg})) AS plan FROM ("
+            f"SELECT nullif(trim(CAST({sku_q} AS VARCHAR)), '') AS sku, {store_sql} AS store, {date_sql} AS ds, "
+            f"{_fast_number(qty_q)} AS y, nullif(trim(CAST({qty_q} AS VARCHAR)), '') IS NULL AS y_blank"
+            + "".join(f", {x}" for x in filled + parsed) + " FROM src))"))
         bad = con.execute("SELECT count(*) FILTER (WHERE bad) FROM clean").fetchone()[0]
         _unique_keys(con)
         dup = bad == 0 and con.execute(
@@ -431,19 +445,16 @@ def _source(con: duckdb.DuckDBPyConnection, files: list[Path], kind: str, name: 
         columns = xlsx.load(files[0], con, name)
         con.execute("CREATE VIEW src AS SELECT * FROM raw")
         return columns
-    arg: str | list[str] = str(files[0]) if len(files) == 1 else [str(f) for f in files]
+    # The paths go in as a variable: a file name is user text and never part of SQL. A view
+    # over read_csv reads nothing until queried (a bound parameter would read the whole file).
+    con.execute("SET VARIABLE shelfcast_files = ?", [[str(f) for f in files]])
+    reader = ("read_csv(getvariable('shelfcast_files'), all_varchar = true, header = true, null_padding = true)"
+              if kind == "csv" else "read_parquet(getvariable('shelfcast_files'))")
     try:
-        if kind == "csv":
-            src = con.sql("SELECT * FROM read_csv(?, all_varchar = true, header = true, null_padding = true, "
-                          "union_by_name = ?)", params=[arg, len(files) > 1])
-        else:
-            src = con.sql("SELECT * FROM read_parquet(?, union_by_name = ?)", params=[arg, len(files) > 1])
-        columns = [str(c) for c in src.columns]
-        con.register("src_file", src)
+        con.execute(f"CREATE VIEW src_file AS SELECT * FROM {reader}")
+        columns = [str(r[0]) for r in con.execute("DESCRIBE src_file").fetchall()]
         con.execute(f"CREATE VIEW src AS SELECT {_positional(len(columns))} FROM src_file")
         return columns
-    except ValidationError:
-        raise
     except Exception as exc:  # noqa: BLE001 - any reader failure is the file's fault here
         raise _unreadable(name, kind, exc) from exc
 
