@@ -97,8 +97,8 @@ class IngestResult:
 
 @dataclass
 class Prepared:
-    """A validated file, ready to merge: its rows sit in the private DuckDB file `path` (tables
-    keys, rows and, with regressors, regs; see `_finish`)."""
+    """A validated file, ready to merge: its rows sit in the private DuckDB file `path`: tables
+    clean (h, sku, store, ds, y, plan, r0, r1, ..., bad) and keys (h, sku, store, has_rows)."""
 
     path: Path
     regressors: list[str]
@@ -346,7 +346,7 @@ def prepare(path: str | os.PathLike, mapping: Mapping | None = None, *, file_nam
     name = file_name or path.name
     if len(files) == 1:
         kind = _check_file(files[0], name, any_size)
-    con = _private(Path(out).parent)
+    con = _private(Path(out))
     try:
         columns = _source(con, files, kind, name)
         if not con.execute("SELECT EXISTS (SELECT 1 FROM src)").fetchone()[0]:
@@ -375,12 +375,13 @@ def prepare(path: str | os.PathLike, mapping: Mapping | None = None, *, file_nam
         # Row order does not matter here (no line numbers), which lets DuckDB read in parallel.
         con.execute("SET preserve_insertion_order = false")
         _read(con, kind, name, (
-            f"CREATE TABLE clean AS SELECT hash(sku, store) AS h, sku, store, ds, y, plan{reg_cols}, "
+            f"CREATE TABLE prepared.clean AS SELECT hash(sku, store) AS h, sku, store, ds, y, plan{reg_cols}, "
             f"(ds IS NULL OR ds < DATE '{lo}' OR ds > DATE '{hi}' OR sku IS NULL OR (y IS NULL AND NOT plan) "
             f"OR y < 0 OR {reg_bad}) AS bad FROM (SELECT *, (y_blank AND ({any_reg})) AS plan FROM ("
             f"SELECT nullif(trim(CAST({sku_q} AS VARCHAR)), '') AS sku, {store_sql} AS store, {date_sql} AS ds, "
             f"{_fast_number(qty_q)} AS y, nullif(trim(CAST({qty_q} AS VARCHAR)), '') IS NULL AS y_blank"
             + "".join(f", {x}" for x in filled + parsed) + " FROM src))"))
+        con.execute("USE prepared")  # `clean` from here on is the file's
         bad = con.execute("SELECT count(*) FILTER (WHERE bad) FROM clean").fetchone()[0]
         _unique_keys(con)
         dup = bad == 0 and con.execute(
@@ -430,9 +431,13 @@ def parts(path: Path) -> tuple[list[Path], str]:
     return files, kinds.pop()
 
 
-def _private(tmp: Path) -> duckdb.DuckDBPyConnection:
-    """The in-memory DuckDB a file is checked in, spilling to `tmp` past MEMORY_LIMIT."""
-    con = duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "temp_directory": str(tmp / "spill")})
+def _private(out: Path) -> duckdb.DuckDBPyConnection:
+    """The DuckDB a file is checked in: the views over the file in memory, the checked rows in
+    the file `out` (attached as `prepared`: compressed on disk, so memory stays within
+    MEMORY_LIMIT whatever the file's size; the merge reads it from there)."""
+    con = duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "temp_directory": str(out.parent / "spill")})
+    con.execute("SET enable_progress_bar = false")  # drawn on stdout, where `--json` writes
+    con.execute(f"ATTACH '{_sql_path(out)}' AS prepared")
     return con
 
 
@@ -650,28 +655,20 @@ def _refuse_mixed_freq_fast(con: duckdb.DuckDBPyConnection, name: str) -> None:
 
 def _finish(con: duckdb.DuckDBPyConnection, m: Mapping, regs: list[str], freq: str, dates: list,
             files: list[Path], name: str, out: Path) -> Prepared:
-    """Last calendar check, then the validated rows into the private file `out` for the merge:
-    series keys (h, sku, store, has_rows), sales rows (h, ds, y) and regressors wide (h, ds, r0, r1, ...),
-    typed and compact, never the raw text."""
+    """Last calendar check, then the series keys (h, sku, store, has_rows) beside the checked
+    rows in the private file `out`, which is closed for the merge to attach."""
     misaligned = check_alignment(dates, freq)
     if misaligned:
         raise ValidationError(
             f"{name}: dates {_capped(misaligned)} do not fall on the "
             f"{describe_freq(freq)} calendar of the rest of the data."
         )
-    con.execute(f"ATTACH '{_sql_path(out)}' AS prepared")
-    try:
-        # has_rows: a series seen only in plan rows is not created (its plans join an existing one).
-        con.execute("CREATE TABLE prepared.keys AS SELECT h, sku, store, bool_or(NOT plan) AS has_rows "
-                    "FROM clean GROUP BY ALL")
-        con.execute("CREATE TABLE prepared.rows AS SELECT h, ds, y FROM clean WHERE NOT plan")
-        if regs:
-            cols = ", ".join(f"r{i}" for i in range(len(regs)))
-            con.execute(f"CREATE TABLE prepared.regs AS SELECT h, ds, {cols} FROM clean")
-        n_rows, n_series = con.execute(
-            "SELECT count(*), count(DISTINCT h) FROM prepared.rows").fetchone()
-    finally:
-        con.execute("DETACH prepared")
+    # has_rows: a series seen only in plan rows is not created (its plans join an existing one).
+    con.execute("CREATE TABLE keys AS SELECT h, sku, store, bool_or(NOT plan) AS has_rows FROM clean GROUP BY ALL")
+    n_rows, n_series = con.execute(
+        "SELECT count(*), count(DISTINCT h) FROM clean WHERE NOT plan").fetchone()
+    con.execute("USE memory")
+    con.execute("DETACH prepared")
     return Prepared(
         path=out, regressors=list(regs), mapping=m, freq=freq, first_date=dates[0],
         last_date=dates[-1], sha256=_sha256(files), file_name=name, n_rows=int(n_rows),

@@ -60,29 +60,31 @@ DDL += [
 
 
 def merge(s: Session, prepared: Path, regressors: list[str], dataset_id: int) -> tuple[int, int]:
-    """Merge a validated file (the private DuckDB file `prepared`: tables keys (h, sku, store, has_rows),
-    rows (h, ds, y) and regs (h, ds, r0, r1, ...), see core.ingest) into the store; new values
-    replace old ones for the same series and date. Returns (rows added, rows updated).
+    """Merge a validated file (the private DuckDB file `prepared`: tables keys (h, sku, store,
+    has_rows) and clean (h, ds, y, plan, r0, r1, ...), see core.ingest) into the store; new
+    values replace old ones for the same series and date. Returns (rows added, rows updated).
 
     Rows are keyed by series id once, through the small keys table, and read straight from the
     attached file: nothing passes through Python. Old rows are looked for only when some incoming
     series was already in the store, so a first load is a plain insert."""
     con = raw(s)
+    con.execute("SET enable_progress_bar = false")  # drawn on stdout, where `--json` writes
     p = _attach(s, con, prepared)
     known = con.execute(f"SELECT count(*) FROM {p}.keys SEMI JOIN series USING (sku, store)").fetchone()[0]  # noqa: S608 - own alias
     con.execute(f"INSERT INTO series (sku, store) SELECT sku, store FROM {p}.keys "  # noqa: S608 - own alias
                 "ANTI JOIN series USING (sku, store) WHERE has_rows ORDER BY 1, 2")
     con.execute(f"CREATE OR REPLACE TEMP TABLE incoming_ids AS SELECT k.h, s.series_id "  # noqa: S608 - own alias
                 f"FROM {p}.keys k JOIN series s USING (sku, store)")
-    updated = _replace(con, "sales", "r.ds, r.y", f"{p}.rows r", dataset_id, bool(known))
-    total = con.execute(f"SELECT count(*) FROM {p}.rows").fetchone()[0]  # noqa: S608 - own alias
+    updated = _replace(con, "sales", "r.ds, r.y", f"(SELECT h, ds, y FROM {p}.clean WHERE NOT plan) r",  # noqa: S608 - own alias
+                       dataset_id, bool(known))
+    total = con.execute(f"SELECT count(*) FROM {p}.clean WHERE NOT plan").fetchone()[0]  # noqa: S608 - own alias
     if regressors:
         cols = ", ".join(f"r{i}" for i in range(len(regressors)))
         # UNPIVOT to long rows (NULLs dropped); names come from a bound list, not SQL text.
         con.execute("SET VARIABLE shelfcast_regressors = ?", [regressors])
         name = "getvariable('shelfcast_regressors')[CAST(substr(k, 2) AS INTEGER) + 1]"
         long = (f"(SELECT h, ds, {name} AS name, value FROM (UNPIVOT (SELECT h, ds, {cols} "  # noqa: S608 - r0, r1, ...
-                f"FROM {p}.regs) ON {cols} INTO NAME k VALUE value)) r")
+                f"FROM {p}.clean) ON {cols} INTO NAME k VALUE value)) r")
         _replace(con, "regressors", "r.ds, r.name, r.value", long, dataset_id, bool(known))
     con.execute("DROP TABLE incoming_ids")
     return int(total - updated), int(updated)
