@@ -716,10 +716,10 @@ def _duplicates(con: duckdb.DuckDBPyConnection) -> str | None:
     return None
 
 
-def _sha256(files: list[Path]) -> str:
+def _sha256(files: Path | list[Path]) -> str:
     """Of the file, or of its parts in name order (the parts' bytes, one after the other)."""
     h = hashlib.sha256()
-    for path in files:
+    for path in [files] if isinstance(files, Path) else files:
         with open(path, "rb") as f:
             for chunk in iter(lambda f=f: f.read(1 << 20), b""):
                 h.update(chunk)
