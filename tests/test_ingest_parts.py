@@ -152,3 +152,24 @@ def test_fast_frequency_check_agrees_with_the_exact_one(series, mixed):
             d = pd.Timestamp("2024-01-01") + (pd.DateOffset(months=i) if step == "month" else pd.Timedelta(days=step * i))
             rows.append((sku, str(d.date())))
     assert _kinds(rows) == (mixed, mixed)
+
+
+def test_the_prepared_file_is_detached_after_the_merge(db, tmp_path, scientist, monkeypatch):
+    """The server's sessions share one DuckDB instance: the file a merge attaches must not stay
+    attached to it, after a commit or after a rollback."""
+    from core.store import session
+
+    f = demo_csv(tmp_path / "d.csv", n_skus=2, n_stores=1, days=30)
+    with session(db) as s:
+        held = s.connection().connection.dbapi_connection  # keeps the instance alive meanwhile
+
+        def attached() -> list:
+            return [r[0] for r in held.execute("SELECT database_name FROM duckdb_databases()").fetchall()
+                    if r[0].startswith("prepared")]
+
+        ingest(f, scientist)
+        assert attached() == []
+        monkeypatch.setattr(sales, "_replace", lambda *a: (_ for _ in ()).throw(RuntimeError("disk full")))
+        with pytest.raises(RuntimeError):
+            ingest(f, scientist)
+        assert attached() == []
