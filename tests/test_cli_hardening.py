@@ -80,15 +80,20 @@ def test_store_is_named_and_not_made_in_the_checkout(tmp_path):
     assert config.db_path(tmp_path / "x.duckdb") == tmp_path / "x.duckdb"
 
 
-def test_help_imports_no_command_and_is_fast(tmp_path):
+def _imported(argv: list[str], modules: tuple[str, ...]) -> subprocess.CompletedProcess:
+    """Run `shelfcast ARGV` in a fresh interpreter; its stdout ends with the exit code and
+    which of `modules` it imported (`CODE 0 HEAVY []` when none)."""
     probe = ("import sys, core.cli\n"
-             "try:\n    core.cli.main(['--help'])\nexcept SystemExit:\n    pass\n"
-             "heavy = [m for m in ('pandas', 'sqlmodel', 'sqlalchemy', 'scipy', 'duckdb', 'numpy',"
-             " 'core.store', 'core.ingest') if m in sys.modules]\n"
-             "print('HEAVY', heavy)")
-    r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60,
-                       env=dict(os.environ, PYTHONPATH=str(ROOT)))
-    assert "HEAVY []" in r.stdout, r.stdout + r.stderr
+             f"try:\n    code = core.cli.main({argv!r})\nexcept SystemExit as e:\n    code = e.code\n"
+             f"print('CODE', code, 'HEAVY', [m for m in {modules!r} if m in sys.modules])")
+    return subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT)))
+
+
+def test_help_imports_no_command_and_is_fast(tmp_path):
+    r = _imported(["--help"], ("pandas", "sqlmodel", "sqlalchemy", "scipy", "duckdb", "numpy",
+                               "core.store", "core.ingest"))
+    assert "CODE 0 HEAVY []" in r.stdout, r.stdout + r.stderr
     assert "ingest" in r.stdout and "sales" in r.stdout  # every command is still listed
     t0 = time.monotonic()
     r = run_cli("--help")
@@ -108,13 +113,9 @@ def test_a_store_path_that_is_not_a_store_is_refused(tmp_path, capsys, monkeypat
 def test_versions_imports_no_training_or_models(tmp_path):
     """`shelfcast versions --json` lists rows: it must not import the trainer, the models or
     scipy (a second of start-up a cron job or a person pays), unless a run is marked running."""
-    probe = ("import sys, core.cli\n"
-             f"code = core.cli.main(['--db', {str(tmp_path / 's.duckdb')!r}, 'versions', '--json'])\n"
-             "heavy = [m for m in ('core.training', 'core.models', 'sklearn', 'scipy', 'statsforecast',"
-             " 'core.artifacts', 'core.quantiles') if m in sys.modules]\n"
-             "print('CODE', code, 'HEAVY', heavy)")
-    r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120,
-                       env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    r = _imported(["--db", str(tmp_path / "s.duckdb"), "versions", "--json"],
+                  ("core.training", "core.models", "sklearn", "scipy", "statsforecast", "core.artifacts",
+                   "core.quantiles"))
     assert "CODE 0 HEAVY []" in r.stdout, r.stdout + r.stderr
 
 
