@@ -298,6 +298,51 @@ def _number_expr(q: str) -> str:
     return f"try_cast(replace(trim(CAST({q} AS VARCHAR)), ',', '') AS DOUBLE)"
 
 
+def _cells(sku_q: str, store_sql: str, date_q: str, date_sql: str, qty_q: str, reg_qs: list[str],
+           date_format: str | None, source: str, typed: set[str]) -> str:
+    """The SELECT parsing each used cell once from view `source`: sku, store, ds, y, y_blank and
+    per regressor r{i} and r{i}_filled. Columns in `typed` were parsed by the CSV reader
+    (`src_typed`): they are used as they are, a NULL being a blank cell."""
+    def filled(q: str) -> str:
+        return f"{q} IS NOT NULL" if q in typed else f"nullif(trim(CAST({q} AS VARCHAR)), '') IS NOT NULL"
+
+    if date_q in typed:
+        date_sql = date_q
+    elif date_format == "%Y-%m-%d":  # most cells cast as they are; trim only the others
+        date_sql = f"coalesce(try_cast(CAST({date_q} AS VARCHAR) AS DATE), {date_sql})"
+    regs = "".join(f", {filled(q)} AS r{i}_filled, {q if q in typed else _fast_flag(q)} AS r{i}"
+                   for i, q in enumerate(reg_qs))
+    y = qty_q if qty_q in typed else _fast_number(qty_q)
+    return (f"SELECT nullif(trim(CAST({sku_q} AS VARCHAR)), '') AS sku, {store_sql} AS store, {date_sql} AS ds, "
+            f"{y} AS y, NOT ({filled(qty_q)}) AS y_blank{regs} FROM {source}")
+
+
+def _typed_view(con: duckdb.DuckDBPyConnection, kind: str, columns: list[str], date_q: str | None,
+                numbers: list[str]) -> set[str]:
+    """View `src_typed`: the CSV read again with the quantity and regressor columns as DOUBLE and
+    an ISO date column as DATE, where the first 2,000 rows all parse so; DuckDB's reader parses
+    them several times faster than text and a cast. Any cell it refuses fails the whole read, and
+    the text path (`src`) runs instead, so a value is never read differently. Returns the typed
+    columns; none when no column qualifies (not a CSV; yes/no words, thousands separators...)."""
+    if kind != "csv":
+        return set()
+    sample = f"(SELECT {', '.join(numbers)} FROM src LIMIT 2000)"
+    ok = con.execute(
+        "SELECT " + ", ".join(f"count(*) FILTER (WHERE nullif(trim({q}), '') IS NOT NULL AND "
+                              f"try_cast({q} AS DOUBLE) IS NULL) = 0" for q in numbers) + f" FROM {sample}"
+    ).fetchone()
+    doubles = {q for q, good in zip(numbers, ok, strict=True) if good}
+    if not doubles and date_q is None:
+        return set()
+    types = ["DOUBLE" if f"c{i}" in doubles else "DATE" if f"c{i}" == date_q else "VARCHAR"
+             for i in range(len(columns))]
+    con.execute("SET VARIABLE shelfcast_types = ?", [types])
+    con.execute("CREATE VIEW src_typed_file AS SELECT * FROM read_csv(getvariable('shelfcast_files'), header = true, "
+                "null_padding = true, auto_type_candidates = ['VARCHAR'], types = getvariable('shelfcast_types'))")
+    con.execute(f"CREATE VIEW src_typed AS SELECT {_positional(len(columns))} FROM src_typed_file")
+    return doubles | ({date_q} if date_q else set())
+
+
 def _fast_number(q: str) -> str:
     """`_number_expr`, trying the plain cast first (DuckDB's cast skips spaces itself)."""
     return f"coalesce(try_cast(CAST({q} AS VARCHAR) AS DOUBLE), {_number_expr(q)})"
@@ -360,27 +405,31 @@ def prepare(path: str | os.PathLike, mapping: Mapping | None = None, *, file_nam
         )
         regs = m.regressors or []
         _refuse_reserved(regs, name)
-        if m.date_format == "%Y-%m-%d":  # most cells cast as they are; trim only the others
-            date_sql = f"coalesce(try_cast(CAST({date_q} AS VARCHAR) AS DATE), {date_sql})"
         lo, hi = _window(store_range)
-        filled = [f"nullif(trim(CAST({_ident(columns, r)} AS VARCHAR)), '') IS NOT NULL AS r{i}_filled"
-                  for i, r in enumerate(regs)]
-        parsed = [f"{_fast_flag(_ident(columns, r))} AS r{i}" for i, r in enumerate(regs)]
-        reg_cols = "".join(f", r{i}" for i in range(len(regs)))
-        # A row with no units but regressor values is a plan row (a promo or price plan for
-        # future dates): it feeds the regressors table only, so models know their future.
-        any_reg = " OR ".join(f"r{i} IS NOT NULL" for i in range(len(regs))) or "false"
-        reg_bad = " OR ".join(f"(r{i} IS NULL AND r{i}_filled)" for i in range(len(regs))) or "false"
-        # Innermost: each cell parsed once; then the plan flag and the row checks from those.
+        checked = ("CREATE TABLE prepared.clean AS SELECT hash(sku, store) AS h, sku, store, ds, y, plan"
+                   + "".join(f", r{i}" for i in range(len(regs)))
+                   + f", (ds IS NULL OR ds < DATE '{lo}' OR ds > DATE '{hi}' OR sku IS NULL "
+                   "OR (y IS NULL AND NOT plan) OR y < 0 OR "
+                   + (" OR ".join(f"(r{i} IS NULL AND r{i}_filled)" for i in range(len(regs))) or "false")
+                   # A row with no units but regressor values is a plan row (a promo or price plan
+                   # for future dates): it feeds the regressors table only, so models know their future.
+                   + ") AS bad FROM (SELECT *, (y_blank AND ("
+                   + (" OR ".join(f"r{i} IS NOT NULL" for i in range(len(regs))) or "false")
+                   + ")) AS plan FROM (CELLS))")
+        numbers = [qty_q] + [_ident(columns, r) for r in regs]
+
+        def cells(source: str, typed: set[str]) -> str:
+            return _cells(sku_q, store_sql, date_q, date_sql, qty_q, numbers[1:], m.date_format, source, typed)
+
         # Row order does not matter here (no line numbers), which lets DuckDB read in parallel.
         con.execute("SET preserve_insertion_order = false")
-        _read(con, kind, name, (
-            f"CREATE TABLE prepared.clean AS SELECT hash(sku, store) AS h, sku, store, ds, y, plan{reg_cols}, "
-            f"(ds IS NULL OR ds < DATE '{lo}' OR ds > DATE '{hi}' OR sku IS NULL OR (y IS NULL AND NOT plan) "
-            f"OR y < 0 OR {reg_bad}) AS bad FROM (SELECT *, (y_blank AND ({any_reg})) AS plan FROM ("
-            f"SELECT nullif(trim(CAST({sku_q} AS VARCHAR)), '') AS sku, {store_sql} AS store, {date_sql} AS ds, "
-            f"{_fast_number(qty_q)} AS y, nullif(trim(CAST({qty_q} AS VARCHAR)), '') IS NULL AS y_blank"
-            + "".join(f", {x}" for x in filled + parsed) + " FROM src))"))
+        typed = _typed_view(con, kind, columns, date_q if m.date_format == "%Y-%m-%d" else None, numbers)
+        try:
+            if not typed:
+                raise duckdb.ConversionException("no typed columns")
+            con.execute(checked.replace("CELLS", cells("src_typed", typed)))
+        except duckdb.Error:  # a cell the typed reader refuses: the text path decides, and explains
+            _read(con, kind, name, checked.replace("CELLS", cells("src", set())))
         con.execute("USE prepared")  # `clean` from here on is the file's
         bad = con.execute("SELECT count(*) FILTER (WHERE bad) FROM clean").fetchone()[0]
         _unique_keys(con)

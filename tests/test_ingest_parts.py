@@ -173,3 +173,49 @@ def test_the_prepared_file_is_detached_after_the_merge(db, tmp_path, scientist, 
         with pytest.raises(RuntimeError):
             ingest(f, scientist)
         assert attached() == []
+
+
+def _long_file(path, late: dict) -> list[dict]:
+    """3,000 daily rows of one series with typed-looking values; `late` sets cells past the
+    2,000-row sample the typed reader is chosen on."""
+    rows = [{"date": str((pd.Timestamp("2018-01-01") + pd.Timedelta(days=i)).date()), "sku": "A",
+             "store": "S1", "units": str(i % 7), "promo": "0"} for i in range(3000)]
+    for (i, col), value in late.items():
+        rows[i][col] = value
+    frame_csv(path, rows)
+    return rows
+
+
+def test_a_late_cell_the_typed_reader_refuses_is_read_as_text(db, tmp_path, scientist):
+    """The typed read is chosen on a sample; a cell after it that only the text path reads
+    ('1,234', a yes/no promo, a blank quantity on a plan row) must load exactly as before."""
+    from core.store.db import raw
+
+    _long_file(tmp_path / "f.csv", {(2500, "units"): "1,234", (2600, "promo"): "yes",
+                                     (2999, "units"): "  "})
+    r = ingest(tmp_path / "f.csv", scientist)
+    assert r.rows_added == 2999  # the last row is a plan row (promo, no units)
+    with session(db) as s:
+        con = raw(s)
+        assert con.execute("SELECT y FROM sales WHERE ds = DATE '2018-01-01' + 2500").fetchone() == (1234.0,)
+        assert con.execute("SELECT value FROM regressors WHERE ds = DATE '2018-01-01' + 2600").fetchone() == (1.0,)
+
+
+def test_a_late_bad_cell_is_named_with_its_line(loaded, db, tmp_path, scientist):
+    _long_file(tmp_path / "f.csv", {(2500, "units"): "lots", (2700, "date"): "2018-13-45"})
+    with pytest.raises(ValidationError) as e:
+        ingest(tmp_path / "f.csv", scientist)
+    assert "line 2502: 'lots'" in str(e.value) and "line 2702: '2018-13-45'" in str(e.value), str(e.value)
+    assert store_snapshot(db) == loaded
+
+
+def test_a_plain_csv_takes_the_typed_read(db, tmp_path, scientist, monkeypatch):
+    """Numbers and ISO dates are parsed by DuckDB's CSV reader (the text path `_read` is not
+    taken), and the values are the ones the text path gives."""
+    import core.ingest
+
+    rows = _long_file(tmp_path / "f.csv", {})
+    monkeypatch.setattr(core.ingest, "_read", lambda *a: pytest.fail("the text path ran"))
+    assert ingest(tmp_path / "f.csv", scientist).rows_added == len(rows)
+    with session(db) as s:
+        assert sales.counts(s)["rows"] == 3000 and sales.date_range(s)[1] == pd.Timestamp("2026-03-19").date()
