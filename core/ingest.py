@@ -1,9 +1,12 @@
-"""Reading a sales file, mapping its columns, validating it, and merging it into the store.
+"""Reading a sales file (or a folder or glob of parts), mapping its columns, validating it, and
+merging it into the store.
 
-Parsing and validation happen in a private in-memory DuckDB before the store is touched, so a
-refused file changes nothing and a large file does not hold the store while it is read. The
-merge itself is one transaction (rows, series, regressors and the dataset record together).
-Messages name the column and the file line so a store manager can fix the file.
+Parsing and validation happen in a private DuckDB before the store is touched, so a refused file
+changes nothing and a large file does not hold the store while it is read; its checked rows go to
+a private temp file (memory bounded by SHELFCAST_INGEST_MEMORY, not by the file), which the merge
+attaches. The merge itself is one transaction (rows, series, regressors and the dataset record
+together). A good file is read once, typed; only a refused one is read again with its raw text,
+so the messages name the column and the file line a store manager must fix.
 """
 
 from __future__ import annotations
