@@ -5,15 +5,16 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
-from core import artifacts, exports, quantiles
 from core.access import Actor, require
 from core.errors import NotFound, ValidationError
-from core.inventory import overrides
 from core.store import registry, sales, session
 from core.store import versions as vstore
+
+if TYPE_CHECKING:  # pandas, artifacts (models), quantiles and overrides are imported where
+    # used: `shelfcast versions` lists rows and should not pay seconds of imports for them.
+    import pandas as pd
 
 EXPORT_COLS = ["sku", "store", "date", "yhat", "yhat_lower", "yhat_upper", "model", "version"]
 
@@ -54,6 +55,11 @@ def forecast_frame(version_id: int, db=None, *, published: bool | None = None) -
             raise ValidationError(f"Version {version_id} is {v.status}, so it has no forecasts to export.")
         df = vstore.forecasts(s, version_id)
         active = registry.active_version_id(s)
+    import pandas as pd
+
+    from core import quantiles
+    from core.inventory import overrides
+
     df = df.rename(columns={"ds": "date"}).assign(version=version_id)
     df["date"] = pd.to_datetime(df["date"]).dt.date
     df = quantiles.with_columns(df[EXPORT_COLS], version_id, db)
@@ -67,6 +73,8 @@ def forecast_frame(version_id: int, db=None, *, published: bool | None = None) -
 def export(actor: Actor, version_id: int, out: str | Path, db=None) -> int:
     """Write a version's forecasts to .csv (formula-safe) or .parquet; returns the row count."""
     require(actor, "download")
+    from core import exports
+
     df = forecast_frame(version_id, db)
     exports.write(df, str(out))
     return len(df)
@@ -118,6 +126,8 @@ def series_table(version_id: int, kind: str, db=None) -> pd.DataFrame:
     with session(db) as s:
         ms = vstore.series_metrics(s, version_id)
         chosen = vstore.series_ids(s, version_id).set_index("series_id")["model"]
+    import pandas as pd
+
     wide = ms.pivot_table(index=["series_id", "sku", "store"], columns="model", values="wape")
     serving = ms["series_id"].map(chosen) if kind == "best" else pd.Series(kind, index=ms.index)
     mine = ms[ms["model"] == serving].set_index("series_id")
@@ -151,6 +161,8 @@ def series_view(version_id: int, series_id: int, db=None) -> SeriesView:
         hist = sales.history(s, row["sku"], row["store"])
         bt = vstore.backtests(s, version_id, series_id)
         fc = vstore.forecasts(s, version_id, series_id)
+    import pandas as pd
+
     for df, cols in ((hist, ["ds"]), (bt, ["ds", "cutoff"]), (fc, ["ds"])):
         for c in cols:
             df[c] = pd.to_datetime(df[c])
@@ -168,6 +180,8 @@ def prophet_components(version_id: int, series_id: int, db=None) -> pd.DataFrame
         v = vstore.get_version(s, version_id)
     if v is None:
         raise NotFound(f"There is no version {version_id}.")
+    from core import artifacts
+
     pm = artifacts.load_prophet(db, version_id, series_id)
     future = pm.make_future_dataframe(periods=v.horizon, freq=v.freq, include_history=True)
     for name in pm.extra_regressors:
@@ -178,5 +192,9 @@ def prophet_components(version_id: int, series_id: int, db=None) -> pd.DataFrame
 
 def feature_importance(version_id: int, db=None) -> pd.Series:
     """Permutation importance of the scikit-learn global model's features, ascending."""
+    import pandas as pd
+
+    from core import artifacts
+
     _, meta = artifacts.load_sklearn(db, version_id)
     return pd.Series(meta["importance"], dtype=float).sort_values()

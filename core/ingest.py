@@ -1,31 +1,38 @@
-"""Reading a sales file, mapping its columns, validating it, and merging it into the store.
+"""Reading a sales file (or a folder or glob of parts), mapping its columns, validating it, and
+merging it into the store.
 
-Parsing and validation happen in a private in-memory DuckDB before the store is touched, so a
-refused file changes nothing and a large file does not hold the store while it is read. The
-merge itself is one transaction (rows, series, regressors and the dataset record together).
-Messages name the column and the file line so a store manager can fix the file.
+Parsing and validation happen in a private DuckDB before the store is touched, so a refused file
+changes nothing and a large file does not hold the store while it is read; its checked rows go to
+a private temp file (memory bounded by SHELFCAST_INGEST_MEMORY, not by the file), which the merge
+attaches. The merge itself is one transaction (rows, series, regressors and the dataset record
+together). A good file is read once, typed; only a refused one is read again with its raw text,
+so the messages name the column and the file line a store manager must fix.
 """
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import os
 import re
+import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
-import pyarrow as pa
 
 from core import config
 from core.access import Actor, require
 from core.errors import ValidationError
 from core.freq import check_alignment, infer_freq
 from core.store import datasets, sales, session
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DEFAULT_STORE = "all"
 ACCEPTED = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet", ".xlsx": "xlsx"}
@@ -93,16 +100,19 @@ class IngestResult:
 
 @dataclass
 class Prepared:
-    """A validated file, ready to merge."""
+    """A validated file, ready to merge: its rows sit in the private DuckDB file `path`: tables
+    clean (h, sku, store, ds, y, plan, r0, r1, ..., bad) and keys (h, sku, store, has_rows)."""
 
-    rows: pa.Table
-    regressors: pa.Table | None
+    path: Path
+    regressors: list[str]
     mapping: Mapping
     freq: str
     first_date: date
     last_date: date
     sha256: str
     file_name: str
+    n_rows: int
+    n_series: int
 
 
 def _ident(columns: list[str], col: str) -> str:
@@ -161,9 +171,9 @@ def _positional(n: int) -> str:
     return ", ".join(f"#{i + 1} AS c{i}" for i in range(n))
 
 
-def _load(path: Path, con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
-    """Read the file into table `raw` with the columns renamed c0, c1, ... Returns the file's own
-    column names, in order. A row's line in the file is `rowid + 2` (header on line 1)."""
+def _check_file(path: Path, name: str, any_size: bool = False) -> str:
+    """The file's kind, after the checks that need no reading: type, existence, size, emptiness.
+    The size limit (SHELFCAST_MAX_UPLOAD_MB) is the browser's; the command line reads any size."""
     ext = Path(name).suffix.lower()
     kind = ACCEPTED.get(ext)
     if kind is None:
@@ -175,13 +185,21 @@ def _load(path: Path, con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
         what = "is a folder, not a file" if path.is_dir() else "no such file"
         raise ValidationError(f"{name}: {what} (looked for {str(path)!r}).")
     size_mb = path.stat().st_size / 1e6
-    if size_mb > config.MAX_UPLOAD_MB:
+    if not any_size and size_mb > config.MAX_UPLOAD_MB:
         raise ValidationError(
-            f"{name} is {size_mb:.0f} MB, over the {config.MAX_UPLOAD_MB:.0f} MB limit. "
-            "Split it by date range and upload the parts."
+            f"{name} is {size_mb:.0f} MB, over the {config.MAX_UPLOAD_MB:.0f} MB limit of a browser upload. "
+            "Split it by date range and upload the parts, or load it with `shelfcast ingest`, "
+            "which takes files of any size."
         )
     if path.stat().st_size == 0:
         raise ValidationError(f"{name} is empty: it has no header and no rows.")
+    return kind
+
+
+def _load(path: Path, con: duckdb.DuckDBPyConnection, name: str, any_size: bool = False) -> list[str]:
+    """Read the file into table `raw` with the columns renamed c0, c1, ... Returns the file's own
+    column names, in order. A row's line in the file is `rowid + 2` (header on line 1)."""
+    kind = _check_file(path, name, any_size)
     if kind == "xlsx":
         from core import xlsx
 
@@ -202,8 +220,7 @@ def _load(path: Path, con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
     except ValidationError:
         raise
     except Exception as exc:  # noqa: BLE001 - any reader failure is the file's fault here
-        first = str(exc).strip().splitlines()[0][:300]
-        raise ValidationError(f"{name} could not be read as {kind.upper()}: {first}") from exc
+        raise _unreadable(name, kind, exc) from exc
 
 
 def _detect(columns: list[str], m: Mapping, name: str) -> Mapping:
@@ -245,10 +262,11 @@ def _detect(columns: list[str], m: Mapping, name: str) -> Mapping:
 NATIVE_DATE_TYPES = ("DATE", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S")
 
 
-def _date_expr(con: duckdb.DuckDBPyConnection, q: str, col: str, fmt: str | None, name: str) -> tuple[str, str | None]:
+def _date_expr(con: duckdb.DuckDBPyConnection, q: str, col: str, fmt: str | None, name: str,
+               table: str = "raw") -> tuple[str, str | None]:
     """SQL turning column `q` into a DATE, and the format it reads. The format is chosen on a
     sample (the first 2,000 filled values): parsing a million rows in twenty formats is slow."""
-    ctype = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE raw)").fetchall())[q]
+    ctype = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {table})").fetchall())[q]
     if ctype in NATIVE_DATE_TYPES:
         return f"CAST({q} AS DATE)", None
     text = f"trim(CAST({q} AS VARCHAR))"
@@ -260,11 +278,13 @@ def _date_expr(con: duckdb.DuckDBPyConnection, q: str, col: str, fmt: str | None
     formats = [fmt] if fmt else list(DATE_FORMATS)
     exprs = ", ".join("count(try_strptime(v, ?))" for _ in formats)
     hits = con.execute(
-        f"SELECT {exprs} FROM (SELECT {text} AS v FROM raw WHERE {q} IS NOT NULL LIMIT 2000)", formats
+        f"SELECT {exprs} FROM (SELECT {text} AS v FROM {table} WHERE {q} IS NOT NULL LIMIT 2000)", formats
     ).fetchone()
     best = max(range(len(formats)), key=lambda k: (hits[k], -k))
     if hits[best] == 0:
-        sample = con.execute(f"SELECT rowid + 2, {q} FROM raw WHERE {q} IS NOT NULL LIMIT {SHOW}").fetchall()
+        sample = con.execute(  # lines by position: `src` is a view over the file, without rowid
+            f"SELECT n + 1, v FROM (SELECT row_number() OVER () AS n, {q} AS v FROM {table}) "
+            f"WHERE v IS NOT NULL LIMIT {SHOW}").fetchall()
         raise ValidationError(
             f"{name}: the dates in column {col!r} could not be read ({_lines(sample)}). "
             "Use a format like 2024-03-31 (year-month-day)."
@@ -279,6 +299,61 @@ def _date_expr(con: duckdb.DuckDBPyConnection, q: str, col: str, fmt: str | None
 
 def _number_expr(q: str) -> str:
     return f"try_cast(replace(trim(CAST({q} AS VARCHAR)), ',', '') AS DOUBLE)"
+
+
+def _cells(sku_q: str, store_sql: str, date_q: str, date_sql: str, qty_q: str, reg_qs: list[str],
+           date_format: str | None, source: str, typed: set[str]) -> str:
+    """The SELECT parsing each used cell once from view `source`: sku, store, ds, y, y_blank and
+    per regressor r{i} and r{i}_filled. Columns in `typed` were parsed by the CSV reader
+    (`src_typed`): they are used as they are, a NULL being a blank cell."""
+    def filled(q: str) -> str:
+        return f"{q} IS NOT NULL" if q in typed else f"nullif(trim(CAST({q} AS VARCHAR)), '') IS NOT NULL"
+
+    if date_q in typed:
+        date_sql = date_q
+    elif date_format == "%Y-%m-%d":  # most cells cast as they are; trim only the others
+        date_sql = f"coalesce(try_cast(CAST({date_q} AS VARCHAR) AS DATE), {date_sql})"
+    regs = "".join(f", {filled(q)} AS r{i}_filled, {q if q in typed else _fast_flag(q)} AS r{i}"
+                   for i, q in enumerate(reg_qs))
+    y = qty_q if qty_q in typed else _fast_number(qty_q)
+    return (f"SELECT nullif(trim(CAST({sku_q} AS VARCHAR)), '') AS sku, {store_sql} AS store, {date_sql} AS ds, "
+            f"{y} AS y, NOT ({filled(qty_q)}) AS y_blank{regs} FROM {source}")
+
+
+def _typed_view(con: duckdb.DuckDBPyConnection, kind: str, columns: list[str], date_q: str | None,
+                numbers: list[str]) -> set[str]:
+    """View `src_typed`: the CSV read again with the quantity and regressor columns as DOUBLE and
+    an ISO date column as DATE, where the first 2,000 rows all parse so; DuckDB's reader parses
+    them several times faster than text and a cast. Any cell it refuses fails the whole read, and
+    the text path (`src`) runs instead, so a value is never read differently. Returns the typed
+    columns; none when no column qualifies (not a CSV; yes/no words, thousands separators...)."""
+    if kind != "csv":
+        return set()
+    sample = f"(SELECT {', '.join(numbers)} FROM src LIMIT 2000)"
+    ok = con.execute(
+        "SELECT " + ", ".join(f"count(*) FILTER (WHERE nullif(trim({q}), '') IS NOT NULL AND "
+                              f"try_cast({q} AS DOUBLE) IS NULL) = 0" for q in numbers) + f" FROM {sample}"
+    ).fetchone()
+    doubles = {q for q, good in zip(numbers, ok, strict=True) if good}
+    if not doubles and date_q is None:
+        return set()
+    types = ["DOUBLE" if f"c{i}" in doubles else "DATE" if f"c{i}" == date_q else "VARCHAR"
+             for i in range(len(columns))]
+    con.execute("SET VARIABLE shelfcast_types = ?", [types])
+    con.execute("CREATE VIEW src_typed_file AS SELECT * FROM read_csv(getvariable('shelfcast_files'), header = true, "
+                "null_padding = true, auto_type_candidates = ['VARCHAR'], types = getvariable('shelfcast_types'))")
+    con.execute(f"CREATE VIEW src_typed AS SELECT {_positional(len(columns))} FROM src_typed_file")
+    return doubles | ({date_q} if date_q else set())
+
+
+def _fast_number(q: str) -> str:
+    """`_number_expr`, trying the plain cast first (DuckDB's cast skips spaces itself)."""
+    return f"coalesce(try_cast(CAST({q} AS VARCHAR) AS DOUBLE), {_number_expr(q)})"
+
+
+def _fast_flag(q: str) -> str:
+    """`_flag_expr` for the common case of a number: no word is also a number."""
+    return f"coalesce(try_cast(CAST({q} AS VARCHAR) AS DOUBLE), {_flag_expr(q)})"
 
 
 def _flag_expr(q: str) -> str:
@@ -305,19 +380,193 @@ def _bad_rows(con: duckdb.DuckDBPyConnection, where: str, shown: str,
 
 def prepare(path: str | os.PathLike, mapping: Mapping | None = None, *, file_name: str | None = None,
             store_freq: str | None = None,
-            store_range: tuple[date | None, date | None] = (None, None)) -> Prepared:
-    """Read and validate a file. Raises ValidationError with an actionable message.
-    `store_range` (the store's first and last sales dates) widens the accepted date window."""
+            store_range: tuple[date | None, date | None] = (None, None),
+            out: str | os.PathLike, any_size: bool = False) -> Prepared:
+    """Read and validate a file (or a folder or glob of CSV/Parquet parts) into the private
+    DuckDB file `out`, ready to merge. Raises ValidationError with an actionable message.
+    `store_range` (the store's first and last sales dates) widens the accepted date window.
+
+    A valid file is read once, into typed columns only; the raw text, line numbers and the
+    messages that quote them are built only when a check fails, by reading the file again
+    (`_explain`): a good file, the common case, does not pay for them."""
     path = Path(path)
+    files, kind = parts(path)
     name = file_name or path.name
-    con = duckdb.connect()
+    if len(files) == 1:
+        kind = _check_file(files[0], name, any_size)
+    con = _private(Path(out))
     try:
-        columns = _load(path, con, name)
-        if con.execute("SELECT count(*) FROM raw").fetchone()[0] == 0:
+        columns = _source(con, files, kind, name)
+        if not con.execute("SELECT EXISTS (SELECT 1 FROM src)").fetchone()[0]:
             raise ValidationError(f"{name} has a header but no data rows.")
         m = _detect(columns, mapping or Mapping(), name)
         date_q, sku_q, qty_q = (_ident(columns, c) for c in (m.date, m.sku, m.qty))
-        date_sql, m.date_format = _date_expr(con, date_q, m.date, m.date_format, name)
+        date_sql, m.date_format = _date_expr(con, date_q, m.date, m.date_format, name, table="src")
+        store_sql = (
+            f"coalesce(nullif(trim(CAST({_ident(columns, m.store)} AS VARCHAR)), ''), '{DEFAULT_STORE}')"
+            if m.store else f"'{DEFAULT_STORE}'"
+        )
+        regs = m.regressors or []
+        _refuse_reserved(regs, name)
+        lo, hi = _window(store_range)
+        checked = ("CREATE TABLE prepared.clean AS SELECT hash(sku, store) AS h, sku, store, ds, y, plan"
+                   + "".join(f", r{i}" for i in range(len(regs)))
+                   + f", (ds IS NULL OR ds < DATE '{lo}' OR ds > DATE '{hi}' OR sku IS NULL "
+                   "OR (y IS NULL AND NOT plan) OR y < 0 OR "
+                   + (" OR ".join(f"(r{i} IS NULL AND r{i}_filled)" for i in range(len(regs))) or "false")
+                   # A row with no units but regressor values is a plan row (a promo or price plan
+                   # for future dates): it feeds the regressors table only, so models know their future.
+                   + ") AS bad FROM (SELECT *, (y_blank AND ("
+                   + (" OR ".join(f"r{i} IS NOT NULL" for i in range(len(regs))) or "false")
+                   + ")) AS plan FROM (CELLS))")
+        numbers = [qty_q] + [_ident(columns, r) for r in regs]
+
+        def cells(source: str, typed: set[str]) -> str:
+            return _cells(sku_q, store_sql, date_q, date_sql, qty_q, numbers[1:], m.date_format, source, typed)
+
+        # Row order does not matter here (no line numbers), which lets DuckDB read in parallel.
+        con.execute("SET preserve_insertion_order = false")
+        typed = _typed_view(con, kind, columns, date_q if m.date_format == "%Y-%m-%d" else None, numbers)
+        try:
+            if not typed:
+                raise duckdb.ConversionException("no typed columns")
+            con.execute(checked.replace("CELLS", cells("src_typed", typed)))
+        except duckdb.Error:  # a cell the typed reader refuses: the text path decides, and explains
+            _read(con, kind, name, checked.replace("CELLS", cells("src", set())))
+        con.execute("USE prepared")  # `clean` from here on is the file's
+        bad = con.execute("SELECT count(*) FILTER (WHERE bad) FROM clean").fetchone()[0]
+        _unique_keys(con)
+        dup = bad == 0 and con.execute(
+            "SELECT EXISTS (SELECT 1 FROM clean GROUP BY h, ds HAVING count(*) > 1)").fetchone()[0]
+        if bad or dup:
+            _explain(con, files, kind, m, name, store_range, any_size)
+        _refuse_mixed_freq_fast(con, name)
+        dates = [r[0] for r in con.execute("SELECT DISTINCT ds FROM clean ORDER BY 1").fetchall()]
+        gaps = {(b - a).days for a, b in zip(dates, dates[1:], strict=False)}
+        freq = infer_freq(gaps, dates, store_freq)
+        if store_freq and freq != store_freq:
+            raise ValidationError(
+                f"{name} holds {describe_freq(freq)} data, but this store holds {describe_freq(store_freq)} "
+                "data. Upload data at the store's frequency (or use a new store file)."
+            )
+        return _finish(con, m, regs, freq, dates, files, name, Path(out))
+    finally:
+        con.close()
+
+
+# Memory for the private validation database; past it DuckDB spills to a temp folder, so a file
+# of any size is read with memory bounded by this, not by the file.
+MEMORY_LIMIT = os.environ.get("SHELFCAST_INGEST_MEMORY", "1GB")
+GLOB_CHARS = set("*?[")
+
+
+def parts(path: Path) -> tuple[list[Path], str]:
+    """The files a path names and their kind: one file, every CSV/Parquet file of a folder, or
+    the files a glob matches (`parts/*.parquet`). Parts must share one kind and one header."""
+    text = str(path)
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.is_file() and ACCEPTED.get(p.suffix.lower()) in ("csv", "parquet"))
+        what = f"the folder {text!r} holds no .csv or .parquet files"
+    elif not path.exists() and GLOB_CHARS & set(text):
+        files = sorted(Path(p) for p in glob.glob(text) if Path(p).is_file())
+        what = f"no file matches {text!r}"
+    else:
+        return [path], ACCEPTED.get(path.suffix.lower(), "")
+    if not files:
+        raise ValidationError(f"{path.name}: {what}.")
+    kinds = {ACCEPTED.get(p.suffix.lower()) for p in files}
+    if len(kinds) != 1 or kinds - {"csv", "parquet"}:
+        raise ValidationError(
+            f"{path.name}: the parts mix file types ({', '.join(sorted(p.suffix or '(none)' for p in files[:MAX_LINES]))}). "
+            "Give a folder or glob of CSV files only, or of Parquet files only."
+        )
+    return files, kinds.pop()
+
+
+def _private(out: Path) -> duckdb.DuckDBPyConnection:
+    """The DuckDB a file is checked in: the views over the file in memory, the checked rows in
+    the file `out` (attached as `prepared`: compressed on disk, so memory stays within
+    MEMORY_LIMIT whatever the file's size; the merge reads it from there)."""
+    con = duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "temp_directory": str(out.parent / "spill")})
+    con.execute("SET enable_progress_bar = false")  # drawn on stdout, where `--json` writes
+    con.execute(f"ATTACH '{_sql_path(out)}' AS prepared")
+    return con
+
+
+def _source(con: duckdb.DuckDBPyConnection, files: list[Path], kind: str, name: str) -> list[str]:
+    """View `src` over the file(s), columns renamed c0, c1, ... by position (the header's text
+    never reaches SQL); read lazily, so the file is parsed once, by the query that keeps it."""
+    if kind == "xlsx":
+        from core import xlsx
+
+        columns = xlsx.load(files[0], con, name)
+        con.execute("CREATE VIEW src AS SELECT * FROM raw")
+        return columns
+    # The paths go in as a variable: a file name is user text and never part of SQL. A view
+    # over read_csv reads nothing until queried (a bound parameter would read the whole file).
+    con.execute("SET VARIABLE shelfcast_files = ?", [[str(f) for f in files]])
+    reader = ("read_csv(getvariable('shelfcast_files'), all_varchar = true, header = true, null_padding = true)"
+              if kind == "csv" else "read_parquet(getvariable('shelfcast_files'))")
+    try:
+        con.execute(f"CREATE VIEW src_file AS SELECT * FROM {reader}")
+        columns = [str(r[0]) for r in con.execute("DESCRIBE src_file").fetchall()]
+        con.execute(f"CREATE VIEW src AS SELECT {_positional(len(columns))} FROM src_file")
+        return columns
+    except Exception as exc:  # noqa: BLE001 - any reader failure is the file's fault here
+        raise _unreadable(name, kind, exc) from exc
+
+
+def _unreadable(name: str, kind: str, exc: Exception) -> ValidationError:
+    first = str(exc).strip().splitlines()[0][:300]
+    return ValidationError(f"{name} could not be read as {kind.upper()}: {first}")
+
+
+def _read(con: duckdb.DuckDBPyConnection, kind: str, name: str, sql: str) -> None:
+    """Run the statement that reads the file: a malformed file fails here, as the file's fault."""
+    try:
+        con.execute(sql)
+    except duckdb.OutOfMemoryException:
+        raise
+    except (duckdb.InvalidInputException, duckdb.ConversionException, duckdb.IOException) as exc:
+        raise _unreadable(name, kind, exc) from exc
+
+
+def _unique_keys(con: duckdb.DuckDBPyConnection) -> None:
+    """`h` names a series by a 64-bit hash of (sku, store), so later steps group and join on one
+    integer. Two series with one hash (about 1 in 10^8 for a million series) are numbered
+    instead, so a collision can never merge two series."""
+    clash = con.execute(
+        "SELECT count(*) > count(DISTINCT h) FROM (SELECT DISTINCT h, sku, store FROM clean)").fetchone()[0]
+    if clash:
+        con.execute(
+            """CREATE OR REPLACE TABLE clean AS SELECT k.n AS h, c.* EXCLUDE (h) FROM clean c JOIN
+               (SELECT row_number() OVER () AS n, sku, store FROM (SELECT DISTINCT sku, store FROM clean)) k
+               ON c.sku IS NOT DISTINCT FROM k.sku AND c.store = k.store""")
+
+
+def _explain(con: duckdb.DuckDBPyConnection, files: list[Path], kind: str, m: Mapping, name: str,
+             store_range: tuple[date | None, date | None], any_size: bool) -> None:
+    """A check failed: read the file again, this time with line numbers and raw text beside the
+    parsed values, and raise the message naming every problem. Parts are explained one by one
+    (their own line numbers); a duplicate across two parts is named without lines."""
+    problems: list[str] = []
+    for f in files:
+        label = name if len(files) == 1 else f.name
+        problems += [f"{label}: {p}" if len(files) > 1 else p for p in _explain_one(f, m, label, store_range, any_size)]
+    if not problems:
+        problems = [_cross_part_duplicates(con)]
+    raise ValidationError(f"{name}: " + " ".join(problems) + " Nothing was loaded.")
+
+
+def _explain_one(path: Path, m: Mapping, name: str,
+                 store_range: tuple[date | None, date | None], any_size: bool) -> list[str]:
+    con = duckdb.connect()
+    try:
+        columns = _load(path, con, name, any_size)
+        if con.execute("SELECT count(*) FROM raw").fetchone()[0] == 0:
+            return ["has a header but no data rows."]
+        date_q, sku_q, qty_q = (_ident(columns, c) for c in (m.date, m.sku, m.qty))
+        date_sql, fmt = _date_expr(con, date_q, m.date, m.date_format, name)
         store_sql = (
             f"coalesce(nullif(trim(CAST({_ident(columns, m.store)} AS VARCHAR)), ''), '{DEFAULT_STORE}')"
             if m.store else f"'{DEFAULT_STORE}'"
@@ -327,44 +576,27 @@ def prepare(path: str | os.PathLike, mapping: Mapping | None = None, *, file_nam
             f", {_flag_expr(_ident(columns, r))} AS r{i}, CAST({_ident(columns, r)} AS VARCHAR) AS r{i}_raw"
             for i, r in enumerate(regs)
         )
-        _refuse_reserved(regs, name)
-        # A row with no units but regressor values is a plan row (a promo or price plan for
-        # future dates): it feeds the regressors table only, so models know their future.
         any_reg = " OR ".join(f"({_flag_expr(_ident(columns, r))}) IS NOT NULL" for r in regs) or "false"
         plan = f"(nullif(trim(CAST({qty_q} AS VARCHAR)), '') IS NULL AND ({any_reg}))"
-        # One pass over the file: every parsed value beside its raw text, for the messages.
         con.execute(
             f"CREATE TABLE clean AS SELECT rowid + 2 AS _line, nullif(trim(CAST({sku_q} AS VARCHAR)), '') AS sku, "
             f"{store_sql} AS store, {date_sql} AS ds, {_number_expr(qty_q)} AS y, {plan} AS plan, "
             f"CAST({date_q} AS VARCHAR) AS ds_raw, CAST({qty_q} AS VARCHAR) AS y_raw{reg_sql} FROM raw"
         )
-        fmt_name = m.date_format or "a date"
-        window = _window(store_range)
-        checks = ["ds IS NULL", f"ds < DATE '{window[0]}' OR ds > DATE '{window[1]}'",
-                  "sku IS NULL", "y IS NULL AND NOT plan", "y < 0"] + [
-            f"r{i} IS NULL AND nullif(trim(r{i}_raw), '') IS NOT NULL" for i in range(len(regs))
-        ]
-        found = con.execute(
-            "SELECT " + ", ".join(f"count(*) FILTER (WHERE {c})" for c in checks) + " FROM clean"
-        ).fetchone()
-        # Every problem in one message: the bad rows (looked up only when some exist) and the
-        # duplicates, so a file is fixed in one round.
-        problems = _bad_rows_messages(con, m, regs, fmt_name, window) if any(found) else []
-        problems += [d for d in [_duplicates(con)] if d]
-        if problems:
-            raise ValidationError(f"{name}: " + " ".join(problems) + " Nothing was loaded.")
-        _refuse_mixed_freq(con, name)
-        dates = [r[0] for r in con.execute("SELECT DISTINCT ds FROM clean ORDER BY 1").fetchall()]
-        gaps = {(b - a).days for a, b in zip(dates, dates[1:], strict=False)}
-        freq = infer_freq(gaps, dates, store_freq)
-        if store_freq and freq != store_freq:
-            raise ValidationError(
-                f"{name} holds {describe_freq(freq)} data, but this store holds {describe_freq(store_freq)} "
-                "data. Upload data at the store's frequency (or use a new store file)."
-            )
-        return _finish(con, m, regs, freq, dates, path, name)
+        problems = _bad_rows_messages(con, m, regs, fmt or "a date", _window(store_range))
+        return problems + [d for d in [_duplicates(con)] if d]
     finally:
         con.close()
+
+
+def _cross_part_duplicates(con: duckdb.DuckDBPyConnection) -> str:
+    """Rows of two parts for one (SKU, store, date), from the checked table (no lines)."""
+    dups = con.execute(
+        f"""SELECT count(*) OVER (), sku, store, CAST(ds AS VARCHAR) FROM clean
+            GROUP BY sku, store, ds HAVING count(*) > 1 ORDER BY 2, 3, 4 LIMIT {SHOW}""").fetchall()
+    examples = "; ".join(f"SKU {_short(sku)} at store {_short(store)} on {ds}" for _n, sku, store, ds in dups)
+    return (f"{dups[0][0] if dups else 0:,} (SKU, store, date) combination(s) appear in more than one "
+            f"part: {examples}. Each SKU may have one row per store and date; add them up before uploading.")
 
 
 def _bad_rows_messages(con: duckdb.DuckDBPyConnection, m: Mapping, regs: list[str], fmt_name: str,
@@ -453,29 +685,52 @@ def _refuse_mixed_freq(con: duckdb.DuckDBPyConnection, name: str) -> None:
     con.execute("DROP TABLE series_kind")
 
 
+def _refuse_mixed_freq_fast(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """`_refuse_mixed_freq` without its window over every row when the answer is plain. All on
+    one weekday means whole weeks apart (weekly); all on the 1st or all on the last day means 28+
+    days apart (monthly); only the other series can have dates a day apart (daily). With no
+    weekly and no monthly series, or only one of them and no series that could be daily, the
+    file holds one frequency; otherwise the exact check runs."""
+    weekly, monthly, maybe_daily = con.execute(
+        """WITH per AS (
+               SELECT count(*) AS n, count(DISTINCT dayofweek(ds)) AS weekdays,
+                      bool_and(day(ds) = 1) OR bool_and(ds = last_day(ds)) AS month_edge
+               FROM clean WHERE NOT plan GROUP BY h)
+           SELECT count(*) FILTER (WHERE n >= 3 AND weekdays = 1),
+                  count(*) FILTER (WHERE n >= 3 AND weekdays > 1 AND month_edge),
+                  count(*) FILTER (WHERE n >= 2 AND weekdays > 1 AND NOT month_edge)
+           FROM per"""
+    ).fetchone()
+    if (weekly > 0) + (monthly > 0) + (maybe_daily > 0 and (weekly > 0 or monthly > 0)) >= 2:
+        _refuse_mixed_freq(con, name)
+
+
 def _finish(con: duckdb.DuckDBPyConnection, m: Mapping, regs: list[str], freq: str, dates: list,
-            path: Path, name: str) -> Prepared:
-    """Last calendar check, then the validated rows as Arrow tables for the merge."""
+            files: list[Path], name: str, out: Path) -> Prepared:
+    """Last calendar check, then the series keys (h, sku, store, has_rows) beside the checked
+    rows in the private file `out`, which is closed for the merge to attach."""
     misaligned = check_alignment(dates, freq)
     if misaligned:
         raise ValidationError(
             f"{name}: dates {_capped(misaligned)} do not fall on the "
             f"{describe_freq(freq)} calendar of the rest of the data."
         )
-    rows = con.execute("SELECT sku, store, ds, y FROM clean WHERE NOT plan").fetch_arrow_table()
-    reg_rows = None
-    if regs:
-        # UNPIVOT to long rows; the name comes from a bound list, not from SQL text.
-        reg_rows = con.execute(
-            f"SELECT sku, store, ds, (?::VARCHAR[])[CAST(substr(k, 2) AS INTEGER) + 1] AS name, value "
-            f"FROM (UNPIVOT (SELECT sku, store, ds, {', '.join(f'r{i}' for i in range(len(regs)))} FROM clean) "
-            f"ON {', '.join(f'r{i}' for i in range(len(regs)))} INTO NAME k VALUE value)",
-            [regs],
-        ).fetch_arrow_table()
+    # has_rows: a series seen only in plan rows is not created (its plans join an existing one).
+    con.execute("CREATE TABLE keys AS SELECT h, sku, store, bool_or(NOT plan) AS has_rows FROM clean GROUP BY ALL")
+    n_rows, n_series = con.execute(
+        "SELECT count(*), count(DISTINCT h) FROM clean WHERE NOT plan").fetchone()
+    con.execute("USE memory")
+    con.execute("DETACH prepared")
     return Prepared(
-        rows=rows, regressors=reg_rows, mapping=m, freq=freq, first_date=dates[0],
-        last_date=dates[-1], sha256=_sha256(path), file_name=name,
+        path=out, regressors=list(regs), mapping=m, freq=freq, first_date=dates[0],
+        last_date=dates[-1], sha256=_sha256(files), file_name=name, n_rows=int(n_rows),
+        n_series=int(n_series),
     )
+
+
+def _sql_path(path: Path) -> str:
+    """A path of ours (a temp folder) as a SQL string literal: ATTACH takes no bound values."""
+    return str(path).replace("'", "''")
 
 
 # Column names Prophet uses itself: a regressor with one of these names would break its fit.
@@ -513,11 +768,13 @@ def _duplicates(con: duckdb.DuckDBPyConnection) -> str | None:
     return None
 
 
-def _sha256(path: Path) -> str:
+def _sha256(files: Path | list[Path]) -> str:
+    """Of the file, or of its parts in name order (the parts' bytes, one after the other)."""
     h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
+    for path in [files] if isinstance(files, Path) else files:
+        with open(path, "rb") as f:
+            for chunk in iter(lambda f=f: f.read(1 << 20), b""):
+                h.update(chunk)
     return h.hexdigest()
 
 
@@ -530,40 +787,45 @@ def describe_freq(freq: str) -> str:
 
 
 def ingest(path: str | os.PathLike, actor: Actor, mapping: Mapping | None = None, *,
-           db: str | os.PathLike | None = None, file_name: str | None = None) -> IngestResult:
-    """Validate a file and merge it into the store in one transaction (upsert by sku, store, date)."""
+           db: str | os.PathLike | None = None, file_name: str | None = None,
+           any_size: bool = False) -> IngestResult:
+    """Validate a file (or a folder or glob of parts) and merge it into the store in one
+    transaction (upsert by sku, store, date). The upload size limit is the browser's; the
+    command line passes `any_size`. The store is held only for the merge, not while the file
+    is read and checked."""
     require(actor, "upload")
     with session(db) as s:
         store_freq = datasets.get_setting(s, "freq")
         store_range = sales.date_range(s)
-    prep = prepare(path, mapping, file_name=file_name, store_freq=store_freq, store_range=store_range)
-    with session(db, write=True) as s:
-        store_freq = datasets.get_setting(s, "freq")
-        if store_freq and prep.freq != store_freq:
-            raise ValidationError(
-                f"{prep.file_name} holds {describe_freq(prep.freq)} data, but this store holds "
-                f"{describe_freq(store_freq)} data."
+    with tempfile.TemporaryDirectory(prefix="shelfcast-ingest-") as tmp:
+        prep = prepare(path, mapping, file_name=file_name, store_freq=store_freq,
+                       store_range=store_range, out=Path(tmp) / "prepared.duckdb", any_size=any_size)
+        with session(db, write=True) as s:
+            store_freq = datasets.get_setting(s, "freq")
+            if store_freq and prep.freq != store_freq:
+                raise ValidationError(
+                    f"{prep.file_name} holds {describe_freq(prep.freq)} data, but this store holds "
+                    f"{describe_freq(store_freq)} data."
+                )
+            ds = datasets.add_dataset(
+                s,
+                datasets.Dataset(
+                    file_name=prep.file_name, sha256=prep.sha256, rows_added=0, rows_updated=0,
+                    series_count=prep.n_series, first_date=prep.first_date, last_date=prep.last_date,
+                    freq=prep.freq, columns=json.dumps(asdict(prep.mapping)), created_by=actor.name,
+                ),
             )
-        ds = datasets.add_dataset(
-            s,
-            datasets.Dataset(
-                file_name=prep.file_name, sha256=prep.sha256, rows_added=0, rows_updated=0,
-                series_count=0, first_date=prep.first_date, last_date=prep.last_date,
-                freq=prep.freq, columns=json.dumps(asdict(prep.mapping)), created_by=actor.name,
-            ),
-        )
-        added, updated = sales.upsert(s, prep.rows, prep.regressors, ds.id)
-        ds.rows_added, ds.rows_updated = added, updated
-        ds.series_count = sales.count_series_in(s, prep.rows)
-        s.add(ds)
-        if not store_freq:
-            datasets.set_setting(s, "freq", prep.freq)
-        s.flush()
-        result = IngestResult(
-            dataset_id=ds.id, file_name=prep.file_name, rows_added=added, rows_updated=updated,
-            series=ds.series_count, first_date=prep.first_date, last_date=prep.last_date,
-            freq=prep.freq, mapping=asdict(prep.mapping),
-        )
+            added, updated = sales.merge(s, prep.path, prep.regressors, ds.id)
+            ds.rows_added, ds.rows_updated = added, updated
+            s.add(ds)
+            if not store_freq:
+                datasets.set_setting(s, "freq", prep.freq)
+            s.flush()
+            result = IngestResult(
+                dataset_id=ds.id, file_name=prep.file_name, rows_added=added, rows_updated=updated,
+                series=prep.n_series, first_date=prep.first_date, last_date=prep.last_date,
+                freq=prep.freq, mapping=asdict(prep.mapping),
+            )
     for hook in AFTER_INGEST:
         hook(result, actor, db)
     return result

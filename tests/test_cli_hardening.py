@@ -80,15 +80,20 @@ def test_store_is_named_and_not_made_in_the_checkout(tmp_path):
     assert config.db_path(tmp_path / "x.duckdb") == tmp_path / "x.duckdb"
 
 
-def test_help_imports_no_command_and_is_fast(tmp_path):
+def _imported(argv: list[str], modules: tuple[str, ...]) -> subprocess.CompletedProcess:
+    """Run `shelfcast ARGV` in a fresh interpreter; its stdout ends with the exit code and
+    which of `modules` it imported (`CODE 0 HEAVY []` when none)."""
     probe = ("import sys, core.cli\n"
-             "try:\n    core.cli.main(['--help'])\nexcept SystemExit:\n    pass\n"
-             "heavy = [m for m in ('pandas', 'sqlmodel', 'sqlalchemy', 'scipy', 'duckdb', 'numpy',"
-             " 'core.store', 'core.ingest') if m in sys.modules]\n"
-             "print('HEAVY', heavy)")
-    r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60,
-                       env=dict(os.environ, PYTHONPATH=str(ROOT)))
-    assert "HEAVY []" in r.stdout, r.stdout + r.stderr
+             f"try:\n    code = core.cli.main({argv!r})\nexcept SystemExit as e:\n    code = e.code\n"
+             f"print('CODE', code, 'HEAVY', [m for m in {modules!r} if m in sys.modules])")
+    return subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT)))
+
+
+def test_help_imports_no_command_and_is_fast(tmp_path):
+    r = _imported(["--help"], ("pandas", "sqlmodel", "sqlalchemy", "scipy", "duckdb", "numpy",
+                               "core.store", "core.ingest"))
+    assert "CODE 0 HEAVY []" in r.stdout, r.stdout + r.stderr
     assert "ingest" in r.stdout and "sales" in r.stdout  # every command is still listed
     t0 = time.monotonic()
     r = run_cli("--help")
@@ -103,3 +108,30 @@ def test_a_store_path_that_is_not_a_store_is_refused(tmp_path, capsys, monkeypat
         code, _, err = cli(capsys, monkeypatch, "--db", str(target), "user", "list")
         assert code == 2 and says in err and "Traceback" not in err, err
     assert not_db.read_text().startswith("date,sku")  # left as it was
+
+
+def test_versions_imports_no_training_or_models(tmp_path):
+    """`shelfcast versions --json` lists rows: it must not import the trainer, the models or
+    scipy (a second of start-up a cron job or a person pays), unless a run is marked running."""
+    r = _imported(["--db", str(tmp_path / "s.duckdb"), "versions", "--json"],
+                  ("core.training", "core.models", "sklearn", "scipy", "statsforecast", "core.artifacts",
+                   "core.quantiles"))
+    assert "CODE 0 HEAVY []" in r.stdout, r.stdout + r.stderr
+
+
+def test_versions_still_marks_a_dead_run_interrupted(db, capsys, monkeypatch):
+    """The lazy import above must not lose `versions` marking a run whose process is gone."""
+    import json
+    import socket
+
+    from core.store import session, train_jobs
+    from core.store import versions as vstore
+
+    with session(db, write=True) as s:
+        v = vstore.add_version(s, vstore.Version(kind="naive", horizon=7, folds=1, freq="D",
+                                                 created_by="sam"))
+        train_jobs.add(s, v.id, 2**22 + 12345, socket.gethostname())  # no such pid
+        vid = v.id
+    code, out, err = cli(capsys, monkeypatch, "versions", "--json")
+    assert code == 0, err
+    assert [r["status"] for r in json.loads(out) if r["id"] == vid] == ["interrupted"]

@@ -6,6 +6,7 @@ import getpass
 import json
 import os
 import sys
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from core.access import Actor
@@ -25,6 +26,13 @@ def emit(obj: Any, as_json: bool, text: str | None = None) -> None:
         print(json.dumps(obj, default=str, indent=2))
     elif text is not None:
         print(text)
+
+
+def emit_rows(rows: Sequence[Any], as_json: bool, line: Callable[[Any], str], empty: str) -> None:
+    """A listing of entities (each with `to_json()`): one line per row, or `empty` when there are
+    none, or the JSON list."""
+    text = "\n".join(line(x) for x in rows) or empty
+    emit([x.to_json() for x in rows], as_json, text)
 
 
 def progress(done: int, total: int, label: str = "") -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core import sharing
-from core.cli.common import actor, emit
+from core.cli.common import actor, emit, emit_rows
 
 
 def register(sub) -> None:
@@ -36,12 +36,9 @@ def list_(args) -> int:
     def t(x) -> str:
         return f"{x:%Y-%m-%d %H:%M}" if x else "-"
 
-    text = "\n".join(
-        f"{x.id:>4}  {x.status:<8} expires {t(x.expires_at)}  "
-        f"by {x.created_by}  {x.label}"
-        for x in rows
-    ) or "No share links yet: `shelfcast share create --label TEXT` makes one."
-    emit([x.to_json() for x in rows], args.json, text)
+    emit_rows(rows, args.json,
+              lambda x: f"{x.id:>4}  {x.status:<8} expires {t(x.expires_at)}  by {x.created_by}  {x.label}",
+              "No share links yet: `shelfcast share create --label TEXT` makes one.")
     return 0
 
 

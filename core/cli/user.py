@@ -11,7 +11,7 @@ import sys
 
 from core import users
 from core.access import ROLES
-from core.cli.common import actor, emit
+from core.cli.common import actor, emit, emit_rows
 from core.errors import ValidationError
 
 
@@ -58,12 +58,10 @@ def add(args) -> int:
 
 def list_(args) -> int:
     rows = users.list_users(actor(args), args.db)
-    text = "\n".join(
-        f"{u.name:<24} {u.role:<10} {'disabled' if u.disabled else 'enabled':<9} "
-        f"created {u.created_at:%Y-%m-%d} by {u.created_by}"
-        for u in rows
-    ) or "No accounts yet: `shelfcast user add NAME --role admin` creates the first admin."
-    emit([u.to_json() for u in rows], args.json, text)
+    emit_rows(rows, args.json,
+              lambda u: (f"{u.name:<24} {u.role:<10} {'disabled' if u.disabled else 'enabled':<9} "
+                         f"created {u.created_at:%Y-%m-%d} by {u.created_by}"),
+              "No accounts yet: `shelfcast user add NAME --role admin` creates the first admin.")
     return 0
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core import forecasts, training
+from core import forecasts
 from core.cli.common import emit
 
 
@@ -13,8 +13,14 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    training.mark_interrupted(args.db)
     rows = forecasts.list_versions(args.db)
+    if any(r["status"] == "running" for r in rows):
+        # Only a run that looks live can be a dead one to mark: core.training (the models,
+        # numpy, scikit-learn) costs a second of start-up, paid only then.
+        from core import training
+
+        if training.mark_interrupted(args.db):
+            rows = forecasts.list_versions(args.db)
     lines = [f"{'id':>4}  {'model':<8} {'status':<11} {'active':<6} {'accuracy':>8}  {'series':>6}  created (UTC)     by"]
     for r in rows:
         acc = r["metrics"].get("accuracy")

@@ -8,7 +8,10 @@ plan), which is how a model knows their future values.
 
 from __future__ import annotations
 
+import contextlib
+import secrets
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import text
@@ -17,9 +20,9 @@ from sqlmodel import Session
 from core.store.db import raw
 from core.store.schema import DDL
 
-if TYPE_CHECKING:  # pandas and pyarrow cost a CLI command that does not read sales a second
+if TYPE_CHECKING:  # pandas costs a CLI command that does not read sales a second
+    import duckdb
     import pandas as pd
-    import pyarrow as pa
 
 DDL += [
     "CREATE SEQUENCE IF NOT EXISTS series_id_seq START 1",
@@ -56,64 +59,76 @@ DDL += [
 ]
 
 
-def upsert(s: Session, rows: pa.Table, regs: pa.Table | None, dataset_id: int) -> tuple[int, int]:
-    """Merge validated rows (sku, store, ds, y) into the store; new values replace old ones for
-    the same (sku, store, ds). Returns (rows added, rows updated).
+def merge(s: Session, prepared: Path, regressors: list[str], dataset_id: int) -> tuple[int, int]:
+    """Merge a validated file (the private DuckDB file `prepared`: tables keys (h, sku, store,
+    has_rows) and clean (h, ds, y, plan, r0, r1, ...), see core.ingest) into the store; new
+    values replace old ones for the same series and date. Returns (rows added, rows updated).
 
-    The overlap search and deletes run only when the store already holds rows for the incoming
-    series: the first load of a large file is a plain join-and-insert."""
+    Rows are keyed by series id once, through the small keys table, and read straight from the
+    attached file: nothing passes through Python. Old rows are looked for only when some incoming
+    series was already in the store, so a first load is a plain insert."""
     con = raw(s)
-    con.register("incoming", rows)
-    had_series = con.execute("SELECT count(*) FROM series").fetchone()[0] > 0
-    con.execute(
-        """INSERT INTO series (sku, store)
-           SELECT DISTINCT i.sku, i.store FROM incoming i
-           ANTI JOIN series USING (sku, store) ORDER BY 1, 2"""
-    )
-    updated = 0
-    if had_series:
-        con.execute(
-            """CREATE OR REPLACE TEMP TABLE incoming_ids AS
-               SELECT s.series_id, i.ds, i.y FROM incoming i JOIN series s USING (sku, store)"""
-        )
-        updated = con.execute(
-            "SELECT count(*) FROM sales JOIN incoming_ids USING (series_id, ds)"
-        ).fetchone()[0]
-        if updated:
-            con.execute(
-                "DELETE FROM sales USING incoming_ids i WHERE sales.series_id = i.series_id AND sales.ds = i.ds"
-            )
-        con.execute("INSERT INTO sales SELECT series_id, ds, y, ? FROM incoming_ids", [dataset_id])
-        con.execute("DROP TABLE incoming_ids")
+    con.execute("SET enable_progress_bar = false")  # drawn on stdout, where `--json` writes
+    p = _attach(s, con, prepared)
+    known = con.execute(f"SELECT count(*) FROM {p}.keys SEMI JOIN series USING (sku, store)").fetchone()[0]  # noqa: S608 - own alias
+    con.execute(f"INSERT INTO series (sku, store) SELECT sku, store FROM {p}.keys "  # noqa: S608 - own alias
+                "ANTI JOIN series USING (sku, store) WHERE has_rows ORDER BY 1, 2")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE incoming_ids AS SELECT k.h, s.series_id "  # noqa: S608 - own alias
+                f"FROM {p}.keys k JOIN series s USING (sku, store)")
+    updated = _replace(con, "sales", "r.ds, r.y", f"(SELECT h, ds, y FROM {p}.clean WHERE NOT plan) r",  # noqa: S608 - own alias
+                       dataset_id, bool(known))
+    total = con.execute(f"SELECT count(*) FROM {p}.clean WHERE NOT plan").fetchone()[0]  # noqa: S608 - own alias
+    if regressors:
+        cols = ", ".join(f"r{i}" for i in range(len(regressors)))
+        # UNPIVOT to long rows (NULLs dropped); names come from a bound list, not SQL text.
+        con.execute("SET VARIABLE shelfcast_regressors = ?", [regressors])
+        name = "getvariable('shelfcast_regressors')[CAST(substr(k, 2) AS INTEGER) + 1]"
+        long = (f"(SELECT h, ds, {name} AS name, value FROM (UNPIVOT (SELECT h, ds, {cols} "  # noqa: S608 - r0, r1, ...
+                f"FROM {p}.clean) ON {cols} INTO NAME k VALUE value)) r")
+        _replace(con, "regressors", "r.ds, r.name, r.value", long, dataset_id, bool(known))
+    con.execute("DROP TABLE incoming_ids")
+    return int(total - updated), int(updated)
+
+
+def _attach(s: Session, con: duckdb.DuckDBPyConnection, path: Path) -> str:
+    """Attach the prepared file read-only under a fresh name, detached when the transaction
+    ends (DuckDB refuses to detach a database the open transaction has read; the store's
+    instance may be shared by the server's other sessions, so it must not stay attached)."""
+    from sqlalchemy import event
+
+    alias = f"prepared_{secrets.token_hex(6)}"
+    con.execute(f"ATTACH '{str(path).replace(chr(39), chr(39) * 2)}' AS {alias} (READ_ONLY)")
+
+    def detach(*_: object) -> None:
+        with contextlib.suppress(Exception):  # a closed connection has detached it already
+            con.execute(f"DETACH DATABASE IF EXISTS {alias}")
+
+    event.listen(s, "after_commit", detach, once=True)
+    event.listen(s, "after_rollback", detach, once=True)
+    return alias
+
+
+def _replace(con: duckdb.DuckDBPyConnection, table: str, columns: str, source: str, dataset_id: int,
+             overlap: bool) -> int:
+    """Insert `source` (keyed by h) into `table` as series ids; with `overlap`, the stored rows
+    of the same keys (series, date and, for regressors, name) go first. Returns rows replaced.
+    `table`, `columns` and `source` are this module's own SQL, never user text."""
+    replaced = 0
+    if overlap:
+        keys = "series_id, ds, name" if table == "regressors" else "series_id, ds"
+        con.execute(f"CREATE OR REPLACE TEMP TABLE incoming_rows AS SELECT i.series_id, {columns} "  # noqa: S608 - own SQL
+                    f"FROM {source} JOIN incoming_ids i USING (h)")
+        replaced = con.execute(
+            f"SELECT count(*) FROM {table} SEMI JOIN incoming_rows USING ({keys})").fetchone()[0]  # noqa: S608 - own SQL
+        if replaced:
+            on = " AND ".join(f"{table}.{k} = i.{k}" for k in keys.split(", "))
+            con.execute(f"DELETE FROM {table} USING incoming_rows i WHERE {on}")  # noqa: S608 - own SQL
+        con.execute(f"INSERT INTO {table} SELECT *, ? FROM incoming_rows", [dataset_id])  # noqa: S608 - own SQL
+        con.execute("DROP TABLE incoming_rows")
     else:
-        con.execute(
-            """INSERT INTO sales SELECT s.series_id, i.ds, i.y, ?
-               FROM incoming i JOIN series s USING (sku, store)""",
-            [dataset_id],
-        )
-    added = rows.num_rows - updated
-    con.unregister("incoming")
-    if regs is not None and regs.num_rows:
-        con.register("incoming_regs", regs)
-        if con.execute("SELECT count(*) FROM regressors").fetchone()[0]:
-            con.execute(
-                """CREATE OR REPLACE TEMP TABLE incoming_r AS SELECT s.series_id, r.ds, r.name, r.value
-                   FROM incoming_regs r JOIN series s USING (sku, store)"""
-            )
-            con.execute(
-                """DELETE FROM regressors USING incoming_r i WHERE regressors.series_id = i.series_id
-                   AND regressors.ds = i.ds AND regressors.name = i.name"""
-            )
-            con.execute("INSERT INTO regressors SELECT series_id, ds, name, value, ? FROM incoming_r", [dataset_id])
-            con.execute("DROP TABLE incoming_r")
-        else:
-            con.execute(
-                """INSERT INTO regressors SELECT s.series_id, r.ds, r.name, r.value, ?
-                   FROM incoming_regs r JOIN series s USING (sku, store)""",
-                [dataset_id],
-            )
-        con.unregister("incoming_regs")
-    return int(added), int(updated)
+        con.execute(f"INSERT INTO {table} SELECT i.series_id, {columns}, ? "  # noqa: S608 - own SQL
+                    f"FROM {source} JOIN incoming_ids i USING (h)", [dataset_id])
+    return int(replaced)
 
 
 def counts(s: Session) -> dict:
@@ -126,14 +141,6 @@ def counts(s: Session) -> dict:
     ).one()
     keys = ("rows", "series", "skus", "stores", "first_date", "last_date")
     return dict(zip(keys, row, strict=True))
-
-
-def count_series_in(s: Session, rows: pa.Table) -> int:
-    con = raw(s)
-    con.register("probe", rows)
-    n = con.execute("SELECT count(*) FROM (SELECT DISTINCT sku, store FROM probe)").fetchone()[0]
-    con.unregister("probe")
-    return int(n)
 
 
 def series_summary(s: Session) -> pd.DataFrame:
