@@ -5,6 +5,12 @@ read-only meanwhile. So nothing keeps a connection open between operations: the 
 a scheduled `shelfcast ingest` each open, work in one transaction, and close. A process that finds
 the file held retries with backoff for a bounded time, then gives a clear StoreBusy message.
 Within one process, writes are serialised by a lock so concurrent threads never race.
+
+One exception to "open per operation": a `unit(path)` scope (one page run of the app) keeps the
+connection it first opens until the scope ends, and every `session()` inside reuses it. A page
+makes a dozen store reads, and each open + close of the file (the last close checkpoints) cost
+more than the read itself. The scope still ends with the run, so a CLI process gets the file
+between runs; writes inside it still take the write lock and commit at once.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from pathlib import Path
 
 import duckdb
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session
 
@@ -34,6 +40,39 @@ _ready: set[Path] = set()
 _guard = threading.Lock()
 # The wait allowed for a busy file, for connections opened by the current session's code.
 _timeout: ContextVar[float | None] = ContextVar("shelfcast_store_timeout", default=None)
+
+
+class _Unit:
+    """The connection one unit of work shares, opened by its first session (lazily: a run that
+    reads nothing never touches the file)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.conn: Connection | None = None
+
+
+# The open unit of this thread / context. Threads start with an empty context, so a background
+# job started from a page opens its own connections, as before.
+_unit: ContextVar[_Unit | None] = ContextVar("shelfcast_store_unit", default=None)
+
+
+@contextmanager
+def unit(db: str | Path | None = None) -> Iterator[None]:
+    """One connection for everything inside (a page run): nested `session()` calls on the same
+    file reuse it, each still its own transaction. Re-entering for the same file is a no-op."""
+    path = config.db_path(db)
+    current = _unit.get()
+    if current is not None and current.path == path:
+        yield
+        return
+    u = _Unit(path)
+    token = _unit.set(u)
+    try:
+        yield
+    finally:
+        _unit.reset(token)
+        if u.conn is not None:
+            u.conn.close()
 
 
 def _engine(path: Path) -> Engine:
@@ -97,9 +136,17 @@ def _is_lock_error(exc: BaseException) -> bool:
             or "Unique file handle conflict" in text)
 
 
-def _connect(engine: Engine) -> Session:
+def _connect(engine: Engine, path: Path) -> Session:
     """A session whose connection is open now, so that a held file is found here and not
-    mid-work; the retry itself is in `_retrying_connect`."""
+    mid-work; the retry itself is in `_retrying_connect`. Inside a unit of work, the unit's
+    connection, unless a session on it is still open (a session inside a session keeps its own
+    transaction, as it did with its own connection)."""
+    u = _unit.get()
+    if u is not None and u.path == path:
+        if u.conn is None:
+            u.conn = engine.connect()
+        if not u.conn.in_transaction():
+            return Session(bind=u.conn, expire_on_commit=False)
     s = Session(engine, expire_on_commit=False)
     try:
         s.connection()
@@ -125,7 +172,7 @@ def session(
         lock.acquire()
     token = _timeout.set(timeout)  # for every (re)connection this session makes
     try:
-        s = _connect(engine)
+        s = _connect(engine, path)
         try:
             if path not in _ready:
                 _create_schema(s, path)
