@@ -19,11 +19,12 @@ import hashlib
 import random
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
+from typing import Any, TypeVar
 
 import duckdb
 from sqlalchemy import create_engine, event
@@ -34,6 +35,7 @@ from sqlmodel import Session
 from core import config
 from core.errors import StoreBusy, ValidationError
 
+T = TypeVar("T")
 _engines: dict[Path, Engine] = {}
 _write_locks: dict[Path, threading.RLock] = {}
 _ready: set[Path] = set()
@@ -49,6 +51,7 @@ class _Unit:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.conn: Connection | None = None
+        self.memo: dict[tuple, Any] = {}  # pure reads already computed in this unit (see `memo`)
 
 
 # The open unit of this thread / context. Threads start with an empty context, so a background
@@ -136,6 +139,19 @@ def _is_lock_error(exc: BaseException) -> bool:
             or "Unique file handle conflict" in text)
 
 
+def memo(db: str | Path | None, key: tuple, compute: Callable[[], T]) -> T:
+    """A pure read computed once per unit of work: a page asks for the same per-SKU accuracy
+    for its headline, its table and its worklist, each a scan of every stored error. Outside a
+    unit (the CLI, jobs) it simply computes. Any write session in the unit forgets the results.
+    Callers hand out copies of mutable results."""
+    u = _unit.get()
+    if u is None or u.path != config.db_path(db):
+        return compute()
+    if key not in u.memo:
+        u.memo[key] = compute()
+    return u.memo[key]
+
+
 def _connect(engine: Engine, path: Path) -> Session:
     """A session whose connection is open now, so that a held file is found here and not
     mid-work; the retry itself is in `_retrying_connect`. Inside a unit of work, the unit's
@@ -170,6 +186,9 @@ def session(
     lock = _write_locks[path] if write else None
     if lock:
         lock.acquire()
+        u = _unit.get()
+        if u is not None and u.path == path:
+            u.memo.clear()
     token = _timeout.set(timeout)  # for every (re)connection this session makes
     try:
         s = _connect(engine, path)
