@@ -13,7 +13,6 @@ from datetime import timedelta
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from core.errors import ValidationError
 from core.monitoring.accuracy import accuracy_by_period, sku_accuracy
@@ -53,6 +52,10 @@ def drift_test(ref: np.ndarray, cur: np.ndarray, method: str = "auto") -> dict:
     two-sample KS (drift if p < 0.05) up to 1,000 reference values, the Wasserstein distance
     divided by the reference standard deviation (drift if > 0.1) above; PSI (drift if > 0.2) on
     request. Returns test, score, threshold and drifted."""
+    # scipy.stats is imported here, not with the module: ~1 s a cold Monitor pays before its
+    # first chart otherwise.
+    from scipy import stats
+
     ref = np.asarray(ref, dtype=float)
     cur = np.asarray(cur, dtype=float)
     if method not in DRIFT_METHODS:
@@ -76,6 +79,8 @@ def drift_test(ref: np.ndarray, cur: np.ndarray, method: str = "auto") -> dict:
 def population_stability(ref: np.ndarray, cur: np.ndarray, bins: int = 10) -> float:
     """PSI over reference-quantile bins: sum (a − e) ln(a / e), which is KL(a‖e) + KL(e‖a), taken
     with scipy.stats.entropy. Empty bins get a small floor so the logarithm stays finite."""
+    from scipy import stats
+
     edges = np.unique(np.quantile(ref, np.linspace(0, 1, bins + 1)))
     if len(edges) < 2:
         edges = np.array([ref.min() - 0.5, ref.max() + 0.5])
