@@ -60,11 +60,12 @@ def weekly_table(s: Session, fc: pd.DataFrame, last: date | None, weeks: int,
 
 def active_span(s: Session, after: date | None) -> tuple[int | None, date | None, date | None, int]:
     """The published version, its first and last forecast date, and how many distinct forecast
-    dates lie after `after` (the last actual)."""
+    dates lie after `after` (the last actual). Read from `forecasts` itself: overrides change
+    values, never dates, and the `active_forecasts` view resolves them for every row."""
     row = raw(s).execute(
-        """SELECT any_value(version_id), min(ds), max(ds),
-                  count(DISTINCT ds) FILTER (WHERE ? IS NULL OR ds > ?)
-           FROM active_forecasts""",
+        """SELECT any_value(f.version_id), min(f.ds), max(f.ds),
+                  count(DISTINCT f.ds) FILTER (WHERE ? IS NULL OR f.ds > ?)
+           FROM forecasts f JOIN active a ON a.version_id = f.version_id AND a.scope = 'default'""",
         [after, after],
     ).fetchone()
     return row[0], row[1], row[2], int(row[3] or 0)
