@@ -132,6 +132,10 @@ class Versions(_Area):
     def active_forecasts(self) -> pd.DataFrame:
         return registry.active_forecasts(self.db)
 
+    def published(self) -> registry.Published | None:
+        """version, rows, series, first, last of the published forecasts, without reading them."""
+        return registry.published(self.db)
+
     def history(self) -> pd.DataFrame:
         return registry.history(self.db)
 
