@@ -53,24 +53,23 @@ def test_writes_in_a_unit_commit_and_fail_alone(db):
         assert raw(s).execute("SELECT list(x) FROM t").fetchone()[0] == [1]
 
 
-def test_the_file_is_free_for_the_cli_after_the_unit(db, tmp_path, scientist):
+@pytest.mark.parametrize("during", [False, True])
+def test_the_cli_waits_during_a_unit_and_gets_the_file_after(db, tmp_path, scientist, during):
+    """A page run holds the file like any holder (the CLI waits, bounded); once the run ends the
+    file is free again."""
     ingest(demo_csv(tmp_path / "a.csv", n_skus=2, n_stores=1, days=10), scientist)
     new = frame_csv(tmp_path / "feed.csv", [{"date": "2026-11-02", "sku": "BEV-001", "store": "Leeds", "units": 5}])
+
+    def cli():
+        return run_cli("ingest", str(new), "--json", db=db, env_extra={"SHELFCAST_LOCK_TIMEOUT": "1"})
+
     with unit(db):
         with session(db) as s:
             raw(s).execute("SELECT count(*) FROM sales").fetchone()
-    p = run_cli("ingest", str(new), "--json", db=db, env_extra={"SHELFCAST_LOCK_TIMEOUT": "1"})
-    assert p.returncode == 0, p.stderr
-    assert '"rows_added": 1' in p.stdout
-
-
-def test_a_unit_holds_the_file_while_it_runs(db, tmp_path, scientist):
-    """The other side of the bargain: during a run the CLI waits (bounded), as for any holder."""
-    ingest(demo_csv(tmp_path / "a.csv", n_skus=2, n_stores=1, days=10), scientist)
-    new = frame_csv(tmp_path / "feed.csv", [{"date": "2026-11-02", "sku": "BEV-001", "store": "Leeds", "units": 5}])
-    with unit(db):
-        with session(db) as s:
-            raw(s).execute("SELECT count(*) FROM sales").fetchone()
-        p = run_cli("ingest", str(new), db=db, env_extra={"SHELFCAST_LOCK_TIMEOUT": "1"})
-    assert p.returncode == 2
-    assert "in use by another Shelfcast process" in p.stderr
+        p = cli() if during else None
+    p = p or cli()
+    if during:
+        assert p.returncode == 2 and "in use by another Shelfcast process" in p.stderr
+    else:
+        assert p.returncode == 0, p.stderr
+        assert '"rows_added": 1' in p.stdout
