@@ -62,3 +62,26 @@ def test_a_write_in_the_unit_forgets_cached_reads(store):
                            "(SELECT series_id FROM series WHERE sku = ?)", [before["sku"].iloc[0]])
         after = monitoring.sku_accuracy(store)
     assert len(after) == len(before) - 1
+
+
+def test_alerts_read_once_per_unit_and_forgotten_on_acknowledge(store, monkeypatch, manager):
+    import core.monitoring as mon_pkg
+
+    calls = [0]
+    real = mon_pkg.alerts
+
+    def counted(*a, **k):
+        calls[0] += 1
+        return real(*a, **k)
+
+    monkeypatch.setattr(mon_pkg, "alerts", counted)
+    mon = monitoring.Monitoring(store)
+    with unit(store):
+        live = mon.alerts(["open", "acknowledged"])
+        assert mon.alerts(["open", "acknowledged"]) == live and calls[0] == 1
+        live[0]["status"] = "spoiled"  # a caller's change stays its own
+        first = mon.alerts(["open", "acknowledged"])[0]
+        assert first["status"] == "open"
+        mon.acknowledge(manager, first["id"], "seen")
+        again = {a["id"]: a for a in mon.alerts(["open", "acknowledged"])}
+    assert calls[0] == 2 and again[first["id"]]["status"] == "acknowledged"
