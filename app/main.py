@@ -22,13 +22,16 @@ if not st.get_option("client.disableDataExport"):
     st.set_option("client.disableDataExport", True)
     st.rerun()
 st.set_page_config(page_title="Shelfcast", layout="wide")
-# Once per server process: training runs left 'running' by a previous server (killed, restarted)
-# become 'interrupted' before anyone sees them; later calls return at once.
-widgets.api().training.on_startup()
+# One store connection for the whole run (released at its end, so a CLI process can get the
+# file between runs): the page's reads reuse it instead of opening the file each time.
+with widgets.api().unit():
+    # Once per server process: training runs left 'running' by a previous server (killed,
+    # restarted) become 'interrupted' before anyone sees them; later calls return at once.
+    widgets.api().training.on_startup()
 
-actor = gate.current_actor()
-if actor is not None:
-    # A share link gets a single page and no navigation menu.
-    page = st.navigation(nav.pages_for(actor), position="hidden" if actor.via_link else "sidebar")
-    gate.sidebar(actor)
-    page.run()
+    actor = gate.current_actor()
+    if actor is not None:
+        # A share link gets a single page and no navigation menu.
+        page = st.navigation(nav.pages_for(actor), position="hidden" if actor.via_link else "sidebar")
+        gate.sidebar(actor)
+        page.run()

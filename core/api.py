@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import date
-from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
@@ -131,6 +131,10 @@ class Versions(_Area):
 
     def active_forecasts(self) -> pd.DataFrame:
         return registry.active_forecasts(self.db)
+
+    def published(self) -> registry.Published | None:
+        """version, rows, series, first, last of the published forecasts, without reading them."""
+        return registry.published(self.db)
 
     def history(self) -> pd.DataFrame:
         return registry.history(self.db)
@@ -389,27 +393,17 @@ class Shelfcast:
         self.users = Users(self.db)
         self.sharing = Sharing(self.db)
         self.inventory = Inventory(self.db)
+        self.retraining = Retraining(self.db)  # policy and challengers (core.retrain, core.challengers)
+        self.monitoring = Monitoring(self.db)  # accuracy, drift, rules, alerts (core.monitoring)
+        self.sessions = Sessions(self.db)  # sign-ins that survive a reload (core.browser_sessions)
+        self.planning = Planning(self.db)  # managers' forecast view, the published forecast's freshness
 
-    @cached_property
-    def retraining(self) -> Retraining:
-        """Retraining policy and challengers (core.retrain, core.challengers)."""
-        return Retraining(self.db)
+    def unit(self) -> AbstractContextManager[None]:
+        """One store connection for everything inside (the app enters it once per page run):
+        a page's dozen reads then pay for one open of the file, not one each."""
+        from core.store import unit
 
-    @cached_property
-    def monitoring(self) -> Monitoring:
-        """Accuracy, drift, rules and alerts (core.monitoring owns them)."""
-        return Monitoring(self.db)
-
-    # --- w-planner: sign-in sessions, the managers' forecast view, freshness -----------------
-    @cached_property
-    def sessions(self) -> Sessions:
-        """Sign-ins that survive a reload (core.browser_sessions)."""
-        return Sessions(self.db)
-
-    @cached_property
-    def planning(self) -> Planning:
-        """The managers' forecast view and the published forecast's freshness."""
-        return Planning(self.db)
+        return unit(self.db)
 
 
 class Planning(_Area):

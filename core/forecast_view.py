@@ -47,40 +47,28 @@ def weekly(db=None, weeks: int = 13) -> WeeklyForecast:
     if version is None:
         return WeeklyForecast(pd.DataFrame(columns=cols), None, last, False)
     fc = forecasts.forecast_frame(version, db)
-    fc["date"] = pd.to_datetime(fc["date"])
     if last is not None:
-        fc = fc[fc["date"] > pd.Timestamp(last)]
+        fc = fc[pd.to_datetime(fc["date"]) > pd.Timestamp(last)]
     has_band = {"p10", "p90"} <= set(fc.columns) and fc[["p10", "p90"]].notna().any().all() if len(fc) else False
     if not has_band:
         fc = fc.assign(p10=np.nan, p90=np.nan)
-    fc["week"] = (fc["date"] - pd.to_timedelta(fc["date"].dt.weekday, unit="D")).dt.date
-    keep = sorted(fc["week"].unique())[:weeks]
-    fc = fc[fc["week"].isin(keep)]
-    g = fc.groupby(["sku", "store", "week"], as_index=False).agg(
-        forecast=("yhat", "sum"), p10=("p10", lambda x: x.sum(min_count=1)),
-        p90=("p90", lambda x: x.sum(min_count=1)))
-    if g.empty:
+    if fc.empty:
         return WeeklyForecast(pd.DataFrame(columns=cols), version, last, has_band)
-    first = min(keep)
+    first_day = pd.Timestamp(min(fc["date"])).date()
+    first = first_day - timedelta(days=first_day.weekday())
     since = first - timedelta(days=364 + 7 * weeks) if last is None else min(
         first - timedelta(days=364), last - timedelta(days=7 * (RECENT_WEEKS + 1)))
-    with session(db) as s:
-        act = store.weekly_actuals(s, since)
-    act["week"] = pd.to_datetime(act["week"]).dt.date
-    ly = act.assign(week=[w + timedelta(days=364) for w in act["week"]])[["sku", "store", "week", "units"]]
-    out = g.merge(ly.rename(columns={"units": "last_year"}), on=["sku", "store", "week"], how="left")
+    recent = None
     if last is not None:  # complete weeks before the last actual's week
         end = last - timedelta(days=last.weekday())
-        full = act[(act["week"] < end) & (act["week"] >= end - timedelta(days=7 * RECENT_WEEKS))]
-        rec = full.groupby(["sku", "store"], as_index=False)["units"].mean().rename(columns={"units": "recent_avg"})
-        out = out.merge(rec, on=["sku", "store"], how="left")
-    else:
-        out["recent_avg"] = np.nan
+        recent = (end - timedelta(days=7 * RECENT_WEEKS), end)
+    with session(db) as s:
+        out = store.weekly_table(s, fc, last, weeks, since, recent)
+    out["week"] = pd.to_datetime(out["week"]).dt.date
     out["category"] = category(out["sku"])
     for c in ["forecast", "p10", "p90", "last_year", "recent_avg"]:
-        out[c] = out[c].clip(lower=0).round().astype("Int64")
-    return WeeklyForecast(out[cols].sort_values(["sku", "store", "week"], ignore_index=True),
-                          version, last, has_band)
+        out[c] = out[c].astype("float64").clip(lower=0).round().astype("Int64")
+    return WeeklyForecast(out[cols], version, last, has_band)
 
 
 def to_xlsx_bytes(df: pd.DataFrame) -> bytes:

@@ -82,3 +82,20 @@ def test_training_limits_come_from_core(tmp_path):
     t = Shelfcast(tmp_path / "s.duckdb").training
     assert t.max_horizon("W-MON") == training.MAX_HORIZON["W"]
     assert t.defaults("sklearn")["estimator"] == "hgb" and "seed" in t.defaults("naive")
+
+
+def test_published_summary_matches_the_published_rows(tmp_path):
+    """What Compare says about the published forecasts, without reading them out."""
+    from core import registry
+
+    db = make_store(tmp_path, n_skus=3, days=90)
+    api = Shelfcast(db)
+    assert api.versions.published() is None
+    vid = training.train(SCI, "naive", horizon=7, folds=1, db=db)
+    registry.promote(Actor("ada", "admin"), vid, "test", db=db)
+    before = snapshot(db)
+    p = api.versions.published()
+    pub = api.versions.active_forecasts()
+    assert (p.version, p.rows, p.series) == (vid, len(pub), pub[["sku", "store"]].drop_duplicates().shape[0])
+    assert (p.first, p.last) == (pub["date"].min(), pub["date"].max())
+    assert snapshot(db) == before

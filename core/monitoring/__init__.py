@@ -196,8 +196,11 @@ class Monitoring:
 
     def alerts(self, statuses: list[str] | None = None, filters: Filters | None = None) -> list[dict]:
         """alert_json dicts, newest first; with filters, only alerts of the SKUs / stores /
-        categories in them."""
-        out = alerts(self.db, statuses)
+        categories in them. Read once per page run (the headline and the page both ask)."""
+        from core.store.db import memo
+
+        key = ("alerts", tuple(statuses) if statuses else None)
+        out = [dict(a) for a in memo(self.db, key, lambda: alerts(self.db, statuses))]
         if filters and (filters.skus or filters.categories):
             out = [a for a in out if (not filters.skus or a["sku"] in filters.skus)
                    and (not filters.categories or category(a["sku"]) in filters.categories)]

@@ -18,6 +18,7 @@ from core.monitoring.errors import active
 from core.monitoring.windows import Filters, category, window_start
 from core.store import monitoring as ms
 from core.store import session
+from core.store.db import memo
 
 SKU_COLUMNS = ["sku", "store", "category", "units", "forecast", "wape", "accuracy",
                "backtest_wape", "backtest_accuracy", "gap", "bias", "direction", "lost_units",
@@ -40,9 +41,14 @@ def rolling_accuracy(db=None, window: int = 4, grain: str = "week", level: str =
 
 def trend(db=None, grain: str = "week", filters: Filters | None = None) -> pd.DataFrame:
     """Accuracy of all SKUs in the filter together, per period: period, units, forecast,
-    abs_err, wape, accuracy, bias."""
-    with session(db) as s:
-        return ms.total_by_period(s, grain, **(filters or Filters()).args())
+    abs_err, wape, accuracy, bias. Once per page run (the headline and the chart both ask)."""
+    args = (filters or Filters()).args()
+
+    def compute() -> pd.DataFrame:
+        with session(db) as s:
+            return ms.total_by_period(s, grain, **args)
+
+    return memo(db, ("trend", grain, repr(args)), compute).copy()
 
 
 def sku_accuracy(db=None, window: int = 4, grain: str = "week", level: str = "sku",
@@ -50,8 +56,14 @@ def sku_accuracy(db=None, window: int = 4, grain: str = "week", level: str = "sk
                  threshold: float = config.ACCURACY_THRESHOLD) -> pd.DataFrame:
     """Per SKU (or SKU × store) over the last `window` periods, worst first: SKU_COLUMNS (live
     and backtest WAPE and accuracy, the gap between them, bias and its direction, lost-sales and
-    overstock units, below_threshold, window_start)."""
+    overstock units, below_threshold, window_start). Once per page run for the same arguments:
+    the headline, the table and the worklist of Monitor all ask."""
     args = (filters or Filters()).args()
+    key = ("sku_accuracy", window, grain, level, repr(args), threshold)
+    return memo(db, key, lambda: _sku_accuracy(db, window, grain, level, args, threshold)).copy()
+
+
+def _sku_accuracy(db, window: int, grain: str, level: str, args: dict, threshold: float) -> pd.DataFrame:
     with session(db) as s:
         last = ms.max_error_date(s)
         if last is None:
@@ -72,8 +84,13 @@ def sku_accuracy(db=None, window: int = 4, grain: str = "week", level: str = "sk
 def backtest_accuracy(db=None, grain: str = "week", filters: Filters | None = None) -> float | None:
     """The active version's backtest accuracy for the SKUs in the filter, measured like the live
     accuracy (SKU totals per period)."""
-    with session(db) as s:
-        bt = ms.backtest_total(s, grain, **(filters or Filters()).args())
+    args = (filters or Filters()).args()
+
+    def compute() -> float | None:
+        with session(db) as s:
+            return ms.backtest_total(s, grain, **args)
+
+    bt = memo(db, ("backtest_total", grain, repr(args)), compute)
     return None if bt is None else 1 - bt
 
 

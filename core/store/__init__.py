@@ -4,6 +4,6 @@ Each area keeps its tables and queries in its own module (sales, versions, regis
 `schema.create_all` makes every table in one go.
 """
 
-from core.store.db import session
+from core.store.db import session, unit
 
-__all__ = ["session"]
+__all__ = ["session", "unit"]

@@ -5,6 +5,12 @@ read-only meanwhile. So nothing keeps a connection open between operations: the 
 a scheduled `shelfcast ingest` each open, work in one transaction, and close. A process that finds
 the file held retries with backoff for a bounded time, then gives a clear StoreBusy message.
 Within one process, writes are serialised by a lock so concurrent threads never race.
+
+One exception to "open per operation": a `unit(path)` scope (one page run of the app) keeps the
+connection it first opens until the scope ends, and every `session()` inside reuses it. A page
+makes a dozen store reads, and each open + close of the file (the last close checkpoints) cost
+more than the read itself. The scope still ends with the run, so a CLI process gets the file
+between runs; writes inside it still take the write lock and commit at once.
 """
 
 from __future__ import annotations
@@ -13,27 +19,63 @@ import hashlib
 import random
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
+from typing import Any, TypeVar
 
 import duckdb
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session
 
 from core import config
 from core.errors import StoreBusy, ValidationError
 
+T = TypeVar("T")
 _engines: dict[Path, Engine] = {}
 _write_locks: dict[Path, threading.RLock] = {}
 _ready: set[Path] = set()
 _guard = threading.Lock()
 # The wait allowed for a busy file, for connections opened by the current session's code.
 _timeout: ContextVar[float | None] = ContextVar("shelfcast_store_timeout", default=None)
+
+
+class _Unit:
+    """The connection one unit of work shares, opened by its first session (lazily: a run that
+    reads nothing never touches the file)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.conn: Connection | None = None
+        self.memo: dict[tuple, Any] = {}  # pure reads already computed in this unit (see `memo`)
+
+
+# The open unit of this thread / context. Threads start with an empty context, so a background
+# job started from a page opens its own connections, as before.
+_unit: ContextVar[_Unit | None] = ContextVar("shelfcast_store_unit", default=None)
+
+
+@contextmanager
+def unit(db: str | Path | None = None) -> Iterator[None]:
+    """One connection for everything inside (a page run): nested `session()` calls on the same
+    file reuse it, each still its own transaction. Re-entering for the same file is a no-op."""
+    path = config.db_path(db)
+    current = _unit.get()
+    if current is not None and current.path == path:
+        yield
+        return
+    u = _Unit(path)
+    token = _unit.set(u)
+    try:
+        yield
+    finally:
+        _unit.reset(token)
+        if u.conn is not None:
+            u.conn.close()
 
 
 def _engine(path: Path) -> Engine:
@@ -97,9 +139,30 @@ def _is_lock_error(exc: BaseException) -> bool:
             or "Unique file handle conflict" in text)
 
 
-def _connect(engine: Engine) -> Session:
+def memo(db: str | Path | None, key: tuple, compute: Callable[[], T]) -> T:
+    """A pure read computed once per unit of work: a page asks for the same per-SKU accuracy
+    for its headline, its table and its worklist, each a scan of every stored error. Outside a
+    unit (the CLI, jobs) it simply computes. Any write session in the unit forgets the results.
+    Callers hand out copies of mutable results."""
+    u = _unit.get()
+    if u is None or u.path != config.db_path(db):
+        return compute()
+    if key not in u.memo:
+        u.memo[key] = compute()
+    return u.memo[key]
+
+
+def _connect(engine: Engine, path: Path) -> Session:
     """A session whose connection is open now, so that a held file is found here and not
-    mid-work; the retry itself is in `_retrying_connect`."""
+    mid-work; the retry itself is in `_retrying_connect`. Inside a unit of work, the unit's
+    connection, unless a session on it is still open (a session inside a session keeps its own
+    transaction, as it did with its own connection)."""
+    u = _unit.get()
+    if u is not None and u.path == path:
+        if u.conn is None:
+            u.conn = engine.connect()
+        if not u.conn.in_transaction():
+            return Session(bind=u.conn, expire_on_commit=False)
     s = Session(engine, expire_on_commit=False)
     try:
         s.connection()
@@ -123,9 +186,12 @@ def session(
     lock = _write_locks[path] if write else None
     if lock:
         lock.acquire()
+        u = _unit.get()
+        if u is not None and u.path == path:
+            u.memo.clear()
     token = _timeout.set(timeout)  # for every (re)connection this session makes
     try:
-        s = _connect(engine)
+        s = _connect(engine, path)
         try:
             if path not in _ready:
                 _create_schema(s, path)

@@ -93,9 +93,21 @@ DDL += [
     "DROP TABLE IF EXISTS live_errors",
     """CREATE TABLE IF NOT EXISTS monitor_errors (
         series_id INTEGER NOT NULL, ds DATE NOT NULL, y DOUBLE, yhat DOUBLE)""",
+    # The active version's backtest of its serving models, summed per series, fold and period
+    # (week, month), and its pooled per-series errors: what every page's "backtest accuracy"
+    # reads. Built when a version becomes active (a version's backtest never changes after
+    # training); scanning the raw backtest rows and finding each series' serving model took
+    # most of a page's store time.
+    """CREATE TABLE IF NOT EXISTS monitor_backtests (
+        series_id INTEGER NOT NULL, grain VARCHAR NOT NULL, fold INTEGER, period DATE,
+        y DOUBLE, yhat DOUBLE)""",
+    """CREATE TABLE IF NOT EXISTS monitor_backtest_pooled (
+        series_id INTEGER NOT NULL, abs_err DOUBLE, abs_y DOUBLE)""",
 ]
 
 _V_KEY, _D_KEY = "monitor.err_version", "monitor.err_dataset"
+_BT_KEY = "monitor.backtest_version"  # the version monitor_backtests was built for
+ROLLUP_GRAINS = ("week", "month")
 # The stored errors with each series' SKU and store (a 5,000-row join; writing them beside every
 # error made the rebuild ten times slower than the join itself).
 _ERR = "(SELECT se.sku, se.store, e.ds, e.y, e.yhat FROM monitor_errors e JOIN series se USING (series_id))"
@@ -120,6 +132,8 @@ def sync_errors(s: Session) -> str:
 
     active_v, built_v, synced_d, last_d = errors_state(s)
     con = raw(s)
+    if _rollup_version(s) != active_v:
+        _build_backtest_rollup(s, active_v)
     insert = """INSERT INTO monitor_errors
         SELECT f.series_id, f.ds, sa.y, f.yhat FROM forecasts f JOIN sales sa USING (series_id, ds)
         WHERE f.version_id = ? AND f.ds BETWEEN ? AND ?"""
@@ -141,6 +155,49 @@ def sync_errors(s: Session) -> str:
     datasets.set_setting(s, _V_KEY, "" if active_v is None else str(active_v))
     datasets.set_setting(s, _D_KEY, str(last_d or 0))
     return done
+
+def _rollup_version(s: Session) -> int | None:
+    row = raw(s).execute("SELECT try_cast(value AS INTEGER) FROM settings WHERE key = ?", [_BT_KEY]).fetchone()
+    return row[0] if row else None
+
+
+def _build_backtest_rollup(s: Session, version_id: int | None) -> None:
+    from core.store import datasets
+
+    con = raw(s)
+    con.execute("DELETE FROM monitor_backtests")
+    con.execute("DELETE FROM monitor_backtest_pooled")
+    if version_id is not None:
+        for grain in ROLLUP_GRAINS:
+            con.execute(
+                """INSERT INTO monitor_backtests
+                   SELECT series_id, ?, fold, date_trunc(?, ds)::DATE, sum(y), sum(yhat)
+                   FROM chosen_backtests([?::INTEGER]) GROUP BY ALL""", [grain, grain, version_id])
+        con.execute(
+            """INSERT INTO monitor_backtest_pooled
+               SELECT m.series_id, sum(m.abs_err), sum(m.abs_y) FROM series_metrics m
+               JOIN serving_models([?::INTEGER]) c USING (version_id, series_id, model)
+               WHERE m.fold IS NULL GROUP BY ALL""", [version_id])
+    datasets.set_setting(s, _BT_KEY, "" if version_id is None else str(version_id))
+
+
+def _backtest_sources(s: Session, grain: str) -> tuple[str, str, list]:
+    """FROM fragments for the active version's backtest totals per series, fold and period of
+    the grain (y, yhat) and its pooled per-series errors (abs_err, abs_y), with their bind
+    values: the rollup when it is current for the grain, else the raw rows (a store not yet
+    re-evaluated since this code, or the day grain)."""
+    current = raw(s).execute(
+        "SELECT (SELECT version_id FROM active WHERE scope = 'default') = "
+        "(SELECT try_cast(value AS INTEGER) FROM settings WHERE key = ?)", [_BT_KEY]).fetchone()[0]
+    if current and grain in ROLLUP_GRAINS:
+        return ("(SELECT series_id, fold, period, y, yhat FROM monitor_backtests WHERE grain = ?)",
+                "monitor_backtest_pooled", [grain])
+    return ("""(SELECT series_id, fold, date_trunc(?, ds) AS period, sum(y) AS y, sum(yhat) AS yhat
+                FROM active_backtests GROUP BY ALL)""",
+            """(SELECT m.series_id, sum(m.abs_err) AS abs_err, sum(m.abs_y) AS abs_y
+                FROM series_metrics m JOIN active_serving c USING (version_id, series_id, model)
+                WHERE m.fold IS NULL GROUP BY ALL)""", [_grain(grain)])
+
 
 def _flt(skus: list[str] | None, stores: list[str] | None, cats: list[str] | None,
          prefix: str = "") -> tuple[str, list]:
@@ -193,24 +250,22 @@ def backtest_wape(s: Session, grain: str = "week", level: str = "sku",
     for SKUs without backtest rows."""
     store_col = "store" if level == "series" else "'*'"
     where, params = _flt(skus, stores, cats, "se.")
+    per_period, pooled, src = _backtest_sources(s, grain)
     return raw(s).execute(
         f"""WITH b AS (
-              SELECT se.sku, {store_col} AS store, b.fold, date_trunc(?, b.ds) AS period,
-                     sum(b.y) AS y, sum(b.yhat) AS yhat
-              FROM active_backtests b JOIN series se USING (series_id)
+              SELECT se.sku, {store_col} AS store, b.fold, b.period, sum(b.y) AS y, sum(b.yhat) AS yhat
+              FROM {per_period} b JOIN series se USING (series_id)
               WHERE {where} GROUP BY ALL),
             per_bt AS (SELECT sku, store, metric_wape(y, yhat) AS backtest_wape FROM b GROUP BY ALL),
             pooled AS (
               SELECT se.sku, {store_col} AS store,
                      metric_wape_of(sum(m.abs_err), sum(m.abs_y)) AS backtest_wape
-              FROM series_metrics m
-              JOIN active_serving c USING (version_id, series_id, model)
-              JOIN series se USING (series_id)
-              WHERE m.fold IS NULL AND {where}
+              FROM {pooled} m JOIN series se USING (series_id)
+              WHERE {where}
               GROUP BY ALL)
             SELECT sku, store, coalesce(per_bt.backtest_wape, pooled.backtest_wape) AS backtest_wape
             FROM pooled FULL OUTER JOIN per_bt USING (sku, store) ORDER BY sku, store""",  # noqa: S608 - constants only
-        [_grain(grain), *params, *params],
+        [*src, *params, *params],
     ).df()
 
 
@@ -219,14 +274,14 @@ def backtest_total(s: Session, grain: str = "week", skus: list[str] | None = Non
     """Backtest WAPE of all SKUs in the filter together, at the same aggregation as the live
     headline (SKU totals per period)."""
     where, params = _flt(skus, stores, cats, "se.")
+    per_period, _pooled, src = _backtest_sources(s, grain)
     row = raw(s).execute(
         f"""WITH b AS (
-              SELECT se.sku, b.fold, date_trunc(?, b.ds) AS period, sum(b.y) AS y,
-                     sum(b.yhat) AS yhat
-              FROM active_backtests b JOIN series se USING (series_id)
+              SELECT se.sku, b.fold, b.period, sum(b.y) AS y, sum(b.yhat) AS yhat
+              FROM {per_period} b JOIN series se USING (series_id)
               WHERE {where} GROUP BY ALL)
             SELECT metric_wape(y, yhat) FROM b""",  # noqa: S608 - constants only
-        [_grain(grain), *params],
+        [*src, *params],
     ).fetchone()
     return None if row is None or row[0] is None else float(row[0])
 

@@ -230,3 +230,14 @@ def read_active_forecasts(s: Session) -> pd.DataFrame:
                   version_id AS version
            FROM active_forecasts ORDER BY sku, store, ds"""
     ).df()
+
+
+def published_summary(s: Session) -> tuple | None:
+    """(version, rows, series, first date, last date) of the published forecasts, or None: what
+    the `active_forecasts` view holds, counted from `forecasts` (overrides change values, never
+    rows or dates) without reading the rows out."""
+    row = raw(s).execute(
+        """SELECT any_value(f.version_id), count(*), count(DISTINCT f.series_id), min(f.ds), max(f.ds)
+           FROM forecasts f JOIN active a ON a.version_id = f.version_id AND a.scope = 'default'"""
+    ).fetchone()
+    return None if row is None or not row[1] else tuple(row)
