@@ -8,6 +8,8 @@ the role. SKU, store and column names, notes and messages are user text, shown l
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import pandas as pd
 import streamlit as st
 
@@ -265,15 +267,15 @@ def drill(sku_of: dict[int, str]) -> None:
 
 
 def worklist_block() -> None:
-    """One row per SKU (x store) with its alerts grouped, most units at stake first; picking a
-    row moves the drill-down (Accuracy tab charts) to that SKU and the alert picker to its first
-    open alert, ready to acknowledge below."""
+    """One row per SKU (x store) with its alerts grouped, most units at stake first. Selecting a
+    row opens that SKU's chart right below and the row's actions (assign, snooze, acknowledge);
+    it also moves the Accuracy tab's drill-down and the alert picker to that SKU."""
     st.markdown("**Worklist**: one row per SKU; severity from the units at stake (lost sales + "
                 f"overstock over the last {window} {grain}s).")
     rank = st.radio("Rank by", ["Units at stake", "Accuracy (%)"], horizontal=True, key="mon-wl-rank")
-    wl = widgets.api().planning.worklist(live, mon.accuracy(window, grain, "sku", flt, THRESHOLD),
-                                         "pct" if rank.startswith("Acc") else "units")
-    st.session_state["_mon_wl"] = wl[["sku", "first_alert"]].to_dict("records")
+    wl, asleep = widgets.api().planning.worklist_rows(
+        live, mon.accuracy(window, grain, "sku", flt, THRESHOLD), "pct" if rank.startswith("Acc") else "units")
+    st.session_state["_mon_wl"] = wl[["sku", "store", "first_alert"]].to_dict("records")
     show = wl.drop(columns=["alert_ids", "first_alert"]).assign(
         accuracy=[widgets.fmt_pct(display_accuracy(x)) for x in wl["accuracy"]])
     st.dataframe(show, hide_index=True, key="mon-worklist", on_select=pick_worklist_row,
@@ -281,9 +283,50 @@ def worklist_block() -> None:
                  column_config={"sku": "SKU", "store": "Store", "severity": "Severity",
                                 "units_at_stake": "Units at stake", "lost_units": "Lost sales",
                                 "over_units": "Overstock", "accuracy": "Accuracy", "alerts": "Alerts",
-                                "what": "Rules", "status": "Status",
+                                "what": "Rules", "status": "Status", "assignee": "Assignee",
+                                "snooze_until": st.column_config.DateColumn("Snoozed until"),
                                 "action": st.column_config.TextColumn("Suggested action", width="large")})
-    st.caption("Select a row: the SKU's charts open on the Accuracy tab and its alert is picked below.")
+    if len(asleep):
+        st.caption(f"{len(asleep)} snoozed row(s) hidden until their date: "
+                   + text.md(", ".join(f"{r.sku} ({r.store}) to {r.snooze_until}" for r in asleep.itertuples())))
+    picked = st.session_state.get("_mon_wl_pick")
+    row = next((r for r in wl.itertuples() if picked and (r.sku, r.store) == tuple(picked)), None)
+    if row is None:
+        st.caption("Select a row to open its SKU's chart and to assign, snooze or acknowledge it.")
+        return
+    store = None if row.store == "all stores" else row.store
+    fva = mon.forecast_vs_actual(info, row.sku, store)
+    st.plotly_chart(charts.forecast_vs_actual(fva, info["forecast_start"], f"{row.sku} — {row.store}"),
+                    width="stretch", key="mon-wl-fva")
+    if actor and actor.can("acknowledge_alert"):
+        row_actions(row)
+
+
+def row_actions(row) -> None:
+    """Assign, snooze, acknowledge the selected worklist row; core checks the role again."""
+    plan = widgets.api().planning
+    st.markdown(f"**{charts.literal(row.sku)} — {charts.literal(row.store)}**: {text.md(row.action)}")
+    c1, c2, c3 = st.columns(3)
+    with c1.form("mon-wl-assign"):
+        who = st.text_input("Assignee", row.assignee, key="mon-wl-who", placeholder="who takes it (empty: nobody)")
+        if st.form_submit_button("Assign") and act(lambda: plan.assign(actor, row.sku, row.store, who)):
+            st.rerun()
+    with c2.form("mon-wl-snooze"):
+        until = st.date_input("Snooze until", date.today() + timedelta(days=7), key="mon-wl-until",
+                              min_value=date.today() + timedelta(days=1),
+                              max_value=date.today() + timedelta(days=90),
+                              help="The row leaves the list until this date, then comes back by itself.")
+        if st.form_submit_button("Snooze") and act(lambda: plan.snooze(actor, row.sku, row.store, until)):
+            st.session_state.pop("_mon_wl_pick", None)
+            st.rerun()
+    with c3.form("mon-wl-ack", clear_on_submit=True):
+        note = st.text_input("Note (what is being done)", key="mon-wl-note",
+                             placeholder="e.g. order cut by 30%, watching")
+        if row.status != "open":
+            st.caption("Every alert of this row is acknowledged.")
+        if st.form_submit_button("Acknowledge all its alerts", disabled=row.status != "open") and act(
+                lambda: plan.acknowledge_row(actor, row.sku, row.store, note)):
+            st.rerun()
 
 
 def pick_worklist_row() -> None:
@@ -291,11 +334,14 @@ def pick_worklist_row() -> None:
     wl = st.session_state.get("_mon_wl") or []
     if rows and rows[0] < len(wl):
         r = wl[rows[0]]
+        st.session_state["_mon_wl_pick"] = (r["sku"], r["store"])
         st.session_state["mon-sku"] = r["sku"]
         st.session_state["mon-alert"] = r["first_alert"]
         st.session_state.pop("mon-alert-pick", None)  # the picker re-opens on "mon-alert"
         st.session_state["mon-skus"] = []
         st.session_state["mon-cats"] = []
+    else:
+        st.session_state.pop("_mon_wl_pick", None)
 
 
 def check_now() -> None:
@@ -353,7 +399,11 @@ with tab_alerts:
         hist = mon.history()
         if hist:
             st.dataframe(pd.DataFrame(hist), hide_index=True, height=240, key="mon-events")
-        if not resolved and not hist:
+        work = widgets.api().planning.worklist_history()
+        if len(work):
+            st.caption("Worklist: assignments, snoozes and acknowledgements.")
+            st.dataframe(work, hide_index=True, height=200, key="mon-wl-events")
+        if not resolved and not hist and not len(work):
             st.caption("Nothing yet.")
 
 
