@@ -48,7 +48,8 @@ def rows(live: list[dict], acc: pd.DataFrame, rank: str = "units", db=None,
          today: date | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(shown, snoozed): the ranked worklist with each row's assignee and snooze date; rows
     snoozed past `today` move to `snoozed` and come back on their date by themselves."""
-    wl = ranked(live, acc, rank)
+    acc = acc.assign(store=acc["store"].replace({ms.SKU_LEVEL: ALL_STORES})) if "store" in acc else acc
+    wl = ranked(live, acc, rank)  # same store names on both sides, or SKU-level rows lose their accuracy
     st = states(db)[["sku", "store", "assignee", "snooze_until"]]
     wl = wl.merge(st, on=["sku", "store"], how="left")
     wl["assignee"] = wl["assignee"].fillna("")
