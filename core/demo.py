@@ -128,3 +128,12 @@ def split_recent(df: pd.DataFrame, days: int) -> tuple[pd.DataFrame, pd.DataFram
     """History up to `days` before the end, and the last `days` (the 'new actuals' feed)."""
     cut = pd.Timestamp(df["date"].max()) - timedelta(days=days)
     return df[df["date"] <= cut], df[df["date"] > cut]
+
+
+def future_plan(df: pd.DataFrame, days: int) -> pd.DataFrame:
+    """Price, promo and temperature for the `days` after the last date, without units: what a
+    retailer knows ahead (its promo calendar, prices, a weather forecast). Taken from the same
+    weekdays a year (364 days) earlier, so it is as realistic as the history and as deterministic."""
+    end = pd.Timestamp(df["date"].max())
+    ago = df[(df["date"] > end - timedelta(days=364)) & (df["date"] <= end - timedelta(days=364 - days))]
+    return ago.assign(date=ago["date"] + timedelta(days=364), units=np.nan).reset_index(drop=True)
