@@ -151,7 +151,8 @@ else:
             cfg["store"] = st.column_config.TextColumn("Store")
             st.dataframe(t, hide_index=True, column_config=cfg, key="cmp-table")
             if actor and actor.can("download"):
-                widgets.download_buttons(cmp.table, f"compare-{'-'.join(map(str, picked))}-{level}", "cmp-dl")
+                widgets.download_buttons(cmp.table, f"compare-{'-'.join(map(str, picked))}-{level}", "cmp-dl",
+                                         what="comparison")
 
             # Scatter of per-SKU WAPE: baseline vs the second version.
             st.plotly_chart(charts.wape_scatter(cmp.table, base, other, keys, level), key="cmp-scatter")
@@ -324,8 +325,10 @@ else:
                "numbers; the download's `override_id` column names the one applied to a row. The "
                "version's own forecasts stay as trained.")
     if actor and actor.can("download"):
-        live = int(pub["version"].iloc[0])
-        widgets.download_buttons(lambda: api.versions.forecast_frame(live), "active-forecasts", "pub-dl")
+        live, last = int(pub["version"].iloc[0]), api.planning.freshness().last_actual
+        widgets.download_buttons(
+            lambda: widgets.in_units(widgets.future_only(api.versions.forecast_frame(live), last)),
+            f"published-forecast-v{live}", "pub-dl", what=f"published forecast (after {last})")
 
 st.subheader("Audit history")
 hist = api.versions.history()
@@ -344,4 +347,4 @@ else:
     })
     if actor and actor.can("download"):
         out = hist.assign(metrics=[json.dumps(json.loads(m)) for m in hist["metrics"]])
-        widgets.download_buttons(out, "promotion-history", "hist-dl")
+        widgets.download_buttons(out, "promotion-history", "hist-dl", what="audit history")

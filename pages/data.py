@@ -122,7 +122,7 @@ st.dataframe(
     height=300,
 )
 if actor and actor.can("download"):
-    widgets.download_buttons(summary, "series_summary", "series")
+    widgets.download_buttons(summary, "series_summary", "series", what="series summary")
 
 st.subheader("Upload history")
 st.dataframe(

@@ -23,7 +23,6 @@ from core.api import (
     Filters,
     Monitoring,
     default_grain,
-    display_accuracy,
 )
 from core.errors import ShelfcastError
 
@@ -34,8 +33,7 @@ st.title("Monitor")
 widgets.freshness_banner(show_ok=True)
 
 
-def pct(x: float | None) -> str:
-    return widgets.fmt_pct(display_accuracy(x))
+pct = widgets.fmt_acc
 
 
 def act(fn, done: str | None = None) -> bool:
@@ -151,10 +149,11 @@ with tab_acc:
     st.subheader(f"Accuracy by SKU and {grain}")
     per = mon.by_period(grain, "sku", flt)
     if not per.empty:
-        order = list(acc["sku"])[:40]  # the worst 40 keep the heatmap readable
+        stake = (acc["lost_units"] + acc["over_units"]).to_numpy()
+        order = list(acc["sku"].iloc[stake.argsort(kind="stable")[::-1]])[:40]  # 40 keep it readable
         st.plotly_chart(charts.heatmap(per, order, grain), width="stretch", key="mon-heat")
-        if len(acc) > 40:
-            st.caption(f"Showing the 40 least accurate of {len(acc)} SKUs; filter to see others.")
+        st.caption("SKUs with the most units at stake first"
+                   + (f"; showing 40 of {len(acc)}, filter to see others." if len(acc) > 40 else "."))
 
     st.subheader("Forecast vs actual")
     c1, c2 = st.columns([3, 2])
@@ -173,11 +172,15 @@ with tab_acc:
 # ---------------------------------------------------------------- needs attention
 with tab_attn:
     st.subheader("Needs attention")
-    st.caption("Worst first. Bias > 0: the forecast was above sales (overstock risk); "
+    st.caption("Most units at stake (lost sales + overstock) first; accuracy on request. Bias > 0: the forecast was above sales (overstock risk); "
                "< 0: below sales (lost sales risk).")
     per_store = st.toggle("Per SKU × store", key="mon-attn-level",
                           help="Off: each SKU with its stores summed. On: every SKU at every store.")
+    by_pct = st.radio("Rank by", ["Units at stake", "Accuracy (%)"], horizontal=True,
+                      key="mon-attn-rank") != "Units at stake"
     base = mon.accuracy(window, grain, "series", flt, THRESHOLD) if per_store else acc
+    base = base.assign(stake=base["lost_units"] + base["over_units"]).sort_values(
+        "accuracy" if by_pct else "stake", ascending=by_pct, na_position="last", ignore_index=True)
     open_by_sku = pd.Series([a["sku"] for a in live]).value_counts() if live else pd.Series(dtype=int)
     table = base.assign(alerts=base["sku"].map(open_by_sku).fillna(0).astype(int))
     table["store"] = table["store"].replace({"*": "all stores"})
@@ -200,7 +203,7 @@ with tab_attn:
         },
     )
     if actor and actor.can("download"):
-        widgets.download_buttons(table, "needs_attention", "attn", what="needs-attention")
+        widgets.download_buttons(table, "needs_attention", "attn", what="needs-attention table")
 
 # ---------------------------------------------------------------- drift
 with tab_drift:
@@ -277,7 +280,7 @@ def worklist_block() -> None:
         live, mon.accuracy(window, grain, "sku", flt, THRESHOLD), "pct" if rank.startswith("Acc") else "units")
     st.session_state["_mon_wl"] = wl[["sku", "store", "first_alert"]].to_dict("records")
     show = wl.drop(columns=["alert_ids", "first_alert"]).assign(
-        accuracy=[widgets.fmt_pct(display_accuracy(x)) for x in wl["accuracy"]])
+        accuracy=[widgets.fmt_acc(x) for x in wl["accuracy"]])
     st.dataframe(show, hide_index=True, key="mon-worklist", on_select=pick_worklist_row,
                  selection_mode="single-row",
                  column_config={"sku": "SKU", "store": "Store", "severity": "Severity",
