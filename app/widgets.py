@@ -94,6 +94,21 @@ def fmt_acc(x: float | None) -> str:
     return fmt_pct(display_accuracy(x))
 
 
+_PERIOD = {"day": "D", "week": "W-SUN", "month": "M"}
+
+
+def window_words(window: int, grain: str, window_start, forecast_start, last_actual) -> str:
+    """'last 4 weeks', or, when the actuals since the forecast started fill fewer periods than
+    the window, 'last 2 weeks (all there is since the forecast started)': a label must say how
+    much data is behind a number, not how much was asked for."""
+    if None in (window_start, forecast_start, last_actual):
+        return f"last {window} {grain}s"
+    start = max(pd.Timestamp(window_start), pd.Timestamp(forecast_start))
+    n = min(window, len(pd.period_range(start, pd.Timestamp(last_actual), freq=_PERIOD.get(grain, "D"))))
+    words = f"last {n} {grain}{'s' if n != 1 else ''}"
+    return words if n >= window else f"{words} (all there is since the forecast started)"
+
+
 def fmt_duration(x: float | None) -> str:
     if x is None:
         return "estimating…"

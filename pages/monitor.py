@@ -119,7 +119,8 @@ head = mon.headline(info, window, grain, THRESHOLD, flt)
 live = mon.alerts(["open", "acknowledged"], flt)
 
 m = st.columns(4)
-m[0].metric(f"Accuracy, last {window} {grain}s", pct(head.accuracy),
+WINDOW = widgets.window_words(window, grain, head.window_start, info["forecast_start"], info["last_actual"])
+m[0].metric(f"Accuracy, {WINDOW}", pct(head.accuracy),
             None if head.accuracy is None or head.backtest_accuracy is None
             else f"{100 * (head.accuracy - head.backtest_accuracy):+.1f} pts vs backtest",
             help="1 − WAPE of the SKUs in the filter, on period totals.")
@@ -164,7 +165,7 @@ with tab_acc:
                     width="stretch", key="mon-fva")
     row = acc[acc["sku"] == sku].iloc[0]
     st.caption(
-        f"{charts.literal(sku)}: accuracy {pct(row['accuracy'])} over the last {window} {grain}s "
+        f"{charts.literal(sku)}: accuracy {pct(row['accuracy'])} over the {WINDOW} "
         f"(backtest {pct(row['backtest_accuracy'])}), bias {widgets.fmt_pct(row['bias'])} "
         f"({row['direction']}): {row['lost_units']:.0f} units of lost sales, {row['over_units']:.0f} units overstock."
     )
@@ -274,7 +275,7 @@ def worklist_block() -> None:
     row opens that SKU's chart right below and the row's actions (assign, snooze, acknowledge);
     it also moves the Accuracy tab's drill-down and the alert picker to that SKU."""
     st.markdown("**Worklist**: one row per SKU; severity from the units at stake (lost sales + "
-                f"overstock over the last {window} {grain}s).")
+                f"overstock over the {WINDOW}).")
     rank = st.radio("Rank by", ["Units at stake", "Accuracy (%)"], horizontal=True, key="mon-wl-rank")
     wl, asleep = widgets.api().planning.worklist_rows(
         live, mon.accuracy(window, grain, "sku", flt, THRESHOLD), "pct" if rank.startswith("Acc") else "units")

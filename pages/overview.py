@@ -87,7 +87,8 @@ if head.accuracy is None:
 acc, bt = head.accuracy, head.backtest_accuracy
 m = st.columns(4)
 m[0].metric(
-    f"Forecast accuracy, last {ov.window} {ov.grain}s", pct(acc),
+    f"Forecast accuracy, {widgets.window_words(ov.window, ov.grain, head.window_start, info['forecast_start'], info['last_actual'])}",
+    pct(acc),
     None if bt is None else f"{100 * (acc - bt):+.1f} pts vs expected",
     help="1 − weighted absolute percentage error of period totals per SKU; 'expected' is the backtest.",
 )
