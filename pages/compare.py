@@ -60,7 +60,7 @@ st.caption(
 )
 view = lb.assign(
     active=lb["active"].map({True: "● active", False: ""}),
-    wape=100 * lb["wape"], accuracy=100 * lb["accuracy"], bias=100 * lb["bias"],
+    wape=100 * lb["wape"], accuracy=100 * lb["accuracy"].clip(lower=0), bias=100 * lb["bias"],  # floored as shown everywhere
     coverage=100 * lb["coverage"],
 )
 st.dataframe(
@@ -73,12 +73,10 @@ st.dataframe(
         "version": st.column_config.NumberColumn("Version", format="v%d"),
         "model": "Model",
         "status": "Status",
-        "accuracy": st.column_config.NumberColumn("Accuracy %", format="%.1f"),
-        "wape": st.column_config.NumberColumn("WAPE %", format="%.1f"),
-        "mase": st.column_config.NumberColumn("MASE", format="%.2f"),
-        "bias": st.column_config.NumberColumn("Bias %", format="%+.1f"),
-        "coverage": st.column_config.NumberColumn("80% coverage %", format="%.0f"),
-        "training_s": st.column_config.NumberColumn("Training time (s)", format="%.1f"),
+        **widgets.number_columns({
+            "accuracy": ("Accuracy %", "%.1f"), "wape": ("WAPE %", "%.1f"), "mase": ("MASE", "%.2f"),
+            "bias": ("Bias %", "%+.1f"), "coverage": ("80% coverage %", "%.0f"),
+            "training_s": ("Training time (s)", "%.1f")}),
         "series": st.column_config.NumberColumn("Series"),
         "freq": "Freq",
         "horizon": st.column_config.NumberColumn("Horizon (periods)"),
