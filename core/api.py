@@ -26,6 +26,7 @@ import pandas as pd
 import core.browser_sessions as browser_sessions  # w-planner
 import core.forecast_view as forecast_view  # w-planner
 import core.freshness as freshness  # w-planner
+import core.monitoring.promised as promised  # f-planner
 import core.worklist as core_worklist  # f-planner
 from core import config, data, forecasts, ingest, jobs, models, registry, sharing, training, users
 from core.access import Actor
@@ -458,6 +459,14 @@ class Planning(_Area):
 
     def worklist_history(self) -> pd.DataFrame:
         return core_worklist.history(self.db)
+
+    def accuracy_rule_kind(self) -> str | None:
+        """'accuracy' (absolute) or 'promised_accuracy' (below its backtest); None before rules exist."""
+        r = promised.accuracy_rule(self.db)
+        return r.kind if r else None
+
+    def set_accuracy_rule(self, actor: Actor, relative: bool) -> None:
+        promised.set_accuracy_rule(actor, relative, self.db)
 
 
 class Sessions(_Area):

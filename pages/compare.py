@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from app import charts, state, widgets
+from core.api import ACCURACY_THRESHOLD
 from core.text import md
 
 actor = state.actor()
@@ -275,9 +276,20 @@ if can_promote or can_rollback or can_archive:
                     st.caption(md(gate.message))
                 note = st.text_area("Note (required: why this version?)", key="promote-note",
                                     max_chars=api.versions.NOTE_MAX)
+                modes = [f"Below {widgets.fmt_pct(ACCURACY_THRESHOLD, 0)} (absolute)", "8 points below its own backtest"]
+                relative = st.radio(
+                    "Accuracy alerts for this version", modes, horizontal=True, key="promote-rule",
+                    index=int(api.planning.accuracy_rule_kind() == "promised_accuracy"),
+                    help="Absolute: every SKU under 88% alerts, even one the backtest said would be "
+                         "at 80%. Relative: a SKU alerts when it does worse than this version promised.",
+                ) == modes[1]
+
+                def promote() -> None:
+                    api.versions.promote(actor, v, note, override_reason=reason)
+                    api.planning.set_accuracy_rule(actor, relative)  # rules exist after promotion
+
                 if st.button("Promote to active", type="primary", key="promote-go"):
-                    act(lambda: api.versions.promote(actor, v, note, override_reason=reason),
-                        f"Version {v} is now active; its forecasts are published.")
+                    act(promote, f"Version {v} is now active; its forecasts are published.")
         i += 1
     if can_rollback:
         with tabs[i]:

@@ -171,6 +171,12 @@ def _monitored(db: Path, tmp: Path) -> None:
         raw(s).execute("DELETE FROM alert_events; DELETE FROM alerts; DELETE FROM alert_rules")
 
 
+def _monitored_rules(db: Path, tmp: Path) -> None:
+    """Monitored, with the default rules made by an evaluation."""
+    _monitored(db, tmp)
+    monitoring.evaluate(ADMIN_ACTOR, db, notify=False)
+
+
 def _alert(db: Path, tmp: Path) -> int:
     from core.store import monitoring as ms
 
@@ -309,6 +315,10 @@ CASES: list[Case] = [
          call=lambda a, db, i: importlib.import_module("core.worklist").acknowledge(a, "BEV-001", "all stores",
                                                                                     "order cut", db),
          check=lambda db, i, r: _alert_status(db, i) == "acknowledged" or pytest.fail("open")),
+    Case("core.monitoring.promised.set_accuracy_rule", "edit_alert_rules", setup=_monitored_rules,
+         call=lambda a, db, ctx: importlib.import_module("core.monitoring.promised").set_accuracy_rule(a, True, db),
+         check=lambda db, ctx, r: importlib.import_module("core.monitoring.promised").accuracy_rule(db).kind
+         == "promised_accuracy" or pytest.fail("rule unchanged")),
     # engine
     Case("core.training.start", "train", setup=_sales,
          call=lambda a, db, ctx: training.start(a, "naive", horizon=7, folds=1, db=db),
