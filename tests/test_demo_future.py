@@ -13,16 +13,19 @@ from core.access import SYSTEM
 from core.demo import DemoSpec, future_plan, generate
 from core.seed import seed_demo
 
-SPEC = DemoSpec(n_skus=8, n_stores=2, days=420, seed=7)
+SPEC = DemoSpec(n_skus=14, n_stores=2, days=420, seed=7)  # SKU 13 is younger than a year
 
 
 def test_future_plan_follows_the_history_without_units():
-    frame = generate(SPEC)
+    spec = DemoSpec(n_skus=14, n_stores=2, days=420)
+    assert spec.short_skus  # a SKU younger than a year is in it
+    frame = generate(spec)
     plan = future_plan(frame, 28)
     end = frame["date"].max()
     assert plan["date"].min() == end + timedelta(days=1) and plan["date"].max() == end + timedelta(days=28)
     assert plan["units"].isna().all() and plan[["price", "promo", "temperature"]].notna().all().all()
-    assert len(plan) == 28 * SPEC.n_skus * SPEC.n_stores  # every series, every day
+    assert len(plan) == 28 * spec.n_skus * spec.n_stores  # every series, every day, no gap
+    assert not plan.duplicated(["date", "sku", "store"]).any()
 
 
 def test_demo_forecast_runs_into_the_future_and_alerts_fire(db):
@@ -38,3 +41,6 @@ def test_demo_forecast_runs_into_the_future_and_alerts_fire(db):
     live = monitoring.alerts(db, ["open"])
     assert {a["sku"] for a in live} & set(SPEC.shifted_skus)
     assert any("next 56 days" in m for m in said)
+    from core.forecasts import versions
+
+    assert not [w for w in versions(db)[0].warnings if "left out" in w]  # the plan covers the horizon
