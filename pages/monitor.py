@@ -97,7 +97,7 @@ if qp and st.session_state.get("_mon_alert_qp") != qp:
     hit = [a for a in mon.alerts() if str(a["id"]) == qp]
     if hit:
         st.session_state["mon-sku"] = hit[0]["sku"]
-        st.session_state["mon-alert"] = hit[0]["id"]
+        st.session_state["mon-alert"] = st.session_state["mon-alert-pick"] = hit[0]["id"]
 
 # ---------------------------------------------------------------- filters
 f1, f2, f3, f4, f5 = st.columns([2, 2, 3, 1.2, 1.2])
@@ -341,7 +341,7 @@ def pick_worklist_row() -> None:
         st.session_state["_mon_wl_pick"] = (r["sku"], r["store"])
         st.session_state["mon-sku"] = r["sku"]
         st.session_state["mon-alert"] = r["first_alert"]
-        st.session_state.pop("mon-alert-pick", None)  # the picker re-opens on "mon-alert"
+        st.session_state["mon-alert-pick"] = r["first_alert"]  # set, not popped: the browser shows it
         st.session_state["mon-skus"] = []
         st.session_state["mon-cats"] = []
     else:
@@ -379,8 +379,9 @@ with tab_alerts:
         ids = [a["id"] for a in live]
         pre = st.session_state.get("mon-alert")
         label = {a["id"]: text.strip_bidi(f"#{a['id']} {a['sku']} — {a['rule']} ({a['status']})") for a in live}
-        chosen = st.selectbox("Alert", ids, index=ids.index(pre) if pre in ids else 0,
-                              format_func=label.get, key="mon-alert-pick")
+        if st.session_state.get("mon-alert-pick") not in ids:  # resolved meanwhile, or never picked
+            st.session_state["mon-alert-pick"] = pre if pre in ids else ids[0]
+        chosen = st.selectbox("Alert", ids, format_func=label.get, key="mon-alert-pick")
         a = next(x for x in live if x["id"] == chosen)
         st.markdown(charts.literal(a["message"]))  # may hold uploaded column names: literal
         b1, b2 = st.columns([1, 3])
