@@ -60,3 +60,20 @@ def test_relative_rule_alerts_only_below_the_promise(store):
 
     promised.set_accuracy_rule(SCI, False, store)
     assert promised.accuracy_rule(store).kind == "accuracy" and _accuracy_alerts(store) == absolute
+
+
+def test_picked_on_compare_when_promoting(db, tmp_path):
+    from core import registry, training
+    from tests.registry_fixtures import load_demo
+    from tests.test_compare_page import open_compare
+
+    load_demo(db, tmp_path, SCI, n_skus=4, n_stores=2, days=50)
+    a = training.train(SCI, "naive", horizon=14, folds=2, db=db)
+    at = open_compare("scientist")
+    at.selectbox(key="promote-version").set_value(a).run()
+    at.radio(key="promote-rule").set_value("8 points below its own backtest").run()
+    at.text_area(key="promote-note").input("relative alerts from now on").run()
+    at.button(key="promote-go").click().run()
+    assert not at.exception, at.exception
+    assert registry.active_version(db) == a
+    assert promised.accuracy_rule(db).kind == "promised_accuracy"
