@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from core import config, exports
-from core.api import Shelfcast
+from core.api import Shelfcast, display_accuracy
 from core.errors import ShelfcastError
 from core.text import md
 
@@ -49,21 +49,35 @@ def empty_state(message: str) -> None:
 
 
 def download_buttons(df: pd.DataFrame | Callable[[], pd.DataFrame], stem: str, key: str,
-                     what: str = "") -> None:
-    """CSV (formula-safe) and Parquet downloads of a table (or of a function that makes it).
-    `what` names the table in the labels ("Download forecast CSV"), so a page with several
-    tables does not show identical buttons.
-    The files are made only when the button is clicked: encoding 140,000 forecast rows on every
+                     what: str = "table") -> None:
+    """One CSV (formula-safe) download of a table, or of a function that makes it, labelled with
+    what it holds ("Download forecast CSV"): a page with several tables shows distinct buttons,
+    one per thing. Parquet stays a command away (`shelfcast export`).
+    The file is made only when the button is clicked: encoding 140,000 forecast rows on every
     rerun cost the Train page 2.5 s with 10,000 series (bench/render.py)."""
     frame = df if callable(df) else (lambda: df)
-    c1, c2, _ = st.columns([1, 1, 4])
-    name = f"{what} " if what else ""
-    c1.download_button(f"Download {name}CSV", lambda: exports.to_csv_bytes(frame()), f"{stem}.csv", "text/csv",
+    st.download_button(f"Download {what} CSV", lambda: exports.to_csv_bytes(frame()), f"{stem}.csv", "text/csv",
                        key=f"{key}-csv")
-    c2.download_button(
-        f"Download {name}Parquet", lambda: exports.to_parquet_bytes(frame()), f"{stem}.parquet",
-        "application/octet-stream", key=f"{key}-pq",
-    )
+
+
+UNIT_DECIMALS = 1  # a daily slow mover sells 0.3 a day: whole units would round its forecast to 0
+
+
+def in_units(df: pd.DataFrame) -> pd.DataFrame:
+    """Forecast numbers as a person reads them: yhat, its band and quantile columns rounded to a
+    tenth of a unit and never below zero (a model's -0.0001 is no demand)."""
+    cols = [c for c in df.columns if c.startswith("yhat") or (c[:1] == "p" and c[1:2].isdigit())]
+    return df.assign(**{c: pd.to_numeric(df[c]).clip(lower=0).round(UNIT_DECIMALS) for c in cols})
+
+
+def future_only(df: pd.DataFrame, after) -> pd.DataFrame:
+    """The rows dated after `after` (the last actual): what a forecast still plans."""
+    return df if after is None else df[pd.to_datetime(df["date"]) > pd.Timestamp(after)].reset_index(drop=True)
+
+
+def number_columns(spec: dict[str, tuple[str, str]]) -> dict:
+    """column -> (label, format) as NumberColumns: a table's many number columns, one line each."""
+    return {k: st.column_config.NumberColumn(label, format=fmt) for k, (label, fmt) in spec.items()}
 
 
 def fmt_int(n: float | int | None) -> str:
@@ -73,6 +87,26 @@ def fmt_int(n: float | int | None) -> str:
 def fmt_pct(x: float | None, digits: int = 1) -> str:
     """The one percentage format of the pages: 0.1234 -> '12.3%', missing -> '–'."""
     return "–" if x is None or pd.isna(x) else f"{100 * x:.{digits}f}%"
+
+
+def fmt_acc(x: float | None) -> str:
+    """Accuracy as every page shows it: floored at 0 by core's one rule, then fmt_pct."""
+    return fmt_pct(display_accuracy(x))
+
+
+_PERIOD = {"day": "D", "week": "W-SUN", "month": "M"}
+
+
+def window_words(window: int, grain: str, window_start, forecast_start, last_actual) -> str:
+    """'last 4 weeks', or, when the actuals since the forecast started fill fewer periods than
+    the window, 'last 2 weeks (all there is since the forecast started)': a label must say how
+    much data is behind a number, not how much was asked for."""
+    if None in (window_start, forecast_start, last_actual):
+        return f"last {window} {grain}s"
+    start = max(pd.Timestamp(window_start), pd.Timestamp(forecast_start))
+    n = min(window, len(pd.period_range(start, pd.Timestamp(last_actual), freq=_PERIOD.get(grain, "D"))))
+    words = f"last {n} {grain}{'s' if n != 1 else ''}"
+    return words if n >= window else f"{words} (all there is since the forecast started)"
 
 
 def fmt_duration(x: float | None) -> str:

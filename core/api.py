@@ -26,6 +26,8 @@ import pandas as pd
 import core.browser_sessions as browser_sessions  # w-planner
 import core.forecast_view as forecast_view  # w-planner
 import core.freshness as freshness  # w-planner
+import core.monitoring.promised as promised  # f-planner
+import core.worklist as core_worklist  # f-planner
 from core import config, data, forecasts, ingest, jobs, models, registry, sharing, training, users
 from core.access import Actor
 from core.freq import default_horizon, family
@@ -433,6 +435,32 @@ class Planning(_Area):
         )
 
         return worklist(live, acc, rank)
+
+    # --- f-planner: worklist ownership (core.worklist) ------------------------------------
+    def worklist_rows(self, live: list[dict], acc: pd.DataFrame, rank: str = "units",
+                      today: date | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """(shown, snoozed) worklist rows with assignee and snooze date."""
+        return core_worklist.rows(live, acc, rank, self.db, today)
+
+    def assign(self, actor: Actor, sku: str, store: str, assignee: str) -> None:
+        core_worklist.assign(actor, sku, store, assignee, self.db)
+
+    def snooze(self, actor: Actor, sku: str, store: str, until: date | None) -> None:
+        core_worklist.snooze(actor, sku, store, until, self.db)
+
+    def acknowledge_row(self, actor: Actor, sku: str, store: str, note: str) -> list[dict]:
+        return core_worklist.acknowledge(actor, sku, store, note, self.db)
+
+    def worklist_history(self) -> pd.DataFrame:
+        return core_worklist.history(self.db)
+
+    def accuracy_rule_kind(self) -> str | None:
+        """'accuracy' (absolute) or 'promised_accuracy' (below its backtest); None before rules exist."""
+        r = promised.accuracy_rule(self.db)
+        return r.kind if r else None
+
+    def set_accuracy_rule(self, actor: Actor, relative: bool) -> None:
+        promised.set_accuracy_rule(actor, relative, self.db)
 
 
 class Sessions(_Area):

@@ -128,3 +128,18 @@ def split_recent(df: pd.DataFrame, days: int) -> tuple[pd.DataFrame, pd.DataFram
     """History up to `days` before the end, and the last `days` (the 'new actuals' feed)."""
     cut = pd.Timestamp(df["date"].max()) - timedelta(days=days)
     return df[df["date"] <= cut], df[df["date"] > cut]
+
+
+def future_plan(df: pd.DataFrame, days: int) -> pd.DataFrame:
+    """Price, promo and temperature for the `days` after the last date, without units: what a
+    retailer knows ahead (its promo calendar, prices, a weather forecast). Taken from the same
+    weekdays a year (364 days) earlier, so it is as realistic as the history and as deterministic;
+    a series younger than a year repeats its last `days` instead (a gap would make the trainer drop
+    the regressor for every series)."""
+    end = pd.Timestamp(df["date"].max())
+    ago = df[(df["date"] > end - timedelta(days=364)) & (df["date"] <= end - timedelta(days=364 - days))]
+    last = df[df["date"] > end - timedelta(days=days)]
+    both = pd.concat([ago.assign(date=ago["date"] + timedelta(days=364)),
+                      last.assign(date=last["date"] + timedelta(days=days))], ignore_index=True)
+    both = both.drop_duplicates(["date", "sku", "store"], keep="first")  # last year's where there is one
+    return both.assign(units=np.nan).sort_values(["sku", "store", "date"], ignore_index=True)

@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from app import charts, state, widgets
+from core.api import ACCURACY_THRESHOLD
 from core.text import md
 
 actor = state.actor()
@@ -60,7 +61,7 @@ st.caption(
 )
 view = lb.assign(
     active=lb["active"].map({True: "● active", False: ""}),
-    wape=100 * lb["wape"], accuracy=100 * lb["accuracy"], bias=100 * lb["bias"],
+    wape=100 * lb["wape"], accuracy=100 * lb["accuracy"].clip(lower=0), bias=100 * lb["bias"],  # floored as shown everywhere
     coverage=100 * lb["coverage"],
 )
 st.dataframe(
@@ -73,12 +74,10 @@ st.dataframe(
         "version": st.column_config.NumberColumn("Version", format="v%d"),
         "model": "Model",
         "status": "Status",
-        "accuracy": st.column_config.NumberColumn("Accuracy %", format="%.1f"),
-        "wape": st.column_config.NumberColumn("WAPE %", format="%.1f"),
-        "mase": st.column_config.NumberColumn("MASE", format="%.2f"),
-        "bias": st.column_config.NumberColumn("Bias %", format="%+.1f"),
-        "coverage": st.column_config.NumberColumn("80% coverage %", format="%.0f"),
-        "training_s": st.column_config.NumberColumn("Training time (s)", format="%.1f"),
+        **widgets.number_columns({
+            "accuracy": ("Accuracy %", "%.1f"), "wape": ("WAPE %", "%.1f"), "mase": ("MASE", "%.2f"),
+            "bias": ("Bias %", "%+.1f"), "coverage": ("80% coverage %", "%.0f"),
+            "training_s": ("Training time (s)", "%.1f")}),
         "series": st.column_config.NumberColumn("Series"),
         "freq": "Freq",
         "horizon": st.column_config.NumberColumn("Horizon (periods)"),
@@ -151,7 +150,8 @@ else:
             cfg["store"] = st.column_config.TextColumn("Store")
             st.dataframe(t, hide_index=True, column_config=cfg, key="cmp-table")
             if actor and actor.can("download"):
-                widgets.download_buttons(cmp.table, f"compare-{'-'.join(map(str, picked))}-{level}", "cmp-dl")
+                widgets.download_buttons(cmp.table, f"compare-{'-'.join(map(str, picked))}-{level}", "cmp-dl",
+                                         what="comparison")
 
             # Scatter of per-SKU WAPE: baseline vs the second version.
             st.plotly_chart(charts.wape_scatter(cmp.table, base, other, keys, level), key="cmp-scatter")
@@ -276,9 +276,20 @@ if can_promote or can_rollback or can_archive:
                     st.caption(md(gate.message))
                 note = st.text_area("Note (required: why this version?)", key="promote-note",
                                     max_chars=api.versions.NOTE_MAX)
+                modes = [f"Below {widgets.fmt_pct(ACCURACY_THRESHOLD, 0)} (absolute)", "8 points below its own backtest"]
+                relative = st.radio(
+                    "Accuracy alerts for this version", modes, horizontal=True, key="promote-rule",
+                    index=int(api.planning.accuracy_rule_kind() == "promised_accuracy"),
+                    help="Absolute: every SKU under 88% alerts, even one the backtest said would be "
+                         "at 80%. Relative: a SKU alerts when it does worse than this version promised.",
+                ) == modes[1]
+
+                def promote() -> None:
+                    api.versions.promote(actor, v, note, override_reason=reason)
+                    api.planning.set_accuracy_rule(actor, relative)  # rules exist after promotion
+
                 if st.button("Promote to active", type="primary", key="promote-go"):
-                    act(lambda: api.versions.promote(actor, v, note, override_reason=reason),
-                        f"Version {v} is now active; its forecasts are published.")
+                    act(promote, f"Version {v} is now active; its forecasts are published.")
         i += 1
     if can_rollback:
         with tabs[i]:
@@ -324,8 +335,10 @@ else:
                "numbers; the download's `override_id` column names the one applied to a row. The "
                "version's own forecasts stay as trained.")
     if actor and actor.can("download"):
-        live = int(pub["version"].iloc[0])
-        widgets.download_buttons(lambda: api.versions.forecast_frame(live), "active-forecasts", "pub-dl")
+        live, last = int(pub["version"].iloc[0]), api.planning.freshness().last_actual
+        widgets.download_buttons(
+            lambda: widgets.in_units(widgets.future_only(api.versions.forecast_frame(live), last)),
+            f"published-forecast-v{live}", "pub-dl", what=f"published forecast (after {last})")
 
 st.subheader("Audit history")
 hist = api.versions.history()
@@ -344,4 +357,4 @@ else:
     })
     if actor and actor.can("download"):
         out = hist.assign(metrics=[json.dumps(json.loads(m)) for m in hist["metrics"]])
-        widgets.download_buttons(out, "promotion-history", "hist-dl")
+        widgets.download_buttons(out, "promotion-history", "hist-dl", what="audit history")

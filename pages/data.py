@@ -114,15 +114,14 @@ st.dataframe(
         "sku": "SKU", "store": "Store",
         "first_date": st.column_config.DateColumn("First date", format="YYYY-MM-DD"),
         "last_date": st.column_config.DateColumn("Last date", format="YYYY-MM-DD"),
-        "periods": st.column_config.NumberColumn("Periods", format="%d"),
-        "total_units": st.column_config.NumberColumn("Total units", format="%.0f"),
-        "mean_units": st.column_config.NumberColumn("Mean units / period", format="%.1f"),
-        "zero_share": st.column_config.NumberColumn("Zero-sales share", format="percent"),
+        **widgets.number_columns({"periods": ("Periods", "%d"), "total_units": ("Total units", "%.0f"),
+                                  "mean_units": ("Mean units / period", "%.1f"),
+                                  "zero_share": ("Zero-sales share", "percent")}),
     },
     height=300,
 )
 if actor and actor.can("download"):
-    widgets.download_buttons(summary, "series_summary", "series")
+    widgets.download_buttons(summary, "series_summary", "series", what="series summary")
 
 st.subheader("Upload history")
 st.dataframe(

@@ -8,6 +8,8 @@ the role. SKU, store and column names, notes and messages are user text, shown l
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import pandas as pd
 import streamlit as st
 
@@ -21,7 +23,6 @@ from core.api import (
     Filters,
     Monitoring,
     default_grain,
-    display_accuracy,
 )
 from core.errors import ShelfcastError
 
@@ -32,8 +33,7 @@ st.title("Monitor")
 widgets.freshness_banner(show_ok=True)
 
 
-def pct(x: float | None) -> str:
-    return widgets.fmt_pct(display_accuracy(x))
+pct = widgets.fmt_acc
 
 
 def act(fn, done: str | None = None) -> bool:
@@ -97,7 +97,7 @@ if qp and st.session_state.get("_mon_alert_qp") != qp:
     hit = [a for a in mon.alerts() if str(a["id"]) == qp]
     if hit:
         st.session_state["mon-sku"] = hit[0]["sku"]
-        st.session_state["mon-alert"] = hit[0]["id"]
+        st.session_state["mon-alert"] = st.session_state["mon-alert-pick"] = hit[0]["id"]
 
 # ---------------------------------------------------------------- filters
 f1, f2, f3, f4, f5 = st.columns([2, 2, 3, 1.2, 1.2])
@@ -119,7 +119,8 @@ head = mon.headline(info, window, grain, THRESHOLD, flt)
 live = mon.alerts(["open", "acknowledged"], flt)
 
 m = st.columns(4)
-m[0].metric(f"Accuracy, last {window} {grain}s", pct(head.accuracy),
+WINDOW = widgets.window_words(window, grain, head.window_start, info["forecast_start"], info["last_actual"])
+m[0].metric(f"Accuracy, {WINDOW}", pct(head.accuracy),
             None if head.accuracy is None or head.backtest_accuracy is None
             else f"{100 * (head.accuracy - head.backtest_accuracy):+.1f} pts vs backtest",
             help="1 − WAPE of the SKUs in the filter, on period totals.")
@@ -149,10 +150,11 @@ with tab_acc:
     st.subheader(f"Accuracy by SKU and {grain}")
     per = mon.by_period(grain, "sku", flt)
     if not per.empty:
-        order = list(acc["sku"])[:40]  # the worst 40 keep the heatmap readable
+        stake = (acc["lost_units"] + acc["over_units"]).to_numpy()
+        order = list(acc["sku"].iloc[stake.argsort(kind="stable")[::-1]])[:40]  # 40 keep it readable
         st.plotly_chart(charts.heatmap(per, order, grain), width="stretch", key="mon-heat")
-        if len(acc) > 40:
-            st.caption(f"Showing the 40 least accurate of {len(acc)} SKUs; filter to see others.")
+        st.caption("SKUs with the most units at stake first"
+                   + (f"; showing 40 of {len(acc)}, filter to see others." if len(acc) > 40 else "."))
 
     st.subheader("Forecast vs actual")
     c1, c2 = st.columns([3, 2])
@@ -163,7 +165,7 @@ with tab_acc:
                     width="stretch", key="mon-fva")
     row = acc[acc["sku"] == sku].iloc[0]
     st.caption(
-        f"{charts.literal(sku)}: accuracy {pct(row['accuracy'])} over the last {window} {grain}s "
+        f"{charts.literal(sku)}: accuracy {pct(row['accuracy'])} over the {WINDOW} "
         f"(backtest {pct(row['backtest_accuracy'])}), bias {widgets.fmt_pct(row['bias'])} "
         f"({row['direction']}): {row['lost_units']:.0f} units of lost sales, {row['over_units']:.0f} units overstock."
     )
@@ -171,11 +173,15 @@ with tab_acc:
 # ---------------------------------------------------------------- needs attention
 with tab_attn:
     st.subheader("Needs attention")
-    st.caption("Worst first. Bias > 0: the forecast was above sales (overstock risk); "
+    st.caption("Most units at stake (lost sales + overstock) first; accuracy on request. Bias > 0: the forecast was above sales (overstock risk); "
                "< 0: below sales (lost sales risk).")
     per_store = st.toggle("Per SKU × store", key="mon-attn-level",
                           help="Off: each SKU with its stores summed. On: every SKU at every store.")
+    by_pct = st.radio("Rank by", ["Units at stake", "Accuracy (%)"], horizontal=True,
+                      key="mon-attn-rank") != "Units at stake"
     base = mon.accuracy(window, grain, "series", flt, THRESHOLD) if per_store else acc
+    base = base.assign(stake=base["lost_units"] + base["over_units"]).sort_values(
+        "accuracy" if by_pct else "stake", ascending=by_pct, na_position="last", ignore_index=True)
     open_by_sku = pd.Series([a["sku"] for a in live]).value_counts() if live else pd.Series(dtype=int)
     table = base.assign(alerts=base["sku"].map(open_by_sku).fillna(0).astype(int))
     table["store"] = table["store"].replace({"*": "all stores"})
@@ -198,7 +204,7 @@ with tab_attn:
         },
     )
     if actor and actor.can("download"):
-        widgets.download_buttons(table, "needs_attention", "attn", what="needs-attention")
+        widgets.download_buttons(table, "needs_attention", "attn", what="needs-attention table")
 
 # ---------------------------------------------------------------- drift
 with tab_drift:
@@ -265,25 +271,66 @@ def drill(sku_of: dict[int, str]) -> None:
 
 
 def worklist_block() -> None:
-    """One row per SKU (x store) with its alerts grouped, most units at stake first; picking a
-    row moves the drill-down (Accuracy tab charts) to that SKU and the alert picker to its first
-    open alert, ready to acknowledge below."""
+    """One row per SKU (x store) with its alerts grouped, most units at stake first. Selecting a
+    row opens that SKU's chart right below and the row's actions (assign, snooze, acknowledge);
+    it also moves the Accuracy tab's drill-down and the alert picker to that SKU."""
     st.markdown("**Worklist**: one row per SKU; severity from the units at stake (lost sales + "
-                f"overstock over the last {window} {grain}s).")
+                f"overstock over the {WINDOW}).")
     rank = st.radio("Rank by", ["Units at stake", "Accuracy (%)"], horizontal=True, key="mon-wl-rank")
-    wl = widgets.api().planning.worklist(live, mon.accuracy(window, grain, "sku", flt, THRESHOLD),
-                                         "pct" if rank.startswith("Acc") else "units")
-    st.session_state["_mon_wl"] = wl[["sku", "first_alert"]].to_dict("records")
+    wl, asleep = widgets.api().planning.worklist_rows(
+        live, mon.accuracy(window, grain, "sku", flt, THRESHOLD), "pct" if rank.startswith("Acc") else "units")
+    st.session_state["_mon_wl"] = wl[["sku", "store", "first_alert"]].to_dict("records")
     show = wl.drop(columns=["alert_ids", "first_alert"]).assign(
-        accuracy=[widgets.fmt_pct(display_accuracy(x)) for x in wl["accuracy"]])
+        accuracy=[widgets.fmt_acc(x) for x in wl["accuracy"]])
     st.dataframe(show, hide_index=True, key="mon-worklist", on_select=pick_worklist_row,
                  selection_mode="single-row",
                  column_config={"sku": "SKU", "store": "Store", "severity": "Severity",
                                 "units_at_stake": "Units at stake", "lost_units": "Lost sales",
                                 "over_units": "Overstock", "accuracy": "Accuracy", "alerts": "Alerts",
-                                "what": "Rules", "status": "Status",
+                                "what": "Rules", "status": "Status", "assignee": "Assignee",
+                                "snooze_until": st.column_config.DateColumn("Snoozed until"),
                                 "action": st.column_config.TextColumn("Suggested action", width="large")})
-    st.caption("Select a row: the SKU's charts open on the Accuracy tab and its alert is picked below.")
+    if len(asleep):
+        st.caption(f"{len(asleep)} snoozed row(s) hidden until their date: "
+                   + text.md(", ".join(f"{r.sku} ({r.store}) to {r.snooze_until}" for r in asleep.itertuples())))
+    picked = st.session_state.get("_mon_wl_pick")
+    row = next((r for r in wl.itertuples() if picked and (r.sku, r.store) == tuple(picked)), None)
+    if row is None:
+        st.caption("Select a row to open its SKU's chart and to assign, snooze or acknowledge it.")
+        return
+    store = None if row.store == "all stores" else row.store
+    fva = mon.forecast_vs_actual(info, row.sku, store)
+    st.plotly_chart(charts.forecast_vs_actual(fva, info["forecast_start"], f"{row.sku} — {row.store}"),
+                    width="stretch", key="mon-wl-fva")
+    if actor and actor.can("acknowledge_alert"):
+        row_actions(row)
+
+
+def row_actions(row) -> None:
+    """Assign, snooze, acknowledge the selected worklist row; core checks the role again."""
+    plan = widgets.api().planning
+    st.markdown(f"**{charts.literal(row.sku)} — {charts.literal(row.store)}**: {text.md(row.action)}")
+    c1, c2, c3 = st.columns(3)
+    with c1.form("mon-wl-assign"):
+        who = st.text_input("Assignee", row.assignee, key="mon-wl-who", placeholder="who takes it (empty: nobody)")
+        if st.form_submit_button("Assign") and act(lambda: plan.assign(actor, row.sku, row.store, who)):
+            st.rerun()
+    with c2.form("mon-wl-snooze"):
+        until = st.date_input("Snooze until", date.today() + timedelta(days=7), key="mon-wl-until",
+                              min_value=date.today() + timedelta(days=1),
+                              max_value=date.today() + timedelta(days=90),
+                              help="The row leaves the list until this date, then comes back by itself.")
+        if st.form_submit_button("Snooze") and act(lambda: plan.snooze(actor, row.sku, row.store, until)):
+            st.session_state.pop("_mon_wl_pick", None)
+            st.rerun()
+    with c3.form("mon-wl-ack", clear_on_submit=True):
+        note = st.text_input("Note (what is being done)", key="mon-wl-note",
+                             placeholder="e.g. order cut by 30%, watching")
+        if row.status != "open":
+            st.caption("Every alert of this row is acknowledged.")
+        if st.form_submit_button("Acknowledge all its alerts", disabled=row.status != "open") and act(
+                lambda: plan.acknowledge_row(actor, row.sku, row.store, note)):
+            st.rerun()
 
 
 def pick_worklist_row() -> None:
@@ -291,11 +338,14 @@ def pick_worklist_row() -> None:
     wl = st.session_state.get("_mon_wl") or []
     if rows and rows[0] < len(wl):
         r = wl[rows[0]]
+        st.session_state["_mon_wl_pick"] = (r["sku"], r["store"])
         st.session_state["mon-sku"] = r["sku"]
         st.session_state["mon-alert"] = r["first_alert"]
-        st.session_state.pop("mon-alert-pick", None)  # the picker re-opens on "mon-alert"
+        st.session_state["mon-alert-pick"] = r["first_alert"]  # set, not popped: the browser shows it
         st.session_state["mon-skus"] = []
         st.session_state["mon-cats"] = []
+    else:
+        st.session_state.pop("_mon_wl_pick", None)
 
 
 def check_now() -> None:
@@ -329,8 +379,9 @@ with tab_alerts:
         ids = [a["id"] for a in live]
         pre = st.session_state.get("mon-alert")
         label = {a["id"]: text.strip_bidi(f"#{a['id']} {a['sku']} — {a['rule']} ({a['status']})") for a in live}
-        chosen = st.selectbox("Alert", ids, index=ids.index(pre) if pre in ids else 0,
-                              format_func=label.get, key="mon-alert-pick")
+        if st.session_state.get("mon-alert-pick") not in ids:  # resolved meanwhile, or never picked
+            st.session_state["mon-alert-pick"] = pre if pre in ids else ids[0]
+        chosen = st.selectbox("Alert", ids, format_func=label.get, key="mon-alert-pick")
         a = next(x for x in live if x["id"] == chosen)
         st.markdown(charts.literal(a["message"]))  # may hold uploaded column names: literal
         b1, b2 = st.columns([1, 3])
@@ -353,7 +404,11 @@ with tab_alerts:
         hist = mon.history()
         if hist:
             st.dataframe(pd.DataFrame(hist), hide_index=True, height=240, key="mon-events")
-        if not resolved and not hist:
+        work = widgets.api().planning.worklist_history()
+        if len(work):
+            st.caption("Worklist: assignments, snoozes and acknowledgements.")
+            st.dataframe(work, hide_index=True, height=200, key="mon-wl-events")
+        if not resolved and not hist and not len(work):
             st.caption("Nothing yet.")
 
 

@@ -16,7 +16,7 @@ import streamlit as st
 from app import monitor_charts as charts
 from app import state, widgets
 from core import text
-from core.api import ACCURACY_THRESHOLD, Monitoring, describe_freq, display_accuracy
+from core.api import ACCURACY_THRESHOLD, Monitoring, describe_freq
 
 THRESHOLD = ACCURACY_THRESHOLD
 log = logging.getLogger(__name__)
@@ -24,11 +24,9 @@ st.title("Overview")
 widgets.freshness_banner()  # w-planner: a forecast that has run out says so first
 
 
-def pct(x: float | None) -> str:
-    return widgets.fmt_pct(display_accuracy(x))
-
-
-ov = Monitoring(widgets.db()).overview(THRESHOLD)
+pct = widgets.fmt_acc
+TOP = 5
+ov = Monitoring(widgets.db()).overview(THRESHOLD, top=10_000)  # every SKU under: ranked by units below
 cat, info, head = ov.catalog, ov.info, ov.headline
 if cat.rows == 0:
     widgets.empty_state("No sales data yet. A data scientist or manager uploads it on the Data page.")
@@ -89,7 +87,8 @@ if head.accuracy is None:
 acc, bt = head.accuracy, head.backtest_accuracy
 m = st.columns(4)
 m[0].metric(
-    f"Forecast accuracy, last {ov.window} {ov.grain}s", pct(acc),
+    f"Forecast accuracy, {widgets.window_words(ov.window, ov.grain, head.window_start, info['forecast_start'], info['last_actual'])}",
+    pct(acc),
     None if bt is None else f"{100 * (acc - bt):+.1f} pts vs expected",
     help="1 − weighted absolute percentage error of period totals per SKU; 'expected' is the backtest.",
 )
@@ -109,16 +108,19 @@ with left:
 
 with right:
     st.subheader("Top issues")
-    if ov.worst.empty:
+    st.caption("The SKUs under target with the most units at stake (lost sales + overstock).")
+    worst = ov.worst.assign(stake=ov.worst["lost_units"] + ov.worst["over_units"]).sort_values(
+        "stake", ascending=False).head(TOP)
+    if worst.empty:
         st.success(f"Every SKU is at or above {widgets.fmt_pct(THRESHOLD)} accuracy.")
-    for r in ov.worst.itertuples(index=False):
+    for r in worst.itertuples(index=False):
         units = r.over_units if r.direction == "overstock" else r.lost_units
         st.markdown(
             f"**{charts.literal(r.sku)}** — accuracy {pct(r.accuracy)}; "
             f"{'over-forecast' if r.direction == 'overstock' else 'under-forecast'} by "
             f"{abs(100 * r.bias):.0f}% (\\~{units:,.0f} units {r.direction})"
         )
-    rest = head.skus_below - len(ov.worst)
+    rest = head.skus_below - len(worst)
     if rest > 0:
         st.caption(f"…and {rest} more SKU(s) under {widgets.fmt_pct(THRESHOLD)}.")
 

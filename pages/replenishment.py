@@ -128,17 +128,14 @@ def render() -> None:
         hide_index=True, key="repl-table",
         column_config={
             "sku": "SKU", "store": "Store",
-            "order_qty": st.column_config.NumberColumn("Order (units)", format="%.0f"),
-            "packs": st.column_config.NumberColumn("Packs", format="%.0f"),
-            "on_hand": st.column_config.NumberColumn("On hand", format="%.0f"),
-            "reorder_point": st.column_config.NumberColumn("Reorder point", format="%.0f"),
-            "safety_stock": st.column_config.NumberColumn("Safety stock", format="%.0f"),
-            "order_up_to": st.column_config.NumberColumn("Order-up-to", format="%.0f"),
+            **widgets.number_columns({
+                "order_qty": ("Order (units)", "%.0f"), "packs": ("Packs", "%.0f"), "on_hand": ("On hand", "%.0f"),
+                "reorder_point": ("Reorder point", "%.0f"), "safety_stock": ("Safety stock", "%.0f"),
+                "order_up_to": ("Order-up-to", "%.0f"), "stockout_risk": ("Stock-out risk %", "%.0f"),
+                "order_value": ("Order value", "%.2f")}),
             "short_lead_time": st.column_config.NumberColumn(
                 "Short before delivery (units)", format="%.0f",
                 help="Forecast demand over the lead time beyond what is on hand."),
-            "stockout_risk": st.column_config.NumberColumn("Stock-out risk %", format="%.0f"),
-            "order_value": st.column_config.NumberColumn("Order value", format="%.2f"),
             "overridden": st.column_config.TextColumn("Override"),
             "reason": st.column_config.TextColumn("Why", width="large"),
         },

@@ -6,6 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app import charts, state, widgets
+from core.api import display_accuracy
 from core.text import md
 
 actor = state.actor()
@@ -139,7 +140,7 @@ vid = st.selectbox(
 v = by_id[vid]
 m = v.metrics
 k = st.columns(6)
-k[0].metric("Accuracy (1 − WAPE)", widgets.fmt_pct(m.get("accuracy")))
+k[0].metric("Accuracy (1 − WAPE)", widgets.fmt_acc(m.get("accuracy")))
 k[1].metric("WAPE", widgets.fmt_pct(m.get("wape")))
 k[2].metric("MASE", "–" if m.get("mase") is None else f"{m['mase']:.2f}",
             help="Below 1 beats the in-sample seasonal-naive error.")
@@ -172,21 +173,28 @@ for w in v.warnings:
     st.warning(md(w))
 
 table = api.versions.series_table(v)
+# sum|error| = WAPE x sum|actual|: the units a series' misses cost, the order that matters to a
+# planner (a SKU selling 8 units at 50% error is not worse than one missing 2,500).
+table.insert(4, "error_units", ((1 - table["accuracy"]) * table["units"]).round())
+by_pct = st.radio("Rank by", ["Error (units)", "Accuracy (%)"], horizontal=True, key="res-rank") != "Error (units)"
+table = table.sort_values("accuracy" if by_pct else "error_units", ascending=by_pct, na_position="last",
+                          ignore_index=True)
+table["accuracy"] = table["accuracy"].map(display_accuracy)
 st.markdown("**Per series** (backtest, all folds; accuracy of the model used for the forecast)")
 st.dataframe(
-    table, hide_index=True, height=min(300, 35 * (len(table) + 1) + 3),
+    table, hide_index=True, height=min(300, 35 * (len(table) + 1) + 3), key="res-series-table",
     column_config={
         "sku": "SKU", "store": "Store", "model": "Model",
         "accuracy": st.column_config.ProgressColumn("Accuracy", format="percent", min_value=0, max_value=1),
-        "mase": st.column_config.NumberColumn("MASE", format="%.2f"),
-        "bias": st.column_config.NumberColumn("Bias", format="percent"),
-        "coverage": st.column_config.NumberColumn("80% coverage", format="percent"),
-        "units": st.column_config.NumberColumn("Backtest units", format="%.0f"),
-        **{c2: st.column_config.NumberColumn(c2, format="percent") for c2 in table.columns if c2.startswith("WAPE")},
+        **widgets.number_columns({"error_units": ("Error (units)", "%.0f"), "mase": ("MASE", "%.2f"),
+                                  "bias": ("Bias", "percent"), "coverage": ("80% coverage", "percent"),
+                                  "units": ("Backtest units", "%.0f")}),
+        **widgets.number_columns({c2: (c2, "percent") for c2 in table.columns if c2.startswith("WAPE")}),
     },
 )
 if actor and actor.can("download"):
-    widgets.download_buttons(lambda: api.versions.forecast_frame(vid), f"shelfcast_forecasts_v{vid}", "train-fc")
+    widgets.download_buttons(lambda: widgets.in_units(api.versions.forecast_frame(vid)), f"shelfcast_forecasts_v{vid}",
+                             "train-fc", what=f"version {vid} forecast ({v.horizon} periods)")
 
 # --- one series ---------------------------------------------------------------------------------
 st.markdown("**One series**")

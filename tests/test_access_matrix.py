@@ -20,6 +20,7 @@ import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -170,6 +171,12 @@ def _monitored(db: Path, tmp: Path) -> None:
         raw(s).execute("DELETE FROM alert_events; DELETE FROM alerts; DELETE FROM alert_rules")
 
 
+def _monitored_rules(db: Path, tmp: Path) -> None:
+    """Monitored, with the default rules made by an evaluation."""
+    _monitored(db, tmp)
+    monitoring.evaluate(ADMIN_ACTOR, db, notify=False)
+
+
 def _alert(db: Path, tmp: Path) -> int:
     from core.store import monitoring as ms
 
@@ -294,6 +301,24 @@ CASES: list[Case] = [
     Case("core.monitoring.alerts.after_ingest", "acknowledge_alert", setup=_monitored,
          call=lambda a, db, ctx: monitoring.after_ingest(type("R", (), {})(), a, db),
          check=lambda db, ctx, r: monitoring.alerts(db) or pytest.fail("nothing evaluated")),
+    # worklist (f-planner): per SKU x store, on top of the alerts
+    Case("core.worklist.assign", "acknowledge_alert", setup=_alert,
+         call=lambda a, db, i: importlib.import_module("core.worklist").assign(a, "BEV-001", "all stores", "ana", db),
+         check=lambda db, i, r: list(importlib.import_module("core.worklist").states(db)["assignee"]) == ["ana"]
+         or pytest.fail("not assigned")),
+    Case("core.worklist.snooze", "acknowledge_alert", setup=_alert,
+         call=lambda a, db, i: importlib.import_module("core.worklist").snooze(
+             a, "BEV-001", "all stores", date.today() + timedelta(days=3), db),
+         check=lambda db, i, r: len(importlib.import_module("core.worklist").states(db)) == 1
+         or pytest.fail("not snoozed")),
+    Case("core.worklist.acknowledge", "acknowledge_alert", setup=_alert,
+         call=lambda a, db, i: importlib.import_module("core.worklist").acknowledge(a, "BEV-001", "all stores",
+                                                                                    "order cut", db),
+         check=lambda db, i, r: _alert_status(db, i) == "acknowledged" or pytest.fail("open")),
+    Case("core.monitoring.promised.set_accuracy_rule", "edit_alert_rules", setup=_monitored_rules,
+         call=lambda a, db, ctx: importlib.import_module("core.monitoring.promised").set_accuracy_rule(a, True, db),
+         check=lambda db, ctx, r: importlib.import_module("core.monitoring.promised").accuracy_rule(db).kind
+         == "promised_accuracy" or pytest.fail("rule unchanged")),
     # engine
     Case("core.training.start", "train", setup=_sales,
          call=lambda a, db, ctx: training.start(a, "naive", horizon=7, folds=1, db=db),

@@ -19,6 +19,7 @@ import numpy as np
 from core import config, webhook
 from core.access import Actor, require
 from core.errors import NotFound, ValidationError
+from core.monitoring import promised  # noqa: F401 - registers the relative accuracy rule kind
 from core.monitoring.errors import FAILURE_KEY, WRITE_PERMISSION, active
 from core.monitoring.rules import Finding, Rule, ensure_default_rules, rule_row, rules
 from core.store import datasets, session
@@ -100,7 +101,7 @@ def evaluate(actor: Actor, db=None, notify: bool = True) -> Evaluation:
                     ev.opened.append(alert_json(a, row.name))
                 else:
                     a.value, a.message, a.updated_at, a.details = fnd.value, fnd.message, now(), details
-                    a.version_id, a.evaluations = vid, a.evaluations + 1
+                    a.version_id, a.evaluations, a.kind = vid, a.evaluations + 1, row.kind  # a rule may change kind
                     ms.save_alert(s, a)
                     ev.updated += 1
             for a in live.values():

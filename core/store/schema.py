@@ -19,6 +19,7 @@ def create_all(s: Session) -> None:
     from core.store import inventory  # noqa: F401  (uses chosen_backtests)
     from core.store import retrain  # noqa: F401  (challengers, retrain runs)
     from core.store import sessions  # noqa: F401  (signed-in browser sessions)
+    from core.store import worklist  # noqa: F401  (worklist assignee, snooze, events)
 
     SQLModel.metadata.create_all(s.connection())
     for stmt in DDL:
