@@ -422,6 +422,8 @@ def param_input(col, fld, value, key: str):
         opts = list(fld.limits)
         return col.selectbox(fld.label, opts, index=opts.index(value) if value in opts else 0, key=key, help=tip)
     cast = int if isinstance(fld.default, int) else float
+    if not fld.limits:
+        return col.number_input(fld.label, value=cast(value), key=key, help=tip)
     lo, hi, step = (cast(x) for x in fld.limits)
     return col.number_input(fld.label, lo, hi, cast(value), step, key=key, help=tip)
 
@@ -457,9 +459,10 @@ with tab_rules:
         with st.form("mon-rule-form"):
             c1, c2 = st.columns(2)
             name = c1.text_input("Name", r.name if r else "", key=f"rule-name-{pick}")
-            thr = c2.number_input(spec.threshold_label, 0.0, 1.0,
-                                  float(r.threshold if r and r.kind == kind else spec.default_threshold),
-                                  0.01, key=f"rule-thr-{pick}", help=spec.threshold_help)
+            # Each kind's own range: the quality kinds count periods (2, 7) or a factor (3).
+            thr = param_input(c2, spec.threshold_field,
+                              r.threshold if r and r.kind == kind else spec.threshold_field.default,
+                              f"rule-thr-{kind}-{pick}")
             c4, c5, c6 = st.columns(3)
             win = c4.number_input("Window (periods)", 1, 104, int(r.window if r else window0), key=f"rule-win-{pick}")
             gr = c5.selectbox("Period", ["week", "month", "day"],

@@ -110,12 +110,29 @@ def test_scientist_edits_a_rule_in_the_page(store):
     assert not at.exception, at.exception
     rule = next(r for r in monitoring.rules(store) if r.kind == "accuracy")
     at.selectbox(key="mon-rule-pick").set_value(rule.id).run()
-    at.number_input(key=f"rule-thr-{rule.id}").set_value(0.5)
+    at.number_input(key=f"rule-thr-accuracy-{rule.id}").set_value(0.5)
     next(b for b in at.get("form_submit_button") if b.label == "Save rule").click()
     at.run()
     assert not at.exception, at.exception
     assert next(r for r in monitoring.rules(store) if r.id == rule.id).threshold == pytest.approx(0.5)
     assert any("Saved" in s.value for s in at.success)
+
+
+def test_a_quality_rule_takes_its_own_threshold_range(store):
+    """The threshold input follows the kind: 'zero periods in a row' counts periods (default 7),
+    which a 0-1 input could not hold (it broke the form for every data-quality kind)."""
+    at = open_page("monitor", SCI)
+    at.selectbox(key="rule-kind-0").set_value("series_stopped").run()
+    assert not at.exception, at.exception
+    thr = at.number_input(key="rule-thr-series_stopped-0")
+    assert thr.value == 7
+    thr.set_value(10)
+    at.text_input(key="rule-name-0").set_value("Stopped for ten")
+    next(b for b in at.get("form_submit_button") if b.label == "Save rule").click()
+    at.run()
+    assert not at.exception, at.exception
+    made = next(r for r in monitoring.rules(store) if r.name == "Stopped for ten")
+    assert made.kind == "series_stopped" and made.threshold == 10
 
 
 def test_overview_is_readable_and_has_no_controls(store):

@@ -21,6 +21,13 @@ def _pct(x) -> str:
     return "–" if x is None or x != x else f"{100 * x:.1f}%"
 
 
+def _acc(x) -> str:
+    """Accuracy as the pages show it (core.metrics.display_accuracy floors it at 0)."""
+    from core.metrics import display_accuracy
+
+    return _pct(display_accuracy(x))
+
+
 def run(args) -> int:
     rep = monitoring.report(actor(args), args.db)
     webhook.wait(30)  # let new-alert notifications go out before the process ends
@@ -34,14 +41,14 @@ def run(args) -> int:
     lines = [
         f"Active version {a['version_id']} ({a['kind']}), forecasts {a['forecast_start']} to "
         f"{a['forecast_end']}, actuals to {a['last_actual'] or '–'}",
-        f"Accuracy over the last {w['periods']} {w['grain']}s: {_pct(s['accuracy'])} "
-        f"(backtest {_pct(s['backtest_accuracy'])}); {s['skus_below']} of {s['skus']} SKUs below "
+        f"Accuracy over the last {w['periods']} {w['grain']}s: {_acc(s['accuracy'])} "
+        f"(backtest {_acc(s['backtest_accuracy'])}); {s['skus_below']} of {s['skus']} SKUs below "
         f"{_pct(monitoring.config.ACCURACY_THRESHOLD)}; {s['open_alerts']} open alert(s)",
         "",
         f"{'SKU':<14}{'accuracy':>10}{'backtest':>10}{'bias':>9}  direction",
     ]
     for r in rep["accuracy"][: args.top]:
-        lines.append(f"{r['sku']:<14}{_pct(r['accuracy']):>10}{_pct(r['backtest_accuracy']):>10}"
+        lines.append(f"{r['sku']:<14}{_acc(r['accuracy']):>10}{_acc(r['backtest_accuracy']):>10}"
                      f"{_pct(r['bias']):>9}  {r['direction']}")
     drifted = [d for d in rep["data_drift"] if d["drifted"] and d["column"] == "units"]
     lines += ["", f"Data drift detected in demand: {len(drifted)} SKU(s) (the rule alerts on large moves only)"]

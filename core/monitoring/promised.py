@@ -10,72 +10,16 @@ keeping its id, window, scope and history.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from core.access import Actor, require
-from core.errors import ValidationError
-from core.monitoring.accuracy import sku_accuracy
 from core.monitoring.rules import (
-    KIND_LABELS,
-    RULE_KINDS,
+    DEFAULT_MARGIN,
     AccuracyRule,
-    Finding,
-    FormField,
+    PromisedAccuracyRule,
     Rule,
-    RuleKind,
-    _number,
-    _pct,
     rules,
     save_rule,
 )
 
-DEFAULT_MARGIN = 0.08  # 8 accuracy points below the backtest
-
-
-@dataclass(frozen=True)
-class PromisedParams:
-    min_units: float = 100.0
-
-
-class PromisedAccuracyRule(RuleKind):
-    kind = "promised_accuracy"
-    label = "Accuracy below what the version promised"
-    threshold_label = "Points below the backtest (share)"
-    threshold_help = ("Alert when accuracy over the window is more than this below the version's own "
-                      "backtest accuracy for the SKU, e.g. 0.08 for 8 points.")
-    default_threshold = DEFAULT_MARGIN
-    fields = (FormField("min_units", "Minimum units in window", 100, (0, 10**9, 1),
-                        help="Ignore SKUs that sold fewer units: their percentage is noise."),)
-
-    @classmethod
-    def check_threshold(cls, threshold: float) -> float:
-        if not 0 <= threshold < 1:
-            raise ValidationError("The margin is a share of accuracy between 0 and 1, e.g. 0.08 for 8 points.")
-        return float(threshold)
-
-    @classmethod
-    def params(cls, raw: dict) -> PromisedParams:
-        return PromisedParams(_number(raw, "min_units", 100, 0, 1e12, "Minimum units"))
-
-    @classmethod
-    def findings(cls, rule: Rule, info: dict, db) -> dict[tuple[str, str], Finding]:
-        acc = sku_accuracy(db, rule.window, rule.grain, rule.level, rule.filters, 0.0)
-        hit = acc[acc["accuracy"].notna() & acc["backtest_accuracy"].notna()
-                  & (acc["accuracy"] < acc["backtest_accuracy"] - rule.threshold)
-                  & (acc["units"] >= rule.params.min_units)]
-        return {(r.sku, r.store): Finding(
-            r.sku, r.store, float(r.accuracy),
-            f"Accuracy {_pct(max(0.0, r.accuracy))} over the last {rule.window} {rule.grain}s is "
-            f"{100 * (r.backtest_accuracy - r.accuracy):.1f} points below the {_pct(r.backtest_accuracy)} "
-            f"its backtest promised (margin {100 * rule.threshold:.0f}; bias {_pct(r.bias)}, {r.direction}).",
-            {"accuracy": r.accuracy, "backtest_accuracy": r.backtest_accuracy, "bias": r.bias,
-             "direction": r.direction, "units": r.units}) for r in hit.itertuples(index=False)}
-
-
-# Registered here until rules.py lists it (RULE_KINDS); core.monitoring.alerts imports this module,
-# so every process that reads or evaluates rules knows the kind.
-RULE_KINDS.setdefault(PromisedAccuracyRule.kind, PromisedAccuracyRule)
-KIND_LABELS.setdefault(PromisedAccuracyRule.kind, PromisedAccuracyRule.label)
 ACCURACY_KINDS = (AccuracyRule.kind, PromisedAccuracyRule.kind)
 
 

@@ -223,6 +223,39 @@ class ConceptDriftRule(RuleKind, kind="concept_drift", label="Concept drift"):
         return out
 
 
+
+DEFAULT_MARGIN = 0.08  # 8 accuracy points below the backtest (core.monitoring.promised)
+
+
+class PromisedAccuracyRule(RuleKind, kind="promised_accuracy", label="Accuracy below what the version promised"):
+    threshold_field = FormField(
+        "threshold", "Points below the backtest (share)", DEFAULT_MARGIN, (0.0, 0.99, 0.01),
+        help=("Alert when accuracy over the window is more than this below the version's own "
+              "backtest accuracy for the SKU, e.g. 0.08 for 8 points."))
+    fields = (FormField("min_units", "Minimum units in window", 100.0, (0, 10**12, 1),
+                        help="Ignore SKUs that sold fewer units: their percentage is noise."),)
+
+    @classmethod
+    def check_threshold(cls, threshold: float) -> float:
+        if not 0 <= threshold < 1:
+            raise ValidationError("The margin is a share of accuracy between 0 and 1, e.g. 0.08 for 8 points.")
+        return float(threshold)
+
+    @classmethod
+    def findings(cls, rule: Rule, info: dict, db) -> dict[tuple[str, str], Finding]:
+        acc = sku_accuracy(db, rule.window, rule.grain, rule.level, rule.filters, 0.0)
+        hit = acc[acc["accuracy"].notna() & acc["backtest_accuracy"].notna()
+                  & (acc["accuracy"] < acc["backtest_accuracy"] - rule.threshold)
+                  & (acc["units"] >= rule.params.min_units)]
+        return {(r.sku, r.store): Finding(
+            r.sku, r.store, float(r.accuracy),
+            f"Accuracy {_pct(max(0.0, r.accuracy))} over the last {rule.window} {rule.grain}s is "
+            f"{100 * (r.backtest_accuracy - r.accuracy):.1f} points below the {_pct(r.backtest_accuracy)} "
+            f"its backtest promised (margin {100 * rule.threshold:.0f}; bias {_pct(r.bias)}, {r.direction}).",
+            {"accuracy": r.accuracy, "backtest_accuracy": r.backtest_accuracy, "bias": r.bias,
+             "direction": r.direction, "units": r.units}) for r in hit.itertuples(index=False)}
+
+
 # The data-quality kinds build on RuleKind, Finding and FormField above, hence this late import
 # (which registers them).
 import core.monitoring.quality  # noqa: E402, F401
