@@ -16,7 +16,21 @@ import pandas as pd
 
 CATEGORIES = ("BEV", "SNK", "DRY", "HOU")
 STORE_NAMES = ("Leeds", "Bristol", "Glasgow", "Cardiff", "Norwich", "York", "Bath", "Derby")
-DEFAULT_END = date(2026, 11, 1)
+DEFAULT_END = date(2026, 11, 1)  # a Sunday: the generator's reference end (tests pin it)
+
+
+def recent_end(today: date | None = None) -> date:
+    """Where the demo a user starts should end: the last Sunday before today, so its published
+    forecast (eight weeks from four weeks earlier) runs about four weeks past today, as a live
+    forecast would. `SHELFCAST_DEMO_END` (YYYY-MM-DD) pins it: the test suite sets DEFAULT_END so
+    its figures do not move with the calendar."""
+    import os
+
+    pinned = os.environ.get("SHELFCAST_DEMO_END", "").strip()
+    if pinned:
+        return date.fromisoformat(pinned)
+    today = today or date.today()
+    return today - timedelta(days=(today.weekday() + 1) % 7 or 7)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from core.access import Actor, require
-from core.demo import DemoSpec, future_plan, generate, split_recent
+from core.demo import DemoSpec, future_plan, generate, recent_end, split_recent
 from core.ingest import ingest
 from core.store import sales, session
 
@@ -38,7 +38,7 @@ def seed_demo(actor: Actor, db: str | os.PathLike | None = None, spec: DemoSpec 
               say: Say = print) -> None:
     require(actor, "upload")
     require(actor, "promote")  # the seed also trains and promotes a first version
-    spec = spec or DemoSpec()
+    spec = spec or DemoSpec(end=recent_end())
     frame = generate(spec)
     history, recent = split_recent(frame, spec.shift_days)
     with tempfile.TemporaryDirectory() as tmp:

@@ -13,7 +13,7 @@ from core.monitoring.rules import RULE_KINDS
 
 
 def test_every_kind_is_registered_in_order():
-    assert list(RULE_KINDS) == ["accuracy", "data_drift", "concept_drift", "feed_freshness",
+    assert list(RULE_KINDS) == ["accuracy", "data_drift", "concept_drift", "promised_accuracy", "feed_freshness",
                                 "series_stopped", "upload_volume", "regressor_plans"]
     assert monitoring.KIND_LABELS["series_stopped"] == "Series stopped selling"
 
