@@ -323,19 +323,18 @@ if can_promote or can_rollback or can_archive:
 
 # --- published forecasts and the audit log ---------------------------------------------------------
 st.subheader("Published forecasts")
-pub = api.versions.active_forecasts()
-if pub.empty:
+pub = api.versions.published()  # counts and dates only: the rows are read for the download
+if pub is None:
     st.info("Nothing is published until a version is promoted.")
 else:
-    st.caption(f"{len(pub):,} forecast rows of version {int(pub['version'].iloc[0])} for "
-               f"{pub[['sku', 'store']].drop_duplicates().shape[0]:,} series, "
-               f"{pd.Timestamp(pub['date'].min()):%Y-%m-%d} to {pd.Timestamp(pub['date'].max()):%Y-%m-%d}. Downstream systems read the "
-               "`active_forecasts` view of the store.")
+    st.caption(f"{pub.rows:,} forecast rows of version {pub.version} for {pub.series:,} series, "
+               f"{pd.Timestamp(pub.first):%Y-%m-%d} to {pd.Timestamp(pub.last):%Y-%m-%d}. Downstream "
+               "systems read the `active_forecasts` view of the store.")
     st.caption("Planner overrides in force (Replenishment page) are applied to the published "
                "numbers; the download's `override_id` column names the one applied to a row. The "
                "version's own forecasts stay as trained.")
     if actor and actor.can("download"):
-        live, last = int(pub["version"].iloc[0]), api.planning.freshness().last_actual
+        live, last = pub.version, api.planning.freshness().last_actual
         widgets.download_buttons(
             lambda: widgets.in_units(widgets.future_only(api.versions.forecast_frame(live), last)),
             f"published-forecast-v{live}", "pub-dl", what=f"published forecast (after {last})")
