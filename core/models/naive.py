@@ -12,6 +12,7 @@ import pandas as pd
 
 from core.metrics import Z80
 from core.models.base import OUT_COLS, FitContext, Forecaster, clip_nonneg, future_dates
+from core.models.data import runs, sort_long
 
 
 class SeasonalNaive(Forecaster):
@@ -21,9 +22,9 @@ class SeasonalNaive(Forecaster):
     def fit(self, train: pd.DataFrame, regs: pd.DataFrame | None, ctx: FitContext) -> SeasonalNaive:
         """Keep, per series, the last season of values and the spread of its seasonal
         differences (the 80% band grows with the square root of the seasons ahead)."""
-        df = train.sort_values(["series_id", "ds"], kind="stable")
+        df = sort_long(train)
         y = df["y"].to_numpy(float)
-        ids, start, n = np.unique(df["series_id"].to_numpy(), return_index=True, return_counts=True)
+        ids, start, n = runs(df["series_id"].to_numpy())
         m = np.where(n >= self.season, self.season, 1)
         # Seasonal differences y[t] - y[t-m] of every row that has a row m periods back in its
         # own series; a row's position in its series decides that.
