@@ -29,17 +29,19 @@ def _grid_merge(sales: pd.DataFrame, freq: str, end=None) -> pd.DataFrame:
     return out.sort_values(["series_id", "ds"], ignore_index=True)
 
 
+@pytest.mark.parametrize("gaps", [True, False])
 @pytest.mark.parametrize("freq,periods", [("D", 60), ("W-SUN", 30), ("MS", 40)])
-def test_complete_equals_the_grid_merge(freq, periods):
+def test_complete_equals_the_grid_merge(freq, periods, gaps):
     rng = np.random.default_rng(len(freq))
     dates = pd.date_range("2024-01-07", periods=periods, freq=freq)
     parts = []
     for sid in (5, 2, 9, 3):
         d = dates[rng.integers(0, 10):]
-        d = d[rng.random(len(d)) > 0.3]  # gaps: days without a recorded sale
+        if gaps:  # days without a recorded sale
+            d = d[rng.random(len(d)) > 0.3]
         parts.append(pd.DataFrame({"series_id": np.int32(sid), "ds": d, "y": rng.poisson(3, len(d)).astype(float)}))
     sales = pd.concat(parts).sample(frac=1, random_state=1)  # any order in
-    for end in (None, dates[-1] + pd.Timedelta(days=40)):
+    for end in (None, dates[-1] + pd.Timedelta(days=40)) if gaps else (None,):
         got = complete(sales, freq, end)
         pd.testing.assert_frame_equal(got, _grid_merge(sales, freq, end))
         assert is_sorted(got)

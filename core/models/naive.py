@@ -27,13 +27,17 @@ class SeasonalNaive(Forecaster):
         ids, start, n = runs(df["series_id"].to_numpy())
         m = np.where(n >= self.season, self.season, 1)
         # Seasonal differences y[t] - y[t-m] of every row that has a row m periods back in its
-        # own series; a row's position in its series decides that.
-        sid = np.repeat(np.arange(len(ids)), n)
-        pos = np.arange(len(y)) - np.repeat(start, n)
-        lag = np.repeat(m, n)
-        ok = pos >= lag
-        d = y[ok] - y[np.flatnonzero(ok) - lag[ok]]
-        g = sid[ok]
+        # own series (rows are contiguous per series, so: the row m back has the same series).
+        sid = np.repeat(np.arange(len(ids), dtype=np.int32), n)
+        if (m == self.season).all():
+            s = self.season
+            ok = sid[s:] == sid[:-s]
+            d, g = (y[s:] - y[:-s])[ok], sid[s:][ok]
+        else:  # some series shorter than a season difference at lag 1
+            pos = np.arange(len(y)) - np.repeat(start, n)
+            lag = np.repeat(m, n)
+            ok = pos >= lag
+            d, g = y[ok] - y[np.flatnonzero(ok) - lag[ok]], sid[ok]
         cnt = np.bincount(g, minlength=len(ids))
         mean = np.bincount(g, d, minlength=len(ids)) / np.maximum(cnt, 1)
         var = np.bincount(g, (d - mean[g]) ** 2, minlength=len(ids)) / np.maximum(cnt, 1)
