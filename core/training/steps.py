@@ -19,7 +19,7 @@ from core import backtest as bt_mod
 from core import metrics, models, quantiles
 from core.models import ensemble
 from core.models.base import FitContext, season_length
-from core.models.data import complete
+from core.models.data import complete, runs
 from core.store import session, training_reads
 from core.store import versions as vstore
 from core.training.selection import picked
@@ -72,11 +72,13 @@ def load(vid: int, db) -> Run:
     series over the horizon); the others are named in `regressors`' warnings."""
     with session(db) as s:
         v = vstore.get_version(s, vid)
-        y = complete(training_reads.sales_arrays(s), v.freq)
-        fut = bt_mod.future_dates(y["ds"].max(), v.horizon, v.freq)
+        raw_sales = training_reads.sales_arrays(s)  # in (series_id, ds) order
+        fut = bt_mod.future_dates(raw_sales["ds"].max(), v.horizon, v.freq)
         coverage = training_reads.regressor_coverage(s, [d.date() for d in fut])
-        need = len(fut) * int(y["series_id"].nunique())
+        need = len(fut) * len(runs(raw_sales["series_id"].to_numpy())[0])
         raw_regs = training_reads.regressors_wide(s, [n for n, have in coverage.items() if have >= need])
+    y = complete(raw_sales, v.freq)  # computed with the session closed
+    del raw_sales
     return Run(vid=vid, params=json.loads(v.params), freq=v.freq, horizon=v.horizon, folds=v.folds,
                y=y, raw_regs=raw_regs, coverage=coverage)
 
