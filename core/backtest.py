@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 import pandas as pd
 
 from core.models.base import FitContext, Forecaster, future_dates
@@ -26,13 +27,14 @@ def cutoffs(last: pd.Timestamp, horizon: int, folds: int, freq: str) -> list[pd.
 
 def split(y: pd.DataFrame, cutoff: pd.Timestamp, horizon: int, freq: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(train, test) for one fold: train ends at the cut-off; test is the next horizon periods,
-    for series with enough training history."""
+    for series with enough training history. Rows keep their order (boolean masks, no groupby)."""
     end = future_dates(cutoff, horizon, freq)[-1]
-    train = y[y["ds"] <= cutoff]
-    n = train.groupby("series_id").size()
-    keep = n[n >= MIN_TRAIN].index
-    train = train[train["series_id"].isin(keep)]
-    test = y[(y["ds"] > cutoff) & (y["ds"] <= end) & y["series_id"].isin(keep)]
+    ds = y["ds"].to_numpy()
+    code, _ = pd.factorize(y["series_id"])
+    before = ds <= np.datetime64(cutoff)
+    keep = (np.bincount(code[before], minlength=code.max() + 1 if len(code) else 0) >= MIN_TRAIN)[code]
+    train = y[before & keep]
+    test = y[~before & (ds <= np.datetime64(end)) & keep]
     return train, test
 
 

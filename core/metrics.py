@@ -24,6 +24,66 @@ def _safe_div(a: float, b: float) -> float:
 # never floored in data (a WAPE above 1 stays visible to concept drift and the gate); bias =
 # sum(ŷ − y) / sum|y|; coverage = share of actuals inside [lower, upper]. The SQL twin of each is a
 # DuckDB macro in core.store.metrics (tests/test_metrics_sql.py holds them to 1e-9).
+#
+# Every metric is a ratio of sums, so `_sums` adds up the parts per group in one pass of numpy
+# bincounts (any number of groups: one for `compute`, every series x model x fold of a run for
+# `per_series`) and `_finish` turns sums into metrics. At 100,000 series a per-group loop cost
+# minutes of pandas overhead for what is arithmetic on a few arrays.
+_PARTS = ("n", "abs_err", "abs_y", "err", "sq", "ape", "nz", "sape", "sden", "hit", "have")
+
+
+def _sums(code: np.ndarray, k: int, y: np.ndarray, yhat: np.ndarray, lower: np.ndarray | None,
+          upper: np.ndarray | None) -> dict[str, np.ndarray]:
+    """Per group (code in 0..k-1) the summed parts of every metric; pairs where the actual or
+    the forecast is missing are left out."""
+    y = np.asarray(y, float)
+    yhat = np.asarray(yhat, float)
+    ok = ~(np.isnan(y) | np.isnan(yhat))
+    code = code[ok]
+    y, yhat = y[ok], yhat[ok]
+    err = yhat - y
+    ae, ay = np.abs(err), np.abs(y)
+    nz = y != 0
+    denom = ay + np.abs(yhat)
+    both = denom > 0
+
+    def add(w: np.ndarray | None = None, where: np.ndarray | None = None) -> np.ndarray:
+        if where is None:
+            return np.bincount(code, w, minlength=k).astype(float)
+        return np.bincount(code[where], None if w is None else w[where], minlength=k).astype(float)
+
+    out = {"n": add(), "abs_err": add(ae), "abs_y": add(ay), "err": add(err), "sq": add(err * err),
+           "nz": add(where=nz), "sden": add(where=both), "hit": np.zeros(k), "have": np.zeros(k)}
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["ape"] = add(ae / ay, nz)
+        out["sape"] = add(2 * ae / denom, both)
+    if lower is not None and upper is not None:
+        lo, hi = np.asarray(lower, float)[ok], np.asarray(upper, float)[ok]
+        have = ~(np.isnan(lo) | np.isnan(hi))
+        out["have"] = add(where=have)
+        out["hit"] = add(where=have & (y >= lo) & (y <= hi))
+    return out
+
+
+def _finish(s: dict[str, np.ndarray], scale: np.ndarray) -> dict[str, np.ndarray]:
+    """Metrics from summed parts (arrays over groups); NaN where a metric is undefined."""
+    nan = np.nan
+
+    def ratio(a: np.ndarray, b: np.ndarray, empty: float = nan) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(b != 0, a / np.where(b != 0, b, 1.0), empty)
+
+    n = s["n"]
+    wape = ratio(s["abs_err"], s["abs_y"])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mase = np.where((n > 0) & (scale != 0), ratio(s["abs_err"], n) / scale, nan)
+        rmse = np.where(n > 0, np.sqrt(ratio(s["sq"], n)), nan)
+    return {
+        "wape": wape, "mape": ratio(s["ape"], s["nz"]), "mape_skipped": (n - s["nz"]).astype(np.int64),
+        "smape": ratio(s["sape"], s["sden"], 0.0), "mase": mase, "bias": ratio(s["err"], s["abs_y"]),
+        "rmse": rmse, "coverage": ratio(s["hit"], s["have"]),
+        "abs_err": s["abs_err"], "abs_y": s["abs_y"], "n": n.astype(np.int64), "accuracy": 1 - wape,
+    }
 
 
 def wape_of(abs_err: float, abs_y: float) -> float:
@@ -48,62 +108,67 @@ def compute(y: np.ndarray, yhat: np.ndarray, lower: np.ndarray | None = None,
             upper: np.ndarray | None = None, scale: float | None = None) -> dict:
     """Every metric for one set of (actual, forecast) pairs; NaN where undefined."""
     y = np.asarray(y, float)
-    yhat = np.asarray(yhat, float)
-    ok = ~(np.isnan(y) | np.isnan(yhat))
-    y, yhat = y[ok], yhat[ok]
-    err = yhat - y
-    abs_err, abs_y = float(np.abs(err).sum()), float(np.abs(y).sum())
-    nz = y != 0
-    denom = np.abs(y) + np.abs(yhat)
-    both = denom > 0
-    out = {
-        "wape": _safe_div(abs_err, abs_y),
-        "mape": float(np.mean(np.abs(err[nz]) / np.abs(y[nz]))) if nz.any() else float("nan"),
-        "mape_skipped": int((~nz).sum()),
-        "smape": float(np.mean(2 * np.abs(err[both]) / denom[both])) if both.any() else 0.0,
-        "mase": _safe_div(float(np.abs(err).mean()), scale) if len(y) and scale else float("nan"),
-        "bias": _safe_div(float(err.sum()), abs_y),
-        "rmse": float(np.sqrt(np.mean(err**2))) if len(y) else float("nan"),
-        "coverage": float("nan"),
-        "abs_err": abs_err,
-        "abs_y": abs_y,
-        "n": int(len(y)),
-    }
-    if lower is not None and upper is not None:
-        lo = np.asarray(lower, float)[ok]
-        hi = np.asarray(upper, float)[ok]
-        have = ~(np.isnan(lo) | np.isnan(hi))
-        if have.any():
-            out["coverage"] = float(np.mean((y[have] >= lo[have]) & (y[have] <= hi[have])))
-    out["accuracy"] = 1 - out["wape"] if not np.isnan(out["wape"]) else float("nan")
-    return out
+    s = _sums(np.zeros(len(y), np.intp), 1, y, yhat, lower, upper)
+    m = _finish(s, np.array([np.nan if scale is None else float(scale)]))
+    return {k: (int(v[0]) if k in ("n", "mape_skipped") else float(v[0])) for k, v in m.items()}
 
 
 def naive_scale(train: pd.DataFrame, season: int) -> pd.Series:
     """Per series: mean |y_t - y_{t-season}| over the training rows (the MASE denominator).
     Falls back to lag 1 for series shorter than a season; NaN when even that is impossible."""
-    out = {}
-    for sid, g in train.groupby("series_id", sort=False):
-        y = g["y"].to_numpy(float)
-        m = season if len(y) > season else 1
-        d = np.abs(y[m:] - y[:-m]) if len(y) > m else np.array([])
-        out[sid] = float(d.mean()) if len(d) and d.mean() > 0 else float("nan")
-    return pd.Series(out, name="scale", dtype=float)
+    df = train[["series_id", "y"]]
+    sid = df["series_id"].to_numpy()
+    order = np.argsort(sid, kind="stable")  # rows of a series keep their order
+    y = df["y"].to_numpy(float)[order]
+    ids, start, n = np.unique(sid[order], return_index=True, return_counts=True)
+    m = np.where(n > season, season, 1)
+    pos = np.arange(len(y)) - np.repeat(start, n)
+    lag = np.repeat(m, n)
+    ok = pos >= lag
+    g = np.repeat(np.arange(len(ids)), n)[ok]
+    d = np.abs(y[ok] - y[np.flatnonzero(ok) - lag[ok]])
+    cnt = np.bincount(g, minlength=len(ids))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = np.bincount(g, d, minlength=len(ids)) / cnt
+    return pd.Series(np.where((cnt > 0) & (mean > 0), mean, np.nan), index=ids, name="scale", dtype=float)
+
+
+PER_SERIES_COLS = ["series_id", "model", "fold", *METRICS, "abs_err", "abs_y", "n", "mape_skipped", "accuracy"]
 
 
 def per_series(bt: pd.DataFrame, scale: pd.Series | None = None) -> pd.DataFrame:
-    """Rows per (series, model, fold) plus one per (series, model) over all folds (fold = NaN).
+    """Rows per (series, model, fold) plus one per (series, model) over all folds (fold = NaN),
+    sorted by series, model and fold, the all-folds row last.
 
     `bt` holds series_id, model, fold, y, yhat, yhat_lower, yhat_upper."""
-    scale = scale if scale is not None else pd.Series(dtype=float)
-    rows = []
-    for (sid, model), g in bt.groupby(["series_id", "model"], sort=True):
-        sc = scale.get(sid, float("nan"))
-        for fold, gf in [*g.groupby("fold", sort=True), (None, g)]:
-            m = compute(gf["y"], gf["yhat"], gf["yhat_lower"], gf["yhat_upper"], sc)
-            rows.append({"series_id": sid, "model": model, "fold": fold, **m})
-    cols = ["series_id", "model", "fold", *METRICS, "abs_err", "abs_y", "n", "mape_skipped", "accuracy"]
-    return pd.DataFrame(rows, columns=cols)
+    if bt.empty:
+        return pd.DataFrame(columns=PER_SERIES_COLS)
+    sc, sids = pd.factorize(bt["series_id"], sort=True)
+    mc, names = pd.factorize(bt["model"], sort=True)
+    fc, folds = pd.factorize(bt["fold"], sort=True)
+    ns, nm, nf = len(sids), len(names), len(folds)
+    # one cell per (series, model, fold) on a dense grid, then one more per (series, model) for
+    # all folds: laid out as (series x model, folds + 1) its ravel is already in output order
+    code = (sc.astype(np.int64) * nm + mc) * nf + fc
+    s = _sums(code, ns * nm * nf, bt["y"].to_numpy(float), bt["yhat"].to_numpy(float),
+              bt["yhat_lower"].to_numpy(float), bt["yhat_upper"].to_numpy(float))
+    rows = np.bincount(code, minlength=ns * nm * nf).reshape(ns * nm, nf)
+    s = {k: _with_total(v.reshape(ns * nm, nf)) for k, v in s.items()}
+    present = _with_total(rows) > 0
+    scale_of = (scale.reindex(np.asarray(sids)).to_numpy(float) if scale is not None and len(scale)
+                else np.full(ns, np.nan))
+    cell = np.flatnonzero(present)
+    pair, f = np.divmod(cell, nf + 1)
+    m = _finish({k: v[present] for k, v in s.items()}, scale_of[pair // nm])
+    fold_vals = np.append(np.asarray(folds, float), np.nan)
+    out = pd.DataFrame({"series_id": np.asarray(sids)[pair // nm], "model": np.asarray(names)[pair % nm],
+                        "fold": fold_vals[f], **m})
+    return out[PER_SERIES_COLS]
+
+
+def _with_total(a: np.ndarray) -> np.ndarray:
+    """(groups, folds) -> (groups, folds + 1): the last column sums the folds."""
+    return np.concatenate([a, a.sum(axis=1, keepdims=True)], axis=1)
 
 
 def pooled(bt: pd.DataFrame, scale: pd.Series | None = None) -> dict:
@@ -113,9 +178,15 @@ def pooled(bt: pd.DataFrame, scale: pd.Series | None = None) -> dict:
         return {k: None for k in (*METRICS, "accuracy")}
     m = compute(bt["y"], bt["yhat"], bt["yhat_lower"], bt["yhat_upper"])
     if scale is not None and len(scale):
-        ps = per_series(bt.assign(fold=0), scale)
-        ps = ps[ps["fold"].isna()]
-        m["mase"] = float(ps["mase"].mean(skipna=True)) if ps["mase"].notna().any() else float("nan")
+        sc, sids = pd.factorize(bt["series_id"], sort=True)
+        mc, names = pd.factorize(bt["model"], sort=True)
+        code = sc.astype(np.int64) * len(names) + mc
+        k = len(sids) * len(names)
+        s = _sums(code, k, bt["y"].to_numpy(float), bt["yhat"].to_numpy(float), None, None)
+        present = np.bincount(code, minlength=k) > 0
+        mase = _finish(s, np.repeat(scale.reindex(np.asarray(sids)).to_numpy(float), len(names)))["mase"][present]
+        mase = mase[~np.isnan(mase)]
+        m["mase"] = float(mase.mean()) if len(mase) else float("nan")
     return {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in m.items()}
 
 

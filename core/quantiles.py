@@ -46,12 +46,22 @@ def column(q: float) -> str:
 
 
 def scales(y: pd.DataFrame, cutoffs: list[pd.Timestamp], window: int) -> pd.DataFrame:
-    """series_id, cutoff, scale: mean |y| over the last `window` rows up to each cut-off."""
+    """series_id, cutoff, scale: mean |y| over the last `window` rows up to each cut-off (array
+    sums over the sorted frame, no per-series call)."""
+    from core.models.data import runs, sort_long
+
+    y = sort_long(y)
+    sid, ds, v = y["series_id"].to_numpy(), y["ds"].to_numpy(), np.abs(y["y"].to_numpy(float))
     frames = []
     for cut in cutoffs:
-        past = y[y["ds"] <= cut]
-        s = past.groupby("series_id")["y"].apply(lambda v: float(np.abs(v.to_numpy()[-window:]).mean()))
-        frames.append(pd.DataFrame({"series_id": s.index, "cutoff": cut, "scale": s.to_numpy()}))
+        past = ds <= np.datetime64(pd.Timestamp(cut))
+        ids, start, n = runs(sid[past])
+        g = np.repeat(np.arange(len(ids)), n)
+        back = np.repeat(start + n, n) - 1 - np.arange(len(g))  # 0 = the last row up to the cut
+        inside = back < window
+        total = np.bincount(g[inside], v[past][inside], minlength=len(ids))
+        frames.append(pd.DataFrame({"series_id": ids, "cutoff": pd.Timestamp(cut),
+                                    "scale": total / np.minimum(n, window)}))
     out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["series_id", "cutoff", "scale"])
     return out
 

@@ -20,6 +20,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from core.models.data import runs, sort_long
+
 ADI_CUT = 1.32
 CV2_CUT = 0.49
 CLASSES = ("smooth", "erratic", "intermittent", "lumpy", "obsolete")
@@ -32,10 +34,11 @@ def classify(train: pd.DataFrame, season: int, obsolete_after: int,
     A series with no sale in the window has adi = inf and cv2 = NaN (and is obsolete when
     obsolete_after > 0, else lumpy); one with a single sale has cv2 = 0."""
     window = window or max(4 * season, 364)
-    df = train[["series_id", "ds", "y"]].sort_values(["series_id", "ds"], kind="stable")
-    ids, sid = np.unique(df["series_id"].to_numpy(), return_inverse=True)
+    df = sort_long(train[["series_id", "ds", "y"]])
+    ids, start, n = runs(df["series_id"].to_numpy())
     k = len(ids)
-    back = df.groupby("series_id", sort=True).cumcount(ascending=False).to_numpy()
+    sid = np.repeat(np.arange(k), n)
+    back = np.repeat(start + n, n) - 1 - np.arange(len(sid))  # periods before the series' last
     y = df["y"].to_numpy(float)
     win = back < window
     sale = win & (y > 0)

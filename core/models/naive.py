@@ -12,6 +12,7 @@ import pandas as pd
 
 from core.metrics import Z80
 from core.models.base import OUT_COLS, FitContext, Forecaster, clip_nonneg, future_dates
+from core.models.data import runs, sort_long
 
 
 class SeasonalNaive(Forecaster):
@@ -21,18 +22,22 @@ class SeasonalNaive(Forecaster):
     def fit(self, train: pd.DataFrame, regs: pd.DataFrame | None, ctx: FitContext) -> SeasonalNaive:
         """Keep, per series, the last season of values and the spread of its seasonal
         differences (the 80% band grows with the square root of the seasons ahead)."""
-        df = train.sort_values(["series_id", "ds"], kind="stable")
+        df = sort_long(train)
         y = df["y"].to_numpy(float)
-        ids, start, n = np.unique(df["series_id"].to_numpy(), return_index=True, return_counts=True)
+        ids, start, n = runs(df["series_id"].to_numpy())
         m = np.where(n >= self.season, self.season, 1)
         # Seasonal differences y[t] - y[t-m] of every row that has a row m periods back in its
-        # own series; a row's position in its series decides that.
-        sid = np.repeat(np.arange(len(ids)), n)
-        pos = np.arange(len(y)) - np.repeat(start, n)
-        lag = np.repeat(m, n)
-        ok = pos >= lag
-        d = y[ok] - y[np.flatnonzero(ok) - lag[ok]]
-        g = sid[ok]
+        # own series (rows are contiguous per series, so: the row m back has the same series).
+        sid = np.repeat(np.arange(len(ids), dtype=np.int32), n)
+        if (m == self.season).all():
+            s = self.season
+            ok = sid[s:] == sid[:-s]
+            d, g = (y[s:] - y[:-s])[ok], sid[s:][ok]
+        else:  # some series shorter than a season difference at lag 1
+            pos = np.arange(len(y)) - np.repeat(start, n)
+            lag = np.repeat(m, n)
+            ok = pos >= lag
+            d, g = y[ok] - y[np.flatnonzero(ok) - lag[ok]], sid[ok]
         cnt = np.bincount(g, minlength=len(ids))
         mean = np.bincount(g, d, minlength=len(ids)) / np.maximum(cnt, 1)
         var = np.bincount(g, (d - mean[g]) ** 2, minlength=len(ids)) / np.maximum(cnt, 1)

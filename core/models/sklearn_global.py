@@ -184,32 +184,34 @@ class SklearnGlobal(Forecaster):
         return preds
 
     # -- features ----------------------------------------------------------------------------
-    def _features(self, S: np.ndarray, cols: np.ndarray, calX: np.ndarray, R: list[np.ndarray]) -> np.ndarray:
-        """Feature rows for every series at each column in `cols` (time-major order), from the
-        target matrix `S` (values before each column only)."""
-        n = len(self.sids)
+    def _features(self, S: np.ndarray, si: np.ndarray, ci: np.ndarray, calX: np.ndarray,
+                  R: list[np.ndarray]) -> np.ndarray:
+        """Feature rows for the (series index, column) pairs `si`, `ci`, from the target matrix
+        `S` (values before each column only). Built only for the rows the estimator sees: the
+        fit's sample, or every series at one column when predicting (building every row of
+        every series first and sampling after cost ~1 GB and most of a fit's time at 10,000
+        series)."""
         parts = []
         for k in self.lags:
-            idx = cols - k
-            v = np.where(idx[None, :] >= 0, S[:, np.clip(idx, 0, None)], np.nan)
-            parts.append(v.T.reshape(-1))
-        lo_all = max(0, int(cols.min()) - max(self.rolls, default=0))
-        sub = S[:, lo_all:int(cols.max())]
-        filled = np.nan_to_num(sub)
-        csum = np.concatenate([np.zeros((n, 1)), np.cumsum(filled, axis=1)], axis=1)
+            idx = ci - k
+            parts.append(np.where(idx >= 0, S[si, np.clip(idx, 0, None)], np.nan))
+        # rolling means from cumulative sums over the columns the rows need (NaN-aware)
+        lo_all = max(0, int(ci.min()) - max(self.rolls, default=0))
+        sub = S[:, lo_all:int(ci.max())]
+        n = len(S)
+        csum = np.concatenate([np.zeros((n, 1)), np.cumsum(np.nan_to_num(sub), axis=1)], axis=1)
         cnt = np.concatenate([np.zeros((n, 1)), np.cumsum(~np.isnan(sub), axis=1)], axis=1)
-        rel = cols - lo_all
+        rel = ci - lo_all
         for w in self.rolls:
             lo = np.clip(rel - w, 0, None)
-            s = csum[:, rel] - csum[:, lo]
-            c = cnt[:, rel] - cnt[:, lo]
+            tot = csum[si, rel] - csum[si, lo]
+            c = cnt[si, rel] - cnt[si, lo]
             with np.errstate(invalid="ignore", divide="ignore"):
-                parts.append((s / np.where(c > 0, c, np.nan)).T.reshape(-1))
-        cal = np.repeat(calX[cols], n, axis=0)
-        code = np.tile(np.arange(n, dtype=float), len(cols))
-        level = np.tile(np.log1p(self.level), len(cols))
-        regs = [M[:, cols].T.reshape(-1) for M in R]
-        return np.column_stack([*parts, cal, code, level, *regs])
+                parts.append(tot / np.where(c > 0, c, np.nan))
+        cal = calX[ci]
+        level = np.log1p(self.level)[si]
+        regs = [M[si, ci] for M in R]
+        return np.column_stack([*parts, cal, si.astype(float), level, *regs])
 
     def _estimator(self):
         o = self.options
@@ -265,18 +267,21 @@ class SklearnGlobal(Forecaster):
         self.feature_names = ([f"lag_{k}" for k in self.lags] + [f"mean_{w}" for w in self.rolls]
                               + list(self.cal) + ["series_code", "series_level"] + self.reg_names)
         cols = np.arange(max(1, self.n_hist - window), self.n_hist)
-        X = self._features(self.S, cols, _calendar(self.hist, self.cal),
-                           _reg_matrices(regs, self.reg_names, self.sids, self.hist))
-        target = self.S[:, cols].T.reshape(-1)
-        ok = ~np.isnan(target) & ~np.isnan(X[:, 0])  # a target and at least its last value
-        if ok.sum() < 10:
+        n = len(self.sids)
+        # rows (time-major: column by column, every series in each) with a target and at least
+        # its last value (lag 1); beyond max_rows a seeded sample of them
+        ok = ~np.isnan(self.S[:, cols]) & ~np.isnan(self.S[:, cols - self.lags[0]])
+        rows = np.flatnonzero(ok.T.reshape(-1))
+        if len(rows) < 10:
             raise ModelError("Too little history for the scikit-learn model: it needs at least "
                              "a few periods per series before the forecast origin.")
-        rows = np.flatnonzero(ok)
         cap = self.options["max_rows"]
         if cap and len(rows) > cap:  # a global model saturates long before every row is seen
             rows = np.sort(np.random.default_rng(self.seed).choice(rows, cap, replace=False))
-        X, target = X[rows], target[rows]
+        ti, si = np.divmod(rows, n)
+        X = self._features(self.S, si, cols[ti], _calendar(self.hist, self.cal),
+                           _reg_matrices(regs, self.reg_names, self.sids, self.hist))
+        target = self.S[si, cols[ti]]
         self.est = self._estimator()
         ctx.check()
         self.est.fit(X, target)
@@ -299,9 +304,10 @@ class SklearnGlobal(Forecaster):
         R = _reg_matrices(regs, self.reg_names, self.sids, dates)
         calX = _calendar(dates, self.cal)
         S = np.concatenate([self.S, np.full((len(self.sids), horizon), np.nan)], axis=1)
+        every = np.arange(len(self.sids))
         for step in range(horizon):
             t = self.n_hist + step
-            S[:, t] = self.est.predict(self._features(S, np.array([t]), calX, R))
+            S[:, t] = self.est.predict(self._features(S, every, np.full(len(every), t), calX, R))
         preds = self._invert(S, horizon)
         widen = np.sqrt(np.arange(horizon) // self.season + 1)[None, :]
         sd = self.sd[:, None]

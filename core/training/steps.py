@@ -19,8 +19,8 @@ from core import backtest as bt_mod
 from core import metrics, models, quantiles
 from core.models import ensemble
 from core.models.base import FitContext, season_length
-from core.models.data import complete
-from core.store import sales, session
+from core.models.data import complete, runs
+from core.store import session, training_reads
 from core.store import versions as vstore
 from core.training.selection import picked
 
@@ -34,6 +34,7 @@ class Run:
     folds: int
     y: pd.DataFrame
     raw_regs: pd.DataFrame
+    coverage: dict[str, int] | None = None  # regressor -> values over the horizon (load)
     regs: pd.DataFrame | None = None
     used: list[str] = field(default_factory=list)
     warns: list[str] = field(default_factory=list)
@@ -67,33 +68,40 @@ class Run:
 
 
 def load(vid: int, db) -> Run:
+    """The run's sales, gap-free, and only the regressors it can use (those with values for every
+    series over the horizon); the others are named in `regressors`' warnings."""
     with session(db) as s:
         v = vstore.get_version(s, vid)
-        raw_sales = sales.load_sales(s)
-        raw_regs = sales.load_regressors(s)
-    raw_regs["ds"] = pd.to_datetime(raw_regs["ds"])
+        raw_sales = training_reads.sales_arrays(s)  # in (series_id, ds) order
+        fut = bt_mod.future_dates(raw_sales["ds"].max(), v.horizon, v.freq)
+        coverage = training_reads.regressor_coverage(s, [d.date() for d in fut])
+        need = len(fut) * len(runs(raw_sales["series_id"].to_numpy())[0])
+        raw_regs = training_reads.regressors_wide(s, [n for n, have in coverage.items() if have >= need])
+    y = complete(raw_sales, v.freq)  # computed with the session closed
+    del raw_sales
     return Run(vid=vid, params=json.loads(v.params), freq=v.freq, horizon=v.horizon, folds=v.folds,
-               y=complete(raw_sales, v.freq), raw_regs=raw_regs)
+               y=y, raw_regs=raw_regs, coverage=coverage)
 
 
 def regressors(run: Run) -> None:
     """Keep the regressors whose values are known for every series over the horizon."""
     names = [c for c in run.raw_regs.columns if c not in ("series_id", "ds")]
     y, horizon = run.y, run.horizon
-    if names:
-        last = y["ds"].max()
-        fut = bt_mod.future_dates(last, horizon, run.freq)
-        need = len(fut) * y["series_id"].nunique()
+    last = y["ds"].max()
+    fut = bt_mod.future_dates(last, horizon, run.freq)
+    need = len(fut) * y["series_id"].nunique()
+    coverage = run.coverage
+    if coverage is None:  # a Run made without `load` (tests): measure on the frame itself
         ahead = run.raw_regs[run.raw_regs["ds"].isin(fut) & run.raw_regs["series_id"].isin(y["series_id"].unique())]
-        for n in names:
-            have = int(ahead[n].notna().sum()) if n in ahead else 0
-            if have >= need:
-                run.used.append(n)
-            else:
-                run.warns.append(
-                    f"Regressor '{n}' was left out: its values for the {horizon} periods after "
-                    f"{last.date()} are {'incomplete' if have else 'not in the data'} ({have} of "
-                    f"{need}). Upload a plan with future dates (price, promo calendar) to use it.")
+        coverage = {n: int(ahead[n].notna().sum()) for n in names}
+    for n, have in coverage.items():
+        if have >= need:
+            run.used.append(n)
+        else:
+            run.warns.append(
+                f"Regressor '{n}' was left out: its values for the {horizon} periods after "
+                f"{last.date()} are {'incomplete' if have else 'not in the data'} ({have} of "
+                f"{need}). Upload a plan with future dates (price, promo calendar) to use it.")
     run.regs = run.raw_regs[["series_id", "ds", *run.used]] if run.used else None
 
 
