@@ -245,3 +245,11 @@ def test_default_best_of_combines_ets_theta_and_the_global_model():
     assert {"ets", "theta", "sklearn", "naive"} <= set(p["candidates"])
     assert p["top_k"] >= 3 and p["combine"] == "mean"
     assert not {"prophet", "arima"} & set(models.default_candidates())
+
+
+def test_the_strategy_option_is_checked_and_kept_in_the_plan():
+    p = training.plan("best", "D", 7, 3, {"models": "naive,sklearn", "strategy": "one-model"})
+    assert p["strategy"] == "one-model"
+    assert training.plan("best", "D", 7, 3, {"models": "naive,sklearn"})["strategy"] == "auto"
+    with pytest.raises(ValidationError, match="strategy= takes"):
+        training.plan("best", "D", 7, 3, {"models": "naive,sklearn", "strategy": "mean-top-9"})

@@ -21,7 +21,8 @@ def register(sub) -> None:
                    help="model option, e.g. estimator=ridge, seasonality_mode=multiplicative, "
                         "country_holidays=GB, models=naive,sklearn,ets (best/ensemble candidates), "
                         "top_k=3 and combine=mean|median (ensemble), margin=0.25 (best-of: how much "
-                        "better a series' own winner must be than the overall winner) (repeat)")
+                        "better a series' own winner must be than the overall winner), strategy=auto|per-series|"
+                        "one-model|mean-top-K (best-of: how to choose; auto picks it on the backtest) (repeat)")
     p.add_argument("--json", action="store_true", help="print the version as JSON")
     p.set_defaults(func=run)
 

@@ -40,7 +40,7 @@ from core.training import selection, steps
 
 ProgressFn = Callable[[int, int], None]
 GENERAL_OPTIONS = {"models": "auto", "seed": 0, "quantiles": "0.1,0.5,0.9", "top_k": 3,
-                   "combine": "mean", "scope": "global", "margin": 0.25}
+                   "combine": "mean", "scope": "global", "margin": 0.25, "strategy": "auto"}
 MAX_HORIZON = {"D": 366, "W": 104, "M": 36}
 _live: set[int] = set()  # version ids being trained by this process
 _live_lock = threading.Lock()
@@ -82,6 +82,8 @@ def plan(kind: str, freq: str, horizon: int | None, folds: int, options: dict | 
         chosen = [m for m in models.CANDIDATES if m in chosen]
         if kind == "ensemble" and len(chosen) < 2:
             raise ValidationError("An ensemble needs at least two candidates in models=.")
+        if kind == "best":
+            general["strategy"] = selection.check_strategy(general["strategy"], chosen)
     else:
         chosen = [kind]
     if general["combine"] not in ensemble.METHODS:
@@ -107,7 +109,8 @@ def plan(kind: str, freq: str, horizon: int | None, folds: int, options: dict | 
             "seed": int(general["seed"]), "candidates": chosen, "models": run_models,
             "options": per_model, "quantiles": list(quantiles.parse(general["quantiles"])),
             "top_k": int(general["top_k"]), "combine": general["combine"],
-            "margin": float(general["margin"]), "scope": general["scope"]}
+            "margin": float(general["margin"]), "scope": general["scope"],
+            "strategy": general["strategy"] if kind == "best" else "auto"}
 
 
 def start(actor: Actor, kind: str, *, horizon: int | None = None, folds: int = 3,
