@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-import pyarrow as pa
 
 from core.access import Actor
 from core.demo import DemoSpec, generate
@@ -48,16 +47,18 @@ def make_store(dir: Path, n_skus: int = 3, n_stores: int = 1, days: int = 400, f
 
 
 def add_future_regressor(db: Path, name: str, dates: pd.DatetimeIndex, value: float = 1.0) -> None:
-    """A plan: regressor values for future dates of every series (as a promo calendar would)."""
-    from core.store import session
-    from core.store.sales import upsert
+    """A plan: regressor values for future dates of every series (as a promo calendar would),
+    uploaded as a user would: rows with no units feed only the regressors."""
+    import tempfile
 
-    with session(db, write=True) as s:
+    from core.store import session
+
+    with session(db) as s:
         series = s.connection().connection.dbapi_connection.execute(
             "SELECT sku, store FROM series").fetchall()
-        regs = pa.Table.from_pylist([
-            {"sku": k, "store": st, "ds": d.date(), "name": name, "value": value}
-            for k, st in series for d in dates])
-        empty = pa.table({"sku": pa.array([], pa.string()), "store": pa.array([], pa.string()),
-                          "ds": pa.array([], pa.date32()), "y": pa.array([], pa.float64())})
-        upsert(s, empty, regs, dataset_id=1)
+    plan = pd.DataFrame([{"date": d.date(), "sku": k, "store": st, "units": None, name: value}
+                         for k, st in series for d in dates])
+    with tempfile.TemporaryDirectory() as tmp:
+        f = Path(tmp) / "plan.csv"
+        plan.to_csv(f, index=False)
+        ingest(f, SCI, db=db)
