@@ -188,7 +188,7 @@ class Run:
     def read_csv_baseline(self, csv: Path) -> Step:
         code = ("import sys, time, duckdb; c = duckdb.connect(sys.argv[2]); "
                 "c.execute('SET enable_progress_bar = false'); t = time.perf_counter(); "
-                "c.execute('CREATE TABLE t AS SELECT * FROM read_csv(?)', [sys.argv[1]]); c.close(); "
+                "c.execute(\"CREATE TABLE t AS SELECT * FROM read_csv('%s')\" % sys.argv[1].replace(\"'\", \"''\")); c.close(); "
                 "print(time.perf_counter() - t)")
         s, out = self.step("read_csv (DuckDB)", [PY, "-c", code, str(csv), str(self.work / "baseline.duckdb")],
                            scale=True)

@@ -74,7 +74,9 @@ def main() -> None:
 
         def raw_duckdb():
             con = duckdb.connect(str(tmp / "raw.duckdb"))
-            con.execute("CREATE TABLE sales AS SELECT * FROM read_csv(?)", [str(csv)])
+            # The path as a literal, as ingest reads it: a bound path costs DuckDB an extra read.
+            lit = str(csv).replace("'", "''")
+            con.execute(f"CREATE TABLE sales AS SELECT * FROM read_csv('{lit}')")  # noqa: S608 - our own path
             con.close()
 
         store = tmp / "store.duckdb"
