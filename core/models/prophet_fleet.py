@@ -19,15 +19,8 @@ import threading
 import numpy as np
 import pandas as pd
 
-from core.models.base import (
-    OUT_COLS,
-    Artefact,
-    FitContext,
-    Forecaster,
-    ModelError,
-    clip_nonneg,
-    future_dates,
-)
+from core.models import base
+from core.models.base import OUT_COLS, Artefact, FitContext, Forecaster, ModelError
 
 
 def quiet() -> None:
@@ -169,7 +162,7 @@ class ProphetFleet(Forecaster):
 
         train = self.train
         origin = train["ds"].max()
-        fut = future_dates(origin, horizon, self.freq)
+        fut = base.future_dates(origin, horizon, self.freq)
         names = [c for c in (regs.columns if regs is not None else []) if c not in ("series_id", "ds")]
         reg_by = dict(tuple(regs.groupby("series_id"))) if names else {}
         tasks = []
@@ -202,4 +195,4 @@ class ProphetFleet(Forecaster):
             if mj is not None:
                 ctx.artefacts.append(Artefact("prophet", f"prophet_{sid}.json", "prophet-json",
                                               mj.encode(), series_id=sid))
-        return clip_nonneg(out, bool((train["y"] >= 0).all()))
+        return base.clip_nonneg(out, bool((train["y"] >= 0).all()))
