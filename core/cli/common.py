@@ -28,6 +28,13 @@ def emit(obj: Any, as_json: bool, text: str | None = None) -> None:
         print(text)
 
 
+def listing(sub, help: str, func: Callable) -> None:  # noqa: A002 - argparse's word
+    """A `list` action with --json, as `share list` and `user list` have."""
+    p = sub.add_parser("list", help=help)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=func)
+
+
 def emit_rows(rows: Sequence[Any], as_json: bool, line: Callable[[Any], str], empty: str) -> None:
     """A listing of entities (each with `to_json()`): one line per row, or `empty` when there are
     none, or the JSON list."""

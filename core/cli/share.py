@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core import sharing
-from core.cli.common import actor, emit, emit_rows
+from core.cli.common import actor, emit, emit_rows, listing
 
 
 def register(sub) -> None:
@@ -15,9 +15,7 @@ def register(sub) -> None:
     c.add_argument("--label", default="", help="who the link is for")
     c.add_argument("--json", action="store_true")
     c.set_defaults(func=create)
-    ls = ss.add_parser("list", help="list links (never their tokens)")
-    ls.add_argument("--json", action="store_true")
-    ls.set_defaults(func=list_)
+    listing(ss, "list links (never their tokens)", list_)
     r = ss.add_parser("revoke", help="revoke a link by id")
     r.add_argument("id", type=int)
     r.add_argument("--json", action="store_true")

@@ -11,7 +11,7 @@ import sys
 
 from core import users
 from core.access import ROLES
-from core.cli.common import actor, emit, emit_rows
+from core.cli.common import actor, emit, emit_rows, listing
 from core.errors import ValidationError
 
 
@@ -23,9 +23,7 @@ def register(sub) -> None:
     a.add_argument("--role", required=True, choices=ROLES)
     a.add_argument("--json", action="store_true")
     a.set_defaults(func=add)
-    ls = us.add_parser("list", help="list accounts")
-    ls.add_argument("--json", action="store_true")
-    ls.set_defaults(func=list_)
+    listing(us, "list accounts", list_)
     pw = us.add_parser("passwd", help="set a new password for an account (lifts a sign-in lock)")
     pw.add_argument("name")
     pw.set_defaults(func=passwd)

@@ -144,13 +144,19 @@ class AccuracyRule(RuleKind, kind="accuracy", label="Accuracy below threshold"):
         acc = sku_accuracy(db, rule.window, rule.grain, rule.level, rule.filters, rule.threshold)
         hit = acc[acc["accuracy"].notna() & (acc["accuracy"] < rule.threshold)
                   & (acc["units"] >= rule.params.min_units)]
-        return {(r.sku, r.store): Finding(
-            r.sku, r.store, float(r.accuracy),
+        return _accuracy_findings(hit, lambda r: (
             f"Accuracy {_pct(r.accuracy)} over the last {rule.window} {rule.grain}s is below "
             f"{_pct(rule.threshold)} (backtest {_pct(r.backtest_accuracy)}; bias {_pct(r.bias)}, "
-            f"{r.direction}).",
-            {"accuracy": r.accuracy, "backtest_accuracy": r.backtest_accuracy, "bias": r.bias,
-             "direction": r.direction, "units": r.units}) for r in hit.itertuples(index=False)}
+            f"{r.direction})."))
+
+
+def _accuracy_findings(hit: pd.DataFrame, say) -> dict[tuple[str, str], Finding]:
+    """One finding per SKU (x store) row of sku_accuracy that an accuracy kind flags, with the
+    kind's sentence `say(row)`."""
+    return {(r.sku, r.store): Finding(
+        r.sku, r.store, float(r.accuracy), say(r),
+        {"accuracy": r.accuracy, "backtest_accuracy": r.backtest_accuracy, "bias": r.bias,
+         "direction": r.direction, "units": r.units}) for r in hit.itertuples(index=False)}
 
 
 class DataDriftRule(RuleKind, kind="data_drift", label="Data drift"):
@@ -234,12 +240,7 @@ class PromisedAccuracyRule(RuleKind, kind="promised_accuracy", label="Accuracy b
               "backtest accuracy for the SKU, e.g. 0.08 for 8 points."))
     fields = (FormField("min_units", "Minimum units in window", 100.0, (0, 10**12, 1),
                         help="Ignore SKUs that sold fewer units: their percentage is noise."),)
-
-    @classmethod
-    def check_threshold(cls, threshold: float) -> float:
-        if not 0 <= threshold < 1:
-            raise ValidationError("The margin is a share of accuracy between 0 and 1, e.g. 0.08 for 8 points.")
-        return float(threshold)
+    # The margin's range is its form field's (0 to 0.99), checked by RuleKind.check_threshold.
 
     @classmethod
     def findings(cls, rule: Rule, info: dict, db) -> dict[tuple[str, str], Finding]:
@@ -247,13 +248,10 @@ class PromisedAccuracyRule(RuleKind, kind="promised_accuracy", label="Accuracy b
         hit = acc[acc["accuracy"].notna() & acc["backtest_accuracy"].notna()
                   & (acc["accuracy"] < acc["backtest_accuracy"] - rule.threshold)
                   & (acc["units"] >= rule.params.min_units)]
-        return {(r.sku, r.store): Finding(
-            r.sku, r.store, float(r.accuracy),
+        return _accuracy_findings(hit, lambda r: (
             f"Accuracy {_pct(max(0.0, r.accuracy))} over the last {rule.window} {rule.grain}s is "
             f"{100 * (r.backtest_accuracy - r.accuracy):.1f} points below the {_pct(r.backtest_accuracy)} "
-            f"its backtest promised (margin {100 * rule.threshold:.0f}; bias {_pct(r.bias)}, {r.direction}).",
-            {"accuracy": r.accuracy, "backtest_accuracy": r.backtest_accuracy, "bias": r.bias,
-             "direction": r.direction, "units": r.units}) for r in hit.itertuples(index=False)}
+            f"its backtest promised (margin {100 * rule.threshold:.0f}; bias {_pct(r.bias)}, {r.direction})."))
 
 
 # The data-quality kinds build on RuleKind, Finding and FormField above, hence this late import
