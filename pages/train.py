@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app import charts, state, widgets
-from core.api import display_accuracy
+from core.api import default_grain, display_accuracy
 from core.text import md
 
 actor = state.actor()
@@ -192,6 +192,22 @@ st.dataframe(
         **widgets.number_columns({c2: (c2, "percent") for c2 in table.columns if c2.startswith("WAPE")}),
     },
 )
+if v.active:
+    # The live figure is Monitor's, from the same function: per SKU, stores summed per period.
+    lgrain, lwindow = default_grain(v.freq)
+    live = api.monitoring.accuracy(lwindow, lgrain, "sku")
+    if not live.empty:
+        live = live.assign(error_units=live["lost_units"] + live["over_units"]).sort_values(
+            "error_units", ascending=False, ignore_index=True)
+        live["accuracy"] = live["accuracy"].map(display_accuracy)
+        st.markdown(f"**Live, per SKU** (this version is active: sales since it was promoted, last "
+                    f"{lwindow} {lgrain}s, stores summed; the same figures as Monitor)")
+        st.dataframe(
+            live[["sku", "accuracy", "error_units", "units"]], hide_index=True, key="res-live-table",
+            height=min(300, 35 * (len(live) + 1) + 3),
+            column_config={"sku": "SKU", "accuracy": st.column_config.ProgressColumn(
+                "Accuracy", format="percent", min_value=0, max_value=1),
+                **widgets.number_columns({"error_units": ("Error (units)", "%.0f"), "units": ("Units", "%.0f")})})
 if actor and actor.can("download"):
     widgets.download_buttons(lambda: widgets.in_units(api.versions.forecast_frame(vid)), f"shelfcast_forecasts_v{vid}",
                              "train-fc", what=f"version {vid} forecast ({v.horizon} periods)")

@@ -15,6 +15,7 @@ from app.nav import PAGES
 from app.widgets import fmt_acc
 from core import monitoring, worklist
 from core.access import Actor
+from core.api import Shelfcast
 from core.demo import DemoSpec, generate, split_recent
 from tests.helpers import open_page
 from tests.monitor_helpers import ingest_frame, make_active_version
@@ -58,7 +59,7 @@ def test_no_page_shows_an_exception(stores, db, kind):
         assert not any("Traceback" in e.value for e in at.error), (kind, title)
 
 
-def test_same_accuracy_on_overview_monitor_and_cli(stores, db, capsys):
+def test_same_accuracy_on_overview_monitor_train_and_cli(stores, db, capsys):
     from core.cli import main
 
     shutil.copy(stores["in service"], db)
@@ -77,6 +78,16 @@ def test_same_accuracy_on_overview_monitor_and_cli(stores, db, capsys):
     assert any(f"accuracy {want} over the last" in c.value for c in mon.caption)
     t = next(d.value for d in mon.dataframe if "accuracy_shown" in d.value.columns).set_index("sku")
     assert fmt_acc(t.loc[sku, "accuracy_shown"]) == want
+
+    tr = open_page("train", ADMIN)
+    active = next(v.id for v in Shelfcast(db).versions.ready() if v.active)
+    tr.selectbox(key="res-version").set_value(active).run()
+    assert not tr.exception, tr.exception
+    live = next(d.value for d in tr.dataframe if list(d.value.columns) == ["sku", "accuracy", "error_units", "units"])
+    live = live.set_index("sku")
+    assert fmt_acc(live.loc[sku, "accuracy"]) == want
+    shown = acc.set_index("sku")["accuracy"].map(fmt_acc)  # every SKU, not only a floored one
+    assert live["accuracy"].map(fmt_acc).to_dict() == shown.to_dict()
 
     assert main(["--db", str(db), "--user", ADMIN.name, "monitor", "--json"]) == 0
     rep = json.loads(capsys.readouterr().out)
