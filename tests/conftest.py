@@ -42,3 +42,21 @@ def viewer():
     from core.access import Actor
 
     return Actor("vic", "viewer")
+
+
+@pytest.fixture(scope="session")
+def monitored_file(tmp_path_factory) -> Path:
+    """The monitoring pages' and worklist tests' store in service, built once per run."""
+    from core.access import Actor
+    from tests.monitor_helpers import build_monitored
+
+    return build_monitored(tmp_path_factory.mktemp("monitored") / "built.duckdb", Actor("sam", "scientist"))
+
+
+@pytest.fixture
+def monitored(monitored_file, db) -> Path:
+    """A private copy of the store in service, at the test's `db` path."""
+    import shutil
+
+    shutil.copy(monitored_file, db)
+    return db

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from core.access import Actor
+from core.demo import DemoSpec, generate, split_recent
 from core.ingest import ingest
 from core.store import monitoring, registry, sales, session
 from core.store.base import now
@@ -132,3 +133,15 @@ def content_hash(db: Path, skip: tuple[str, ...] = ()) -> dict[str, str]:
             rows = con.execute(f'SELECT * FROM "{t}"').fetchall()  # noqa: S608 - catalog names
             out[t] = hashlib.sha256(repr(sorted(map(repr, rows))).encode()).hexdigest()
     return out
+
+
+MONITORED_SPEC = DemoSpec(n_skus=8, n_stores=2, days=420, seed=7)
+
+
+def build_monitored(path: Path, actor: Actor) -> Path:
+    """A store in service: MONITORED_SPEC's history, a version active over a price/promo plan,
+    then four weeks of actuals (demand shifted for some SKUs) with the rules evaluated."""
+    hist, recent = split_recent(generate(MONITORED_SPEC), MONITORED_SPEC.shift_days)
+    make_active_version(path, hist, MONITORED_SPEC.shift_days, actor, plan=recent)
+    ingest_frame(path, recent, actor)
+    return path

@@ -15,28 +15,18 @@ from core import monitoring
 from core.access import Actor
 from core.demo import DemoSpec, generate, split_recent
 from tests.helpers import open_page
-from tests.monitor_helpers import ingest_frame, make_active_version
+from tests.monitor_helpers import MONITORED_SPEC, ingest_frame, make_active_version
 
-SPEC = DemoSpec(n_skus=8, n_stores=2, days=420, seed=7)
+SPEC = MONITORED_SPEC
 SCI = Actor("sam", "scientist")
 MUTATING = ("button", "form_submit_button", "text_input", "text_area", "file_uploader",
             "number_input", "checkbox", "toggle", "selectbox", "multiselect", "radio",
             "date_input", "slider", "download_button")
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    path = tmp_path_factory.mktemp("mon-pages") / "built.duckdb"
-    hist, recent = split_recent(generate(SPEC), SPEC.shift_days)
-    make_active_version(path, hist, SPEC.shift_days, SCI, plan=recent)
-    ingest_frame(path, recent, SCI)
-    return path
-
-
 @pytest.fixture
-def store(built, db):
-    shutil.copy(built, db)
-    return db
+def store(monitored):
+    return monitored
 
 
 def _frame(at, column: str):
@@ -185,9 +175,9 @@ def hostile_frames(worst: list[str]) -> tuple:
 
 
 @pytest.fixture(scope="module")
-def hostile(built, tmp_path_factory):
+def hostile(monitored_file, tmp_path_factory):
     path = tmp_path_factory.mktemp("mon-hostile") / "hostile.duckdb"
-    hist, recent = hostile_frames(list(monitoring.sku_accuracy(built)["sku"]))
+    hist, recent = hostile_frames(list(monitoring.sku_accuracy(monitored_file)["sku"]))
     make_active_version(path, hist, SPEC.shift_days, SCI, plan=recent)
     ingest_frame(path, recent, SCI)
     return path

@@ -5,7 +5,6 @@ the published download holds only the periods after the last sales."""
 
 from __future__ import annotations
 
-import shutil
 from datetime import date
 
 import pandas as pd
@@ -14,27 +13,16 @@ import pytest
 from app import widgets
 from core import forecasts, monitoring, training
 from core.access import Actor
-from core.demo import DemoSpec, generate, split_recent
 from tests.helpers import open_page
-from tests.monitor_helpers import ingest_frame, make_active_version
+from tests.monitor_helpers import MONITORED_SPEC
 
-SPEC = DemoSpec(n_skus=8, n_stores=2, days=420, seed=7)
+SPEC = MONITORED_SPEC
 SCI = Actor("sam", "scientist")
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    path = tmp_path_factory.mktemp("rank") / "built.duckdb"
-    hist, recent = split_recent(generate(SPEC), SPEC.shift_days)
-    make_active_version(path, hist, SPEC.shift_days, SCI, plan=recent)
-    ingest_frame(path, recent, SCI)
-    return path
-
-
 @pytest.fixture
-def store(built, db):
-    shutil.copy(built, db)
-    return db
+def store(monitored):
+    return monitored
 
 
 def _frame(at, column: str) -> pd.DataFrame:

@@ -4,34 +4,21 @@ those units, a suggested action in words, and the table on the Monitor page."""
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from core import monitoring
 from core.access import Actor
-from core.demo import DemoSpec, generate, split_recent
 from core.monitoring.report import worklist
 from tests.helpers import open_page
-from tests.monitor_helpers import ingest_frame, make_active_version
+from tests.monitor_helpers import MONITORED_SPEC
 
-SPEC = DemoSpec(n_skus=8, n_stores=2, days=420, seed=7)
+SPEC = MONITORED_SPEC
 SCI = Actor("sam", "scientist")
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    path = tmp_path_factory.mktemp("worklist") / "built.duckdb"
-    hist, recent = split_recent(generate(SPEC), SPEC.shift_days)
-    make_active_version(path, hist, SPEC.shift_days, SCI, plan=recent)
-    ingest_frame(path, recent, SCI)
-    return path
-
-
 @pytest.fixture
-def store(built, db):
-    shutil.copy(built, db)
-    return db
+def store(monitored):
+    return monitored
 
 
 def test_alerts_grouped_per_sku_ranked_by_units(store):

@@ -4,36 +4,24 @@ selecting a row opens that SKU's chart and its actions."""
 
 from __future__ import annotations
 
-import shutil
 from datetime import date, timedelta
 
 import pytest
 
 from core import monitoring, worklist
 from core.access import Actor
-from core.demo import DemoSpec, generate, split_recent
 from core.errors import PermissionDenied, ValidationError
 from tests.helpers import open_page
-from tests.monitor_helpers import ingest_frame, make_active_version
+from tests.monitor_helpers import MONITORED_SPEC
 
-SPEC = DemoSpec(n_skus=8, n_stores=2, days=420, seed=7)
+SPEC = MONITORED_SPEC
 SCI = Actor("sam", "scientist")
 MAYA = Actor("maya", "manager")
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    path = tmp_path_factory.mktemp("worklist-actions") / "built.duckdb"
-    hist, recent = split_recent(generate(SPEC), SPEC.shift_days)
-    make_active_version(path, hist, SPEC.shift_days, SCI, plan=recent)
-    ingest_frame(path, recent, SCI)
-    return path
-
-
 @pytest.fixture
-def store(built, db):
-    shutil.copy(built, db)
-    return db
+def store(monitored):
+    return monitored
 
 
 def _rows(db, today=None):
