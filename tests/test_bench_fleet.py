@@ -79,7 +79,8 @@ def test_fleet_bench_end_to_end(tmp_path: Path) -> None:
         assert steps[name]["ok"], steps[name]
     for name in PROCESS_STEPS:  # each ran as a child process: time, CPU and memory measured
         s = steps[name]
-        assert 0 < s["seconds"] < 600 and s["cpu"] > 0 and 5 < s["rss_mib"] < 4096, s
+        # `shelfcast --help` imports next to nothing now (0.05 s): its RSS can be caught at 2-3 MiB
+        assert 0 < s["seconds"] < 600 and s["cpu"] > 0 and 0 < s["rss_mib"] < 4096, s
     for name in pages:
         assert 0 < steps[name]["seconds"] < 60
     assert steps["ingest"]["baseline"] == "read_csv" and steps["ingest"]["ratio"] > 0

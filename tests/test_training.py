@@ -211,7 +211,9 @@ def test_killed_run_never_looks_ready(daily):
             time.sleep(0.5)
             with session(daily) as s:
                 new = [v for v in vs.list_versions(s) if v.id not in known]
-            if new and new[0].progress_done > 0:
+            # Killed as soon as the run exists: Prophet's fleet now reports progress as its chunks
+            # come back, which on 3 small series can be the very end of the run.
+            if new and new[0].status == "running":
                 vid = new[0].id
                 break
         assert vid is not None, "training never started"
