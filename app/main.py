@@ -11,7 +11,9 @@ if str(ROOT) not in sys.path:  # pages import `app.*` and `core.*` from the repo
 
 import streamlit as st  # noqa: E402
 
-from app import gate, nav, widgets  # noqa: E402
+from app import gate, nav, profiling, widgets  # noqa: E402
+
+profiling.start_from_env()  # SHELFCAST_PROFILE=FILE: the server's CPU per function (bench/load_ws.py)
 
 # No CSV download or copy from st.dataframe's toolbar, for anyone: it bypassed the download
 # permission and the formula neutralisation (a viewer got a live =HYPERLINK cell). Downloads go

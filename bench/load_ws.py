@@ -26,7 +26,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
+import random
 import shutil
 import signal
 import statistics
@@ -158,7 +160,13 @@ async def sign_in(s: Session, user: str) -> None:
         raise PageError(f"signed in but the pages offered are {sorted(s.pages)}")
 
 
-async def user_session(url: str, user: str, rounds: int, times: list, errors: list) -> None:
+async def pause(think: float) -> None:
+    """A person reading the page before the next click: 0.5-1.5x the mean think time."""
+    if think > 0:
+        await asyncio.sleep(think * random.uniform(0.5, 1.5))
+
+
+async def user_session(url: str, user: str, rounds: int, times: list, errors: list, think: float = 0.0) -> None:
     try:
         async with Session(url) as s:
             t = time.perf_counter()
@@ -166,6 +174,7 @@ async def user_session(url: str, user: str, rounds: int, times: list, errors: li
             times.append(("sign-in", time.perf_counter() - t))
             for _ in range(rounds):
                 for title in PAGES:
+                    await pause(think)
                     t = time.perf_counter()
                     try:
                         run = await s.rerun(page=title)
@@ -178,10 +187,12 @@ async def user_session(url: str, user: str, rounds: int, times: list, errors: li
         errors.append(f"{user}: {type(exc).__name__}: {str(exc)[:160]}")
 
 
-async def link_session(url: str, token: str, rounds: int, times: list, errors: list) -> None:
+async def link_session(url: str, token: str, rounds: int, times: list, errors: list, think: float = 0.0) -> None:
     try:
         async with Session(url) as s:
-            for _ in range(rounds * len(PAGES)):
+            for i in range(rounds * len(PAGES)):
+                if i:
+                    await pause(think)
                 t = time.perf_counter()
                 run = await s.rerun(query=f"share={token}")
                 if "Overview" not in run.text:
@@ -191,12 +202,13 @@ async def link_session(url: str, token: str, rounds: int, times: list, errors: l
         errors.append(f"share link: {type(exc).__name__}: {str(exc)[:160]}")
 
 
-async def wave(url: str, n: int, links: int, token: str, rounds: int, max_s: float) -> tuple[list, list, float]:
+async def wave(url: str, n: int, links: int, token: str, rounds: int, max_s: float,
+               think: float = 0.0) -> tuple[list, list, float]:
     times: list = []
     errors: list = []
-    tasks = [asyncio.create_task(user_session(url, f"load-{ROLES[i % len(ROLES)]}", rounds, times, errors))
+    tasks = [asyncio.create_task(user_session(url, f"load-{ROLES[i % len(ROLES)]}", rounds, times, errors, think))
              for i in range(n)]
-    tasks += [asyncio.create_task(link_session(url, token, rounds, times, errors)) for _ in range(links)]
+    tasks += [asyncio.create_task(link_session(url, token, rounds, times, errors, think)) for _ in range(links)]
     t0 = time.perf_counter()
     _done, pending = await asyncio.wait(tasks, timeout=max_s)
     for t in pending:
@@ -207,11 +219,12 @@ async def wave(url: str, n: int, links: int, token: str, rounds: int, max_s: flo
     return times, errors, time.perf_counter() - t0
 
 
-def measured(proc, url: str, n: int, links: int, token: str, rounds: int, max_s: float) -> dict:
+def measured(proc, url: str, n: int, links: int, token: str, rounds: int, max_s: float,
+             think: float = 0.0) -> dict:
     server = tree(proc.pid)
     rss0 = server_rss(proc)
     s0, c0 = cpu_seconds(server), time.process_time()
-    times, errors, wall = asyncio.run(wave(url, n, links, token, rounds, max_s))
+    times, errors, wall = asyncio.run(wave(url, n, links, token, rounds, max_s, think))
     server_cpu, client_cpu = cpu_seconds(server) - s0, time.process_time() - c0
     views = [t for k, t in times if k != "sign-in"]
     signins = [t for k, t in times if k == "sign-in"]
@@ -259,7 +272,13 @@ def main() -> int:
     ap.add_argument("--db", type=Path, help="an existing store (accounts are added) or where to build one")
     ap.add_argument("--max-seconds", type=float, default=600, help="bound on each wave")
     ap.add_argument("--no-baseline", action="store_true", help="skip the one-session run")
+    ap.add_argument("--think", type=float, default=0.0,
+                    help="mean seconds a session waits between views (uniform 0.5-1.5x), as a person reads "
+                         "the page; 0 (default) clicks again the moment a page is ready: a stress test")
+    ap.add_argument("--profile", type=Path, help="write the server's CPU per function here (app/profiling.py)")
     args = ap.parse_args()
+    if args.profile:
+        os.environ["SHELFCAST_PROFILE"] = str(args.profile.resolve())
     tmp = Path(tempfile.mkdtemp(prefix="shelfcast-loadws-"))
     db = args.db or tmp / "load.duckdb"
     token = prepare(db, args.series, args.days)
@@ -275,14 +294,20 @@ def main() -> int:
             base = measured(proc, url, 1, 0, token, args.rounds, args.max_seconds)
             report("1 session (baseline)", base)
         la0 = os.getloadavg()[0]
-        r = measured(proc, url, args.sessions, args.link_sessions, token, args.rounds, args.max_seconds)
-        report(f"{args.sessions} sessions + {args.link_sessions} share-link sessions", r)
+        r = measured(proc, url, args.sessions, args.link_sessions, token, args.rounds, args.max_seconds, args.think)
+        how = f"think time {args.think:g} s between views" if args.think else "no think time (stress)"
+        report(f"{args.sessions} sessions + {args.link_sessions} share-link sessions, {how}", r)
         print(f"load average before {la0:.1f}, after {os.getloadavg()[0]:.1f}")
         if r["p95"] is not None:
             ratio = f"; p95 {r['p95'] / base['p95']:.1f}x the single session's" if base and base["p95"] else ""
             print(f"targets: 0 errors {'met' if not r['errors'] else 'MISSED'}; p95 <= 2 s "
                   f"{'met' if r['p95'] <= 2 else 'MISSED'}{ratio}")
         failed = bool(r["errors"]) or r["p95"] is None
+        if failed and args.profile:  # every server thread's stack to PROFILE.stacks (app/profiling.py)
+            for p in tree(proc.pid):
+                with contextlib.suppress(OSError):
+                    os.kill(p.pid, signal.SIGUSR1)
+            time.sleep(1)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(30)

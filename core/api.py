@@ -33,6 +33,7 @@ from core.access import Actor
 from core.freq import default_horizon, family
 from core.metrics import display_accuracy
 from core.monitoring import KIND_LABELS, RULE_KINDS, Filters, Monitoring, default_grain
+from core.store.db import shared_read
 
 # What pages show beside the areas: the default alert threshold, one accuracy formatter's input
 # rule, and the words for a frequency (re-exported so pages need no other core module).
@@ -50,23 +51,28 @@ class _Area:
 class Data(_Area):
     """Sales the store holds, and uploads into it (through core.ingest)."""
 
-    counts = property(lambda self: data.counts(self.db))
-    freq = property(lambda self: data.freq(self.db))
+    counts = property(shared_read(lambda self: data.counts(self.db)))
+    freq = property(shared_read(lambda self: data.freq(self.db)))
     describe_freq = staticmethod(ingest.describe_freq)
     Mapping = ingest.Mapping
 
+    @shared_read
     def skus(self) -> list[str]:
         return data.skus(self.db)
 
+    @shared_read
     def stores(self) -> list[str]:
         return data.stores(self.db)
 
+    @shared_read
     def history(self, sku: str, store: str | None = None) -> pd.DataFrame:
         return data.history(sku, store, self.db)
 
+    @shared_read
     def series_summary(self) -> pd.DataFrame:
         return data.series_summary(self.db)
 
+    @shared_read
     def uploads(self) -> list[data.Upload]:
         return data.uploads(self.db)
 
@@ -92,18 +98,23 @@ class Versions(_Area):
     NOTE_MAX = registry.NOTE_MAX
     TIE_TOL = registry.TIE_TOL  # WAPE difference under which two versions tie on a SKU
 
+    @shared_read
     def list(self) -> list[forecasts.VersionInfo]:
         return forecasts.versions(self.db)
 
+    @shared_read
     def ready(self) -> list[forecasts.VersionInfo]:
         return [v for v in self.list() if v.status == "ready"]
 
+    @shared_read
     def series_index(self, version_id: int) -> pd.DataFrame:
         return forecasts.series_index(version_id, self.db)
 
+    @shared_read
     def series_table(self, v: forecasts.VersionInfo) -> pd.DataFrame:
         return forecasts.series_table(v.id, v.model, self.db)
 
+    @shared_read
     def series_view(self, version_id: int, series_id: int) -> forecasts.SeriesView:
         return forecasts.series_view(version_id, series_id, self.db)
 
@@ -113,31 +124,40 @@ class Versions(_Area):
     def feature_importance(self, version_id: int) -> pd.Series:
         return forecasts.feature_importance(version_id, self.db)
 
+    @shared_read
     def forecast_frame(self, version_id: int) -> pd.DataFrame:
         return forecasts.forecast_frame(version_id, self.db)
 
+    @shared_read
     def leaderboard(self, include_archived: bool = False) -> pd.DataFrame:
         return registry.leaderboard(self.db, include_archived=include_archived)
 
+    @shared_read
     def compare(self, version_ids: list[int], level: str = "sku") -> registry.Comparison:
         return registry.compare(self.db, version_ids, level=level)
 
+    @shared_read
     def sku_chart_data(self, version_ids: list[int], sku: str, store: str | None = None):
         return registry.sku_chart_data(self.db, version_ids, sku, store)
 
+    @shared_read
     def check_gate(self, version_id: int) -> registry.Gate:
         return registry.check_gate(version_id, self.db)
 
+    @shared_read
     def rollback_target(self) -> int | None:
         return registry.rollback_target(self.db)
 
+    @shared_read
     def active_forecasts(self) -> pd.DataFrame:
         return registry.active_forecasts(self.db)
 
+    @shared_read
     def published(self) -> registry.Published | None:
         """version, rows, series, first, last of the published forecasts, without reading them."""
         return registry.published(self.db)
 
+    @shared_read
     def history(self) -> pd.DataFrame:
         return registry.history(self.db)
 
@@ -202,6 +222,7 @@ class Users(_Area):
 
     MIN_PASSWORD = users.MIN_PASSWORD
 
+    @shared_read
     def exist(self) -> bool:
         return users.has_users(self.db)
 
@@ -211,6 +232,7 @@ class Users(_Area):
     def authenticate(self, name: str, password: str) -> Actor:
         return users.authenticate(name, password, self.db)
 
+    @shared_read
     def current(self, name: str) -> Actor | None:
         """The account as it is now (None when disabled or removed)."""
         return users.current(name, self.db)
@@ -356,11 +378,13 @@ class Retraining(_Area):
 
         return retrain.apply(actor, self.db)
 
+    @shared_read
     def runs(self, limit: int = 20) -> list[dict]:
         from core import retrain
 
         return retrain.runs(self.db, limit)
 
+    @shared_read
     def challengers(self) -> list[dict]:
         from core import challengers
 
@@ -376,6 +400,7 @@ class Retraining(_Area):
 
         challengers.remove(actor, version_id, self.db)
 
+    @shared_read
     def challenger_report(self, window: int = 4, grain: str = "week", level: str = "sku"):
         """core.challengers.Report: champion vs each challenger on the same weeks (`duels` with
         points, win_share and a one-line summary; `table` per SKU and version)."""
@@ -451,9 +476,11 @@ class Planning(_Area):
     def acknowledge_row(self, actor: Actor, sku: str, store: str, note: str) -> list[dict]:
         return core_worklist.acknowledge(actor, sku, store, note, self.db)
 
+    @shared_read
     def worklist_history(self) -> pd.DataFrame:
         return core_worklist.history(self.db)
 
+    @shared_read
     def accuracy_rule_kind(self) -> str | None:
         """'accuracy' (absolute) or 'promised_accuracy' (below its backtest); None before rules exist."""
         r = promised.accuracy_rule(self.db)

@@ -26,8 +26,12 @@ def run(args) -> int:
         seed_demo(SYSTEM, db)
     env = dict(os.environ, SHELFCAST_DB=str(db))
     env.setdefault("SHELFCAST_BASE_URL", f"http://{args.address}:{args.port}")
+    # No full garbage collection after every script run (Streamlit's default): with pandas,
+    # Plotly and SQLAlchemy loaded it cost ~0.08 CPU-s of every page view (bench/load_ws.py
+    # --profile), a quarter of the server's CPU under load. Python's own collector still runs.
     cmd = [sys.executable, "-m", "streamlit", "run", str(config.REPO_ROOT / "app" / "main.py"),
-           "--server.port", str(args.port), "--server.address", args.address]
+           "--server.port", str(args.port), "--server.address", args.address,
+           "--runner.postScriptGC", "false"]
     url = f"http://{args.address}:{args.port}"
     print(f"Shelfcast on {url}  (store: {db})")
     print(how_to_get_in(db, url), flush=True)

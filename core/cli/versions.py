@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from core import forecasts
 from core.cli.common import emit
 
 
@@ -13,11 +12,15 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    rows = forecasts.list_versions(args.db)
+    rows = _fast(args.db)
+    if rows is None:
+        from core import forecasts
+
+        rows = forecasts.list_versions(args.db)
     if any(r["status"] == "running" for r in rows):
         # Only a run that looks live can be a dead one to mark: core.training (the models,
         # numpy, scikit-learn) costs a second of start-up, paid only then.
-        from core import training
+        from core import forecasts, training
 
         if training.mark_interrupted(args.db):
             rows = forecasts.list_versions(args.db)
@@ -30,3 +33,13 @@ def run(args) -> int:
             f"{(r['created_at'] or '')[:16].replace('T', ' '):<17} {r['created_by']}")
     emit(rows, args.json, "\n".join(lines) if rows else "No versions yet: run `shelfcast train --model best`.")
     return 0
+
+
+def _fast(db) -> list[dict] | None:
+    """The listing through plain DuckDB (no SQLAlchemy, SQLModel or pandas: start-up under a
+    second); None when the store needs the full path (new, or made by other store code)."""
+    from core.store import db as store_db
+    from core.store import listing
+
+    with store_db.lean(db) as con:
+        return None if con is None else listing.versions(con)

@@ -15,27 +15,36 @@ between runs; writes inside it still take the write lock and commit at once.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+import functools
 import hashlib
+import logging
+import os
 import random
+import sys
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from datetime import date
 from functools import cache
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import duckdb
-from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.pool import NullPool
-from sqlmodel import Session
 
 from core import config
 from core.errors import StoreBusy, ValidationError
 
+if TYPE_CHECKING:  # SQLAlchemy and SQLModel cost a CLI command half a second: imported on first use
+    from sqlalchemy.engine import Connection, Engine
+    from sqlmodel import Session
+
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 _engines: dict[Path, Engine] = {}
 _write_locks: dict[Path, threading.RLock] = {}
 _ready: set[Path] = set()
@@ -83,6 +92,9 @@ def _engine(path: Path) -> Engine:
         if path not in _engines:
             _refuse_foreign(path)
             path.parent.mkdir(parents=True, exist_ok=True)
+            from sqlalchemy import create_engine, event
+            from sqlalchemy.pool import NullPool
+
             engine = create_engine(f"duckdb:///{path}", poolclass=NullPool)
             event.listen(engine, "do_connect", _retrying_connect)
             _engines[path] = engine
@@ -109,6 +121,12 @@ def _retrying_connect(dialect, conn_rec, cargs, cparams):  # noqa: ANN001 - SQLA
     session reconnects after each commit (the first one after creating the schema, for one), and
     such a reconnect once failed with a raw 'Could not set lock' while another process held the
     file."""
+    name = cargs[0] if cargs else cparams.get("database", "")
+    return _retrying(lambda: dialect.connect(*cargs, **cparams), name)
+
+
+def _retrying(open_: Callable[[], T], name: object) -> T:
+    """Open the file, waiting with backoff while another process holds it, up to the timeout."""
     limit = _timeout.get()
     if limit is None:
         limit = config.LOCK_TIMEOUT_S
@@ -116,18 +134,46 @@ def _retrying_connect(dialect, conn_rec, cargs, cparams):  # noqa: ANN001 - SQLA
     delay = 0.05
     while True:
         try:
-            return dialect.connect(*cargs, **cparams)
+            return open_()
         except Exception as exc:
             if not _is_lock_error(exc):
                 raise
             if time.monotonic() >= deadline:
                 raise StoreBusy(
-                    f"The store {cargs[0] if cargs else cparams.get('database', '')} is in use "
+                    f"The store {name} is in use "
                     f"by another Shelfcast process and stayed busy for {limit:.0f} "
                     "s. Try again in a minute; if it persists, check for a stuck `shelfcast` command."
                 ) from exc
             time.sleep(delay * (0.5 + random.random()))
             delay = min(delay * 2, 1.0)
+
+
+@contextmanager
+def lean(db: str | Path | None = None) -> Iterator[duckdb.DuckDBPyConnection | None]:
+    """A bare DuckDB connection for a short read-only CLI command (`shelfcast versions`): no
+    SQLAlchemy, SQLModel or pandas (together a second of a command's start-up). Yields None when
+    the fast path does not apply and the caller must use `session()`: no store file yet, or one
+    whose schema was not made by this store code (a `session()` brings it up to date first).
+    Callers run constant SQL only: binding a parameter makes DuckDB import pandas."""
+    path = config.db_path(db)
+    if not path.is_file():
+        yield None
+        return
+    _refuse_foreign(path)
+    con = _retrying(lambda: duckdb.connect(str(path)), path)
+    try:
+        try:
+            row = con.execute("SELECT value FROM settings WHERE key = 'schema_code'").fetchone()  # _MARK_KEY
+        except duckdb.Error:
+            row = None
+        if not row or row[0] != _schema_mark():
+            yield None
+            return
+        con.execute("BEGIN TRANSACTION")
+        yield con
+        con.execute("COMMIT")
+    finally:
+        con.close()
 
 
 def _is_lock_error(exc: BaseException) -> bool:
@@ -140,16 +186,205 @@ def _is_lock_error(exc: BaseException) -> bool:
 
 
 def memo(db: str | Path | None, key: tuple, compute: Callable[[], T]) -> T:
-    """A pure read computed once per unit of work: a page asks for the same per-SKU accuracy
-    for its headline, its table and its worklist, each a scan of every stored error. Outside a
-    unit (the CLI, jobs) it simply computes. Any write session in the unit forgets the results.
-    Callers hand out copies of mutable results."""
+    """A pure read computed once per state of the store, for every session of this process: a
+    page asks for the same per-SKU accuracy for its headline, its table and its worklist, and
+    twenty people open the same pages. The result is kept in the unit of work (a page run: no
+    check at all on the next ask) and in the process-wide cache (`_shared`), valid while the
+    store's generation is unchanged (see `generation`). Every caller gets its own copy of a
+    mutable result, so one session cannot change what another is shown."""
+    path = config.db_path(db)
     u = _unit.get()
-    if u is None or u.path != config.db_path(db):
-        return compute()
-    if key not in u.memo:
-        u.memo[key] = compute()
-    return u.memo[key]
+    local = u is not None and u.path == path
+    if local and key in u.memo:
+        return _fresh(u.memo[key])
+    value = _shared.get(path, key, compute)
+    if local:
+        u.memo[key] = value
+    return _fresh(value)
+
+
+def shared_read(fn: Callable[..., T]) -> Callable[..., T]:
+    """Decorator for a pure read method of an object bound to a store (`self.db`): the result
+    goes through `memo`, keyed by the method and its arguments. Only for reads whose result
+    depends on nothing but the store and the arguments (not on the clock, the caller or files
+    beside the store). Arguments that are not plain values (a DataFrame, say) skip the cache."""
+    name = f"{fn.__module__}.{fn.__qualname__}:{fn.__code__.co_firstlineno}"  # lambdas share a name
+
+    @functools.wraps(fn)
+    def read(self: Any, *args: Any, **kw: Any) -> T:
+        if not (_plain(args) and _plain(kw)):
+            return fn(self, *args, **kw)
+        key = (name, repr(args), repr(sorted(kw.items())))
+        return memo(self.db, key, lambda: fn(self, *args, **kw))
+
+    return read
+
+
+def _plain(x: Any, depth: int = 0) -> bool:
+    """A value whose repr names it exactly (so it can be part of a cache key)."""
+    if x is None or isinstance(x, (str, int, float, bool, bytes, date, Path)):
+        return True
+    if depth > 4:
+        return False
+    if isinstance(x, (list, tuple, set, frozenset)):
+        return all(_plain(v, depth + 1) for v in x)
+    if isinstance(x, dict):
+        return all(_plain(k, depth + 1) and _plain(v, depth + 1) for k, v in x.items())
+    if dataclasses.is_dataclass(x) and not isinstance(x, type):
+        return all(_plain(getattr(x, f.name), depth + 1) for f in dataclasses.fields(x))
+    return False
+
+
+_IMMUTABLE = (str, int, float, bool, bytes, type(None), date, Path)
+
+
+def _fresh(value: T) -> T:
+    """The caller's own copy of a cached result (immutable values are shared as they are)."""
+    if isinstance(value, _IMMUTABLE):
+        return value
+    if type(value).__module__.startswith("pandas"):
+        return value.copy(deep=True)  # type: ignore[attr-defined]
+    if isinstance(value, tuple) and all(isinstance(v, _IMMUTABLE) for v in value):
+        return value
+    return copy.deepcopy(value)
+
+
+def _stat(p: str) -> tuple | None:
+    try:
+        st = os.stat(p)
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _size(value: Any, depth: int = 0) -> int:
+    """Rough bytes held by a cached result (its frames' buffers; containers walked a little)."""
+    if type(value).__module__.startswith("pandas"):
+        return int(value.memory_usage(index=True, deep=False).sum()) if hasattr(value, "columns") \
+            else int(value.memory_usage(index=True, deep=False))
+    n = sys.getsizeof(value)
+    if depth > 3:
+        return n
+    if isinstance(value, dict):
+        return n + sum(_size(v, depth + 1) for v in value.values())
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return n + sum(_size(v, depth + 1) for v in value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return n + sum(_size(getattr(value, f.name), depth + 1) for f in dataclasses.fields(value))
+    return n
+
+
+class _SharedReads:
+    """Pure reads shared by every session of the process, each valid for one generation of the
+    store: (writes begun and ended by this process, the DuckDB file's stat, its WAL's stat).
+
+    Why both: a write by this process (any thread) moves the counter at its start and again after
+    its commit, so a read computed while it ran is never served after it; a write by another
+    process (the CLI's ingest, a cron job) can only happen while this process has the file closed
+    (DuckDB lets one process hold it) and leaves the file or its WAL with a new size or mtime. A
+    pure read leaves both untouched (checked: open, read, close changes no stat). While a write
+    of this process is under way nothing is served or kept. Bounded by SHELFCAST_READ_CACHE_MB
+    (least recently used out first); concurrent asks for the same missing key compute it once."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.entries: OrderedDict[tuple, tuple[tuple, Any, int]] = OrderedDict()
+        self.bytes = 0
+        self.writes: dict[Path, int] = {}
+        self.writing: dict[Path, int] = {}
+        self.inflight: dict[tuple, tuple[int, threading.Event]] = {}  # key -> (thread computing it, done)
+        self.hits = self.misses = 0
+
+    @staticmethod
+    def limit() -> int:
+        return int(float(os.environ.get("SHELFCAST_READ_CACHE_MB", "256")) * 2**20)
+
+    def generation(self, path: Path) -> tuple | None:
+        with self.lock:
+            if self.writing.get(path):
+                return None
+            n = self.writes.get(path, 0)
+        return (n, _stat(str(path)), _stat(f"{path}.wal"))
+
+    def write_begins(self, path: Path) -> None:
+        with self.lock:
+            self.writes[path] = self.writes.get(path, 0) + 1
+            self.writing[path] = self.writing.get(path, 0) + 1
+
+    def write_ends(self, path: Path) -> None:
+        with self.lock:
+            self.writes[path] = self.writes.get(path, 0) + 1
+            self.writing[path] -= 1
+
+    def _lookup(self, k: tuple, gen: tuple) -> tuple[bool, Any]:
+        with self.lock:
+            e = self.entries.get(k)
+            if e is None:
+                return False, None
+            if e[0] != gen:
+                self._drop(k)
+                return False, None
+            self.entries.move_to_end(k)
+            self.hits += 1
+            return True, e[1]
+
+    def _drop(self, k: tuple) -> None:
+        e = self.entries.pop(k, None)
+        if e is not None:
+            self.bytes -= e[2]
+
+    def _keep(self, k: tuple, gen: tuple, value: Any) -> None:
+        size, limit = _size(value), self.limit()
+        with self.lock:
+            self._drop(k)
+            if size > limit // 4:  # one huge result would push out everything else
+                return
+            self.entries[k] = (gen, value, size)
+            self.bytes += size
+            while self.bytes > limit and self.entries:
+                self._drop(next(iter(self.entries)))
+
+    def get(self, path: Path, key: tuple, compute: Callable[[], T]) -> T:
+        if self.limit() <= 0:
+            return compute()
+        k = (path, key)
+        me = threading.get_ident()
+        while True:
+            gen = self.generation(path)
+            if gen is None:
+                return compute()
+            found, value = self._lookup(k, gen)
+            if found:
+                return value
+            with self.lock:
+                self.misses += 1
+                owner = self.inflight.get(k)
+                if owner is None:
+                    ev = threading.Event()
+                    self.inflight[k] = (me, ev)
+                    break
+            if owner[0] == me:  # asked again while computing it (a re-entrant read): no waiting
+                return compute()
+            if not owner[1].wait(WAIT_S):  # another session is computing it: wait for its result
+                log.warning("waited %.0f s for another session's read %r; computing it here", WAIT_S, key)
+                return compute()
+        try:
+            value = compute()
+            self._keep(k, gen, value)
+            return value
+        finally:
+            with self.lock:
+                self.inflight.pop(k, None)
+            ev.set()
+
+    def clear(self) -> None:
+        with self.lock:
+            self.entries.clear()
+            self.bytes = 0
+
+
+WAIT_S = 20.0  # at most this long waiting for another session's computation of a read
+_shared = _SharedReads()
 
 
 def _connect(engine: Engine, path: Path) -> Session:
@@ -157,6 +392,8 @@ def _connect(engine: Engine, path: Path) -> Session:
     mid-work; the retry itself is in `_retrying_connect`. Inside a unit of work, the unit's
     connection, unless a session on it is still open (a session inside a session keeps its own
     transaction, as it did with its own connection)."""
+    from sqlmodel import Session
+
     u = _unit.get()
     if u is not None and u.path == path:
         if u.conn is None:
@@ -186,6 +423,7 @@ def session(
     lock = _write_locks[path] if write else None
     if lock:
         lock.acquire()
+        _shared.write_begins(path)
         u = _unit.get()
         if u is not None and u.path == path:
             u.memo.clear()
@@ -205,6 +443,7 @@ def session(
     finally:
         _timeout.reset(token)
         if lock:
+            _shared.write_ends(path)
             lock.release()
 
 
@@ -256,3 +495,4 @@ def forget(db: str | Path | None = None) -> None:
     path = config.db_path(db)
     with _guard:
         _ready.discard(path)
+    _shared.clear()

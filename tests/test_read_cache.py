@@ -1,0 +1,162 @@
+"""The process-wide cache of pure reads (core.store.db.memo / shared_read): twenty sessions
+opening the same pages compute each read once per state of the store, and never see a state
+older than the store's: a write by this process (any thread) or by another process (the CLI,
+or DuckDB itself) is seen by the very next read. Each caller gets its own copy."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+
+import duckdb
+
+from core.access import Actor
+from core.api import Shelfcast
+from core.ingest import ingest
+from core.store import db as db_mod
+from core.store import session, unit
+from tests.helpers import demo_csv, frame_csv, run_cli
+
+ADMIN = Actor("boss", "admin")
+
+
+def hits() -> int:
+    return db_mod._shared.hits
+
+
+def test_a_repeated_read_is_served_from_the_cache_as_a_copy(db, tmp_path, scientist):
+    ingest(demo_csv(tmp_path / "a.csv", n_skus=3, n_stores=2, days=10), scientist)
+    api = Shelfcast(db)
+    first = api.data.series_summary()
+    h = hits()
+    second = api.data.series_summary()
+    assert hits() == h + 1  # the second read did not touch the store
+    assert second.equals(first) and second is not first
+    second.iloc[:, 0] = "x"  # one session scribbling on its frame ...
+    second["extra"] = 1
+    assert api.data.series_summary().equals(first)  # ... changes nothing for the next one
+    skus = api.data.skus()
+    skus.append("MINE")
+    assert "MINE" not in api.data.skus()
+
+
+def test_a_write_in_this_process_is_seen_by_the_next_read(db, tmp_path, scientist):
+    ingest(demo_csv(tmp_path / "a.csv", n_skus=2, n_stores=1, days=10), scientist)
+    api = Shelfcast(db)
+    with unit(db):  # as a page run: the unit's connection stays open across the write
+        rows = api.data.counts.rows
+        assert api.data.counts.rows == rows
+        ingest(frame_csv(tmp_path / "b.csv", [{"date": "2026-11-02", "sku": "BEV-001", "store": "Leeds",
+                                                "units": 5}]), scientist)
+        assert api.data.counts.rows == rows + 1
+    assert api.data.counts.rows == rows + 1
+    assert api.users.current("ann") is None
+    api.users.create_first_admin("boss", "boss-password-1")
+    api.users.add(ADMIN, "ann", "viewer", "ann-password-1")
+    assert api.users.current("ann") == Actor("ann", "viewer")
+    api.users.set_role(ADMIN, "ann", "manager")
+    assert api.users.current("ann") == Actor("ann", "manager")
+    api.users.set_disabled(ADMIN, "ann", True)
+    assert api.users.current("ann") is None
+
+
+def test_a_write_by_another_process_is_seen_by_the_next_read(db, tmp_path, scientist):
+    ingest(demo_csv(tmp_path / "a.csv", n_skus=2, n_stores=1, days=10), scientist)
+    api = Shelfcast(db)
+    rows = api.data.counts.rows
+    skus = api.data.skus()
+    assert api.data.counts.rows == rows and api.users.current("cli-made") is None
+    assert not api.users.exist() and not api.users.exist()
+    new = frame_csv(tmp_path / "feed.csv", [{"date": "2026-11-02", "sku": "NEW-001", "store": "Leeds", "units": 5}])
+    p = run_cli("ingest", str(new), "--json", db=db)
+    assert p.returncode == 0, p.stderr
+    assert api.data.counts.rows == rows + 1
+    assert api.data.skus() == sorted([*skus, "NEW-001"])
+    p = run_cli("user", "add", "cli-made", "--role", "admin", db=db, input="cli-password-1\n")
+    assert p.returncode == 0, p.stderr
+    assert api.users.exist()
+    assert api.users.current("cli-made") == Actor("cli-made", "admin")
+
+
+def test_quick_raw_writes_by_another_process_are_each_seen(db, tmp_path, scientist):
+    """Writes a few milliseconds apart (a file's mtime may tick coarsely): the size, the WAL and
+    the change time still tell each one."""
+    ingest(demo_csv(tmp_path / "a.csv", n_skus=2, n_stores=1, days=10), scientist)
+    api = Shelfcast(db)
+    api.users.create_first_admin("boss", "boss-password-1")
+    h = api.users.current("boss")
+    code = ("import duckdb, sys; c = duckdb.connect(sys.argv[1]); "
+            "c.execute(\"UPDATE users SET role = ? WHERE name = 'boss'\", [sys.argv[2]]); c.close()")
+    for role in ("viewer", "manager", "scientist", "admin", "viewer"):
+        subprocess.run([sys.executable, "-c", code, str(db), role], check=True)
+        h = api.users.current("boss")
+        assert h == Actor("boss", role)
+
+
+def test_nothing_is_served_or_kept_while_a_write_runs(db, tmp_path, scientist):
+    ingest(demo_csv(tmp_path / "a.csv", n_skus=2, n_stores=1, days=10), scientist)
+    api = Shelfcast(db)
+    rows = api.data.counts.rows
+    inside, go = threading.Event(), threading.Event()
+
+    def writer() -> None:
+        with session(db, write=True) as s:
+            db_mod.raw(s).execute("DELETE FROM sales WHERE ds = (SELECT max(ds) FROM sales)")
+            inside.set()
+            go.wait(30)
+
+    t = threading.Thread(target=writer)
+    t.start()
+    assert inside.wait(30)
+    h = hits()
+    assert api.data.counts.rows == rows  # the write is not committed yet: computed, not cached
+    assert hits() == h
+    go.set()
+    t.join()
+    assert api.data.counts.rows < rows  # committed: the next read sees it
+
+
+def test_concurrent_asks_for_one_missing_read_compute_it_once(db, tmp_path):
+    calls = []
+    barrier = threading.Barrier(8)
+
+    def slow() -> int:
+        calls.append(1)
+        threading.Event().wait(0.3)
+        return 42
+
+    duckdb.connect(str(db)).close()
+    out = []
+
+    def ask() -> None:
+        barrier.wait()
+        out.append(db_mod.memo(db, ("test-once",), slow))
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert out == [42] * 8 and len(calls) == 1
+
+
+def test_a_read_with_a_frame_argument_is_not_cached(db):
+    """A DataFrame's repr is abbreviated, so two frames could share one key: such calls skip."""
+    import pandas as pd
+
+    class Area:
+        def __init__(self) -> None:
+            self.db = db
+            self.n = 0
+
+        @db_mod.shared_read
+        def read(self, df: pd.DataFrame) -> int:
+            self.n += 1
+            return len(df)
+
+    duckdb.connect(str(db)).close()
+    a = Area()
+    assert a.read(pd.DataFrame({"x": range(100)})) == 100
+    assert a.read(pd.DataFrame({"x": range(100)})) == 100
+    assert a.n == 2
