@@ -222,7 +222,6 @@ class Users(_Area):
 
     MIN_PASSWORD = users.MIN_PASSWORD
 
-    @shared_read
     def exist(self) -> bool:
         return users.has_users(self.db)
 
@@ -232,7 +231,6 @@ class Users(_Area):
     def authenticate(self, name: str, password: str) -> Actor:
         return users.authenticate(name, password, self.db)
 
-    @shared_read
     def current(self, name: str) -> Actor | None:
         """The account as it is now (None when disabled or removed)."""
         return users.current(name, self.db)
@@ -449,6 +447,7 @@ class Planning(_Area):
     def to_csv_bytes(df: pd.DataFrame) -> bytes:
         return forecast_view.exports.to_csv_bytes(df)
 
+    @shared_read(per_day=True, env=("SHELFCAST_LEAD_DAYS",))
     def freshness(self, today: date | None = None) -> freshness.Freshness:
         return freshness.check(self.db, today)
 

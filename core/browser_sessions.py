@@ -21,6 +21,7 @@ from core.access import Actor
 from core.store import session
 from core.store import sessions as store
 from core.store.base import now
+from core.store.db import memo
 
 COOKIE = "shelfcast_session"
 _TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{40,100}$")
@@ -61,8 +62,8 @@ def resolve(token: str | None, db: str | os.PathLike | None = None) -> Actor | N
     account disabled or removed). Writes nothing."""
     if not isinstance(token, str) or not _TOKEN_RE.match(token):
         return None
-    with session(db) as s:
-        row = store.get(s, _hash(token))
+    h = _hash(token)
+    row = memo(db, ("browser_session", h), lambda: _row(h, db))  # recomputed after any write
     if row is None:
         return None
     name, expires_at, revoked_at = row
@@ -77,3 +78,9 @@ def sign_out(token: str | None, db: str | os.PathLike | None = None) -> bool:
         return False
     with session(db, write=True) as s:
         return store.revoke(s, _hash(token), now()) > 0
+
+
+def _row(h: str, db) -> tuple | None:
+    with session(db) as s:
+        row = store.get(s, h)
+    return None if row is None else tuple(row)

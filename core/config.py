@@ -20,7 +20,18 @@ def default_db() -> Path:
 def db_path(override: str | os.PathLike | None = None) -> Path:
     """The store file: explicit argument (--db), else $SHELFCAST_DB, else `default_db()`."""
     raw = override or os.environ.get("SHELFCAST_DB") or default_db()
-    return Path(raw).expanduser().resolve()
+    # Resolving costs a syscall per path component, and a page run asks dozens of times: kept
+    # per (name, working directory, home), the inputs of expanduser + resolve.
+    key = (os.fspath(raw), os.getcwd(), os.environ.get("HOME", ""))
+    path = _resolved.get(key)
+    if path is None:
+        if len(_resolved) > 256:
+            _resolved.clear()
+        path = _resolved[key] = Path(raw).expanduser().resolve()
+    return path
+
+
+_resolved: dict[tuple[str, str, str], Path] = {}
 
 
 def db_source(override: str | os.PathLike | None = None) -> str:
@@ -58,11 +69,8 @@ def env_or_secret(name: str) -> str | None:
     v = os.environ.get(name)
     if v:
         return v
-    import tomllib
-
-    try:
-        data = tomllib.loads((REPO_ROOT / ".streamlit" / "secrets.toml").read_text())
-    except (OSError, tomllib.TOMLDecodeError):
+    data = _secrets()
+    if data is None:
         return None
     if name in data:
         return str(data[name])
@@ -71,3 +79,28 @@ def env_or_secret(name: str) -> str | None:
     if isinstance(section, dict) and short in section:
         return str(section[short])
     return None
+
+
+_secrets_read: tuple[tuple | None, dict | None] = (None, None)
+
+
+def _secrets() -> dict | None:
+    """.streamlit/secrets.toml parsed, read again only when the file changes (a page run asks
+    for several settings)."""
+    import tomllib
+
+    global _secrets_read
+    f = REPO_ROOT / ".streamlit" / "secrets.toml"
+    try:
+        st = f.stat()
+        stamp: tuple | None = (st.st_ino, st.st_size, st.st_mtime_ns)
+    except OSError:
+        stamp = None
+    if stamp is not None and _secrets_read[0] == stamp:
+        return _secrets_read[1]
+    try:
+        data = tomllib.loads(f.read_text())
+    except (OSError, tomllib.TOMLDecodeError):
+        data = None
+    _secrets_read = (stamp, data)
+    return data

@@ -22,6 +22,7 @@ from core.errors import NotFound, ValidationError
 from core.store import session
 from core.store import users as store
 from core.store.base import now
+from core.store.db import memo
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
@@ -144,8 +145,20 @@ def resolve(token: str | None, db: str | os.PathLike | None = None) -> Actor | N
     if not token or not _TOKEN_RE.match(token):
         return None
     h = hash_token(token)
+    # The link's row is a pure read shared by every session (memo: recomputed after any write,
+    # so a revocation shows at once); expiry is checked against the clock on every call.
+    found = memo(db, ("share_link", h), lambda: _link_state(h, db))
+    if found is None:
+        return None
+    link_id, expires_at, revoked = found
+    if revoked or expires_at <= now():
+        return None
+    return Actor(f"share link {link_id}", "viewer", via_link=True)
+
+
+def _link_state(h: str, db) -> tuple[int, datetime, bool] | None:
     with session(db) as s:
         link = store.link_by_hash(s, h)
-        if link is None or link.revoked_at is not None or store.aware(link.expires_at) <= now():
+        if link is None:
             return None
-        return Actor(f"share link {link.id}", "viewer", via_link=True)
+        return int(link.id), store.aware(link.expires_at), link.revoked_at is not None

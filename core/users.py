@@ -26,6 +26,7 @@ from core.errors import NotFound, PermissionDenied, ValidationError
 from core.store import session
 from core.store import users as store
 from core.store.base import now
+from core.store.db import memo
 
 # argon2id at OWASP's minimum (19 MiB, 2 passes, 1 lane) rather than argon2-cffi's default
 # (RFC 9106's 64 MiB, 3 passes, 4 lanes): the server verifies every browser's sign-in in one
@@ -96,8 +97,13 @@ def _check_new(name: str, password: str, role: str) -> None:
 
 
 def has_users(db: str | os.PathLike | None = None) -> bool:
+    """Asked on every page run (the gate): shared by all sessions until the store changes."""
+    return memo(db, ("has_users",), lambda: _count(db) > 0)
+
+
+def _count(db) -> int:
     with session(db) as s:
-        return store.count_users(s) > 0
+        return store.count_users(s)
 
 
 def create_first_admin(name: str, password: str, db: str | os.PathLike | None = None) -> Actor:
@@ -277,6 +283,10 @@ _verify_slots = threading.BoundedSemaphore(VERIFY_SLOTS)
 def current(name: str, db: str | os.PathLike | None = None) -> Actor | None:
     """The account as it is now (role changes and disabling apply to open sessions at their next
     click); None if it no longer exists or is disabled."""
+    return memo(db, ("account", name), lambda: _current(name, db))
+
+
+def _current(name: str, db) -> Actor | None:
     with session(db) as s:
         u = store.get_user(s, name)
         return None if u is None or u.disabled else Actor(u.name, u.role)

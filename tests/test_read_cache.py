@@ -160,3 +160,68 @@ def test_a_read_with_a_frame_argument_is_not_cached(db):
     assert a.read(pd.DataFrame({"x": range(100)})) == 100
     assert a.read(pd.DataFrame({"x": range(100)})) == 100
     assert a.n == 2
+
+
+def test_a_per_day_read_is_keyed_by_the_date_and_its_settings(db, monkeypatch):
+    import datetime as dt
+
+    class Area:
+        def __init__(self) -> None:
+            self.db = db
+            self.n = 0
+
+        @db_mod.shared_read(per_day=True, env=("SHELFCAST_TEST_SETTING",))
+        def read(self) -> tuple:
+            self.n += 1
+            return (self.n,)
+
+    duckdb.connect(str(db)).close()
+    a = Area()
+    assert a.read() == a.read() == (1,)
+    monkeypatch.setenv("SHELFCAST_TEST_SETTING", "2")
+    assert a.read() == (2,)
+
+    class Tomorrow(dt.date):
+        @classmethod
+        def today(cls):
+            return dt.date.today() + dt.timedelta(days=1)
+
+    monkeypatch.setattr(db_mod, "date", Tomorrow)
+    assert a.read() == (3,)
+
+
+def test_a_revoked_or_expired_share_link_stops_at_once(db, monkeypatch):
+    from datetime import timedelta
+
+    from core import sharing, users
+
+    users.create_first_admin("boss", "boss-password-1", db)
+    link = sharing.create(ADMIN, "exec", "1d", db)
+    token = link.url.split("share=", 1)[1].split("&", 1)[0]
+    assert sharing.resolve(token, db).via_link
+    h = hits()
+    assert sharing.resolve(token, db).via_link
+    assert hits() > h  # the link's row came from the cache
+    real_now = sharing.now
+    monkeypatch.setattr(sharing, "now", lambda: real_now() + timedelta(days=2))
+    assert sharing.resolve(token, db) is None  # expiry is checked against the clock, not cached
+    monkeypatch.setattr(sharing, "now", real_now)
+    assert sharing.resolve(token, db).via_link
+    sharing.revoke(ADMIN, link.info.id, db)
+    assert sharing.resolve(token, db) is None
+
+
+def test_a_signed_out_or_disabled_session_cookie_stops_at_once(db):
+    from core import browser_sessions, users
+
+    users.create_first_admin("boss", "boss-password-1", db)
+    users.add_user(ADMIN, "ann", "viewer", "ann-password-1", db)
+    _, t1 = browser_sessions.sign_in("ann", "ann-password-1", db)
+    _, t2 = browser_sessions.sign_in("ann", "ann-password-1", db)
+    assert browser_sessions.resolve(t1, db) == Actor("ann", "viewer")
+    assert browser_sessions.resolve(t1, db) == Actor("ann", "viewer")
+    assert browser_sessions.sign_out(t1, db)
+    assert browser_sessions.resolve(t1, db) is None
+    assert browser_sessions.resolve(t2, db) == Actor("ann", "viewer")
+    users.set_disabled(ADMIN, "ann", True, db)
+    assert browser_sessions.resolve(t2, db) is None

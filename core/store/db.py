@@ -203,21 +203,28 @@ def memo(db: str | Path | None, key: tuple, compute: Callable[[], T]) -> T:
     return _fresh(value)
 
 
-def shared_read(fn: Callable[..., T]) -> Callable[..., T]:
+def shared_read(fn: Callable[..., T] | None = None, *, per_day: bool = False,
+                env: tuple[str, ...] = ()) -> Any:
     """Decorator for a pure read method of an object bound to a store (`self.db`): the result
     goes through `memo`, keyed by the method and its arguments. Only for reads whose result
-    depends on nothing but the store and the arguments (not on the clock, the caller or files
-    beside the store). Arguments that are not plain values (a DataFrame, say) skip the cache."""
-    name = f"{fn.__module__}.{fn.__qualname__}:{fn.__code__.co_firstlineno}"  # lambdas share a name
+    depends on nothing but the store and the arguments, plus today's date (`per_day=True`: a
+    forecast that "ends before today") and the named environment variables (`env`). Arguments
+    that are not plain values (a DataFrame, say) skip the cache."""
 
-    @functools.wraps(fn)
-    def read(self: Any, *args: Any, **kw: Any) -> T:
-        if not (_plain(args) and _plain(kw)):
-            return fn(self, *args, **kw)
-        key = (name, repr(args), repr(sorted(kw.items())))
-        return memo(self.db, key, lambda: fn(self, *args, **kw))
+    def wrap(fn: Callable[..., T]) -> Callable[..., T]:
+        name = f"{fn.__module__}.{fn.__qualname__}:{fn.__code__.co_firstlineno}"  # lambdas share a name
 
-    return read
+        @functools.wraps(fn)
+        def read(self: Any, *args: Any, **kw: Any) -> T:
+            if not (_plain(args) and _plain(kw)):
+                return fn(self, *args, **kw)
+            key = (name, repr(args), repr(sorted(kw.items())), date.today() if per_day else None,
+                   tuple(os.environ.get(v) for v in env))
+            return memo(self.db, key, lambda: fn(self, *args, **kw))
+
+        return read
+
+    return wrap if fn is None else wrap(fn)
 
 
 def _plain(x: Any, depth: int = 0) -> bool:
