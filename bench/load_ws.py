@@ -4,6 +4,7 @@ Chromium's.
 
     .venv/bin/python bench/load_ws.py [--sessions 20] [--rounds 2] [--series 200] [--days 120]
                                       [--db PATH] [--link-sessions 2] [--max-seconds 600]
+                                      [--think SECONDS] [--profile FILE]
 
 Each session opens `/_stcore/stream` (subprotocol "streamlit"), sends the `BackMsg.rerun_script`
 a browser sends on load, fills and submits the sign-in form by its widget ids (taken from the
@@ -12,7 +13,11 @@ times by their page hashes from the `navigation` message. A share-link session (
 opens `?share=TOKEN` and reruns the Overview. Page-ready: from sending the rerun until
 `script_finished` with FINISHED_SUCCESSFULLY (the script run is over and every delta has arrived).
 An error: an exception element, a compile error, page-not-found, a closed socket, or no
-`script_finished` within 60 s. The run is bounded: `rounds` per session and `--max-seconds` for
+`script_finished` within 60 s. How sessions behave: all start at once; with `--think 0` (the
+default) each clicks the next page the moment the last one is ready, a stress test no group of
+people produces; `--think S` waits 0.5-1.5 x S seconds (uniform) before each view, as a person
+reading the page does. `--profile FILE` has the server write its CPU per function to FILE
+(app/profiling.py) and, if the run fails, every thread's stack to FILE.stacks. The run is bounded: `rounds` per session and `--max-seconds` for
 the whole wave, then every socket is closed and the server stopped.
 
 Reported: errors, page-ready p50/p95/max (per page too), sign-in p50, the server's CPU seconds

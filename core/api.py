@@ -294,11 +294,13 @@ class Inventory(_Area):
 
         return proposals.export_orders(actor, out, self.db)
 
+    @shared_read  # the actor is part of the key, so its permission check is its own
     def simulate(self, actor: Actor, version_id: int | None = None):
         from core.inventory import simulate
 
         return simulate.simulate(actor, version_id, self.db)
 
+    @shared_read  # the actor is part of the key, so its permission check is its own
     def effect(self, actor: Actor):
         """The live forecast's headline inventory effect against seasonal naive (or None)."""
         from core.inventory import simulate
