@@ -467,6 +467,82 @@ def add_event(s: Session, alert_id: int, action: str, actor: str, note: str | No
     s.flush()
 
 
+def live_alert_rows(s: Session) -> list[tuple]:
+    """Every open or acknowledged alert as (id, rule_id, sku, store, version_id, value), by id:
+    what an evaluation matches its findings against, read in one query."""
+    return raw(s).execute(
+        """SELECT id, rule_id, sku, store, version_id, value FROM alerts
+           WHERE status <> 'resolved' ORDER BY id""").fetchall()
+
+
+def next_ids(s: Session, table: str, n: int) -> list[int]:
+    """`n` ids drawn from the table's sequence, ascending (as `n` ORM inserts would draw them)."""
+    if n <= 0:
+        return []
+    seq = {"alerts": "alerts_id_seq", "alert_events": "alert_events_id_seq"}[table]
+    return [r[0] for r in raw(s).execute(
+        f"SELECT nextval('{seq}') AS id FROM range(?) ORDER BY id", [int(n)]).fetchall()]  # noqa: S608 - constant
+
+
+_NEW_ALERT_TYPES = {
+    "id": "int64", "rule_id": "int64", "kind": "string", "sku": "string", "store": "string",
+    "value": "float64", "threshold": "float64", "message": "string", "details": "string",
+    "version_id": "int64"}
+_UPDATE_TYPES = {"id": "int64", "kind": "string", "value": "float64", "message": "string",
+                 "details": "string", "version_id": "int64"}
+_EVENT_TYPES = {"id": "int64", "alert_id": "int64", "action": "string", "actor": "string",
+                "note": "string", "value": "float64"}
+
+
+def _arrow(rows: dict[str, list], types: dict[str, str]):
+    """Columns as an Arrow table: None stays NULL and NaN stays NaN, as the ORM stored them (a
+    pandas frame would turn both into the same missing value)."""
+    import pyarrow as pa
+
+    return pa.table({c: pa.array(rows[c], type=getattr(pa, t)()) for c, t in types.items()})
+
+
+def apply_evaluation(s: Session, at: datetime, opened: dict[str, list], updated: dict[str, list],
+                     resolved: list[int], events: dict[str, list]) -> None:
+    """Write one evaluation set-based, one statement per kind of change: new alerts (ids already
+    drawn with `next_ids`), the alerts still firing (value, message, details, version, kind;
+    evaluations + 1), the resolved ones, and their events. One ORM flush per alert cost ~15 ms,
+    15 s for the thousand alerts of a 100,000-series fleet."""
+    con = raw(s)
+    if opened["id"]:
+        con.register("_new_alerts", _arrow(opened, _NEW_ALERT_TYPES))
+        try:
+            con.execute(
+                """INSERT INTO alerts (id, rule_id, kind, sku, store, status, value, threshold,
+                       message, details, version_id, opened_at, updated_at, evaluations)
+                   SELECT id, rule_id, kind, sku, store, 'open', value, threshold, message, details,
+                          version_id, ?, ?, 1 FROM _new_alerts ORDER BY id""", [at, at])
+        finally:
+            con.unregister("_new_alerts")
+    if updated["id"]:
+        con.register("_upd_alerts", _arrow(updated, _UPDATE_TYPES))
+        try:
+            con.execute(
+                """UPDATE alerts SET value = u.value, message = u.message, details = u.details,
+                          version_id = u.version_id, kind = u.kind, updated_at = ?,
+                          evaluations = alerts.evaluations + 1
+                   FROM _upd_alerts u WHERE alerts.id = u.id""", [at])
+        finally:
+            con.unregister("_upd_alerts")
+    if resolved:
+        con.execute("""UPDATE alerts SET status = 'resolved', resolved_at = ?, updated_at = ?
+                       WHERE list_contains(?, id)""", [at, at, list(resolved)])
+    if events["id"]:
+        con.register("_new_events", _arrow(events, _EVENT_TYPES))
+        try:
+            con.execute(
+                """INSERT INTO alert_events (id, alert_id, action, actor, note, value, created_at)
+                   SELECT id, alert_id, action, actor, note, value, ? FROM _new_events ORDER BY id""",
+                [at])
+        finally:
+            con.unregister("_new_events")
+
+
 def events(s: Session, alert_id: int | None = None, limit: int = 500) -> list[AlertEvent]:
     q = select(AlertEvent)
     if alert_id is not None:
