@@ -19,7 +19,10 @@ import numpy as np
 from core import config, webhook
 from core.access import Actor, require
 from core.errors import NotFound, ValidationError
-from core.monitoring import promised  # noqa: F401 - registers the relative accuracy rule kind
+from core.monitoring import (
+    promised,  # noqa: F401 - registers the relative accuracy rule kind
+    shared,
+)
 from core.monitoring.errors import FAILURE_KEY, WRITE_PERMISSION, active
 from core.monitoring.rules import Finding, Rule, ensure_default_rules, rule_row, rules
 from core.store import datasets, session
@@ -63,8 +66,14 @@ def evaluate(actor: Actor, db=None, notify: bool = True) -> Evaluation:
     condition cleared (an alert of a replaced version says so). New alerts go to the
     webhook (if configured) in a background thread after the transaction commits."""
     require(actor, WRITE_PERMISSION)
+    with shared.reads(db):
+        return _evaluate(actor, db, notify)
+
+
+def _evaluate(actor: Actor, db, notify: bool) -> Evaluation:
     with session(db, write=True) as s:
-        ms.sync_errors(s)
+        if ms.sync_errors(s) != "current":
+            shared.forget()
         ensure_default_rules(s)
     info = active(db)
     vid = info["version_id"] if info else None

@@ -17,6 +17,7 @@ import pandas as pd
 from core.errors import ValidationError
 from core.monitoring.accuracy import accuracy_by_period, sku_accuracy
 from core.monitoring.errors import active
+from core.monitoring.shared import once
 from core.monitoring.windows import Filters, window_start
 from core.store import monitoring as ms
 from core.store import session
@@ -142,13 +143,19 @@ def data_drift(db=None, window: int = 4, grain: str = "week", level: str = "sku"
     """Per SKU (or SKU × store) and column (units, then each regressor): DATA_COLUMNS (the test
     used, its score, whether it flags drift, sample sizes and means, both windows) and, with
     keep_values, ref_values and cur_values."""
+    args = (filters or Filters()).args()
+    key = ("data_drift", window, grain, level, method, repr(args), keep_values)
+    return once(db, key, lambda: _data_drift(db, window, grain, level, method, args, keep_values, info)).copy()
+
+
+def _data_drift(db, window: int, grain: str, level: str, method: str, args: dict,
+                keep_values: bool, info: dict | None) -> pd.DataFrame:
     w = drift_windows(db, window, grain, info)
     extra = ["ref_values", "cur_values"] if keep_values else []
     if w is None:
         return pd.DataFrame(columns=DATA_COLUMNS + extra)
     with session(db) as s:
-        samples = ms.drift_samples(s, w["reference"], w["current"], level,
-                                   **(filters or Filters()).args())
+        samples = ms.drift_samples(s, w["reference"], w["current"], level, **args)
     rows = []
     span = {"reference": f"{w['reference'][0]} – {w['reference'][1]}",
             "current": f"{w['current'][0]} – {w['current'][1]}"}

@@ -9,6 +9,7 @@ from datetime import date
 import pandas as pd
 
 from core.access import Actor
+from core.monitoring import shared
 from core.monitoring.accuracy import overall, sku_accuracy
 from core.monitoring.alerts import alerts, evaluate
 from core.monitoring.drift import concept_drift, data_drift
@@ -29,6 +30,13 @@ def _records(df: pd.DataFrame) -> list[dict]:
 
 
 def report(actor: Actor, db=None, evaluate_first: bool = True) -> dict:
+    """The evaluation and the report read the same per-SKU accuracy and drift: computed once,
+    on one connection (core.monitoring.shared)."""
+    with shared.reads(db):
+        return _report(actor, db, evaluate_first)
+
+
+def _report(actor: Actor, db, evaluate_first: bool) -> dict:
     ev = evaluate(actor, db) if evaluate_first else None
     info = active(db)
     if info is None:
