@@ -121,8 +121,8 @@ def overall(db=None, window: int = 4, grain: str = "week",
     acknowledged_alerts (all SKUs). Without actuals for the active forecast, accuracy is None."""
     info = info or active(db)
     with session(db) as s:
-        statuses = [a.status for a in ms.list_alerts(s, ["open", "acknowledged"])]
-    alerts = {"open_alerts": statuses.count("open"), "acknowledged_alerts": statuses.count("acknowledged")}
+        counts = ms.alert_counts(s)
+    alerts = {"open_alerts": counts.get("open", 0), "acknowledged_alerts": counts.get("acknowledged", 0)}
     if info is None or info["last_actual"] is None:
         return {"accuracy": None, "backtest_accuracy": info and info["backtest_accuracy"],
                 "bias": None, "skus": 0, "skus_below": 0, **alerts}
