@@ -180,10 +180,9 @@ def _apply(s, ev: Evaluation, found: dict[int, dict[tuple[str, str], Finding]], 
             events[col].append(v)
     ms.apply_evaluation(s, at, new, updated, [r[0] for r in resolved], events)
     for i, (r, f, d) in enumerate(opened):
-        ev.opened.append(alert_json(ms.Alert(
-            id=ids[i], rule_id=r.id, kind=r.kind, sku=f.sku, store=f.store, status="open",
-            value=f.value, threshold=r.threshold, message=f.message, details=d, version_id=vid,
-            opened_at=at, updated_at=at, evaluations=1), r.name))
+        ev.opened.append(alert_json(ms.AlertRow(
+            ids[i], r.id, r.kind, f.sku, f.store, "open", f.value, r.threshold, f.message, d, vid,
+            at, at, 1), r.name))
     ev.updated += len(updated["id"])
     ev.resolved += [r[0] for r in resolved]
 
@@ -221,7 +220,7 @@ def after_ingest(result, actor: Actor, db=None) -> None:
         pass
 
 
-def alert_json(a: ms.Alert, rule_name: str | None = None) -> dict:
+def alert_json(a: ms.Alert | ms.AlertRow, rule_name: str | None = None) -> dict:
     """An alert as pages, the CLI and the webhook see it: id, rule_id, rule, kind, sku, store
     ('all stores' at SKU level), status, value, threshold, message, version_id, opened_at,
     updated_at, acknowledged_by, acknowledged_at, ack_note, resolved_at (ISO text), url."""

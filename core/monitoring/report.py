@@ -33,6 +33,7 @@ def report(actor: Actor, db=None, evaluate_first: bool = True) -> dict:
     """The evaluation and the report read the same per-SKU accuracy and drift: computed once,
     on one connection (core.monitoring.shared)."""
     with shared.reads(db):
+        shared.want_full_drift()  # the report prints every column's drift
         return _report(actor, db, evaluate_first)
 
 

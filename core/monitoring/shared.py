@@ -18,6 +18,7 @@ from core import config
 from core.store.db import memo, unit
 
 T = TypeVar("T")
+_FULL = ("__full_drift__",)
 _kept: ContextVar[dict | None] = ContextVar("shelfcast_monitoring_reads", default=None)
 
 
@@ -48,8 +49,30 @@ def once(db, key: tuple, compute: Callable[[], T]) -> T:
     return kept[full]
 
 
+def kept(db, key: tuple) -> Any:
+    """What `once` already computed for the key in this `reads` scope, else None."""
+    got = _kept.get()
+    return None if got is None else got.get((str(config.db_path(db)), *key))
+
+
+def want_full_drift() -> None:
+    """The report that follows will show every column's drift: let the rule compute them all
+    (and filter) instead of units alone, so the scan and the tests run once."""
+    got = _kept.get()
+    if got is not None:
+        got[_FULL] = True
+
+
+def wants_full_drift() -> bool:
+    got = _kept.get()
+    return bool(got and got.get(_FULL))
+
+
 def forget() -> None:
     """The stored errors changed: nothing kept so far may be served again."""
-    kept: dict[Any, Any] | None = _kept.get()
-    if kept is not None:
-        kept.clear()
+    got: dict[Any, Any] | None = _kept.get()
+    if got is not None:
+        full = got.get(_FULL)
+        got.clear()
+        if full:
+            got[_FULL] = full
