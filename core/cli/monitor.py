@@ -6,7 +6,9 @@ machine-readable; the text form prints the worst SKUs first.
 
 from __future__ import annotations
 
-from core.cli.common import actor, emit
+import json
+
+from core.cli.common import actor
 
 
 def register(sub) -> None:
@@ -34,7 +36,9 @@ def run(args) -> int:
     rep = monitoring.report(actor(args), args.db)
     webhook.wait(30)  # let new-alert notifications go out before the process ends
     if args.json:
-        emit(rep, True)
+        # One line: with `indent` the json module falls back to its pure-Python encoder, which
+        # took seconds for the report of 2,000 SKUs (every SKU's accuracy and drift).
+        print(json.dumps(rep, default=str))
         return 0
     if rep["active"] is None:
         print(rep["message"])
