@@ -78,11 +78,16 @@ def monitor_trend(trend: pd.DataFrame, roll: pd.DataFrame, sku: str, window: int
                     name="All SKUs in filter", line={"width": 3, "color": BLUE}, marker={"size": 8},
                     hovertemplate="%{x|%d %b %Y}: %{y:.1%}<extra></extra>")
     lows = [threshold, *shown(trend["accuracy"])]
-    if not roll.empty:
-        fig.add_scatter(x=roll["period"], y=shown(roll["accuracy"]), mode="lines+markers",
+    mine = shown(roll["accuracy"]) if len(roll) else np.empty(0)
+    # The preselected SKU is the worst one, often far below the fleet: the y range must reach
+    # its points, or the legend names a line drawn off the chart. No point at all (no units in
+    # any window): no legend entry either.
+    if np.isfinite(mine).any():
+        fig.add_scatter(x=roll["period"], y=mine, mode="lines+markers",
                         name=text.chart(f"{sku}, rolling {window} {grain}s"),
                         line={"width": 2, "color": ORANGE},
                         hovertemplate="%{x|%d %b %Y}: %{y:.1%}<extra></extra>")
+        lows += list(mine)
     fig.add_hline(y=threshold, line_dash="dash", line_color=RED,
                   annotation_text=f"threshold {100 * threshold:.1f}%", annotation_position="bottom right")
     if backtest is not None:

@@ -35,3 +35,30 @@ def test_literal_is_a_code_span_whatever_the_text():
     assert charts.literal("[x](http://evil.example)") == "` [x](http://evil.example) `"
     assert charts.literal("a`b") == "`` a`b ``"
     assert charts.literal("r\u202eevil") == "` revil `"  # direction controls removed
+
+
+def _visible(fig, trace) -> list[float]:
+    """The trace's y values inside the figure's y range (what a reader actually sees)."""
+    lo, hi = fig.layout.yaxis.range
+    return [v for v in trace.y if v is not None and v == v and lo <= v <= hi]
+
+
+def test_monitor_trend_draws_the_preselected_skus_line():
+    """Regression: Monitor preselects the worst SKU; its rolling accuracy (here 20-35%) lay below
+    the y range built from the fleet's 85-90%, so the legend named a line nobody could see."""
+    periods = pd.to_datetime(["2026-01-05", "2026-01-12", "2026-01-19"])
+    trend = pd.DataFrame({"period": periods, "accuracy": [0.86, 0.88, 0.90]})
+    roll = pd.DataFrame({"period": periods, "accuracy": [0.2, -0.4, 0.35]})
+    fig = charts.monitor_trend(trend, roll, "DRY-015", 4, "week", 0.88, 0.87)
+    line = next(t for t in fig.data if t.name == "DRY-015, rolling 4 weeks")
+    assert _visible(fig, line) == [0.2, 0.0, 0.35]  # every point on the chart, floored at 0
+
+
+def test_monitor_trend_has_no_legend_entry_without_points():
+    periods = pd.to_datetime(["2026-01-05", "2026-01-12"])
+    trend = pd.DataFrame({"period": periods, "accuracy": [0.86, 0.88]})
+    roll = pd.DataFrame({"period": periods, "accuracy": [float("nan")] * 2})  # no units sold
+    fig = charts.monitor_trend(trend, roll, "DRY-015", 4, "week", 0.88, None)
+    assert [t.name for t in fig.data] == ["All SKUs in filter"]
+    empty = charts.monitor_trend(trend, roll.iloc[:0], "DRY-015", 4, "week", 0.88, None)
+    assert [t.name for t in empty.data] == ["All SKUs in filter"]

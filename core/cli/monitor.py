@@ -6,8 +6,9 @@ machine-readable; the text form prints the worst SKUs first.
 
 from __future__ import annotations
 
-from core import monitoring, webhook
-from core.cli.common import actor, emit
+import json
+
+from core.cli.common import actor
 
 
 def register(sub) -> None:
@@ -29,10 +30,15 @@ def _acc(x) -> str:
 
 
 def run(args) -> int:
+    # Imported here: every other command (and --help) would pay for pandas and the store.
+    from core import config, monitoring, webhook
+
     rep = monitoring.report(actor(args), args.db)
     webhook.wait(30)  # let new-alert notifications go out before the process ends
     if args.json:
-        emit(rep, True)
+        # One line: with `indent` the json module falls back to its pure-Python encoder, which
+        # took seconds for the report of 2,000 SKUs (every SKU's accuracy and drift).
+        print(json.dumps(rep, default=str))
         return 0
     if rep["active"] is None:
         print(rep["message"])
@@ -43,7 +49,7 @@ def run(args) -> int:
         f"{a['forecast_end']}, actuals to {a['last_actual'] or '–'}",
         f"Accuracy over the last {w['periods']} {w['grain']}s: {_acc(s['accuracy'])} "
         f"(backtest {_acc(s['backtest_accuracy'])}); {s['skus_below']} of {s['skus']} SKUs below "
-        f"{_pct(monitoring.config.ACCURACY_THRESHOLD)}; {s['open_alerts']} open alert(s)",
+        f"{_pct(config.ACCURACY_THRESHOLD)}; {s['open_alerts']} open alert(s)",
         "",
         f"{'SKU':<14}{'accuracy':>10}{'backtest':>10}{'bias':>9}  direction",
     ]

@@ -126,14 +126,15 @@ class Monitoring:
     # -- reads
     def catalog(self) -> Catalog:
         from core.store import datasets, sales, session
+        from core.store import monitoring as ms
 
         with session(self.db) as s:
-            counts = sales.counts(s)
+            rows, last = ms.sales_extent(s)
             skus, stores = sales.skus(s), sales.stores(s)
             latest = datasets.latest_dataset(s)
             freq = datasets.get_setting(s, "freq")
-        return Catalog(freq, skus, stores, int(counts["rows"]), counts["last_date"],
-                       latest.id if latest else None, sorted({category(x) for x in skus}))
+        return Catalog(freq, skus, stores, rows, last, latest.id if latest else None,
+                       sorted({category(x) for x in skus}))
 
     def active(self) -> dict | None:
         return active(self.db)

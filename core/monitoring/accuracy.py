@@ -15,10 +15,10 @@ import pandas as pd
 
 from core import config, metrics
 from core.monitoring.errors import active
+from core.monitoring.shared import once
 from core.monitoring.windows import Filters, category, window_start
 from core.store import monitoring as ms
 from core.store import session
-from core.store.db import memo
 
 SKU_COLUMNS = ["sku", "store", "category", "units", "forecast", "wape", "accuracy",
                "backtest_wape", "backtest_accuracy", "gap", "bias", "direction", "lost_units",
@@ -28,8 +28,13 @@ SKU_COLUMNS = ["sku", "store", "category", "units", "forecast", "wape", "accurac
 def accuracy_by_period(db=None, grain: str = "week", level: str = "sku",
                        filters: Filters | None = None) -> pd.DataFrame:
     """sku, store, period, units, forecast, abs_err, wape, accuracy, bias, n."""
-    with session(db) as s:
-        return ms.accuracy_by_period(s, grain, level, **(filters or Filters()).args())
+    args = (filters or Filters()).args()
+
+    def compute() -> pd.DataFrame:
+        with session(db) as s:
+            return ms.accuracy_by_period(s, grain, level, **args)
+
+    return once(db, ("by_period", grain, level, repr(args)), compute).copy()
 
 
 def rolling_accuracy(db=None, window: int = 4, grain: str = "week", level: str = "sku",
@@ -48,7 +53,7 @@ def trend(db=None, grain: str = "week", filters: Filters | None = None) -> pd.Da
         with session(db) as s:
             return ms.total_by_period(s, grain, **args)
 
-    return memo(db, ("trend", grain, repr(args)), compute).copy()
+    return once(db, ("trend", grain, repr(args)), compute).copy()
 
 
 def sku_accuracy(db=None, window: int = 4, grain: str = "week", level: str = "sku",
@@ -59,8 +64,10 @@ def sku_accuracy(db=None, window: int = 4, grain: str = "week", level: str = "sk
     overstock units, below_threshold, window_start). Once per page run for the same arguments:
     the headline, the table and the worklist of Monitor all ask."""
     args = (filters or Filters()).args()
-    key = ("sku_accuracy", window, grain, level, repr(args), threshold)
-    return memo(db, key, lambda: _sku_accuracy(db, window, grain, level, args, threshold)).copy()
+    key = ("sku_accuracy", window, grain, level, repr(args))  # the threshold only marks rows
+    out = once(db, key, lambda: _sku_accuracy(db, window, grain, level, args, threshold)).copy()
+    out["below_threshold"] = out["accuracy"] < threshold
+    return out
 
 
 def _sku_accuracy(db, window: int, grain: str, level: str, args: dict, threshold: float) -> pd.DataFrame:
@@ -90,7 +97,7 @@ def backtest_accuracy(db=None, grain: str = "week", filters: Filters | None = No
         with session(db) as s:
             return ms.backtest_total(s, grain, **args)
 
-    bt = memo(db, ("backtest_total", grain, repr(args)), compute)
+    bt = once(db, ("backtest_total", grain, repr(args)), compute)
     return None if bt is None else 1 - bt
 
 
@@ -114,8 +121,8 @@ def overall(db=None, window: int = 4, grain: str = "week",
     acknowledged_alerts (all SKUs). Without actuals for the active forecast, accuracy is None."""
     info = info or active(db)
     with session(db) as s:
-        statuses = [a.status for a in ms.list_alerts(s, ["open", "acknowledged"])]
-    alerts = {"open_alerts": statuses.count("open"), "acknowledged_alerts": statuses.count("acknowledged")}
+        counts = ms.alert_counts(s)
+    alerts = {"open_alerts": counts.get("open", 0), "acknowledged_alerts": counts.get("acknowledged", 0)}
     if info is None or info["last_actual"] is None:
         return {"accuracy": None, "backtest_accuracy": info and info["backtest_accuracy"],
                 "bias": None, "skus": 0, "skus_below": 0, **alerts}

@@ -9,8 +9,11 @@ with an id, stored (shown on Monitor) and returned to the caller; it never undoe
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
+import sys
+import threading
 import uuid
 from dataclasses import asdict, dataclass, field
 
@@ -19,7 +22,10 @@ import numpy as np
 from core import config, webhook
 from core.access import Actor, require
 from core.errors import NotFound, ValidationError
-from core.monitoring import promised  # noqa: F401 - registers the relative accuracy rule kind
+from core.monitoring import (
+    promised,  # noqa: F401 - registers the relative accuracy rule kind
+    shared,
+)
 from core.monitoring.errors import FAILURE_KEY, WRITE_PERMISSION, active
 from core.monitoring.rules import Finding, Rule, ensure_default_rules, rule_row, rules
 from core.store import datasets, session
@@ -63,8 +69,30 @@ def evaluate(actor: Actor, db=None, notify: bool = True) -> Evaluation:
     condition cleared (an alert of a replaced version says so). New alerts go to the
     webhook (if configured) in a background thread after the transaction commits."""
     require(actor, WRITE_PERMISSION)
+    with shared.reads(db):
+        return _evaluate(actor, db, notify)
+
+
+def _prefetch_scipy(s) -> threading.Thread | None:
+    """Import scipy.stats (the drift tests, ~0.7 s of CPU) on a thread while the errors are
+    refreshed and the accuracy rules query DuckDB, which releases the GIL: after an upload the
+    import was paid in full before the first drift test. Only when a data-drift rule will run
+    (a version is active); the caller joins the thread before returning."""
+    if "scipy.stats" in sys.modules or ms.errors_state(s)[0] is None:
+        return None
+    if not any(r.enabled and r.kind == "data_drift" for r in ms.list_rules(s)):
+        return None
+    t = threading.Thread(target=importlib.import_module, args=("scipy.stats",), daemon=True,
+                         name="shelfcast-scipy-import")
+    t.start()
+    return t
+
+
+def _evaluate(actor: Actor, db, notify: bool) -> Evaluation:
     with session(db, write=True) as s:
-        ms.sync_errors(s)
+        prefetch = _prefetch_scipy(s)
+        if ms.sync_errors(s) != "current":
+            shared.forget()
         ensure_default_rules(s)
     info = active(db)
     vid = info["version_id"] if info else None
@@ -83,37 +111,80 @@ def evaluate(actor: Actor, db=None, notify: bool = True) -> Evaluation:
         if r.enabled and (has_errors or not r.spec.needs_forecast)}
     kinds = {r.id: r.spec for r in every}
     with session(db, write=True) as s:
-        for row in ms.list_rules(s):
-            spec = kinds.get(row.id)
-            if info is None and spec is not None and spec.needs_forecast:
-                continue  # nothing to judge a forecast on; its alerts stay as they were
-            hits = found.get(row.id, {}) if row.enabled else {}
-            live = {(a.sku, a.store): a for a in ms.live_alerts(s, row.id)}
-            for key, fnd in hits.items():
-                a = live.pop(key, None)
-                details = json.dumps(fnd.details, default=_json_default)
-                if a is None:
-                    a = ms.save_alert(s, ms.Alert(
-                        rule_id=row.id, kind=row.kind, sku=fnd.sku, store=fnd.store,
-                        value=fnd.value, threshold=row.threshold, message=fnd.message,
-                        details=details, version_id=vid))
-                    ms.add_event(s, a.id, "opened", actor.name, fnd.message, fnd.value)
-                    ev.opened.append(alert_json(a, row.name))
-                else:
-                    a.value, a.message, a.updated_at, a.details = fnd.value, fnd.message, now(), details
-                    a.version_id, a.evaluations, a.kind = vid, a.evaluations + 1, row.kind  # a rule may change kind
-                    ms.save_alert(s, a)
-                    ev.updated += 1
-            for a in live.values():
-                why = "condition cleared" if row.enabled else "rule disabled"
-                if spec is not None and spec.needs_forecast and a.version_id != vid:
-                    why = f"version {vid} replaced version {a.version_id}; {why}"
-                _resolve(s, a, actor.name, why)
-                ev.resolved.append(a.id)
+        _apply(s, ev, found, kinds, info, vid, actor)
         datasets.set_setting(s, FAILURE_KEY, "")
+    if prefetch is not None:
+        prefetch.join()
     if notify and ev.opened:
         webhook.notify_async(ev.opened, db)
     return ev
+
+
+def _apply(s, ev: Evaluation, found: dict[int, dict[tuple[str, str], Finding]], kinds: dict,
+           info: dict | None, vid: int | None, actor: Actor) -> None:
+    """Match the findings against the live alerts and write the outcome set-based (one
+    statement per kind of change, core.store.monitoring.apply_evaluation). The lifecycle is the
+    one alert by alert: per rule in id order, a finding opens an alert (and its 'opened' event)
+    or updates the live one of its (SKU, store); a live alert no finding kept is resolved (with
+    its event); ids are drawn in that same order."""
+    at = now()
+    live_by_rule: dict[int, dict[tuple[str, str], tuple]] = {}
+    for row in ms.live_alert_rows(s):  # (id, rule_id, sku, store, version_id, value), by id
+        live_by_rule.setdefault(row[1], {})[(row[2], row[3])] = row
+    opened: list[tuple] = []  # (rule row, finding, details)
+    updated: dict[str, list] = {"id": [], "kind": [], "value": [], "message": [], "details": [],
+                                "version_id": []}
+    resolved: list[tuple[int, str, float | None]] = []  # (alert id, why, value)
+    # Events in the order the alert-by-alert loop added them: per rule, its 'opened' events,
+    # then its 'resolved' ones. ("o", index into opened) or ("r", index into resolved).
+    order: list[tuple[str, int]] = []
+    for row in ms.list_rules(s):
+        spec = kinds.get(row.id)
+        if info is None and spec is not None and spec.needs_forecast:
+            continue  # nothing to judge a forecast on; its alerts stay as they were
+        hits = found.get(row.id, {}) if row.enabled else {}
+        live = dict(live_by_rule.get(row.id, {}))
+        for key, fnd in hits.items():
+            a = live.pop(key, None)
+            details = json.dumps(fnd.details, default=_json_default)
+            if a is None:
+                order.append(("o", len(opened)))
+                opened.append((row, fnd, details))
+            else:
+                for col, v in (("id", a[0]), ("kind", row.kind), ("value", fnd.value),
+                               ("message", fnd.message), ("details", details), ("version_id", vid)):
+                    updated[col].append(v)
+        for a in live.values():
+            why = "condition cleared" if row.enabled else "rule disabled"
+            if spec is not None and spec.needs_forecast and a[4] != vid:
+                why = f"version {vid} replaced version {a[4]}; {why}"
+            order.append(("r", len(resolved)))
+            resolved.append((a[0], why, a[5]))
+    ids = ms.next_ids(s, "alerts", len(opened))
+    new = {"id": ids, "rule_id": [r.id for r, _f, _d in opened], "kind": [r.kind for r, _f, _d in opened],
+           "sku": [f.sku for _r, f, _d in opened], "store": [f.store for _r, f, _d in opened],
+           "value": [f.value for _r, f, _d in opened], "threshold": [r.threshold for r, _f, _d in opened],
+           "message": [f.message for _r, f, _d in opened], "details": [d for _r, _f, d in opened],
+           "version_id": [vid] * len(opened)}
+    events: dict[str, list] = {"id": ms.next_ids(s, "alert_events", len(order)), "alert_id": [],
+                               "action": [], "actor": [], "note": [], "value": []}
+    for what, i in order:
+        if what == "o":
+            _r, f, _d = opened[i]
+            alert_id, action, note, value = ids[i], "opened", f.message, f.value
+        else:
+            alert_id, note, value = resolved[i]
+            action = "resolved"
+        for col, v in (("alert_id", alert_id), ("action", action), ("actor", actor.name),
+                       ("note", note), ("value", value)):
+            events[col].append(v)
+    ms.apply_evaluation(s, at, new, updated, [r[0] for r in resolved], events)
+    for i, (r, f, d) in enumerate(opened):
+        ev.opened.append(alert_json(ms.AlertRow(
+            ids[i], r.id, r.kind, f.sku, f.store, "open", f.value, r.threshold, f.message, d, vid,
+            at, at, 1), r.name))
+    ev.updated += len(updated["id"])
+    ev.resolved += [r[0] for r in resolved]
 
 
 def evaluate_after_write(actor: Actor, db=None, what: str = "the change") -> str | None:
@@ -149,7 +220,7 @@ def after_ingest(result, actor: Actor, db=None) -> None:
         pass
 
 
-def alert_json(a: ms.Alert, rule_name: str | None = None) -> dict:
+def alert_json(a: ms.Alert | ms.AlertRow, rule_name: str | None = None) -> dict:
     """An alert as pages, the CLI and the webhook see it: id, rule_id, rule, kind, sku, store
     ('all stores' at SKU level), status, value, threshold, message, version_id, opened_at,
     updated_at, acknowledged_by, acknowledged_at, ack_note, resolved_at (ISO text), url."""

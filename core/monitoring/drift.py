@@ -15,8 +15,10 @@ import numpy as np
 import pandas as pd
 
 from core.errors import ValidationError
+from core.monitoring import shared
 from core.monitoring.accuracy import accuracy_by_period, sku_accuracy
 from core.monitoring.errors import active
+from core.monitoring.shared import once
 from core.monitoring.windows import Filters, window_start
 from core.store import monitoring as ms
 from core.store import session
@@ -138,17 +140,32 @@ def drift_windows(db=None, window: int = 4, grain: str = "week", info: dict | No
 
 def data_drift(db=None, window: int = 4, grain: str = "week", level: str = "sku",
                method: str = "auto", filters: Filters | None = None,
-               keep_values: bool = False, info: dict | None = None) -> pd.DataFrame:
-    """Per SKU (or SKU × store) and column (units, then each regressor): DATA_COLUMNS (the test
-    used, its score, whether it flags drift, sample sizes and means, both windows) and, with
-    keep_values, ref_values and cur_values."""
+               keep_values: bool = False, info: dict | None = None,
+               units_only: bool = False) -> pd.DataFrame:
+    """Per SKU (or SKU × store) and column (units, then each regressor; `units_only`: units
+    alone): DATA_COLUMNS (the test used, its score, whether it flags drift, sample sizes and
+    means, both windows) and, with keep_values, ref_values and cur_values. The units rows are
+    the same either way; a rule that ignores regressors skipped scanning and testing them."""
+    args = (filters or Filters()).args()
+    key = ("data_drift", window, grain, level, method, repr(args), keep_values)
+    full = shared.kept(db, key)
+    if units_only and full is None and not shared.wants_full_drift():
+        out = once(db, (*key, "units"), lambda: _data_drift(db, window, grain, level, method, args,
+                                                             keep_values, info, False))
+        return out.copy()
+    out = full if full is not None else once(
+        db, key, lambda: _data_drift(db, window, grain, level, method, args, keep_values, info, True))
+    return (out[out["column"] == "units"].reset_index(drop=True) if units_only else out).copy()
+
+
+def _data_drift(db, window: int, grain: str, level: str, method: str, args: dict,
+                keep_values: bool, info: dict | None, regressors: bool) -> pd.DataFrame:
     w = drift_windows(db, window, grain, info)
     extra = ["ref_values", "cur_values"] if keep_values else []
     if w is None:
         return pd.DataFrame(columns=DATA_COLUMNS + extra)
     with session(db) as s:
-        samples = ms.drift_samples(s, w["reference"], w["current"], level,
-                                   **(filters or Filters()).args())
+        samples = ms.drift_samples(s, w["reference"], w["current"], level, **args, regressors=regressors)
     rows = []
     span = {"reference": f"{w['reference'][0]} – {w['reference'][1]}",
             "current": f"{w['current'][0]} – {w['current'][1]}"}

@@ -174,9 +174,8 @@ class DataDriftRule(RuleKind, kind="data_drift", label="Data drift"):
     @classmethod
     def findings(cls, rule: Rule, info: dict, db) -> dict[tuple[str, str], Finding]:
         p = rule.params
-        dd = data_drift(db, rule.window, rule.grain, rule.level, p.method, rule.filters, info=info)
-        if not p.regressors:
-            dd = dd[dd["column"] == "units"]
+        dd = data_drift(db, rule.window, rule.grain, rule.level, p.method, rule.filters, info=info,
+                        units_only=not p.regressors)
         dd = dd[dd["drifted"] & ((dd["column"] != "units") | (dd["change"].abs() >= p.min_change))]
         out = {}
         for (sku, store), hit in dd.groupby(["sku", "store"], sort=True):
