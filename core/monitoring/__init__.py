@@ -65,6 +65,7 @@ from core.monitoring.rules import (
     save_rule,
 )
 from core.monitoring.windows import Filters, category, default_grain, window_start
+from core.store.db import shared_read
 
 
 def sync(db=None) -> str:
@@ -124,6 +125,7 @@ class Monitoring:
         self.db = db
 
     # -- reads
+    @shared_read
     def catalog(self) -> Catalog:
         from core.store import datasets, sales, session
         from core.store import monitoring as ms
@@ -136,9 +138,11 @@ class Monitoring:
         return Catalog(freq, skus, stores, rows, last, latest.id if latest else None,
                        sorted({category(x) for x in skus}))
 
+    @shared_read
     def active(self) -> dict | None:
         return active(self.db)
 
+    @shared_read
     def headline(self, info: dict | None, window: int, grain: str,
                  threshold: float = config.ACCURACY_THRESHOLD,
                  filters: Filters | None = None) -> Headline:
@@ -150,6 +154,7 @@ class Monitoring:
                         h["skus_below"], n_open, len(live) - n_open,
                         h.get("window_start"), h.get("window_end"))
 
+    @shared_read
     def overview(self, threshold: float = config.ACCURACY_THRESHOLD, top: int = 5) -> Overview:
         cat = self.catalog()
         grain, window = default_grain(cat.freq)
@@ -170,10 +175,12 @@ class Monitoring:
         """Per SKU over the window: SKU_COLUMNS, worst first."""
         return sku_accuracy(self.db, window, grain, level, filters, threshold)
 
+    @shared_read
     def by_period(self, grain: str = "week", level: str = "sku",
                   filters: Filters | None = None) -> pd.DataFrame:
         return accuracy_by_period(self.db, grain, level, filters)
 
+    @shared_read
     def rolling(self, window: int = 4, grain: str = "week", level: str = "sku",
                 filters: Filters | None = None) -> pd.DataFrame:
         return rolling_accuracy(self.db, window, grain, level, filters)
@@ -184,6 +191,7 @@ class Monitoring:
     def backtest_accuracy(self, grain: str = "week", filters: Filters | None = None) -> float | None:
         return backtest_accuracy(self.db, grain, filters)
 
+    @shared_read
     def forecast_vs_actual(self, info: dict | None, sku: str, store: str | None = None) -> pd.DataFrame:
         return forecast_vs_actual(self.db, sku, store, info=info)
 
@@ -207,9 +215,11 @@ class Monitoring:
                    and (not filters.categories or category(a["sku"]) in filters.categories)]
         return out
 
+    @shared_read
     def history(self, alert_id: int | None = None) -> list[dict]:
         return history(self.db, alert_id)
 
+    @shared_read
     def rules(self) -> list[Rule]:
         return rules(self.db)
 
