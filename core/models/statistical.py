@@ -28,6 +28,7 @@ import pandas as pd
 
 from core.metrics import Z80
 from core.models.base import OUT_COLS, FitContext, Forecaster, ModelError, clip_nonneg, future_dates
+from core.models.data import runs
 from core.models.naive import SeasonalNaive
 
 CHUNK = 256  # series per library call: progress and cancel granularity, not a speed knob
@@ -43,8 +44,16 @@ class StatsForecastModel(Forecaster):
     used: these are univariate models."""
 
     per_series = True  # core.training fits it only on the series it won
+    remembers_forms = False  # searches a form per series that a run's memo can keep (form_of)
     min_obs = 2
     native_band = True
+
+    def __init__(self, freq: str, options: dict | None = None, seed: int = 0,
+                 memo: dict | None = None) -> None:
+        super().__init__(freq, options, seed)
+        # series_id -> form, shared by the fits of one training run (see `form_of`)
+        self.forms_ = None if memo is None else memo.setdefault(
+            ("forms", self.name, self.m, tuple(sorted(self.options.items()))), {})
 
     def parse_options(self, options: dict) -> dict:
         out = super().parse_options(options)
@@ -58,8 +67,23 @@ class StatsForecastModel(Forecaster):
         """Season length: the option if set, else the frequency's (7 daily, 52 weekly, 12 monthly)."""
         return int(self.options.get("season_length") or 0) or self.season
 
-    def _model(self, m: int):  # pragma: no cover - abstract
+    def _model(self, m: int, form: str | None = None):  # pragma: no cover - abstract
+        """The library model; `form` (from `form_of`) fixes what it would otherwise search."""
         raise NotImplementedError
+
+    def form_of(self, fitted) -> str | None:
+        """The form a searching fit chose for one series (ETS letters, Theta variant), or None
+        when this model searches nothing. With a memo (core.models.make), a training run
+        searches each series' form on its first fit (the first backtest fold) and every later
+        fit of the run (later folds, the final fit) fits only that form: the search is most of
+        the cost (AutoETS compares up to 15 forms, AutoTheta 4 variants)."""
+        return None
+
+    def forms_fit(self, forms: pd.Series, positive: np.ndarray) -> np.ndarray:
+        """Per series, whether its remembered form can be fitted on this data (ETS's
+        multiplicative forms need positive data, and zeros may appear after the fold that chose
+        the form); the others search again."""
+        return np.ones(len(forms), bool)
 
     def fit(self, train: pd.DataFrame, regs: pd.DataFrame | None, ctx: FitContext) -> StatsForecastModel:
         from statsforecast import StatsForecast
@@ -88,20 +112,43 @@ class StatsForecastModel(Forecaster):
                             "ds": (df.groupby("series_id").cumcount().to_numpy())[keep],
                             "y": df["y"].to_numpy(float)[keep]})
         self.fitted_ = []
-        todo = np.flatnonzero(~self.short_)
-        for part in np.array_split(todo, max(1, -(-len(todo) // CHUNK))) if len(todo) else []:
-            ctx.check()
-            sf = StatsForecast(models=[self._model(self.m)], freq=1, n_jobs=1, fallback_model=Naive())
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # statsforecast's convergence chatter per series
-                sf.fit(lib[lib["unique_id"].isin(part)])
-            self.fitted_.append(sf)
-            ctx.progress(len(part))
+        for form, todo in self._groups(lib, ids):
+            for part in np.array_split(todo, max(1, -(-len(todo) // CHUNK))):
+                ctx.check()
+                sf = StatsForecast(models=[self._model(self.m, form)], freq=1, n_jobs=1,
+                                   fallback_model=Naive())
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # statsforecast's convergence chatter per series
+                    sf.fit(lib[lib["unique_id"].isin(part)])
+                if form is None and self.forms_ is not None:
+                    for uid, fitted in zip(np.asarray(sf.uids), sf.fitted_[:, 0], strict=True):
+                        chosen = self.form_of(fitted)
+                        if chosen is not None:
+                            self.forms_[ids[uid].item()] = chosen
+                self.fitted_.append(sf)
+                ctx.progress(len(part))
         if self.short_.any():
             ctx.progress(int(self.short_.sum()))
         if not self.native_band:
             self._spread_ = df
         return self
+
+    def _groups(self, lib: pd.DataFrame, ids: np.ndarray) -> list[tuple[str | None, np.ndarray]]:
+        """(form, positions of the series to fit with it): None = search the form (no memo, or
+        a series not seen yet, or whose remembered form does not fit its data now)."""
+        todo = np.flatnonzero(~self.short_)
+        if not self.forms_ or not len(todo):
+            return [(None, todo)] if len(todo) else []
+        uid, start, _ = runs(lib["unique_id"].to_numpy())  # lib is in unique_id order
+        lowest = np.full(len(ids), np.inf)
+        lowest[uid] = np.minimum.reduceat(lib["y"].to_numpy(float), start) if len(start) else []
+        forms = pd.Series(ids[todo]).map(self.forms_)
+        known = forms.notna().to_numpy()
+        known[known] = self.forms_fit(forms[known], lowest[todo][known] > 0)
+        out: list[tuple[str | None, np.ndarray]] = [(None, todo[~known])] if (~known).any() else []
+        for form, pos in pd.Series(todo[known]).groupby(forms[known].to_numpy(), sort=True):
+            out.append((form, pos.to_numpy()))
+        return out
 
     def predict(self, horizon: int, regs: pd.DataFrame | None, ctx: FitContext) -> pd.DataFrame:
         k = len(self.ids_)
@@ -178,6 +225,7 @@ class AutoETS(StatsForecastModel):
 
     name = "ets"
     min_obs = 8
+    remembers_forms = True
     OPTIONS: dict[str, object] = {"ets_model": "ZZZ", "ets_damped": "auto", "season_length": 0,
                                   "max_history": 0}
 
@@ -192,11 +240,20 @@ class AutoETS(StatsForecastModel):
         out["ets_model"] = spec
         return out
 
-    def _model(self, m: int):
+    def _model(self, m: int, form: str | None = None):
         from statsforecast.models import AutoETS as Lib
 
+        if form is not None:  # e.g. "MAMD": multiplicative error, additive damped trend, ...
+            return Lib(season_length=m, model=form[:3], damped=form[3] == "D")
         damped = {"auto": None, "yes": True, "no": False}[self.options["ets_damped"]]
         return Lib(season_length=m, model=self.options["ets_model"], damped=damped)
+
+    def form_of(self, fitted) -> str | None:
+        model = getattr(fitted, "model_", None)  # the library's Naive when the fit failed
+        return str(model["components"]) if isinstance(model, dict) and "components" in model else None
+
+    def forms_fit(self, forms: pd.Series, positive: np.ndarray) -> np.ndarray:
+        return positive | ~forms.str[:3].str.contains("M").to_numpy(bool)
 
 
 class AutoTheta(StatsForecastModel):
@@ -209,6 +266,7 @@ class AutoTheta(StatsForecastModel):
 
     name = "theta"
     min_obs = 4
+    remembers_forms = True
     OPTIONS: dict[str, object] = {"theta_model": "auto", "season_length": 0, "max_history": 0}
 
     def parse_options(self, options: dict) -> dict:
@@ -217,11 +275,15 @@ class AutoTheta(StatsForecastModel):
             raise ModelError("Option theta_model must be auto, STM, OTM, DSTM or DOTM.")
         return out
 
-    def _model(self, m: int):
+    def _model(self, m: int, form: str | None = None):
         from statsforecast.models import AutoTheta as Lib
 
-        choice = self.options["theta_model"]
+        choice = form or self.options["theta_model"]
         return Lib(season_length=m, model=None if choice == "auto" else choice)
+
+    def form_of(self, fitted) -> str | None:
+        model = getattr(fitted, "model_", None)
+        return str(model["modeltype"]) if isinstance(model, dict) and "modeltype" in model else None
 
 
 class AutoARIMA(StatsForecastModel):
@@ -244,7 +306,7 @@ class AutoARIMA(StatsForecastModel):
             raise ModelError(f"Options {', '.join(bad)} must be between 0 and 10.")
         return out
 
-    def _model(self, m: int):
+    def _model(self, m: int, form: str | None = None):
         from statsforecast.models import AutoARIMA as Lib
 
         o = self.options
