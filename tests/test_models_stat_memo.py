@@ -120,3 +120,30 @@ def test_series_new_to_the_run_are_searched_and_memos_do_not_mix():
     assert not any(f.endswith("D") for key, f_ in memo.items() if "no" in str(key) for f in f_.values())
     # models that search nothing ignore the memo
     assert models.make("croston", "MS", {}, 0, memo=memo).forms_ is None and len(memo) == 3
+
+
+def test_ets_searches_seasonal_forms_only_where_a_season_shows():
+    """White noise has no season at lag 7, a weekly pattern has: the first searches the forms
+    without a season (cheaper), the second all of them; `ets_season_test=no` searches all."""
+    from core.models.statistical import season_test
+
+    rng = np.random.default_rng(3)
+    ds = pd.date_range("2024-01-01", periods=140, freq="D")
+    weekly = 20 + 8 * np.sin(2 * np.pi * np.arange(140) / 7) + rng.normal(0, 1, 140)
+    df = pd.concat([pd.DataFrame({"series_id": 1, "ds": ds, "y": 20 + rng.normal(0, 3, 140)}),
+                    pd.DataFrame({"series_id": 2, "ds": ds, "y": weekly})], ignore_index=True)
+    uid = df["series_id"].to_numpy() - 1
+    assert season_test(uid, df["y"].to_numpy(), 7).tolist() == [False, True]
+    assert not season_test(uid, df["y"].to_numpy(), 3).any()  # too short a season to test
+    memo: dict = {}
+    tested = models.make("ets", "D", {}, 0, memo=memo).fit_predict(df, 14, None, FitContext())
+    (forms,) = memo.values()
+    assert forms[1][2] == "N" and forms[2][2] in "AM"
+    pruned = [m for sf in models.make("ets", "D", {}, 0, memo={}).fit(df, None, FitContext()).fitted_
+              for m in sf.models]
+    assert sorted(m.model for m in pruned) == ["ZZN", "ZZZ"]
+    full = models.make("ets", "D", {"ets_season_test": "no"}).fit(df, None, FitContext())
+    assert [m.model for sf in full.fitted_ for m in sf.models] == ["ZZZ"]
+    seasonal_only = models.make("ets", "D", {"ets_season_test": "no"}).fit_predict(
+        df[df["series_id"] == 2], 14, None, FitContext())
+    pd.testing.assert_frame_equal(tested[tested["series_id"] == 2].reset_index(drop=True), seasonal_only)

@@ -115,23 +115,28 @@ class StatsForecastModel(Forecaster):
         for form, todo in self._groups(lib, ids):
             for part in np.array_split(todo, max(1, -(-len(todo) // CHUNK))):
                 ctx.check()
-                sf = StatsForecast(models=[self._model(self.m, form)], freq=1, n_jobs=1,
-                                   fallback_model=Naive())
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")  # statsforecast's convergence chatter per series
-                    sf.fit(lib[lib["unique_id"].isin(part)])
-                if form is None and self.forms_ is not None:
-                    for uid, fitted in zip(np.asarray(sf.uids), sf.fitted_[:, 0], strict=True):
-                        chosen = self.form_of(fitted)
-                        if chosen is not None:
-                            self.forms_[ids[uid].item()] = chosen
-                self.fitted_.append(sf)
+                for model, rows in self._fits(form, lib[lib["unique_id"].isin(part)]):
+                    sf = StatsForecast(models=[model], freq=1, n_jobs=1, fallback_model=Naive())
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")  # statsforecast's convergence chatter per series
+                        sf.fit(rows)
+                    if form is None and self.forms_ is not None:
+                        for uid, fitted in zip(np.asarray(sf.uids), sf.fitted_[:, 0], strict=True):
+                            chosen = self.form_of(fitted)
+                            if chosen is not None:
+                                self.forms_[ids[uid].item()] = chosen
+                    self.fitted_.append(sf)
                 ctx.progress(len(part))
         if self.short_.any():
             ctx.progress(int(self.short_.sum()))
         if not self.native_band:
             self._spread_ = df
         return self
+
+    def _fits(self, form: str | None, rows: pd.DataFrame) -> list[tuple[object, pd.DataFrame]]:
+        """(library model, its series' rows) for one chunk: one model, unless a subclass narrows
+        the search for some series (ETS: no seasonal forms where no season is detected)."""
+        return [(self._model(self.m, form), rows)]
 
     def _groups(self, lib: pd.DataFrame, ids: np.ndarray) -> list[tuple[str | None, np.ndarray]]:
         """(form, positions of the series to fit with it): None = search the form (no memo, or
@@ -195,6 +200,26 @@ class StatsForecastModel(Forecaster):
         return self.fit(train, regs, ctx).predict(horizon, regs, ctx)
 
 
+def season_test(uid: np.ndarray, y: np.ndarray, m: int) -> np.ndarray:
+    """Per unique_id (0..max), whether its series shows a season of length m: the test AutoTheta
+    applies before it decomposes (autocorrelation at lag m beyond 1.645 times its standard
+    error under no season, at least two seasons of data, m >= 4). `uid` is sorted. Array sums
+    over the whole chunk, one pass per lag, no per-series call."""
+    k = int(uid.max()) + 1 if len(uid) else 0
+    length = np.bincount(uid, minlength=k)
+    if m < 4 or not len(uid):
+        return np.zeros(k, bool)
+    x = y - (np.bincount(uid, y, k) / np.maximum(length, 1))[uid]
+    r = np.empty((k, m))
+    for lag in range(1, m + 1):
+        same = uid[lag:] == uid[:-lag]
+        r[:, lag - 1] = np.bincount(uid[lag:][same], (x[lag:] * x[:-lag])[same], k)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r /= np.bincount(uid, x * x, k)[:, None]
+        stat = np.sqrt((1 + 2 * np.sum(r[:, :-1] ** 2, axis=1)) / np.maximum(length, 1))
+        return (length >= 2 * m) & (np.abs(r[:, -1]) / stat > 1.6448536269514722)
+
+
 def band_from_spread(df: pd.DataFrame, level: np.ndarray, m: int) -> np.ndarray:
     """Per series, the root-mean-square distance of the last year's demand (4 seasons of at
     least 13 periods, capped at 52) from the flat forecast `level`: the error a flat forecast
@@ -218,6 +243,9 @@ class AutoETS(StatsForecastModel):
     - `ets_model` (default "ZZZ"): error, trend, season letters, each A (additive), M
       (multiplicative), N (none) or Z (choose); e.g. "ANA" for additive error and season, no trend.
     - `ets_damped` ("auto", "yes", "no"): damped trend.
+    - `ets_season_test` ("yes", "no"): when the season letter is Z, search the seasonal forms
+      only for series whose autocorrelation at the season lag shows one (AutoTheta's test);
+      on pizza_daily 85 of 91 series show none, and their search costs a third, at no loss.
     - `season_length` (0 = the data's: 7 daily, 52 weekly, 12 monthly).
     - `max_history` (0 = all): fit on each series' last N periods only; the fit's cost grows
       with the length (on txhousing, 120 of 186 months cut the CPU by a quarter at no loss).
@@ -226,8 +254,8 @@ class AutoETS(StatsForecastModel):
     name = "ets"
     min_obs = 8
     remembers_forms = True
-    OPTIONS: dict[str, object] = {"ets_model": "ZZZ", "ets_damped": "auto", "season_length": 0,
-                                  "max_history": 0}
+    OPTIONS: dict[str, object] = {"ets_model": "ZZZ", "ets_damped": "auto", "ets_season_test": "yes",
+                                  "season_length": 0, "max_history": 0}
 
     def parse_options(self, options: dict) -> dict:
         out = super().parse_options(options)
@@ -237,6 +265,8 @@ class AutoETS(StatsForecastModel):
                              "(error, trend, season), e.g. ZZZ or ANA.")
         if out["ets_damped"] not in ("auto", "yes", "no"):
             raise ModelError("Option ets_damped must be auto, yes or no.")
+        if out["ets_season_test"] not in ("yes", "no"):
+            raise ModelError("Option ets_season_test must be yes or no.")
         out["ets_model"] = spec
         return out
 
@@ -247,6 +277,22 @@ class AutoETS(StatsForecastModel):
             return Lib(season_length=m, model=form[:3], damped=form[3] == "D")
         damped = {"auto": None, "yes": True, "no": False}[self.options["ets_damped"]]
         return Lib(season_length=m, model=self.options["ets_model"], damped=damped)
+
+    def _fits(self, form: str | None, rows: pd.DataFrame) -> list[tuple[object, pd.DataFrame]]:
+        spec = self.options["ets_model"]
+        if form is not None or spec[2] != "Z" or self.options["ets_season_test"] == "no":
+            return super()._fits(form, rows)
+        # Seasonal forms are most of a search's cost (m states to optimise): where the data show
+        # no season (AutoTheta's test), search only the forms without one.
+        uid = rows["unique_id"].to_numpy()
+        seasonal = season_test(uid, rows["y"].to_numpy(float), self.m)[uid]
+        out = [(self._model(self.m), rows[seasonal])]
+        if (~seasonal).any():
+            damped = {"auto": None, "yes": True, "no": False}[self.options["ets_damped"]]
+            from statsforecast.models import AutoETS as Lib
+
+            out.append((Lib(season_length=self.m, model=spec[:2] + "N", damped=damped), rows[~seasonal]))
+        return [(model, part) for model, part in out if len(part)]
 
     def form_of(self, fitted) -> str | None:
         model = getattr(fitted, "model_", None)  # the library's Naive when the fit failed
