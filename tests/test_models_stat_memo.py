@@ -88,6 +88,11 @@ def test_without_a_memo_every_fit_searches_as_before(name):
     today = models.make(name, "MS").fit_predict(train, h, None, FitContext())
     assert models.make(name, "MS", memo=None).forms_ is None
     pd.testing.assert_frame_equal(models.make(name, "MS", memo=None).fit_predict(train, h, None, FitContext()), today)
+    # the option that asks for a search at every fit leaves the memo alone
+    memo: dict = {}
+    assert models.make(name, "MS", {"form_search": "every_fit"}, 0, memo=memo).forms_ is None and not memo
+    with pytest.raises(models.ModelError):
+        models.make(name, "MS", {"form_search": "twice"})
     # a run's first fit searches too: with an empty memo the forecast is today's
     pd.testing.assert_frame_equal(models.make(name, "MS", memo={}).fit_predict(train, h, None, FitContext()), today)
 

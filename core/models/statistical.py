@@ -52,7 +52,8 @@ class StatsForecastModel(Forecaster):
                  memo: dict | None = None) -> None:
         super().__init__(freq, options, seed)
         # series_id -> form, shared by the fits of one training run (see `form_of`)
-        self.forms_ = None if memo is None else memo.setdefault(
+        once = self.options.get("form_search", "once") == "once"
+        self.forms_ = None if memo is None or not once else memo.setdefault(
             ("forms", self.name, self.m, tuple(sorted(self.options.items()))), {})
 
     def parse_options(self, options: dict) -> dict:
@@ -60,6 +61,8 @@ class StatsForecastModel(Forecaster):
         for key in ("season_length", "max_history"):
             if key in out and int(out[key]) < 0:
                 raise ModelError(f"Option {key} must be 0 (the default) or a positive number.")
+        if out.get("form_search", "once") not in ("once", "every_fit"):
+            raise ModelError("Option form_search must be once or every_fit.")
         return out
 
     @property
@@ -246,6 +249,8 @@ class AutoETS(StatsForecastModel):
     - `ets_season_test` ("yes", "no"): when the season letter is Z, search the seasonal forms
       only for series whose autocorrelation at the season lag shows one (AutoTheta's test);
       on pizza_daily 85 of 91 series show none, and their search costs a third, at no loss.
+    - `form_search` ("once", "every_fit"): in a training run, search each series' form on its
+      first fit only and fit that form after (see `form_of`), or search at every fit.
     - `season_length` (0 = the data's: 7 daily, 52 weekly, 12 monthly).
     - `max_history` (0 = all): fit on each series' last N periods only; the fit's cost grows
       with the length (on txhousing, 120 of 186 months cut the CPU by a quarter at no loss).
@@ -255,7 +260,7 @@ class AutoETS(StatsForecastModel):
     min_obs = 8
     remembers_forms = True
     OPTIONS: dict[str, object] = {"ets_model": "ZZZ", "ets_damped": "auto", "ets_season_test": "yes",
-                                  "season_length": 0, "max_history": 0}
+                                  "form_search": "once", "season_length": 0, "max_history": 0}
 
     def parse_options(self, options: dict) -> dict:
         out = super().parse_options(options)
@@ -307,13 +312,14 @@ class AutoTheta(StatsForecastModel):
     the M3 winner, strong on trending monthly data.
 
     Options: `theta_model` ("auto", or one of STM, OTM, DSTM, DOTM: standard/optimised, with or
-    without dynamic updating); `season_length` (0 = the data's); `max_history` (0 = all periods,
+    without dynamic updating); `form_search` (as ETS's); `season_length` (0 = the data's); `max_history` (0 = all periods,
     else the last N). Fewer than 4 periods: naive."""
 
     name = "theta"
     min_obs = 4
     remembers_forms = True
-    OPTIONS: dict[str, object] = {"theta_model": "auto", "season_length": 0, "max_history": 0}
+    OPTIONS: dict[str, object] = {"theta_model": "auto", "form_search": "once", "season_length": 0,
+                                  "max_history": 0}
 
     def parse_options(self, options: dict) -> dict:
         out = super().parse_options(options)
