@@ -15,7 +15,10 @@ the train command (its own CPU time: the figure other jobs on the machine distur
 Models that `shelfcast train --model` does not offer in this build are listed as skipped. `--cpu` adds the CPU milliseconds
 per series of one direct fit of each statsforecast model among --models (first call in the
 process and warm; statsforecast 2.x is compiled C++, no numba JIT, so both should agree),
-the figure of the issue 12 budget (<= 20 ms monthly, <= 60 ms per 2-year daily series).
+the figure of the issue 12 budget (<= 20 ms monthly, <= 60 ms per 2-year daily series), and for
+ETS and Theta the CPU per series of a whole training run's fits (--folds backtest folds + the final
+fit, divided by their number) with the run's memo (the form searched once, on the first fold) and
+without.
 
 Pizza: the shop's closed days are absent rows. As the reference figures were measured, they are
 removed and the 358 open days laid on a gap-free daily calendar (so the weekly season stays 7
@@ -183,7 +186,7 @@ def table(name: str, rows: list[dict]) -> None:
               + (f"  ({r['missing']} holdout rows without a forecast)" if r["missing"] else ""))
 
 
-def cpu_per_series(sets: list[dict], names: list[str]) -> None:
+def cpu_per_series(sets: list[dict], names: list[str], folds: int) -> None:
     """CPU ms per series of one direct fit+predict of each statsforecast model, on the long
     frame core.training would hand it (gap-free calendar), first call in this process and warm."""
     try:
@@ -199,6 +202,7 @@ def cpu_per_series(sets: list[dict], names: list[str]) -> None:
     print(f"\nimport statsforecast: {time.process_time() - t:.2f} s CPU (once per process)")
     print("CPU ms per series (direct fit + predict, one process; first call / warm)")
     names = [n for n in STAT_NAMES if n in names]
+    runs = []
     for ds in sets:
         date = "date" if "date" in ds["train"] else "month"
         sku = "sku" if "sku" in ds["train"] else "market"
@@ -224,6 +228,37 @@ def cpu_per_series(sets: list[dict], names: list[str]) -> None:
             lib = direct(stat_model(name)(freq), y, ds["horizon"])
             print(f"  {ds['name']:<18} {name:<8} {cost[0]:7.1f} / {cost[1]:7.1f} ms "
                   f"({n} series of {per:.0f} periods); statsforecast alone {lib:7.1f} ms")
+            if stat_model(name).remembers_forms:
+                runs.append((ds["name"], name, *run_cost(name, y, freq, ds["horizon"], folds)))
+    if runs:
+        print(f"\nCPU ms per series in a training run ({folds} backtest folds + the final fit), with "
+              "the run's memo: the form searched on the first fold, only that form fitted after")
+        print(f"  {'data':<18} {'model':<6} {'search':>7} {'later fit':>9} {'run / fits':>10} "
+              f"{'no memo, run / fits':>19}")
+        for set_name, name, first, later, per_fit, before in runs:
+            print(f"  {set_name:<18} {name:<6} {first:7.1f} {later:9.1f} {per_fit:10.1f} {before:19.1f}")
+
+
+def run_cost(name: str, y: pd.DataFrame, freq: str, h: int, folds: int) -> tuple[float, ...]:
+    """CPU ms per series of the fits a training run makes of one model (core.backtest's folds,
+    then the final fit on all history), with the run's memo and without: (first fit, mean later
+    fit, run / fits, run without memo / fits)."""
+    from core import backtest, models
+    from core.models.base import FitContext
+
+    n = y["series_id"].nunique()
+    cuts = backtest.cutoffs(y["ds"].max(), h, folds, freq)
+    out = []
+    for memo in ({}, None):
+        cost = []
+        for cut in [*cuts, None]:
+            train = y if cut is None else backtest.split(y, cut, h, freq)[0]
+            t = time.process_time()
+            models.make(name, freq, {}, 0, memo=memo).fit_predict(train, h, None, FitContext())
+            cost.append((time.process_time() - t) * 1000 / n)
+        out.append(cost)
+    (first, *later), before = out
+    return first, float(np.mean(later)), (first + sum(later)) / len(out[0]), sum(before) / len(before)
 
 
 def direct(model, y: pd.DataFrame, h: int) -> float:
@@ -260,7 +295,7 @@ def main() -> None:
             table(f"{ds['name']}: {ds['test'][['sku', 'store']].drop_duplicates().shape[0]} series "
                   f"scored, horizon {ds['horizon']}, {len(ds['test'])} holdout rows", rows)
     if a.cpu:
-        cpu_per_series(sets, a.models.split(","))
+        cpu_per_series(sets, a.models.split(","), a.folds)
 
 
 if __name__ == "__main__":

@@ -197,7 +197,7 @@ def test_every_name_has_a_class_and_option_names_do_not_collide():
     seen: dict[str, str] = {}
     for cls in [stat_model(n) for n in STAT_NAMES] + [SeasonalNaive, SklearnGlobal, ProphetFleet]:
         for key in cls.OPTIONS:
-            assert key in ("season_length", "max_history") or key not in seen, (key, cls.name, seen.get(key))
+            assert key in ("season_length", "max_history", "form_search") or key not in seen, (key, cls.name, seen.get(key))
             seen[key] = cls.name
 
 

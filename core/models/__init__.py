@@ -106,11 +106,20 @@ def describe() -> str:
     return "; ".join(rows)
 
 
-def make(name: str, freq: str, options: dict | None = None, seed: int = 0) -> Forecaster:
-    """A fresh, unfitted model by name."""
+def make(name: str, freq: str, options: dict | None = None, seed: int = 0,
+         memo: dict | None = None) -> Forecaster:
+    """A fresh, unfitted model by name.
+
+    `memo`: a dict that lives for one training run (one per model name, never shared across
+    runs or data sets: its keys are the run's series ids). Models that search a form per series
+    (ETS, Theta) record there what the first fit chose, and later fits of the run fit only that
+    form. Without it, every fit searches, as a lone fit should."""
     if name == "naive":
         return SeasonalNaive(freq, options or {}, seed)
-    return model_class(name)(freq, options or {}, seed)
+    cls = model_class(name)
+    if memo is not None and getattr(cls, "remembers_forms", False):
+        return cls(freq, options or {}, seed, memo=memo)
+    return cls(freq, options or {}, seed)
 
 
 __all__ = ["CANDIDATES", "CATALOGUE", "KINDS", "LABELS", "Forecaster", "ModelError", "SeasonalNaive",

@@ -36,7 +36,7 @@ class Croston(_Intermittent):
             raise ModelError("Option croston_variant must be sba, classic or optimized.")
         return out
 
-    def _model(self, m: int):
+    def _model(self, m: int, form: str | None = None):
         from statsforecast import models as lib
 
         return {"sba": lib.CrostonSBA, "classic": lib.CrostonClassic,
@@ -58,7 +58,7 @@ class TSB(_Intermittent):
             raise ModelError(f"Options {', '.join(bad)} must be above 0 and at most 1.")
         return out
 
-    def _model(self, m: int):
+    def _model(self, m: int, form: str | None = None):
         from statsforecast.models import TSB as Lib
 
         return Lib(alpha_d=self.options["alpha_d"], alpha_p=self.options["alpha_p"])
@@ -70,7 +70,7 @@ class ADIDA(_Intermittent):
 
     name = "adida"
 
-    def _model(self, m: int):
+    def _model(self, m: int, form: str | None = None):
         from statsforecast.models import ADIDA as Lib
 
         return Lib()
@@ -82,7 +82,7 @@ class IMAPA(_Intermittent):
 
     name = "imapa"
 
-    def _model(self, m: int):
+    def _model(self, m: int, form: str | None = None):
         from statsforecast.models import IMAPA as Lib
 
         return Lib()
