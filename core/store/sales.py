@@ -194,14 +194,11 @@ def _replace(con: duckdb.DuckDBPyConnection, table: str, columns: str, source: s
     `table`, `columns` and `source` are this module's own SQL, never user text."""
     replaced = 0
     if overlap:
-        keys = "series_id, ds"
         con.execute(f"CREATE OR REPLACE TEMP TABLE incoming_rows AS SELECT i.series_id, {columns} "  # noqa: S608 - own SQL
                     f"FROM {source} JOIN incoming_ids i USING (h)")
-        replaced = con.execute(
-            f"SELECT count(*) FROM {table} SEMI JOIN incoming_rows USING ({keys})").fetchone()[0]  # noqa: S608 - own SQL
-        if replaced:
-            on = " AND ".join(f"{table}.{k} = i.{k}" for k in keys.split(", "))
-            con.execute(f"DELETE FROM {table} USING incoming_rows i WHERE {on}")  # noqa: S608 - own SQL
+        # The rows deleted are the rows replaced: a file holds one row per series and date.
+        replaced = con.execute(f"DELETE FROM {table} USING incoming_rows i "  # noqa: S608 - own SQL
+                               f"WHERE {table}.series_id = i.series_id AND {table}.ds = i.ds").fetchone()[0]
         con.execute(f"INSERT INTO {table} SELECT *, ? FROM incoming_rows", [dataset_id])  # noqa: S608 - own SQL
         con.execute("DROP TABLE incoming_rows")
     else:
