@@ -76,3 +76,15 @@ def test_deleting_sales_counts_and_removes_every_value(db, tmp_path, scientist):
         assert [d for (d,) in days] == ["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-07", "2024-01-08",
                                         "2024-01-09"]
         assert raw(s).execute("SELECT count(*) FROM regressor_values").fetchone() == (6,)
+
+
+def test_the_wide_read_equals_the_read_through_the_view(db, tmp_path, scientist):
+    from core.store import training_reads
+
+    _load_two_files(tmp_path, scientist)
+    with session(db) as s:
+        for names in (["price", "promo"], ["promo"], ["promo", "price"], ["price", "nothing"], ["nothing"], []):
+            wide, through_view = sales.regressors_wide(s, names), training_reads.regressors_wide(s, names)
+            assert list(wide.columns) == list(through_view.columns)
+            assert wide.astype(object).where(wide.notna(), None).values.tolist() == \
+                through_view.astype(object).where(through_view.notna(), None).values.tolist(), names

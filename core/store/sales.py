@@ -269,6 +269,27 @@ def load_regressors(s: Session) -> pd.DataFrame:
     ).df()
 
 
+def regressors_wide(s: Session, names: list[str]) -> pd.DataFrame:
+    """series_id, ds and one column per name (in `names` order), one row per series and date
+    that has any of them: what core.store.training_reads.regressors_wide returns, read from the
+    slots directly instead of unpivoting them through the `regressors` view and back."""
+    import pandas as pd
+
+    con = raw(s)
+    slots = dict(con.execute("SELECT name, slot FROM regressor_names").fetchall())
+    known = [slots[n] for n in names if n in slots]
+    if not names or not known:
+        return pd.DataFrame(columns=["series_id", "ds", *names])
+    cols = ", ".join(f"v{slots[n]} AS r{i}" if n in slots else f"CAST(NULL AS DOUBLE) AS r{i}"
+                     for i, n in enumerate(names))
+    have = " OR ".join(f"d{k} IS NOT NULL" for k in known)
+    df = con.execute(f"SELECT series_id, ds, {cols} FROM regressor_values WHERE {have} "  # noqa: S608 - slot numbers
+                     "ORDER BY series_id, ds").df()
+    df.columns = ["series_id", "ds", *names]
+    df["ds"] = pd.to_datetime(df["ds"])
+    return df
+
+
 def data_hash(s: Session) -> str:
     """An order-independent fingerprint of the sales and regressor contents, for lineage."""
     row = raw(s).execute(
