@@ -13,6 +13,7 @@ The view `regressors` (series_id, ds, name, value, dataset_id) shows them long, 
 from __future__ import annotations
 
 import contextlib
+import os
 import secrets
 from datetime import date
 from pathlib import Path
@@ -86,6 +87,10 @@ def merge(s: Session, prepared: Path, regressors: list[str], dataset_id: int) ->
     return int(total - updated), int(updated)
 
 
+# Memory for moving a long regressors table into the slots (once per store, on open).
+MIGRATE_MEMORY = os.environ.get("SHELFCAST_MIGRATE_MEMORY", "2GB")
+
+
 def _regressors_layout(con: duckdb.DuckDBPyConnection) -> None:
     """Move a store's long `regressors` table (before the wide layout) into the slots, then
     (re)make the view. Runs with the schema, in its transaction: a store migrates on open."""
@@ -98,9 +103,14 @@ def _regressors_layout(con: duckdb.DuckDBPyConnection) -> None:
         slots = _add_slots(con, names, view=False)
         cols = ", ".join(f"first(value) FILTER (WHERE slot = {k}) AS v{k}, "
                          f"first(dataset_id) FILTER (WHERE slot = {k}) AS d{k}" for k in sorted(slots.values()))
-        if cols:
-            con.execute(f"INSERT INTO regressor_values BY NAME SELECT series_id, ds, {cols} "  # noqa: S608 - slot numbers
-                        "FROM regressors JOIN regressor_names USING (name) GROUP BY series_id, ds")
+        if cols:  # grouping every (series, date) of a big store: bounded, spilling past the limit
+            limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+            con.execute("SET memory_limit = ?", [MIGRATE_MEMORY])
+            try:
+                con.execute(f"INSERT INTO regressor_values BY NAME SELECT series_id, ds, {cols} "  # noqa: S608 - slot numbers
+                            "FROM regressors JOIN regressor_names USING (name) GROUP BY series_id, ds")
+            finally:
+                con.execute("SET memory_limit = ?", [limit])
         con.execute("DROP TABLE regressors")
     _regressors_view(con)
 
