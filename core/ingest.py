@@ -435,9 +435,7 @@ def prepare(path: str | os.PathLike, mapping: Mapping | None = None, *, file_nam
             _read(con, kind, name, checked.replace("CELLS", cells("src", set())))
         con.execute("USE prepared")  # `clean` from here on is the file's
         bad = con.execute("SELECT count(*) FILTER (WHERE bad) FROM clean").fetchone()[0]
-        _unique_keys(con)
-        dup = bad == 0 and con.execute(
-            "SELECT EXISTS (SELECT 1 FROM clean GROUP BY h, ds HAVING count(*) > 1)").fetchone()[0]
+        dup = bad == 0 and _series_keys(con)
         if bad or dup:
             _explain(con, files, kind, m, name, store_range, any_size)
         _refuse_mixed_freq_fast(con, name)
@@ -531,17 +529,54 @@ def _read(con: duckdb.DuckDBPyConnection, kind: str, name: str, sql: str) -> Non
         raise _unreadable(name, kind, exc) from exc
 
 
+# Bits the duplicate check may hold (one per series and day of the file's span): past this it
+# counts distinct dates per series instead, exact too but a hash table over every row.
+DUP_BITS = 2_000_000_000
+
+
+def _series_keys(con: duckdb.DuckDBPyConnection) -> bool:
+    """Table `keys`, one row per series (h, sku, store) with what every later check needs, from
+    one aggregate over the checked rows: has_rows (a series seen only in plan rows is not
+    created; its plans join an existing one), n (its sales rows), weekdays (a bit per weekday of
+    its sales dates), month_start/month_end (all its sales dates on the 1st / the last day) and
+    dup (a date seen twice, plan rows included). Returns whether any series has a duplicate.
+
+    A duplicate is found with a bitmap of the file's days per series (a set bit per date seen;
+    fewer bits than rows means a date came twice), far cheaper than grouping every (series,
+    date); the dates are checked ones, so the span is at most the accepted window."""
+    lo, hi, groups = con.execute("SELECT min(ds), max(ds), approx_count_distinct(h) FROM clean").fetchone()
+    span = (hi - lo).days + 1
+    if span * max(groups, 1) <= DUP_BITS:  # literals of our own numbers: bitstring_agg wants constants
+        seen = f"bit_count(bitstring_agg(CAST(ds - DATE '{lo.isoformat()}' AS INTEGER), 0, {span - 1}))"
+    else:
+        seen = "count(DISTINCT ds)"
+    con.execute(
+        f"""CREATE OR REPLACE TABLE keys AS
+            SELECT h, sku, store, bool_or(NOT plan) AS has_rows, count(*) FILTER (WHERE NOT plan) AS n,
+                   coalesce(bit_or(1 << isodow(ds)) FILTER (WHERE NOT plan), 0) AS weekdays,
+                   bool_and(day(ds) = 1) FILTER (WHERE NOT plan) AS month_start,
+                   bool_and(ds = last_day(ds)) FILTER (WHERE NOT plan) AS month_end,
+                   {seen} < count(*) AS dup
+            FROM clean GROUP BY h, sku, store"""
+    )
+    _unique_keys(con)
+    return bool(con.execute("SELECT bool_or(dup) FROM keys").fetchone()[0])
+
+
 def _unique_keys(con: duckdb.DuckDBPyConnection) -> None:
     """`h` names a series by a 64-bit hash of (sku, store), so later steps group and join on one
     integer. Two series with one hash (about 1 in 10^8 for a million series) are numbered
-    instead, so a collision can never merge two series."""
-    clash = con.execute(
-        "SELECT count(*) > count(DISTINCT h) FROM (SELECT DISTINCT h, sku, store FROM clean)").fetchone()[0]
-    if clash:
+    instead, in `keys` and `clean`, so a collision can never merge two series (`keys` is grouped
+    by sku and store too, so its rows are already apart)."""
+    if con.execute("SELECT count(*) > count(DISTINCT h) FROM keys").fetchone()[0]:
+        con.execute("CREATE OR REPLACE TEMP TABLE renumber AS SELECT row_number() OVER () AS n, h, sku, store FROM keys")
         con.execute(
-            """CREATE OR REPLACE TABLE clean AS SELECT k.n AS h, c.* EXCLUDE (h) FROM clean c JOIN
-               (SELECT row_number() OVER () AS n, sku, store FROM (SELECT DISTINCT sku, store FROM clean)) k
-               ON c.sku IS NOT DISTINCT FROM k.sku AND c.store = k.store""")
+            """CREATE OR REPLACE TABLE clean AS SELECT k.n AS h, c.* EXCLUDE (h) FROM clean c JOIN renumber k
+               ON c.h = k.h AND c.sku IS NOT DISTINCT FROM k.sku AND c.store = k.store""")
+        con.execute(
+            """CREATE OR REPLACE TABLE keys AS SELECT r.n AS h, k.* EXCLUDE (h) FROM keys k JOIN renumber r
+               ON k.h = r.h AND k.sku IS NOT DISTINCT FROM r.sku AND k.store = r.store""")
+        con.execute("DROP TABLE renumber")
 
 
 def _explain(con: duckdb.DuckDBPyConnection, files: list[Path], kind: str, m: Mapping, name: str,
@@ -690,12 +725,11 @@ def _refuse_mixed_freq_fast(con: duckdb.DuckDBPyConnection, name: str) -> None:
     one weekday means whole weeks apart (weekly); all on the 1st or all on the last day means 28+
     days apart (monthly); only the other series can have dates a day apart (daily). With no
     weekly and no monthly series, or only one of them and no series that could be daily, the
-    file holds one frequency; otherwise the exact check runs."""
+    file holds one frequency; otherwise the exact check runs. Reads the per-series figures of
+    `keys` (see `_series_keys`)."""
     weekly, monthly, maybe_daily = con.execute(
         """WITH per AS (
-               SELECT count(*) AS n, count(DISTINCT dayofweek(ds)) AS weekdays,
-                      bool_and(day(ds) = 1) OR bool_and(ds = last_day(ds)) AS month_edge
-               FROM clean WHERE NOT plan GROUP BY h)
+               SELECT n, bit_count(weekdays) AS weekdays, month_start OR month_end AS month_edge FROM keys)
            SELECT count(*) FILTER (WHERE n >= 3 AND weekdays = 1),
                   count(*) FILTER (WHERE n >= 3 AND weekdays > 1 AND month_edge),
                   count(*) FILTER (WHERE n >= 2 AND weekdays > 1 AND NOT month_edge)
@@ -707,18 +741,15 @@ def _refuse_mixed_freq_fast(con: duckdb.DuckDBPyConnection, name: str) -> None:
 
 def _finish(con: duckdb.DuckDBPyConnection, m: Mapping, regs: list[str], freq: str, dates: list,
             files: list[Path], name: str, out: Path) -> Prepared:
-    """Last calendar check, then the series keys (h, sku, store, has_rows) beside the checked
-    rows in the private file `out`, which is closed for the merge to attach."""
+    """Last calendar check; the checked rows and the series keys (h, sku, store, has_rows, ...)
+    stay in the private file `out`, which is closed for the merge to attach."""
     misaligned = check_alignment(dates, freq)
     if misaligned:
         raise ValidationError(
             f"{name}: dates {_capped(misaligned)} do not fall on the "
             f"{describe_freq(freq)} calendar of the rest of the data."
         )
-    # has_rows: a series seen only in plan rows is not created (its plans join an existing one).
-    con.execute("CREATE TABLE keys AS SELECT h, sku, store, bool_or(NOT plan) AS has_rows FROM clean GROUP BY ALL")
-    n_rows, n_series = con.execute(
-        "SELECT count(*), count(DISTINCT h) FROM clean WHERE NOT plan").fetchone()
+    n_rows, n_series = con.execute("SELECT sum(n), count(*) FILTER (WHERE n > 0) FROM keys").fetchone()
     con.execute("USE memory")
     con.execute("DETACH prepared")
     return Prepared(

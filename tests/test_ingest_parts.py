@@ -11,7 +11,7 @@ import pytest
 
 from core import config
 from core.errors import ValidationError
-from core.ingest import _refuse_mixed_freq, _refuse_mixed_freq_fast, _unique_keys, ingest
+from core.ingest import _refuse_mixed_freq, _refuse_mixed_freq_fast, _series_keys, ingest
 from core.store import sales, session
 from tests.helpers import demo_csv, frame_csv, run_cli, store_snapshot
 
@@ -116,9 +116,27 @@ def test_hash_collisions_are_numbered_apart():
     con.execute("""CREATE TABLE clean AS SELECT * FROM (VALUES
         (7::UBIGINT, 'A', 'S1', DATE '2024-01-01'), (7, 'B', 'S1', DATE '2024-01-01'),
         (7, 'A', 'S1', DATE '2024-01-02'), (9, 'C', 'S2', DATE '2024-01-01')) t(h, sku, store, ds)""")
-    _unique_keys(con)
+    con.execute("ALTER TABLE clean ADD COLUMN plan BOOLEAN DEFAULT false")
+    assert not _series_keys(con)  # A and B on one date is no duplicate
     assert con.execute("SELECT count(DISTINCT h), count(DISTINCT (sku, store)) FROM clean").fetchone() == (3, 3)
     assert con.execute("SELECT count(DISTINCT h) FROM clean WHERE sku = 'A'").fetchone() == (1,)
+    assert con.execute("SELECT count(*), count(DISTINCT h) FROM keys").fetchone() == (3, 3)
+    assert con.execute("SELECT count(*) FROM clean SEMI JOIN keys USING (h, sku, store)").fetchone() == (4,)
+
+
+@pytest.mark.parametrize("bits", [10**9, 0])  # the day bitmap, and the distinct count past its budget
+def test_duplicates_found_per_series_and_date(bits, monkeypatch):
+    from core import ingest as ingest_mod
+
+    monkeypatch.setattr(ingest_mod, "DUP_BITS", bits)
+    con = duckdb.connect()
+    con.execute("""CREATE TABLE clean AS SELECT * FROM (VALUES
+        (1::UBIGINT, 'A', 'S', DATE '2024-01-01', false), (1, 'A', 'S', DATE '2024-03-01', false),
+        (2, 'B', 'S', DATE '2024-01-01', false), (2, 'B', 'S', DATE '2024-01-01', true)) t(h, sku, store, ds, plan)""")
+    assert _series_keys(con)
+    assert con.execute("SELECT sku FROM keys WHERE dup").fetchall() == [("B",)]
+    con.execute("DELETE FROM clean WHERE plan")
+    assert not _series_keys(con)
 
 
 def _kinds(rows: list[tuple[str, str]]) -> tuple[bool, bool]:
@@ -128,6 +146,7 @@ def _kinds(rows: list[tuple[str, str]]) -> tuple[bool, bool]:
         con = duckdb.connect()
         con.execute("CREATE TABLE clean (h UBIGINT, sku VARCHAR, store VARCHAR, ds DATE, plan BOOLEAN)")
         con.executemany("INSERT INTO clean VALUES (hash(?), ?, 'S', ?::DATE, false)", [(s, s, d) for s, d in rows])
+        _series_keys(con)
         try:
             check(con, "f.csv")
             out.append(False)

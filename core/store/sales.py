@@ -1,14 +1,19 @@
 """Sales history in long format: one row per (series, date). A series is one SKU at one store.
 
 `series_id` is the `unique_id` of the Nixtla/Prophet convention; `ds` and `y` keep their names.
-Regressors (price, promo, temperature...) sit in their own long table so that any mapped column
-can be stored without building DDL from user text; they may run past the last actual (a promo
-plan), which is how a model knows their future values.
+Regressors (price, promo, temperature...) may run past the last actual (a promo plan), which is
+how a model knows their future values. They are stored wide: `regressor_values` holds one row per
+(series, date) with a value and a dataset id per slot (v0, d0, v1, d1, ...), `regressor_names`
+says which name a slot holds, so a name (user text) never reaches DDL or SQL text; a slot's
+dataset id set means the value is there. Long rows, the layout of a file with two regressors,
+wrote twice the rows of the sales themselves and made the merge the costliest part of an ingest.
+The view `regressors` (series_id, ds, name, value, dataset_id) shows them long, as before.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import secrets
 from datetime import date
 from pathlib import Path
@@ -36,12 +41,10 @@ DDL += [
         ds DATE NOT NULL,
         y DOUBLE NOT NULL,
         dataset_id INTEGER NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS regressors (
-        series_id INTEGER NOT NULL,
-        ds DATE NOT NULL,
-        name VARCHAR NOT NULL,
-        value DOUBLE,
-        dataset_id INTEGER NOT NULL)""",
+    "CREATE TABLE IF NOT EXISTS regressor_names (slot INTEGER PRIMARY KEY, name VARCHAR NOT NULL UNIQUE)",
+    # Slot columns v{k} DOUBLE, d{k} INTEGER are added as names appear (_add_slots).
+    "CREATE TABLE IF NOT EXISTS regressor_values (series_id INTEGER NOT NULL, ds DATE NOT NULL)",
+    lambda s: _regressors_layout(raw(s)),
     # Append-only audit of deleted date ranges (who, when, range, filters, rows, why).
     "CREATE SEQUENCE IF NOT EXISTS sales_deletions_id_seq START 1",
     """CREATE TABLE IF NOT EXISTS sales_deletions (
@@ -79,15 +82,101 @@ def merge(s: Session, prepared: Path, regressors: list[str], dataset_id: int) ->
                        dataset_id, bool(known))
     total = con.execute(f"SELECT count(*) FROM {p}.clean WHERE NOT plan").fetchone()[0]  # noqa: S608 - own alias
     if regressors:
-        cols = ", ".join(f"r{i}" for i in range(len(regressors)))
-        # UNPIVOT to long rows (NULLs dropped); names come from a bound list, not SQL text.
-        con.execute("SET VARIABLE shelfcast_regressors = ?", [regressors])
-        name = "getvariable('shelfcast_regressors')[CAST(substr(k, 2) AS INTEGER) + 1]"
-        long = (f"(SELECT h, ds, {name} AS name, value FROM (UNPIVOT (SELECT h, ds, {cols} "  # noqa: S608 - r0, r1, ...
-                f"FROM {p}.clean) ON {cols} INTO NAME k VALUE value)) r")
-        _replace(con, "regressors", "r.ds, r.name, r.value", long, dataset_id, bool(known))
+        _merge_regressors(con, p, regressors, dataset_id, bool(known))
     con.execute("DROP TABLE incoming_ids")
     return int(total - updated), int(updated)
+
+
+# Memory for moving a long regressors table into the slots (once per store, on open).
+MIGRATE_MEMORY = os.environ.get("SHELFCAST_MIGRATE_MEMORY", "2GB")
+
+
+def _regressors_layout(con: duckdb.DuckDBPyConnection) -> None:
+    """Move a store's long `regressors` table (before the wide layout) into the slots, then
+    (re)make the view. Runs with the schema, in its transaction: a store migrates on open."""
+    kind = con.execute(
+        """SELECT table_type FROM information_schema.tables
+           WHERE table_catalog = current_database() AND table_schema = 'main' AND table_name = 'regressors'"""
+    ).fetchone()
+    if kind and kind[0] == "BASE TABLE":
+        names = [r[0] for r in con.execute("SELECT DISTINCT name FROM regressors ORDER BY 1").fetchall()]
+        slots = _add_slots(con, names, view=False)
+        cols = ", ".join(f"first(value) FILTER (WHERE slot = {k}) AS v{k}, "
+                         f"first(dataset_id) FILTER (WHERE slot = {k}) AS d{k}" for k in sorted(slots.values()))
+        if cols:  # grouping every (series, date) of a big store: bounded, spilling past the limit
+            limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+            con.execute("SET memory_limit = ?", [MIGRATE_MEMORY])
+            try:
+                con.execute(f"INSERT INTO regressor_values BY NAME SELECT series_id, ds, {cols} "  # noqa: S608 - slot numbers
+                            "FROM regressors JOIN regressor_names USING (name) GROUP BY series_id, ds")
+            finally:
+                con.execute("SET memory_limit = ?", [limit])
+        con.execute("DROP TABLE regressors")
+    _regressors_view(con)
+
+
+def _regressors_view(con: duckdb.DuckDBPyConnection) -> None:
+    """The long view over the slots: one branch per slot; only slot numbers are SQL text."""
+    slots = [r[0] for r in con.execute("SELECT slot FROM regressor_names ORDER BY slot").fetchall()]
+    branches = [
+        f"SELECT v.series_id, v.ds, n.name, v.v{k} AS value, v.d{k} AS dataset_id "  # noqa: S608 - slot numbers
+        f"FROM regressor_values v, regressor_names n WHERE n.slot = {k} AND v.d{k} IS NOT NULL"
+        for k in slots
+    ] or ["SELECT CAST(NULL AS INTEGER) AS series_id, CAST(NULL AS DATE) AS ds, CAST(NULL AS VARCHAR) AS name, "
+          "CAST(NULL AS DOUBLE) AS value, CAST(NULL AS INTEGER) AS dataset_id WHERE false"]
+    con.execute("CREATE OR REPLACE VIEW regressors AS " + " UNION ALL ".join(branches))
+
+
+def _add_slots(con: duckdb.DuckDBPyConnection, names: list[str], view: bool = True) -> dict[str, int]:
+    """The slot of every name, giving new names the next free slots (two columns each)."""
+    slots = dict(con.execute("SELECT name, slot FROM regressor_names").fetchall())
+    new = [n for n in dict.fromkeys(names) if n not in slots]
+    for name in new:
+        k = max(slots.values(), default=-1) + 1
+        con.execute("INSERT INTO regressor_names (slot, name) VALUES (?, ?)", [k, name])
+        con.execute(f"ALTER TABLE regressor_values ADD COLUMN v{k} DOUBLE")
+        con.execute(f"ALTER TABLE regressor_values ADD COLUMN d{k} INTEGER")
+        slots[name] = k
+    if new and view:
+        _regressors_view(con)
+    return slots
+
+
+def _merge_regressors(con: duckdb.DuckDBPyConnection, p: str, regressors: list[str], dataset_id: int,
+                      overlap: bool) -> None:
+    """Write the file's regressor columns (r0, r1, ... of the prepared rows) into their slots, a
+    row per (series, date) with any value. With `overlap`, a stored row of the same series and
+    date keeps the slots the file leaves empty (another regressor, or a blank cell) and takes the
+    others, as the long table's rows were replaced name by name."""
+    slots = _add_slots(con, regressors)
+    mine = {}  # slot -> the file's column (the first, if a name is mapped twice)
+    for i, name in enumerate(regressors):
+        mine.setdefault(slots[name], f"r{i}")
+    cols = list(mine.values())
+    any_value = " OR ".join(f"{c} IS NOT NULL" for c in cols)
+    new = f"""SELECT i.series_id, r.ds, {", ".join(f"r.{c}" for c in cols)} FROM {p}.clean r
+              JOIN incoming_ids i USING (h) WHERE {any_value}"""  # noqa: S608 - own alias and columns
+    con.execute("SET VARIABLE shelfcast_dataset = ?", [dataset_id])
+    d = "CAST(getvariable('shelfcast_dataset') AS INTEGER)"
+    if not overlap:
+        targets = ", ".join(f"v{k}, d{k}" for k in mine)
+        values = ", ".join(f"n.{c}, CASE WHEN n.{c} IS NOT NULL THEN {d} END" for c in mine.values())
+        con.execute(f"INSERT INTO regressor_values (series_id, ds, {targets}) "  # noqa: S608 - own SQL
+                    f"SELECT n.series_id, n.ds, {values} FROM ({new}) n")
+        return
+    merged = ", ".join(
+        (f"CASE WHEN n.{mine[k]} IS NOT NULL THEN n.{mine[k]} ELSE o.v{k} END AS v{k}, "
+         f"CASE WHEN n.{mine[k]} IS NOT NULL THEN {d} ELSE o.d{k} END AS d{k}")
+        if k in mine else f"o.v{k}, o.d{k}"
+        for k in sorted(slots.values()))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE incoming_regs AS {new}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE merged_regs AS SELECT n.series_id, n.ds, {merged} "  # noqa: S608 - own SQL
+                "FROM incoming_regs n LEFT JOIN regressor_values o USING (series_id, ds)")
+    con.execute("""DELETE FROM regressor_values USING incoming_regs n
+                   WHERE regressor_values.series_id = n.series_id AND regressor_values.ds = n.ds""")
+    con.execute("INSERT INTO regressor_values BY NAME SELECT * FROM merged_regs")
+    con.execute("DROP TABLE incoming_regs")
+    con.execute("DROP TABLE merged_regs")
 
 
 def _attach(s: Session, con: duckdb.DuckDBPyConnection, path: Path) -> str:
@@ -111,18 +200,15 @@ def _attach(s: Session, con: duckdb.DuckDBPyConnection, path: Path) -> str:
 def _replace(con: duckdb.DuckDBPyConnection, table: str, columns: str, source: str, dataset_id: int,
              overlap: bool) -> int:
     """Insert `source` (keyed by h) into `table` as series ids; with `overlap`, the stored rows
-    of the same keys (series, date and, for regressors, name) go first. Returns rows replaced.
+    of the same keys (series, date) go first. Returns rows replaced.
     `table`, `columns` and `source` are this module's own SQL, never user text."""
     replaced = 0
     if overlap:
-        keys = "series_id, ds, name" if table == "regressors" else "series_id, ds"
         con.execute(f"CREATE OR REPLACE TEMP TABLE incoming_rows AS SELECT i.series_id, {columns} "  # noqa: S608 - own SQL
                     f"FROM {source} JOIN incoming_ids i USING (h)")
-        replaced = con.execute(
-            f"SELECT count(*) FROM {table} SEMI JOIN incoming_rows USING ({keys})").fetchone()[0]  # noqa: S608 - own SQL
-        if replaced:
-            on = " AND ".join(f"{table}.{k} = i.{k}" for k in keys.split(", "))
-            con.execute(f"DELETE FROM {table} USING incoming_rows i WHERE {on}")  # noqa: S608 - own SQL
+        # The rows deleted are the rows replaced: a file holds one row per series and date.
+        replaced = con.execute(f"DELETE FROM {table} USING incoming_rows i "  # noqa: S608 - own SQL
+                               f"WHERE {table}.series_id = i.series_id AND {table}.ds = i.ds").fetchone()[0]
         con.execute(f"INSERT INTO {table} SELECT *, ? FROM incoming_rows", [dataset_id])  # noqa: S608 - own SQL
         con.execute("DROP TABLE incoming_rows")
     else:
@@ -193,6 +279,27 @@ def load_regressors(s: Session) -> pd.DataFrame:
     ).df()
 
 
+def regressors_wide(s: Session, names: list[str]) -> pd.DataFrame:
+    """series_id, ds and one column per name (in `names` order), one row per series and date
+    that has any of them: what core.store.training_reads.regressors_wide returns, read from the
+    slots directly instead of unpivoting them through the `regressors` view and back."""
+    import pandas as pd
+
+    con = raw(s)
+    slots = dict(con.execute("SELECT name, slot FROM regressor_names").fetchall())
+    known = [slots[n] for n in names if n in slots]
+    if not names or not known:
+        return pd.DataFrame(columns=["series_id", "ds", *names])
+    cols = ", ".join(f"v{slots[n]} AS r{i}" if n in slots else f"CAST(NULL AS DOUBLE) AS r{i}"
+                     for i, n in enumerate(names))
+    have = " OR ".join(f"d{k} IS NOT NULL" for k in known)
+    df = con.execute(f"SELECT series_id, ds, {cols} FROM regressor_values WHERE {have} "  # noqa: S608 - slot numbers
+                     "ORDER BY series_id, ds").df()
+    df.columns = ["series_id", "ds", *names]
+    df["ds"] = pd.to_datetime(df["ds"])
+    return df
+
+
 def data_hash(s: Session) -> str:
     """An order-independent fingerprint of the sales and regressor contents, for lineage."""
     row = raw(s).execute(
@@ -256,10 +363,11 @@ def delete_range(s: Session, date_from: date | None, date_to: date | None, sku: 
         """DELETE FROM sales USING del_keys k
            WHERE k.tbl = 'sales' AND sales.series_id = k.series_id AND sales.ds = k.ds"""
     ).fetchone()[0]
-    n_regs = con.execute(
-        """DELETE FROM regressors USING del_keys k
-           WHERE k.tbl = 'regressors' AND regressors.series_id = k.series_id AND regressors.ds = k.ds"""
-    ).fetchone()[0]
+    # del_keys holds a row per regressor value (the view is long); a wide row holds them all.
+    n_regs = con.execute("SELECT count(*) FROM del_keys WHERE tbl = 'regressors'").fetchone()[0]
+    con.execute(
+        """DELETE FROM regressor_values USING (SELECT DISTINCT series_id, ds FROM del_keys WHERE tbl = 'regressors') k
+           WHERE regressor_values.series_id = k.series_id AND regressor_values.ds = k.ds""")
     con.execute("DROP TABLE del_keys")
     con.execute(
         """INSERT INTO sales_deletions (dataset_id, date_from, date_to, sku, store, sales_rows,

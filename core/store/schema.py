@@ -3,10 +3,13 @@ raw DDL (bulk data tables, views) to DDL."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import text
 from sqlmodel import Session, SQLModel
 
-DDL: list[str] = []
+# SQL statements, or functions of the session for a step that must look first (a migration).
+DDL: list[str | Callable[[Session], None]] = []
 
 
 def create_all(s: Session) -> None:
@@ -23,4 +26,7 @@ def create_all(s: Session) -> None:
 
     SQLModel.metadata.create_all(s.connection())
     for stmt in DDL:
-        s.execute(text(stmt))
+        if callable(stmt):
+            stmt(s)
+        else:
+            s.execute(text(stmt))
