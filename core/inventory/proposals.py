@@ -8,13 +8,14 @@ its 80% band (P10/P90), else from the version's backtest errors for that series.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy.special import ndtri
 
-from core import exports
+from core import config, exports
 from core.access import Actor, require
 from core.errors import NotFound, ValidationError
 from core.inventory import policy
@@ -152,11 +153,32 @@ def from_stock_date(fc: pd.DataFrame, inputs: pd.DataFrame) -> tuple[pd.DataFram
     return fc[keep].reset_index(drop=True), stale
 
 
+# The whole fleet's proposals, kept per store and `inv.proposal_state` (read on every call, so
+# an upload, override or promotion, from this process or the CLI, is seen at once): at 100,000
+# series they take seconds to make, and the Replenishment page asks on every rerun.
+_FLEET: dict[tuple, pd.DataFrame] = {}
+_FLEET_LOCK = threading.Lock()
+
+
 def read(db=None, version_id: int | None = None, sku: str | None = None,
          store: str | None = None) -> pd.DataFrame:
     """Proposals from the store: the active (or given) version's forecasts with the overrides in
-    force, the latest stock and the policies (optionally for one SKU, at one store)."""
-    return _read(db, version_id, sku, store)[0]
+    force, the latest stock and the policies (optionally for one SKU, at one store). Callers
+    get the kept frame of the fleet: select or copy before changing it."""
+    if sku is not None or store is not None:
+        return _read(db, version_id, sku, store)[0]
+    with session(db) as s:
+        key = (str(config.db_path(db)), version_id, inv.proposal_state(s, version_id))
+    with _FLEET_LOCK:
+        hit = _FLEET.get(key)
+    if hit is not None:
+        return hit
+    got = _read(db, version_id, None, None)[0]
+    with _FLEET_LOCK:
+        if len(_FLEET) >= 4:
+            _FLEET.clear()
+        _FLEET[key] = got
+    return got
 
 
 def _read(db, version_id: int | None, sku: str | None, store: str | None) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -170,7 +192,7 @@ def _read(db, version_id: int | None, sku: str | None, store: str | None) -> tup
             raise NotFound(f"Version {vid} is not a ready version.")
         fc = inv.forecast_rows(s, vid, sku, store)
         inputs = inv.series_inputs(s, policy.DEFAULTS, sku, store)
-        fallback = inv.backtest_error_sd(s, vid).set_index("series_id")["sd"]
+        fallback = inv.backtest_error_sd(s, vid, sku, store).set_index("series_id")["sd"]
         ov = inv.overrides_frame(s, include_ended=False)
     if fc.empty:
         what = f" for SKU {sku!r}" + (f" at store {store!r}" if store else "") if sku else ""
