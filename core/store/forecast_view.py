@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 
 import pandas as pd
+import pyarrow as pa
 from sqlmodel import Session
 
 from core.store.db import raw
@@ -35,14 +36,16 @@ def _adjust(col: str) -> str:
                     ELSE f.{col} END"""
 
 
-def _rows_sql(filtered: bool) -> str:
+def _rows_sql(filtered: bool, gaps: bool) -> str:
     """The per (series, week) rows of the view as a CTE chain ending in `v`, over the last-year
     and recent actuals registered as `_fc_ly` and `_fc_rec` (`weekly_actuals`). Named
     parameters: $version, $after, $lo, $hi (the weeks' span), $weeks and, when `filtered`,
     $cats, $stores, $skus. The forecasts are read once, through the chosen series only when a
     filter is set; the overrides in force are expanded to the (series, day) they cover, which
-    is few rows, rather than matched against every forecast row."""
+    is few rows, rather than matched against every forecast row. `gaps`: the weeks are not
+    consecutive, so the span [$lo, $hi) holds weeks that are not shown (read $weeks)."""
     chosen = f"AND f.series_id IN ({_SEL})" if filtered else ""
+    weeks = "AND list_contains($weeks::DATE[], CAST(date_trunc('week', f.ds) AS DATE))" if gaps else ""
     return f"""
         WITH hit AS (
             SELECT se.series_id, CAST(d.ds AS DATE) AS ds, o.mode, o.value,
@@ -57,7 +60,7 @@ def _rows_sql(filtered: bool) -> str:
               FROM forecasts f
               WHERE f.version_id = $version AND ($after::DATE IS NULL OR f.ds > $after::DATE)
                 AND f.ds >= $lo::DATE AND f.ds < $hi::DATE
-                AND list_contains($weeks::DATE[], CAST(date_trunc('week', f.ds) AS DATE)) {chosen}),
+                {weeks} {chosen}),
         g AS (SELECT f.series_id, f.week, sum({_adjust('yhat')}) AS forecast,
                      sum({_adjust('yhat_lower')}) AS p10, sum({_adjust('yhat_upper')}) AS p90
               FROM f LEFT JOIN hit h ON h.series_id = f.series_id AND h.ds = f.ds AND h.rk = 1
@@ -71,8 +74,9 @@ def _rows_sql(filtered: bool) -> str:
 
 
 def _params(version_id: int, after: date | None, weeks: list[date], categories, stores, skus) -> dict:
-    p = {"version": version_id, "after": after, "lo": min(weeks), "hi": max(weeks) + timedelta(days=7),
-         "weeks": weeks}
+    p = {"version": version_id, "after": after, "lo": min(weeks), "hi": max(weeks) + timedelta(days=7)}
+    if (max(weeks) - min(weeks)).days != 7 * (len(weeks) - 1):
+        p["weeks"] = weeks
     if categories or stores or skus:
         p.update(cats=list(categories) if categories else None, stores=list(stores) if stores else None,
                  skus=list(skus) if skus else None)
@@ -93,7 +97,7 @@ def state(s: Session) -> tuple:
 
 
 def weekly_actuals(s: Session, last_year: tuple[date, date], recent: tuple[date, date] | None
-                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
+                   ) -> tuple[pa.Table, pa.Table]:
     """The actuals the view sets beside the forecast, from one scan of the sales table (at 73M
     rows the costly read of the view, which is why the caller keeps them until the sales
     change): `ly` series_id, week, units: the units of the Monday week 52 weeks before `week`,
@@ -105,16 +109,16 @@ def weekly_actuals(s: Session, last_year: tuple[date, date], recent: tuple[date,
     weeks = con.execute(
         f"""SELECT series_id, CAST(date_trunc('week', ds) AS DATE) AS week, sum(y) AS units
             FROM sales WHERE {cond} GROUP BY ALL""",  # noqa: S608 - fixed text, dates bound
-        [d for span in spans for d in span]).df()
+        [d for span in spans for d in span]).fetch_arrow_table()
     con.register("_fc_weeks", weeks)
     try:
         ly = con.execute(
             """SELECT series_id, CAST(week + INTERVAL 364 DAY AS DATE) AS week, units FROM _fc_weeks
-               WHERE week >= ?::DATE AND week < ?::DATE""", list(last_year)).df()
+               WHERE week >= ?::DATE AND week < ?::DATE""", list(last_year)).fetch_arrow_table()
         rec = con.execute(
             """SELECT series_id, avg(units) AS recent_avg FROM _fc_weeks
                WHERE week >= ?::DATE AND week < ?::DATE GROUP BY ALL""",
-            list(recent or (None, None))).df()
+            list(recent or (None, None))).fetch_arrow_table()
     finally:
         con.unregister("_fc_weeks")
     return ly, rec
@@ -142,7 +146,7 @@ def has_band(s: Session, version_id: int, after: date | None) -> bool:
 
 
 def weekly_view(s: Session, version_id: int, after: date | None, weeks: list[date],
-                actuals: tuple[pd.DataFrame, pd.DataFrame], *, categories: Sequence[str] | None = None,
+                actuals: tuple[pa.Table, pa.Table], *, categories: Sequence[str] | None = None,
                 stores: Sequence[str] | None = None, skus: Sequence[str] | None = None,
                 limit: int | None = None, totals: bool = False) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """(rows, totals) of the chosen series, in one query (the rows are summed once), with
@@ -160,7 +164,7 @@ def weekly_view(s: Session, version_id: int, after: date | None, weeks: list[dat
         return pd.DataFrame(columns=cols), (pd.DataFrame(columns=["week", "forecast", "p10", "p90", "last_year",
                                                                   "rows", "series"]) if totals else None)
     p = _params(version_id, after, weeks, categories, stores, skus)
-    sql = _rows_sql("cats" in p)
+    sql = _rows_sql("cats" in p, "weeks" in p)
     top = "SELECT * FROM v ORDER BY sku, store, week" + (" LIMIT $limit" if limit is not None else "")  # noqa: S608
     if limit is not None:
         p["limit"] = int(limit)
@@ -192,7 +196,8 @@ def weekly_view(s: Session, version_id: int, after: date | None, weeks: list[dat
 
 def _rounded(c: str) -> str:
     """The sum of a column as people see its rows: each clipped at 0 and rounded half to even."""
-    return f"sum(CASE WHEN {c} IS NULL THEN NULL ELSE round_even(greatest({c}, 0), 0) END)"
+    # DuckDB's cast to an integer rounds half to even, as pandas' round(); NULL stays NULL
+    return f"sum(CASE WHEN {c} IS NULL THEN NULL ELSE CAST(greatest({c}, 0) AS BIGINT) END)"
 
 
 def choices(s: Session, version_id: int, after: date | None, weeks: list[date]) -> pd.DataFrame:
