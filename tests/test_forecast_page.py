@@ -62,6 +62,8 @@ def test_manager_filters_and_downloads_only_future_weeks(db, published):
     assert at.title[0].value == "Forecast"
     table = at.dataframe[0].value
     assert {"SKU", "Store", "Week from", "Forecast", "Last year", "Recent"} <= set(table.columns)
+    assert len(at.get("plotly_chart")) == 1  # the selection's units per week
+    assert at.metric[0].value == f"{int(table['Forecast'].sum()):,}"
     store = sorted(table["Store"].unique())[0]
     at.multiselect(key="fc-stores").set_value([store]).run()
     narrowed = at.dataframe[0].value
