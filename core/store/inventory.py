@@ -177,10 +177,15 @@ def counts(s: Session) -> dict[str, int]:
 # --- forecasts and backtests, as the inventory maths reads them ----------------------------
 
 def forecast_rows(s: Session, version_id: int, sku: str | None = None,
-                  store: str | None = None) -> pd.DataFrame:
+                  store: str | None = None, names: bool = True) -> pd.DataFrame:
     """A version's final forecasts with every stored column (quantile columns included when
-    the store has them), plus sku and store, ordered by series and date; optionally one SKU
-    (at one store)."""
+    the store has them), plus sku and store (unless not `names`: at 100,000 series x 28 days
+    they are 5.6M Python strings), ordered by series and date; optionally one SKU (at one
+    store)."""
+    if not names and sku is None and store is None:
+        return raw(s).execute(
+            """SELECT f.* EXCLUDE (version_id) FROM forecasts f WHERE f.version_id = ?
+               ORDER BY f.series_id, f.ds""", [version_id]).df()
     return raw(s).execute(
         """SELECT se.sku, se.store, f.* EXCLUDE (version_id) FROM forecasts f
            JOIN series se USING (series_id) WHERE f.version_id = ?
@@ -191,17 +196,19 @@ def forecast_rows(s: Session, version_id: int, sku: str | None = None,
 
 
 def backtest_error_sd(s: Session, version_id: int, sku: str | None = None,
-                      store: str | None = None) -> pd.DataFrame:
+                      store: str | None = None, series_ids: list[int] | None = None) -> pd.DataFrame:
     """series_id, sd: the root mean squared one-period error of the version's chosen model in
     its backtests (the fallback spread when the forecasts carry no band); optionally one SKU
-    (at one store) only, so one series' projection does not read the fleet's backtests."""
+    (at one store) or the given series only, so a projection, or a fleet whose forecasts carry
+    their band, does not read every backtest row."""
     return raw(s).execute(
         """SELECT series_id, sqrt(avg((y - yhat) * (y - yhat))) AS sd
            FROM chosen_backtests([?]) WHERE y IS NOT NULL AND yhat IS NOT NULL
              AND (?::VARCHAR IS NULL OR series_id IN (
                   SELECT series_id FROM series WHERE sku = ?::VARCHAR AND (?::VARCHAR IS NULL OR store = ?::VARCHAR)))
+             AND (?::INTEGER[] IS NULL OR list_contains(?::INTEGER[], series_id))
            GROUP BY series_id""",
-        [version_id, sku, sku, store, store],
+        [version_id, sku, sku, store, store, series_ids, series_ids],
     ).df()
 
 
