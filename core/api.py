@@ -438,8 +438,10 @@ class Planning(_Area):
 
     MIN_WEEKS, MAX_WEEKS = forecast_view.MIN_WEEKS, forecast_view.MAX_WEEKS
 
-    def weekly(self, weeks: int = 13) -> forecast_view.WeeklyForecast:
-        return forecast_view.weekly(self.db, weeks)
+    def weekly(self, weeks: int = 13, **kw) -> forecast_view.WeeklyForecast:
+        """Keywords as core.forecast_view.weekly: categories, stores, skus (filters applied in
+        the store), limit (the first rows only), totals, options (the filters' choices)."""
+        return forecast_view.weekly(self.db, weeks, **kw)
 
     @staticmethod
     def to_xlsx_bytes(df: pd.DataFrame) -> bytes:

@@ -3,34 +3,65 @@ in Monday-to-Sunday buckets, with the same week last year and the recent weekly 
 it. Only dates after the last actual count as coming (a past forecast is not a plan), units are
 rounded for people and files, and P10/P90 are sums of the per-date quantiles: a wider band than
 the week's own quantiles, so a safe side for ordering, and said so on the page.
+
+Filters are applied in the store before anything is summed (core.store.forecast_view): a page
+asks for the first rows it shows and the totals of the whole selection, never for every SKU x
+store x week of a 100,000-series fleet; a download asks for the whole selection when clicked.
 """
 
 from __future__ import annotations
 
 import io
+import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
 
-from core import exports, forecasts, registry
+from core import config, exports
 from core.store import forecast_view as store
-from core.store import sales, session
+from core.store import registry, sales, session
 
 RECENT_WEEKS = 4
 MIN_WEEKS, MAX_WEEKS = 4, 13
+COLUMNS = ["sku", "store", "category", "week", "forecast", "p10", "p90", "last_year", "recent_avg"]
+UNITS = ["forecast", "p10", "p90", "last_year", "recent_avg"]
 
 
 @dataclass(frozen=True)
 class WeeklyForecast:
     """`table`: sku, store, category, week, forecast, p10, p90 (when calibrated), last_year,
-    recent_avg. `version` None when nothing is published; `last_actual` the newest sales date."""
+    recent_avg: the whole selection, or its first `limit` rows by SKU, store and week.
+    `version` None when nothing is published; `last_actual` the newest sales date. `totals`
+    (when asked): per week of the whole selection forecast, p10, p90, last_year (sums of the
+    rounded rows), rows and series, and a last row with week NaT for all weeks together.
+    `options` (when asked): category, sku, store of every series the view holds, for filters."""
 
     table: pd.DataFrame
     version: int | None
     last_actual: date | None
     has_band: bool
+    weeks: tuple[date, ...] = ()
+    totals: pd.DataFrame | None = None
+    options: pd.DataFrame | None = None
+
+    @property
+    def overall(self) -> dict:
+        """The selection's totals over all weeks: forecast, p10, p90, last_year, rows, series."""
+        if self.totals is None or self.totals.empty:
+            return {"forecast": 0, "p10": None, "p90": None, "last_year": 0, "rows": 0, "series": 0}
+        r = self.totals[self.totals["week"].isna()].iloc[0]
+        return {k: (None if pd.isna(r[k]) else int(r[k])) for k in
+                ["forecast", "p10", "p90", "last_year", "rows", "series"]}
+
+    @property
+    def by_week(self) -> pd.DataFrame:
+        """week, forecast, p10, p90, last_year, rows, series of the selection, one row per week."""
+        if self.totals is None:
+            return pd.DataFrame(columns=["week", "forecast", "p10", "p90", "last_year", "rows", "series"])
+        return self.totals[self.totals["week"].notna()].reset_index(drop=True)
 
 
 def category(sku: pd.Series) -> pd.Series:
@@ -38,37 +69,95 @@ def category(sku: pd.Series) -> pd.Series:
     return sku.astype(str).str.split("-", n=1).str[0]
 
 
-def weekly(db=None, weeks: int = 13) -> WeeklyForecast:
-    weeks = int(min(max(weeks, MIN_WEEKS), MAX_WEEKS))
-    version = registry.active_version(db)
-    with session(db) as s:
-        last = sales.date_range(s)[1]
-    cols = ["sku", "store", "category", "week", "forecast", "p10", "p90", "last_year", "recent_avg"]
+@dataclass(frozen=True)
+class _Frame:
+    version: int | None
+    last: date | None
+    weeks: list[date]
+    has_band: bool
+    last_year: tuple[date, date] | None  # the sales the view reads: a year before the most weeks
+    recent: tuple[date, date] | None  # ... and the recent complete weeks
+
+
+def _read_frame(s, weeks: int) -> _Frame:
+    """What every read of the view starts from: the published version, the last actual, the
+    coming weeks and the sales spans for last year and the recent average. The last-year span
+    covers the most weeks the view offers, so moving the weeks slider reads no new sales."""
+    version = registry.active_version_id(s)
+    last = sales.date_range(s)[1]
     if version is None:
-        return WeeklyForecast(pd.DataFrame(columns=cols), None, last, False)
-    fc = forecasts.forecast_frame(version, db)
-    if last is not None:
-        fc = fc[pd.to_datetime(fc["date"]) > pd.Timestamp(last)]
-    has_band = {"p10", "p90"} <= set(fc.columns) and fc[["p10", "p90"]].notna().any().all() if len(fc) else False
-    if not has_band:
-        fc = fc.assign(p10=np.nan, p90=np.nan)
-    if fc.empty:
-        return WeeklyForecast(pd.DataFrame(columns=cols), version, last, has_band)
-    first_day = pd.Timestamp(min(fc["date"])).date()
-    first = first_day - timedelta(days=first_day.weekday())
-    since = first - timedelta(days=364 + 7 * weeks) if last is None else min(
-        first - timedelta(days=364), last - timedelta(days=7 * (RECENT_WEEKS + 1)))
+        return _Frame(None, last, [], False, None, None)
+    most = store.coming_weeks(s, version, last, MAX_WEEKS)
+    band = store.has_band(s, version, last)
+    if not most:
+        return _Frame(version, last, [], band, None, None)
+    year = timedelta(days=364)
     recent = None
     if last is not None:  # complete weeks before the last actual's week
         end = last - timedelta(days=last.weekday())
         recent = (end - timedelta(days=7 * RECENT_WEEKS), end)
+    return _Frame(version, last, most[:weeks], band, (most[0] - year, most[-1] + timedelta(days=7) - year),
+                  recent)
+
+
+# What the view reads besides the forecasts' values, kept per store and its `store.state`
+# (sales and the active version), which is read on every call: another process's ingest or
+# promotion is seen at once. The sales scan behind last year and the recent average is the
+# view's costly read (73M rows at 100,000 series); kept, a filter change does not pay it again.
+_MEMO: dict[tuple, object] = {}
+_MEMO_LOCK = threading.Lock()
+
+
+def _kept(key: tuple, make):
+    with _MEMO_LOCK:
+        if key in _MEMO:
+            return _MEMO[key]
+    got = make()
+    with _MEMO_LOCK:
+        if len(_MEMO) >= 64:
+            _MEMO.clear()
+        _MEMO[key] = got
+    return got
+
+
+def weekly(db=None, weeks: int = 13, *, categories: Sequence[str] | None = None,
+           stores: Sequence[str] | None = None, skus: Sequence[str] | None = None,
+           limit: int | None = None, totals: bool = False, options: bool = False) -> WeeklyForecast:
+    """The coming `weeks` (4-13) of the published forecast for the chosen categories, stores and
+    SKUs (none chosen = all): every row, or the first `limit` (0: none, for a caller that wants
+    only the version, the weeks or the `options`); with `totals`, the selection's sums per
+    week and overall as well."""
+    filters = {"categories": categories or None, "stores": stores or None, "skus": skus or None}
+    weeks = int(min(max(weeks, MIN_WEEKS), MAX_WEEKS))
     with session(db) as s:
-        out = store.weekly_table(s, fc, last, weeks, since, recent)
+        now = (str(config.db_path(db)), store.state(s))
+        f = _kept((*now, "frame", weeks), lambda: _read_frame(s, weeks))
+        if f.version is None or not f.weeks:
+            empty = pd.DataFrame(columns=["category", "sku", "store"]) if options else None
+            return WeeklyForecast(pd.DataFrame(columns=COLUMNS), f.version, f.last, f.has_band, options=empty)
+        opts = _kept((*now, "options", weeks), lambda: store.choices(s, f.version, f.last, f.weeks)) if options else None
+        if limit == 0 and not totals:
+            out, tot = pd.DataFrame(columns=COLUMNS), None
+        else:
+            actuals = _kept((*now, "actuals", f.last_year, f.recent),
+                            lambda: store.weekly_actuals(s, f.last_year, f.recent))
+            out, tot = store.weekly_view(s, f.version, f.last, f.weeks, actuals, limit=limit,
+                                         totals=totals, **filters)
+    if limit == 0:
+        out = out.iloc[:0]
+    if not f.has_band:
+        out = out.assign(p10=np.nan, p90=np.nan)
+        if tot is not None:
+            tot = tot.assign(p10=np.nan, p90=np.nan)
     out["week"] = pd.to_datetime(out["week"]).dt.date
     out["category"] = category(out["sku"])
-    for c in ["forecast", "p10", "p90", "last_year", "recent_avg"]:
+    for c in UNITS:
         out[c] = out[c].astype("float64").clip(lower=0).round().astype("Int64")
-    return WeeklyForecast(out[cols], version, last, has_band)
+    if tot is not None:
+        tot["week"] = pd.to_datetime(tot["week"]).dt.date
+        for c in ["forecast", "p10", "p90", "last_year"]:
+            tot[c] = tot[c].astype("float64").round().astype("Int64")
+    return WeeklyForecast(out[COLUMNS], f.version, f.last, f.has_band, tuple(f.weeks), tot, opts)
 
 
 def to_xlsx_bytes(df: pd.DataFrame) -> bytes:

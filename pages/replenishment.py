@@ -24,6 +24,7 @@ inv = widgets.api().inventory
 ALL_STORES = "All stores of the SKU"
 MODES = {"Units per period": "units", "± % of the forecast": "pct"}
 NONE = "(none)"
+ROWS = 1_000  # rows of the ranked table (and series to pick for the projection) on the page
 
 
 def guarded(fn: Callable[[], Any], what: str) -> Any:
@@ -115,13 +116,16 @@ def render() -> None:
         view = view.assign(_k1=view["order_qty"], _k2=view["short_lead_time"])
     view = view.sort_values(["_k1", "_k2", "sku", "store"], ascending=[False, False, True, True])
 
+    top = view.head(ROWS)  # a page of rows, not 100,000: the downloads hold every series
     units = ["on_hand", "safety_stock", "reorder_point", "order_up_to", "order_qty", "short_lead_time"]
-    shown = view.assign(**{u: view[u].round(0) for u in units},
-                        sku=view["sku"].map(strip_bidi), store=view["store"].map(strip_bidi),
-                        stockout_risk=100 * view["stockout_risk"], packs=view["packs"].round(0),
-                        overridden=view["overridden"].map({True: "yes", False: ""}))
+    shown = top.assign(**{u: top[u].round(0) for u in units},
+                       sku=top["sku"].map(strip_bidi), store=top["store"].map(strip_bidi),
+                       stockout_risk=100 * top["stockout_risk"], packs=top["packs"].round(0),
+                       overridden=top["overridden"].map({True: "yes", False: ""}))
     st.caption(f"{len(view):,} of {len(prop):,} series, ranked by what is at stake in "
-               f"{'money' if rank_by == 'Value' else 'units'}. Units are rounded to whole units.")
+               f"{'money' if rank_by == 'Value' else 'units'}. Units are rounded to whole units."
+               + (f" The table lists the first {ROWS:,}; the order downloads hold every series."
+                  if len(view) > ROWS else ""))
     st.dataframe(
         shown[["sku", "store", "order_qty", "packs", "on_hand", "reorder_point", "safety_stock",
                "order_up_to", "short_lead_time", "stockout_risk", "order_value", "overridden", "reason"]],
@@ -157,7 +161,7 @@ def render() -> None:
 
     # --- one series' projection ------------------------------------------------------------------
     st.subheader("One SKU × store: projected stock")
-    pickable = view[view["on_hand"].notna()]
+    pickable = top[top["on_hand"].notna()]
     if pickable.empty:
         st.info("No series with a stock snapshot matches the filters.")
     else:

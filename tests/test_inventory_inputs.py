@@ -178,3 +178,27 @@ def test_excel_policy_and_parquet_stock(store, tmp_path, manager):
         got = inv.series_inputs(s, inputs.DEFAULTS).set_index(["sku", "store"])
     assert got.loc[("SNK-002", "Bristol"), "on_hand"] == 9 and got.loc[("SNK-002", "Leeds"), "lead_time"] == 4
     assert got.loc[("BEV-001", "Leeds"), "price"] == 2.5 and pd.isna(got.loc[("SNK-002", "Leeds"), "price"])
+
+
+def test_upload_limit_binds_the_browser_not_the_cli(store, tmp_path, manager, monkeypatch):
+    """`shelfcast ingest --kind stock|policy` reads files of any size; the page's upload (the
+    core call without `any_size`) keeps the browser's SHELFCAST_MAX_UPLOAD_MB limit."""
+    from core import config
+    from tests.helpers import run_cli
+
+    f = _write(tmp_path, "stock.csv", "date,sku,store,on_hand\n"
+               + "".join(f"2024-01-{d:02d},BEV-001,Bristol,{d}\n" for d in range(1, 29)))
+    monkeypatch.setattr(config, "MAX_UPLOAD_MB", 0.0001)  # 100 bytes: the file is bigger
+    before = _state(store)
+    with pytest.raises(ValidationError, match="limit of a browser upload"):
+        inputs.ingest_inventory(store, manager, f, "stock")
+    assert _state(store) == before
+    policy = _write(tmp_path, "p.csv", "sku,store,lead_time,review_period,service_level,pack_size,min_order\n"
+                    "BEV-001,Bristol,3,1,0.95,6,0\nSNK-002,Leeds,4,2,0.97,12,24\n")
+    for kind, file in (("stock", f), ("policy", policy)):
+        assert file.stat().st_size > 100
+        r = run_cli("ingest", "--kind", kind, str(file), "--json", db=store,
+                    env_extra={"SHELFCAST_MAX_UPLOAD_MB": "0.0001"})
+        assert r.returncode == 0, r.stderr + r.stdout
+    with session(store) as s:
+        assert inv.counts(s)["stock"] == 28 and inv.counts(s)["policies"] == 2

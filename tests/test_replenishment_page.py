@@ -197,3 +197,32 @@ def test_upload_form_mapping_starts_from_recognised_columns(tmp_path):
     assert len(preview) == 1
     with pytest.raises(ValidationError, match="kind must be one of"):
         inputs.inspect_inventory(f, "sales")
+
+
+def test_kept_proposals_follow_every_write_also_from_another_process(store, tmp_path, manager):
+    """The fleet's proposals are kept between reruns, keyed by the store's state read on every
+    call: a stock upload by `shelfcast ingest --kind stock` in another process, an override set
+    and ended, are all in the next read; one series' read agrees with the fleet's."""
+    from tests.helpers import run_cli
+
+    def row(sku: str, store_: str) -> pd.Series:
+        p = proposals.read(store)
+        return p[(p["sku"] == sku) & (p["store"] == store_)].iloc[0]
+
+    assert row("SNK-002", "Bristol")["on_hand"] == 1000
+    (tmp_path / "stock2.csv").write_text("date,sku,store,on_hand\n2026-11-02,SNK-002,Bristol,0\n")
+    r = run_cli("ingest", "--kind", "stock", str(tmp_path / "stock2.csv"), db=store)
+    assert r.returncode == 0, r.stderr + r.stdout
+    now = row("SNK-002", "Bristol")
+    assert now["on_hand"] == 0 and now["order_qty"] > 0
+    one = proposals.read(store, sku="SNK-002", store="Bristol").iloc[0]
+    assert one["order_qty"] == now["order_qty"] and one["safety_stock"] == pytest.approx(now["safety_stock"])
+
+    start = pd.Timestamp(now["forecast_from"]).date()
+    o = overrides.set_override(manager, "SNK-002", start, start + pd.Timedelta(days=30), "units", 500, "promotion",
+                               store="Bristol", db=store)
+    boosted = row("SNK-002", "Bristol")
+    assert boosted["overridden"] and boosted["order_qty"] > now["order_qty"]
+    overrides.end_override(manager, o.id, db=store)
+    back = row("SNK-002", "Bristol")
+    assert not back["overridden"] and back["order_qty"] == now["order_qty"]

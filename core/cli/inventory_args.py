@@ -31,6 +31,7 @@ def mapping(args) -> dict[str, str]:
 
 
 def run(args) -> int:
-    r = ingest_inventory(args.db, actor(args), args.file, args.kind, mapping(args))
+    # files of any size: the upload limit (SHELFCAST_MAX_UPLOAD_MB) is the browser's
+    r = ingest_inventory(args.db, actor(args), args.file, args.kind, mapping(args), any_size=True)
     emit(r.to_json(), args.json, r.summary())
     return 0

@@ -1,7 +1,7 @@
 """Stock snapshots and replenishment policies, uploaded like sales.
 
-The file is read with `core.ingest`'s reader (same formats, size limit, positional column names
-so header text never reaches SQL) into a private in-memory DuckDB. Unlike sales, every check
+The file is read with `core.ingest`'s reader (same formats, positional column names so header
+text never reaches SQL; the upload size limit binds the browser, `any_size` is the command line's) into a private in-memory DuckDB. Unlike sales, every check
 runs and every problem is reported in one message, so a planner fixes the file once; the store
 is only opened to write after the whole file passed.
 """
@@ -139,16 +139,18 @@ def _problem(con: duckdb.DuckDBPyConnection, where: str, shown: str, message: st
 
 
 def prepare(path: str | os.PathLike, kind: str, mapping: dict[str, str] | None, known: pa.Table,
-            *, file_name: str | None = None, default_date=None) -> tuple[pa.Table, dict, dict, str]:
+            *, file_name: str | None = None, default_date=None,
+            any_size: bool = False) -> tuple[pa.Table, dict, dict, str]:
     """Validate a stock or policy file against the store's series. Returns the clean rows, the
-    mapping used, the defaults applied and the file's sha256; raises with every problem."""
+    mapping used, the defaults applied and the file's sha256; raises with every problem.
+    `any_size`: the command line's read, which the browser's upload limit does not bind."""
     if kind not in KINDS:
         raise ValidationError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}.")
     path = Path(path)
     name = file_name or path.name
     con = duckdb.connect()
     try:
-        columns = ingest._load(path, con, name)
+        columns = ingest._load(path, con, name, any_size)
         if con.execute("SELECT count(*) FROM raw").fetchone()[0] == 0:
             raise ValidationError(f"{name} has a header but no data rows.")
         m = _mapping(columns, kind, mapping, name)
@@ -253,15 +255,17 @@ def _defaults(con: duckdb.DuckDBPyConnection, kind: str, numbers: list[str], def
 
 
 def ingest_inventory(db: str | os.PathLike | None, actor: Actor, path: str | os.PathLike, kind: str,
-                     mapping: dict[str, str] | None = None, *, file_name: str | None = None) -> InventoryResult:
+                     mapping: dict[str, str] | None = None, *, file_name: str | None = None,
+                     any_size: bool = False) -> InventoryResult:
     """Validate a stock or policy file and load it as a new inventory dataset version, in one
-    transaction. A refused file changes nothing."""
+    transaction. A refused file changes nothing. `any_size` lifts the browser's upload limit
+    (SHELFCAST_MAX_UPLOAD_MB): the command line passes it."""
     require(actor, "upload")
     with session(db) as s:
         known = inv.known_series(s)
         default_date = sales.counts(s)["last_date"]
     rows, m, defaults, sha = prepare(path, kind, mapping, known, file_name=file_name,
-                                     default_date=default_date)
+                                     default_date=default_date, any_size=any_size)
     name = file_name or Path(path).name
     with session(db, write=True) as s:
         d = inv.add_dataset(s, inv.InventoryDataset(

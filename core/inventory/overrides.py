@@ -139,7 +139,9 @@ def apply_overrides(frame: pd.DataFrame, overrides: pd.DataFrame, *, as_of_ds: b
     'pct' scales them. With `as_of_ds`, an override counts for a date only if it existed then
     (created on or before it and not ended by it): what the planner's number was at the time."""
     out = frame.copy()
-    out["override_id"] = pd.array([pd.NA] * len(out), dtype="Int64")
+    # ids as values + mask: a list of 2.8M pd.NA (100,000 series x 28 days) took seconds
+    ids, none = np.zeros(len(out), dtype="int64"), np.ones(len(out), dtype=bool)
+    out["override_id"] = pd.arrays.IntegerArray(ids, none.copy())
     if overrides is None or overrides.empty or out.empty:
         return out
     ov = overrides[["id", "sku", "store", "start_date", "end_date", "mode", "value", "created_at",
@@ -165,9 +167,9 @@ def apply_overrides(frame: pd.DataFrame, overrides: pd.DataFrame, *, as_of_ds: b
         arr = out[c].to_numpy(float).copy()
         arr[rows] = np.where(is_pct, arr[rows] * (1 + val / 100), np.maximum(arr[rows] + (val - base), 0.0))
         out[c] = arr
-    ids = out["override_id"].to_numpy(dtype=object).copy()
-    ids[rows] = hit["ov_id"].to_numpy()
-    out["override_id"] = pd.array(ids, dtype="Int64")
+    ids[rows] = hit["ov_id"].to_numpy(dtype="int64")
+    none[rows] = False
+    out["override_id"] = pd.arrays.IntegerArray(ids, none)
     return out
 
 

@@ -8,17 +8,18 @@ its 80% band (P10/P90), else from the version's backtest errors for that series.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy.special import ndtri
 
-from core import exports
+from core import config, exports
 from core.access import Actor, require
 from core.errors import NotFound, ValidationError
 from core.inventory import policy
-from core.inventory.overrides import QUANTILE_COL, apply_overrides
+from core.inventory.overrides import QUANTILE_COL, apply_overrides, value_columns
 from core.store import inventory as inv
 from core.store import registry, session
 from core.store import versions as vstore
@@ -140,23 +141,69 @@ def from_stock_date(fc: pd.DataFrame, inputs: pd.DataFrame) -> tuple[pd.DataFram
     """Keep each series' forecast periods after its stock snapshot: stock on 10 March is
     depleted by demand from 11 March, whatever date the version's forecast starts at. A series
     whose forecast ends on or before that date keeps its last period (repeated by the maths)
-    and is flagged stale (by series_id)."""
+    and is flagged stale (by series_id). Rows are ordered by series then date, so each series
+    is one run of rows: array passes per run, no pandas group-by over millions of rows."""
     as_of = pd.to_datetime(inputs.set_index("series_id")["as_of"]).reindex(fc["series_id"]).to_numpy()
     ds = pd.to_datetime(fc["ds"]).to_numpy()
     after = pd.isna(as_of) | (ds > as_of)
     sid = fc["series_id"].to_numpy()
-    last = np.r_[sid[1:] != sid[:-1], True]  # the last row of each series (rows are ordered)
-    has_after = pd.Series(after).groupby(sid).transform("any").to_numpy()
-    keep = after | (last & ~has_after)
-    stale = pd.Series(~has_after, index=sid).groupby(level=0).first()
+    starts = np.flatnonzero(np.r_[True, sid[1:] != sid[:-1]])
+    counts = np.diff(np.r_[starts, len(sid)])
+    has = np.logical_or.reduceat(after, starts) if len(sid) else np.zeros(0, dtype=bool)
+    stale = pd.Series(~has, index=sid[starts]).groupby(level=0).first()
+    if after.all():
+        return fc.reset_index(drop=True), stale
+    last = np.r_[sid[1:] != sid[:-1], True]  # the last row of each series
+    keep = after | (last & ~np.repeat(has, counts))
     return fc[keep].reset_index(drop=True), stale
+
+
+def _overridden(fc: pd.DataFrame, ov: pd.DataFrame, inputs: pd.DataFrame) -> pd.DataFrame:
+    """apply_overrides on a frame without names: only the rows of SKUs an override names are
+    given their sku and store and passed through it (the others cannot match), then put back."""
+    if ov.empty or "sku" in fc.columns:
+        return apply_overrides(fc, ov)
+    names = inputs.set_index("series_id")[["sku", "store"]]
+    mask = fc["series_id"].isin(names.index[names["sku"].isin(ov["sku"])]).to_numpy()
+    out = apply_overrides(fc, ov.iloc[:0])
+    if not mask.any():
+        return out
+    sub = fc[mask]
+    sub = pd.concat([names.reindex(sub["series_id"]).reset_index(drop=True), sub.reset_index(drop=True)], axis=1)
+    adj = apply_overrides(sub, ov)
+    for c in [*value_columns(fc), "override_id"]:
+        col = out[c].array.copy() if c == "override_id" else out[c].to_numpy(float).copy()
+        col[mask] = adj[c].array if c == "override_id" else adj[c].to_numpy(float)
+        out[c] = col
+    return out
+
+
+# The whole fleet's proposals, kept per store and `inv.proposal_state` (read on every call, so
+# an upload, override or promotion, from this process or the CLI, is seen at once): at 100,000
+# series they take seconds to make, and the Replenishment page asks on every rerun.
+_FLEET: dict[tuple, pd.DataFrame] = {}
+_FLEET_LOCK = threading.Lock()
 
 
 def read(db=None, version_id: int | None = None, sku: str | None = None,
          store: str | None = None) -> pd.DataFrame:
     """Proposals from the store: the active (or given) version's forecasts with the overrides in
-    force, the latest stock and the policies (optionally for one SKU, at one store)."""
-    return _read(db, version_id, sku, store)[0]
+    force, the latest stock and the policies (optionally for one SKU, at one store). Callers
+    get the kept frame of the fleet: select or copy before changing it."""
+    if sku is not None or store is not None:
+        return _read(db, version_id, sku, store)[0]
+    with session(db) as s:
+        key = (str(config.db_path(db)), version_id, inv.proposal_state(s, version_id))
+    with _FLEET_LOCK:
+        hit = _FLEET.get(key)
+    if hit is not None:
+        return hit
+    got = _read(db, version_id, None, None)[0]
+    with _FLEET_LOCK:
+        if len(_FLEET) >= 4:
+            _FLEET.clear()
+        _FLEET[key] = got
+    return got
 
 
 def _read(db, version_id: int | None, sku: str | None, store: str | None) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -168,15 +215,24 @@ def _read(db, version_id: int | None, sku: str | None, store: str | None) -> tup
         v = vstore.get_version(s, vid)
         if v is None or v.status != "ready":
             raise NotFound(f"Version {vid} is not a ready version.")
-        fc = inv.forecast_rows(s, vid, sku, store)
+        fc = inv.forecast_rows(s, vid, sku, store, names=sku is not None or store is not None)
         inputs = inv.series_inputs(s, policy.DEFAULTS, sku, store)
-        fallback = inv.backtest_error_sd(s, vid).set_index("series_id")["sd"]
         ov = inv.overrides_frame(s, include_ended=False)
     if fc.empty:
         what = f" for SKU {sku!r}" + (f" at store {store!r}" if store else "") if sku else ""
         raise ValidationError(f"Version {vid} has no forecasts{what}.")
-    fc = apply_overrides(fc, ov)
+    fc = _overridden(fc, ov, inputs)
     fc, stale = from_stock_date(fc, inputs)
+    # the backtest errors are the spread only where the forecast has no band on some period
+    # (or is shorter than the others): read them for those series, not the fleet's backtests
+    sid = fc["series_id"].to_numpy()
+    runs = pd.Series(np.isnan(spread(fc)[1])).groupby(sid).agg(["any", "size"])
+    need = runs.index[runs["any"] | (runs["size"] < runs["size"].max())].tolist()
+    fallback = None
+    if need:
+        with session(db) as s:
+            few = need if len(need) <= 1_000 else None  # a long id list costs more than reading all
+            fallback = inv.backtest_error_sd(s, vid, sku, store, few).set_index("series_id")["sd"]
     overridden = fc["override_id"].notna().groupby(fc["series_id"], sort=False).any()
     out = propose(fc, inputs, fallback)
     out["overridden"] = overridden.to_numpy()

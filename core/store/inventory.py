@@ -98,6 +98,22 @@ def latest_dataset_id(s: Session) -> int | None:
     return raw(s).execute("SELECT max(id) FROM inventory_datasets").fetchone()[0]
 
 
+def proposal_state(s: Session, version_id: int | None) -> tuple:
+    """Everything a fleet's proposals depend on besides the version's own rows (forecasts and
+    backtests never change once a version is ready): the active version and when it became
+    active, the version's creation time (a store rebuilt at the same path), the overrides (rows
+    are only added or ended) and the newest stock/policy upload."""
+    return tuple(raw(s).execute(
+        """SELECT (SELECT max(version_id) FROM active WHERE scope = 'default'),
+                  (SELECT max(since) FROM active WHERE scope = 'default'),
+                  (SELECT max(created_at) FROM versions
+                   WHERE id = coalesce(?, (SELECT max(version_id) FROM active WHERE scope = 'default'))),
+                  (SELECT count(*) FROM overrides), (SELECT count(ended_at) FROM overrides),
+                  (SELECT max(id) FROM overrides),
+                  (SELECT max(id) FROM inventory_datasets), (SELECT max(created_at) FROM inventory_datasets)""",
+        [version_id]).fetchone())
+
+
 def known_series(s: Session) -> pa.Table:
     """sku, store of every series: what an inventory file may refer to."""
     return raw(s).execute("SELECT sku, store FROM series").fetch_arrow_table()
@@ -161,10 +177,15 @@ def counts(s: Session) -> dict[str, int]:
 # --- forecasts and backtests, as the inventory maths reads them ----------------------------
 
 def forecast_rows(s: Session, version_id: int, sku: str | None = None,
-                  store: str | None = None) -> pd.DataFrame:
+                  store: str | None = None, names: bool = True) -> pd.DataFrame:
     """A version's final forecasts with every stored column (quantile columns included when
-    the store has them), plus sku and store, ordered by series and date; optionally one SKU
-    (at one store)."""
+    the store has them), plus sku and store (unless not `names`: at 100,000 series x 28 days
+    they are 5.6M Python strings), ordered by series and date; optionally one SKU (at one
+    store)."""
+    if not names and sku is None and store is None:
+        return raw(s).execute(
+            """SELECT f.* EXCLUDE (version_id) FROM forecasts f WHERE f.version_id = ?
+               ORDER BY f.series_id, f.ds""", [version_id]).df()
     return raw(s).execute(
         """SELECT se.sku, se.store, f.* EXCLUDE (version_id) FROM forecasts f
            JOIN series se USING (series_id) WHERE f.version_id = ?
@@ -174,31 +195,37 @@ def forecast_rows(s: Session, version_id: int, sku: str | None = None,
     ).df()
 
 
-def backtest_error_sd(s: Session, version_id: int) -> pd.DataFrame:
+def backtest_error_sd(s: Session, version_id: int, sku: str | None = None,
+                      store: str | None = None, series_ids: list[int] | None = None) -> pd.DataFrame:
     """series_id, sd: the root mean squared one-period error of the version's chosen model in
-    its backtests (the fallback spread when the forecasts carry no band)."""
+    its backtests (the fallback spread when the forecasts carry no band); optionally one SKU
+    (at one store) or the given series only, so a projection, or a fleet whose forecasts carry
+    their band, does not read every backtest row."""
     return raw(s).execute(
         """SELECT series_id, sqrt(avg((y - yhat) * (y - yhat))) AS sd
-           FROM chosen_backtests([?]) WHERE y IS NOT NULL AND yhat IS NOT NULL GROUP BY series_id""",
-        [version_id],
+           FROM chosen_backtests([?]) WHERE y IS NOT NULL AND yhat IS NOT NULL
+             AND (?::VARCHAR IS NULL OR series_id IN (
+                  SELECT series_id FROM series WHERE sku = ?::VARCHAR AND (?::VARCHAR IS NULL OR store = ?::VARCHAR)))
+             AND (?::INTEGER[] IS NULL OR list_contains(?::INTEGER[], series_id))
+           GROUP BY series_id""",
+        [version_id, sku, sku, store, store, series_ids, series_ids],
     ).df()
 
 
 def backtest_rows(s: Session, version_id: int, model: str | None) -> pd.DataFrame:
     """Backtest rows of the version's chosen models (model None) or of one named model (the
-    seasonal-naive reference is stored as 'naive'), with sku and store."""
+    seasonal-naive reference is stored as 'naive'): series_id, fold, cutoff, ds, y, yhat and
+    the band, in no particular order. No SKU or store names: at 100,000 series x 84 backtest
+    days they were two Python strings per row, gigabytes the replay never reads."""
     if model is None:
-        sql = """SELECT se.sku, se.store, b.series_id, b.fold, b.cutoff, b.ds, b.y, b.yhat,
-                        b.yhat_lower, b.yhat_upper
-                 FROM chosen_backtests([?]) b JOIN series se USING (series_id)"""
+        sql = """SELECT series_id, fold, cutoff, ds, y, yhat, yhat_lower, yhat_upper
+                 FROM chosen_backtests([?])"""
         params: list = [version_id]
     else:
-        sql = """SELECT se.sku, se.store, b.series_id, b.fold, b.cutoff, b.ds, b.y, b.yhat,
-                        b.yhat_lower, b.yhat_upper
-                 FROM backtests b JOIN series se USING (series_id)
-                 WHERE b.version_id = ? AND b.model = ?"""
+        sql = """SELECT series_id, fold, cutoff, ds, y, yhat, yhat_lower, yhat_upper
+                 FROM backtests WHERE version_id = ? AND model = ?"""
         params = [version_id, model]
-    return raw(s).execute(sql + " ORDER BY series_id, ds", params).df()
+    return raw(s).execute(sql, params).df()
 
 
 # --- overrides ------------------------------------------------------------------------------
