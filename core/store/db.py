@@ -122,7 +122,13 @@ def _retrying_connect(dialect, conn_rec, cargs, cparams):  # noqa: ANN001 - SQLA
     such a reconnect once failed with a raw 'Could not set lock' while another process held the
     file."""
     name = cargs[0] if cargs else cparams.get("database", "")
-    return _retrying(lambda: dialect.connect(*cargs, **cparams), name)
+    conn = _retrying(lambda: dialect.connect(*cargs, **cparams), name)
+    conn.execute(_NO_PROGRESS_BAR)
+    return conn
+
+
+# DuckDB draws a progress bar on stdout for queries over 2 s, where `--json` output goes.
+_NO_PROGRESS_BAR = "SET enable_progress_bar = false"
 
 
 def _retrying(open_: Callable[[], T], name: object) -> T:
@@ -161,6 +167,7 @@ def lean(db: str | Path | None = None) -> Iterator[duckdb.DuckDBPyConnection | N
         return
     _refuse_foreign(path)
     con = _retrying(lambda: duckdb.connect(str(path)), path)
+    con.execute(_NO_PROGRESS_BAR)
     try:
         try:
             row = con.execute("SELECT value FROM settings WHERE key = 'schema_code'").fetchone()  # _MARK_KEY
