@@ -13,7 +13,7 @@ import pandas as pd
 from sqlalchemy import text
 from sqlmodel import Field, Session, SQLModel, select
 
-from core.store import metrics, sales, versions  # noqa: F401  (their DDL must precede ours)
+from core.store import metrics, sales, summaries, versions  # noqa: F401  (their DDL must precede ours)
 from core.store.base import id_field, now, save
 from core.store.db import raw
 from core.store.schema import DDL
