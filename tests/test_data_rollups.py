@@ -83,13 +83,14 @@ def test_append_path_adds_only_the_new_rows_and_reads_fall_back_while_behind(db,
     _ingest(df[(df["date"] > days[19]) & (df["date"] <= days[29])], tmp_path / "b.csv")
     _ingest(df[df["date"] > days[29]], tmp_path / "c.csv")
     assert not _current(db)
-    assert_matches_raw(db)  # behind: the reads use the raw rows, still right
+    assert_matches_raw(db)  # behind by appends: the rollup plus the new datasets' rows, still right
     assert rollups.refresh(db) == "append"  # two appends since the mark: only their rows read
     assert _current(db)
     assert_matches_raw(db)
     assert rollups.refresh(db) == "current"
 
     _ingest(df[df["date"] >= days[30]].assign(units=1), tmp_path / "d.csv")  # replaces rows
+    assert_matches_raw(db)  # behind by a replacement: the raw rows
     assert rollups.refresh(db) == "rebuild"
     assert_matches_raw(db)
 

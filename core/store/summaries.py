@@ -63,6 +63,14 @@ def _mark(con: duckdb.DuckDBPyConnection) -> tuple[int | None, int | None]:
     return row[0], row[1]
 
 
+def _appends_since(con: duckdb.DuckDBPyConnection, mark: int | None) -> bool:
+    """Whether every change after dataset `mark` only added rows (no stored row replaced by a
+    re-upload, none deleted): then the rollup plus the rows of those datasets is the truth."""
+    return bool(mark is not None and con.execute(
+        """SELECT bool_and(rows_updated = 0 AND id NOT IN (SELECT dataset_id FROM sales_deletions))
+           FROM datasets WHERE id > ?""", [mark]).fetchone()[0])
+
+
 def series_stats_current(s: Session) -> bool:
     mark, newest = _mark(raw(s))
     return mark == newest
@@ -76,10 +84,7 @@ def refresh(s: Session) -> str:
     mark, newest = _mark(con)
     if mark == newest:
         return "current"
-    appends = mark is not None and con.execute(
-        """SELECT bool_and(rows_updated = 0 AND id NOT IN (SELECT dataset_id FROM sales_deletions))
-           FROM datasets WHERE id > ?""", [mark]).fetchone()[0]
-    if appends:
+    if _appends_since(con, mark):
         con.execute(f"CREATE OR REPLACE TEMP TABLE series_stats_new AS {_AGG.format(where='WHERE dataset_id > ?')}",  # noqa: S608 - own SQL
                     [mark])
         con.execute(
@@ -101,9 +106,21 @@ def refresh(s: Session) -> str:
 
 
 def _stats(s: Session) -> str:
-    """The per-series source: the rollup when current, else the raw rows (a pure read either
-    way; the raw path is the slow one, taken only between a write and its refresh)."""
-    return "series_stats" if series_stats_current(s) else f"({_AGG.format(where='')})"
+    """The per-series source, a pure read either way: the rollup when current; behind only by
+    appends (a write whose refresh has not run yet, e.g. a CLI process without the hook), the
+    rollup plus the new datasets' rows (those rows only: they are at the end of the table);
+    otherwise every raw row."""
+    con = raw(s)
+    mark, newest = _mark(con)
+    if mark == newest:
+        return "series_stats"
+    if _appends_since(con, mark):
+        new = _AGG.format(where=f"WHERE dataset_id > {int(mark)}")
+        return f"""(SELECT series_id, min(first_date) AS first_date, max(last_date) AS last_date,
+                           sum(periods)::BIGINT AS periods, sum(total_units) AS total_units,
+                           sum(zero_periods)::BIGINT AS zero_periods
+                    FROM (SELECT * FROM series_stats UNION ALL {new}) GROUP BY series_id)"""  # noqa: S608 - own SQL, an int
+    return f"({_AGG.format(where='')})"
 
 
 def counts(s: Session) -> dict:
