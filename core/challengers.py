@@ -115,9 +115,12 @@ class Report:
                 "challengers": [d.to_json() for d in self.duels], "message": self.message}
 
 
-def score(s, version_id: int, start: date, grain: str, level: str = "sku") -> Score:
-    """A version's live score from `start` (inside a read session)."""
-    per = rs.live_scores(s, version_id, start, grain, level)
+def score(s, version_id: int, start: date, grain: str, level: str = "sku", per_sku: bool = True) -> Score:
+    """A version's live score from `start` (inside a read session); `per_sku=False` leaves the
+    per-SKU table empty (a join of the version's forecasts with every sale: half of Compare's
+    view at 100,000 series, for a table nobody reads when no challenger is marked)."""
+    per = (rs.live_scores(s, version_id, start, grain, level) if per_sku
+           else pd.DataFrame(columns=["sku", "store", "units", "wape", "accuracy"]))
     abs_err, abs_y, periods = rs.live_total(s, version_id, start, grain)
     wape = metrics.none_if_nan(metrics.wape_of(abs_err, abs_y)) if abs_y else None
     return Score(version_id, None if wape is None else 1 - wape, wape, periods, per)
@@ -138,7 +141,7 @@ def report(db=None, window: int = 4, grain: str = "week", level: str = "sku",
                    else "No actuals have arrived for the active forecast yet.")
             return Report(champion, None, None, None, 0, grain, [], pd.DataFrame(), why)
         start = window_start(last, grain, window)
-        champ = score(s, champion, start, grain, level)
+        champ = score(s, champion, start, grain, level, per_sku=bool(ids))
         others = [score(s, v, start, grain, level) for v in ids]
     frames = [sc.skus.assign(version=sc.version_id) for sc in (champ, *others)]
     table = pd.concat(frames, ignore_index=True)[["sku", "store", "version", "units", "wape", "accuracy"]]

@@ -179,7 +179,7 @@ table.insert(4, "error_units", ((1 - table["accuracy"]) * table["units"]).round(
 by_pct = st.radio("Rank by", ["Error (units)", "Accuracy (%)"], horizontal=True, key="res-rank") != "Error (units)"
 table = table.sort_values("accuracy" if by_pct else "error_units", ascending=by_pct, na_position="last",
                           ignore_index=True)
-table["accuracy"] = table["accuracy"].map(display_accuracy)
+table["accuracy"] = table["accuracy"].clip(lower=0.0)  # display_accuracy, vectorised: 100,000 rows
 st.markdown("**Per series** (backtest, all folds; accuracy of the model used for the forecast)")
 st.dataframe(
     table, hide_index=True, height=min(300, 35 * (len(table) + 1) + 3), key="res-series-table",
@@ -215,7 +215,8 @@ if actor and actor.can("download"):
 # --- one series ---------------------------------------------------------------------------------
 st.markdown("**One series**")
 index = api.versions.series_index(vid)
-labels = {int(r.series_id): f"{r.sku} · {r.store} ({r.model})" for r in index.itertuples()}
+labels = dict(zip(index["series_id"].astype(int).tolist(),
+                  (index["sku"] + " · " + index["store"] + " (" + index["model"] + ")").tolist(), strict=True))
 sid = st.selectbox("Series", list(labels), format_func=labels.get, key=f"res-series-{vid}")  # per version: labels name its models
 view = api.versions.series_view(vid, sid)
 st.plotly_chart(charts.series_forecast(view, labels[sid]), width="stretch")

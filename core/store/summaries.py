@@ -38,6 +38,9 @@ _NEWEST = "(SELECT max(id) FROM datasets)"
 _MARK = "(SELECT dataset_id FROM rollup_marks WHERE name = 'series_stats')"
 
 DDL += [
+    # DuckDB draws a progress bar on stdout for long statements (the migration below), where
+    # the CLI's `--json` writes.
+    "SET enable_progress_bar = false",
     """CREATE TABLE IF NOT EXISTS series_stats (
         series_id INTEGER NOT NULL,
         first_date DATE NOT NULL,
