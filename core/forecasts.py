@@ -132,7 +132,7 @@ def series_table(version_id: int, kind: str, db=None) -> pd.DataFrame:
     serving model), one `WAPE <model>` column per backtested model, mase, bias, coverage, units
     (backtest actuals) - all over every fold of that series, worst accuracy first."""
     with session(db) as s:
-        ms = vstore.series_metrics(s, version_id)
+        ms = rollups.series_table_rows(s, version_id)
         chosen = _serving(s, version_id).set_index("series_id")["model"]
     import pandas as pd
 

@@ -214,10 +214,15 @@ if actor and actor.can("download"):
 
 # --- one series ---------------------------------------------------------------------------------
 st.markdown("**One series**")
-index = api.versions.series_index(vid)
-labels = dict(zip(index["series_id"].astype(int).tolist(),
-                  (index["sku"] + " · " + index["store"] + " (" + index["model"] + ")").tolist(), strict=True))
-sid = st.selectbox("Series", list(labels), format_func=labels.get, key=f"res-series-{vid}")  # per version: labels name its models
+index = api.versions.series_index(vid)  # ordered by SKU, store
+# SKU, then its stores: one list of every series was 100,000 options sent with each view.
+s1, s2 = st.columns(2)
+pick = s1.selectbox("SKU", index["sku"].unique().tolist(), key=f"res-sku-{vid}")
+of_sku = index[index["sku"] == pick]
+labels = dict(zip(of_sku["series_id"].astype(int).tolist(),
+                  (of_sku["sku"] + " · " + of_sku["store"] + " (" + of_sku["model"] + ")").tolist(), strict=True))
+stores = dict(zip(labels, (of_sku["store"] + " (" + of_sku["model"] + ")").tolist(), strict=True))
+sid = s2.selectbox("Store", list(labels), format_func=stores.get, key=f"res-series-{vid}-{pick}")  # per version and SKU
 view = api.versions.series_view(vid, sid)
 st.plotly_chart(charts.series_forecast(view, labels[sid]), width="stretch")
 
