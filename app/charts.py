@@ -48,9 +48,12 @@ def series_forecast(view, label: str) -> go.Figure:
                              name="80% interval", hoverinfo="skip"))
     fig.add_trace(go.Scatter(x=fc["ds"], y=fc["yhat"], name=f"Forecast ({chart(view.model)})",
                              mode="lines", line={"color": "#d62728", "width": 2.2}))
-    for cut in sorted(bt["cutoff"].unique()):
-        fig.add_vline(x=pd.Timestamp(cut), line={"color": "#bbb", "width": 1, "dash": "dash"})
-    fig.update_layout(height=420, margin={"l": 10, "r": 10, "t": 40, "b": 10}, yaxis_title="Units sold",
+    # Cut-offs as layout shapes in one go: add_vline per line re-validated the whole layout each
+    # time (a third of the Train page's chart time).
+    cuts = [{"type": "line", "xref": "x", "yref": "paper", "x0": pd.Timestamp(c), "x1": pd.Timestamp(c),
+             "y0": 0, "y1": 1, "line": {"color": "#bbb", "width": 1, "dash": "dash"}}
+            for c in sorted(bt["cutoff"].unique())]
+    fig.update_layout(shapes=cuts, height=420, margin={"l": 10, "r": 10, "t": 40, "b": 10}, yaxis_title="Units sold",
                       title=_title(f"{chart(label)}: history, backtests (dotted, cut-offs dashed) and forecast"),
                       legend={"orientation": "h", "y": -0.12})
     return fig

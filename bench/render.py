@@ -109,14 +109,16 @@ def time_page(db: Path, page_file: str, repeat: int) -> tuple[float, float, list
     return first, statistics.median(runs), errors
 
 
-def profile(db: Path, page_file: str, top: int = 30) -> None:
-    """cProfile of one warm run. AppTest runs the script in a new thread per run, so the profiler
-    is switched on inside that thread by a threading.setprofile hook."""
+def profile(db: Path, page_file: str, top: int = 30, first: bool = False) -> None:
+    """cProfile of one warm run (`first`: of the first run of the page in this process, where
+    imports and cold caches show). AppTest runs the script in a new thread per run, so the
+    profiler is switched on inside that thread by a threading.setprofile hook."""
     import threading
 
     os.environ["SHELFCAST_DB"] = str(db)
     at = app_for(page_file)
-    at.run()
+    if not first:
+        at.run()
     pr = cProfile.Profile()
 
     def hook(*_a) -> None:
@@ -139,10 +141,11 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--profile", action="store_true", help="also profile the slowest page")
     ap.add_argument("--profile-page", help="only profile this page file (e.g. train.py) on --db")
+    ap.add_argument("--first", action="store_true", help="with --profile-page: profile the first run")
     ap.add_argument("--only", help="only time these page files on --db (comma-separated, no baseline)")
     args = ap.parse_args()
     if args.profile_page:
-        profile(args.db, args.profile_page)
+        profile(args.db, args.profile_page, first=args.first)
         return
     if args.only:
         print(f"load average {os.getloadavg()[0]:.1f} / {os.cpu_count()} cores")

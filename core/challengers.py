@@ -24,10 +24,10 @@ from core import metrics
 from core.access import Actor, require
 from core.errors import NotFound, ValidationError
 from core.monitoring.windows import as_date, window_start
+from core.store import live_reads, session
 from core.store import monitoring as ms
 from core.store import registry as reg
 from core.store import retrain as rs
-from core.store import session
 
 TIE = 0.001  # per-SKU WAPEs closer than 0.1 point are a tie (as core.registry.TIE_TOL)
 
@@ -115,10 +115,15 @@ class Report:
                 "challengers": [d.to_json() for d in self.duels], "message": self.message}
 
 
-def score(s, version_id: int, start: date, grain: str, level: str = "sku") -> Score:
-    """A version's live score from `start` (inside a read session)."""
-    per = rs.live_scores(s, version_id, start, grain, level)
-    abs_err, abs_y, periods = rs.live_total(s, version_id, start, grain)
+def score(s, version_id: int, start: date, grain: str, level: str = "sku", per_sku: bool = True) -> Score:
+    """A version's live score from `start` (inside a read session). `per_sku=False` (the
+    champion, when no challenger is marked) leaves the per-SKU table empty and takes the total
+    from monitor_errors when they are in step: each is a join of the version's forecasts with
+    every sale, Compare's slowest read at 100,000 series."""
+    per = (rs.live_scores(s, version_id, start, grain, level) if per_sku
+           else pd.DataFrame(columns=["sku", "store", "units", "wape", "accuracy"]))
+    total = None if per_sku else live_reads.champion_total(s, version_id, start, grain)
+    abs_err, abs_y, periods = total or rs.live_total(s, version_id, start, grain)
     wape = metrics.none_if_nan(metrics.wape_of(abs_err, abs_y)) if abs_y else None
     return Score(version_id, None if wape is None else 1 - wape, wape, periods, per)
 
@@ -138,7 +143,7 @@ def report(db=None, window: int = 4, grain: str = "week", level: str = "sku",
                    else "No actuals have arrived for the active forecast yet.")
             return Report(champion, None, None, None, 0, grain, [], pd.DataFrame(), why)
         start = window_start(last, grain, window)
-        champ = score(s, champion, start, grain, level)
+        champ = score(s, champion, start, grain, level, per_sku=bool(ids))
         others = [score(s, v, start, grain, level) for v in ids]
     frames = [sc.skus.assign(version=sc.version_id) for sc in (champ, *others)]
     table = pd.concat(frames, ignore_index=True)[["sku", "store", "version", "units", "wape", "accuracy"]]

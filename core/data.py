@@ -12,7 +12,9 @@ from datetime import date, datetime
 
 import pandas as pd
 
+from core import rollups  # noqa: F401 - registers the rollup refresh after every ingest
 from core.store import datasets, sales, session
+from core.store import summaries as sum_store
 
 Db = str | os.PathLike | None
 
@@ -47,7 +49,7 @@ class Upload:
 
 def counts(db: Db = None) -> Counts:
     with session(db) as s:
-        c = sales.counts(s)
+        c = sum_store.counts(s)
     return Counts(**{k: (int(v) if k not in ("first_date", "last_date") else v) for k, v in c.items()})
 
 
@@ -70,7 +72,7 @@ def stores(db: Db = None) -> list[str]:
 def history(sku: str, store: str | None = None, db: Db = None) -> pd.DataFrame:
     """Columns ds (datetime64), y: one SKU's units by date, at one store or summed over stores."""
     with session(db) as s:
-        h = sales.history(s, sku, store)
+        h = sum_store.history(s, sku, store)
     h["ds"] = pd.to_datetime(h["ds"])
     return h
 
@@ -78,7 +80,7 @@ def history(sku: str, store: str | None = None, db: Db = None) -> pd.DataFrame:
 def series_summary(db: Db = None) -> pd.DataFrame:
     """Columns sku, store, first_date, last_date, periods, total_units, mean_units, zero_share."""
     with session(db) as s:
-        return sales.series_summary(s)
+        return sum_store.series_summary(s)
 
 
 def uploads(db: Db = None) -> list[Upload]:

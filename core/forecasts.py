@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING
 
 from core.access import Actor, require
 from core.errors import NotFound, ValidationError
-from core.store import registry, sales, session
+from core.store import registry, session
+from core.store import summaries as sum_store
+from core.store import version_rollups as rollups
 from core.store import versions as vstore
 
 if TYPE_CHECKING:  # pandas, artifacts (models), quantiles and overrides are imported where
@@ -116,7 +118,13 @@ def versions(db=None) -> list[VersionInfo]:
 def series_index(version_id: int, db=None) -> pd.DataFrame:
     """Columns series_id, sku, store, model (the model whose forecast serves the series)."""
     with session(db) as s:
-        return vstore.series_ids(s, version_id)
+        return _serving(s, version_id)
+
+
+def _serving(s, version_id: int) -> pd.DataFrame:
+    """series_id, sku, store, model of a version's series: its rollup, else its forecast rows."""
+    got = rollups.serving(s, version_id)
+    return vstore.series_ids(s, version_id) if got is None else got
 
 
 def series_table(version_id: int, kind: str, db=None) -> pd.DataFrame:
@@ -124,8 +132,8 @@ def series_table(version_id: int, kind: str, db=None) -> pd.DataFrame:
     serving model), one `WAPE <model>` column per backtested model, mase, bias, coverage, units
     (backtest actuals) - all over every fold of that series, worst accuracy first."""
     with session(db) as s:
-        ms = vstore.series_metrics(s, version_id)
-        chosen = vstore.series_ids(s, version_id).set_index("series_id")["model"]
+        ms = rollups.series_table_rows(s, version_id)
+        chosen = _serving(s, version_id).set_index("series_id")["model"]
     import pandas as pd
 
     wide = ms.pivot_table(index=["series_id", "sku", "store"], columns="model", values="wape")
@@ -154,11 +162,11 @@ class SeriesView:
 
 def series_view(version_id: int, series_id: int, db=None) -> SeriesView:
     with session(db) as s:
-        ids = vstore.series_ids(s, version_id).set_index("series_id")
+        ids = _serving(s, version_id).set_index("series_id")
         if series_id not in ids.index:
             raise NotFound(f"Version {version_id} has no forecast for series {series_id}.")
         row = ids.loc[series_id]
-        hist = sales.history(s, row["sku"], row["store"])
+        hist = sum_store.history(s, row["sku"], row["store"])
         bt = vstore.backtests(s, version_id, series_id)
         fc = vstore.forecasts(s, version_id, series_id)
     import pandas as pd
@@ -191,10 +199,16 @@ def prophet_components(version_id: int, series_id: int, db=None) -> pd.DataFrame
 
 
 def feature_importance(version_id: int, db=None) -> pd.Series:
-    """Permutation importance of the scikit-learn global model's features, ascending."""
+    """Permutation importance of the scikit-learn global model's features, ascending. Read from
+    the model's metadata file (sha256 checked) alone: unpickling the estimator to show numbers
+    stored beside it cost the Train page 0.7 s per view."""
+    import json
+
     import pandas as pd
 
     from core import artifacts
 
-    _, meta = artifacts.load_sklearn(db, version_id)
-    return pd.Series(meta["importance"], dtype=float).sort_values()
+    meta = artifacts.find(db, version_id, "sklearn", None, "json")
+    if meta is None:
+        raise artifacts.ArtifactError(f"Version {version_id} has no scikit-learn model.")
+    return pd.Series(json.loads(artifacts.read(db, meta))["importance"], dtype=float).sort_values()

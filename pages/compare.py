@@ -15,6 +15,7 @@ from core.text import md
 actor = state.actor()
 api = widgets.api()
 LEVELS = {"SKU (stores summed)": "sku", "SKU × store": "sku_store"}
+SIM_AUTO_SERIES = 5_000  # above this, the policy simulation runs when asked
 
 st.title("Compare versions")
 flash = st.session_state.pop("compare_flash", None)
@@ -186,6 +187,13 @@ else:
     else:
         st.session_state["cmp-sim"] = [v for v in st.session_state["cmp-sim"] if v in ready_ids]
     sim_ids = st.multiselect("Versions to simulate", ready_ids, format_func=vlabel, key="cmp-sim")
+    # The replay walks every series' backtest (a minute for two versions at 100,000 series, the
+    # whole of Compare's first view): on by itself for a small fleet, on request for a big one.
+    n_series = api.data.counts.series
+    if not st.toggle("Run the simulation", value=n_series <= SIM_AUTO_SERIES, key="cmp-sim-on"):
+        st.caption(f"It replays the backtest of all {n_series:,} series, which takes a while; switch it on "
+                   "to see the table (it is kept while the server runs).")
+        sim_ids = []
     rows = []
     for v in sim_ids:
         ok, sim = widgets.action(lambda v=v: api.inventory.simulate(actor, v))

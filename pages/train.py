@@ -179,7 +179,7 @@ table.insert(4, "error_units", ((1 - table["accuracy"]) * table["units"]).round(
 by_pct = st.radio("Rank by", ["Error (units)", "Accuracy (%)"], horizontal=True, key="res-rank") != "Error (units)"
 table = table.sort_values("accuracy" if by_pct else "error_units", ascending=by_pct, na_position="last",
                           ignore_index=True)
-table["accuracy"] = table["accuracy"].map(display_accuracy)
+table["accuracy"] = table["accuracy"].clip(lower=0.0)  # display_accuracy, vectorised: 100,000 rows
 st.markdown("**Per series** (backtest, all folds; accuracy of the model used for the forecast)")
 st.dataframe(
     table, hide_index=True, height=min(300, 35 * (len(table) + 1) + 3), key="res-series-table",
@@ -214,9 +214,15 @@ if actor and actor.can("download"):
 
 # --- one series ---------------------------------------------------------------------------------
 st.markdown("**One series**")
-index = api.versions.series_index(vid)
-labels = {int(r.series_id): f"{r.sku} · {r.store} ({r.model})" for r in index.itertuples()}
-sid = st.selectbox("Series", list(labels), format_func=labels.get, key=f"res-series-{vid}")  # per version: labels name its models
+index = api.versions.series_index(vid)  # ordered by SKU, store
+# SKU, then its stores: one list of every series was 100,000 options sent with each view.
+s1, s2 = st.columns(2)
+pick = s1.selectbox("SKU", index["sku"].unique().tolist(), key=f"res-sku-{vid}")
+of_sku = index[index["sku"] == pick]
+labels = dict(zip(of_sku["series_id"].astype(int).tolist(),
+                  (of_sku["sku"] + " · " + of_sku["store"] + " (" + of_sku["model"] + ")").tolist(), strict=True))
+stores = dict(zip(labels, (of_sku["store"] + " (" + of_sku["model"] + ")").tolist(), strict=True))
+sid = s2.selectbox("Store", list(labels), format_func=stores.get, key=f"res-series-{vid}-{pick}")  # per version and SKU
 view = api.versions.series_view(vid, sid)
 st.plotly_chart(charts.series_forecast(view, labels[sid]), width="stretch")
 

@@ -73,3 +73,30 @@ def test_challenger_cli(db, duel):
     assert json.loads(p.stdout) == []
     p = run_cli("challenger", "add", str(champ), db=db)
     assert p.returncode == 2 and "active version" in p.stderr
+
+
+def test_champion_alone_reads_monitor_errors_with_the_same_result(db, scientist, duel):
+    """With no challenger marked, Compare scores only the champion, from monitor_errors (the
+    join with every sale was Compare's slowest read at 100,000 series): the same numbers as
+    the join, and the join again whenever those errors are not in step with the store."""
+    from core.store import live_reads, session
+    from core.store import retrain as rs
+
+    champ, chall = duel
+    with_chall = challengers.report(db, window=4, grain="week")
+    challengers.remove(scientist, chall, db)
+    alone = challengers.report(db, window=4, grain="week")
+    assert alone.duels == [] and alone.champion == champ
+    assert alone.champion_accuracy == pytest.approx(with_chall.champion_accuracy, rel=1e-12)
+    assert alone.periods == with_chall.periods
+    with session(db) as s:
+        start = with_chall.window_start
+        assert live_reads.champion_total(s, champ, start, "week") == pytest.approx(rs.live_total(s, champ, start, "week"))
+        assert live_reads.champion_total(s, chall, start, "week") is None  # not the active version's errors
+    from core.store.db import raw
+
+    with session(db, write=True) as s:  # an upload whose refresh has not run yet
+        raw(s).execute("INSERT INTO datasets (file_name, sha256, rows_added, rows_updated, series_count, freq, "
+                       "columns, created_by, created_at) VALUES ('x', '', 0, 0, 0, 'D', '{}', 'sam', now())")
+    with session(db) as s:
+        assert live_reads.champion_total(s, champ, start, "week") is None

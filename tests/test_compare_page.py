@@ -194,3 +194,21 @@ def test_mark_and_unmark_a_challenger(db, versions):
     assert Shelfcast(db).retraining.challengers() == []
     viewer = open_compare("viewer")
     assert not viewer.exception and not [s for s in viewer.selectbox if s.key == "chal-add"]
+
+
+def test_policy_simulation_runs_only_when_switched_on(db, versions):
+    """At 100,000 series the replay took Compare's first view to 26 s: it runs by itself only
+    for a small fleet, and switched off it is not computed at all."""
+    from core.inventory import simulate
+
+    a, b = versions
+    registry.promote(SAM, a, "baseline")
+    at = open_compare("viewer")
+    assert at.toggle(key="cmp-sim-on").value  # a small fleet: on by itself
+    assert table(at, "cmp-sim-table") is not None
+    simulate._REPLAYS.clear()
+    at.toggle(key="cmp-sim-on").set_value(False).run()
+    assert not at.exception
+    assert not [d for d in at.dataframe if MARK["cmp-sim-table"] in d.value.columns]
+    assert any("replays the backtest" in c.value for c in at.caption)
+    assert simulate._REPLAYS == {}  # nothing was replayed

@@ -85,3 +85,22 @@ def test_form_offers_core_choices_best_first(db, tmp_path):
     assert at.number_input(key="train-horizon").max == MAX_HORIZON["D"]
     assert at.number_input(key="opt-max-iter").value == models.make("sklearn", "D").OPTIONS["max_iter"]
     assert not [n for n in at.number_input if n.key == "opt-samples"]  # Prophet is not a default candidate
+
+
+def test_one_series_is_picked_by_sku_then_store(db, tmp_path):
+    """At 100,000 series one list of every series was 100,000 options per view: a SKU, then
+    one of its stores; the chart is that series'."""
+    make_store(tmp_path, n_skus=3, days=120)
+    vid = training.train(SCI, "naive", horizon=7, folds=1, db=db)
+    at = open_page("train", SCI)
+    assert not at.exception, at.exception
+    skus = at.selectbox(key=f"res-sku-{vid}").options
+    assert len(skus) == 3
+    at.selectbox(key=f"res-sku-{vid}").set_value(skus[-1]).run()
+    store = at.selectbox(key=f"res-series-{vid}-{skus[-1]}")
+    assert store.options and all("(naive)" in o for o in store.options)
+    sid = store.value
+    assert not at.exception, at.exception
+    fig = at.get("plotly_chart")[0].proto.spec
+    assert skus[-1] in fig and "history, backtests" in fig
+    assert isinstance(sid, int)

@@ -5,12 +5,17 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
+from core.store import version_rollups
 from core.store.db import raw
 
 
 def common_wape(s: Session, challenger: int, active: int) -> dict:
     """WAPE of each version over the backtest points both hold, and what those points are:
-    keys challenger_wape, active_wape, series, cutoffs (sorted dates), points."""
+    keys challenger_wape, active_wape, series, cutoffs (sorted dates), points. From the
+    versions' per-(series, cut-off) rollups when they say exactly which points both hold."""
+    got = version_rollups.common_wape(s, challenger, active)
+    if got is not None:
+        return got
     row = raw(s).execute(
         """WITH c AS (SELECT series_id, cutoff, ds, y, yhat FROM chosen_backtests([?])
                       WHERE y IS NOT NULL AND yhat IS NOT NULL),

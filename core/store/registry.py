@@ -13,7 +13,7 @@ import pandas as pd
 from sqlalchemy import text
 from sqlmodel import Field, Session, SQLModel, select
 
-from core.store import metrics, sales, versions  # noqa: F401  (their DDL must precede ours)
+from core.store import metrics, sales, summaries, version_rollups, versions  # noqa: F401  (their DDL must precede ours)
 from core.store.base import id_field, now, save
 from core.store.db import raw
 from core.store.schema import DDL
@@ -110,17 +110,11 @@ def get_version(s: Session, version_id: int):
 
 def pooled_wape(s: Session, version_ids: list[int]) -> dict[int, float | None]:
     """Pooled backtest WAPE per version: sum|y - yhat| / sum|y| over every series, fold and date
-    of the version's chosen models (None where the backtest has no actuals)."""
+    of the version's chosen models (None where the backtest has no actuals). Read from the
+    version's rollup (core.store.version_rollups), the raw backtests for a version without one."""
     if not version_ids:
         return {}
-    rows = raw(s).execute(
-        """SELECT version_id, metric_wape(y, yhat) FROM chosen_backtests(?)
-            WHERE y IS NOT NULL AND yhat IS NOT NULL GROUP BY version_id""",
-        [list(version_ids)],
-    ).fetchall()
-    out: dict[int, float | None] = dict.fromkeys(version_ids)
-    out.update({int(v): (None if w is None else float(w)) for v, w in rows})
-    return out
+    return version_rollups.pooled_wape(s, list(version_ids))
 
 
 def versions_frame(s: Session, include_archived: bool = False) -> pd.DataFrame:
@@ -168,7 +162,15 @@ def history_frame(s: Session, scope: str = SCOPE) -> pd.DataFrame:
 
 
 def per_sku_wape(s: Session, version_ids: list[int], level: str) -> pd.DataFrame:
-    """Long frame version_id, sku[, store], abs_err, abs_y, wape, n from the backtests.
+    """Long frame version_id, sku[, store], abs_err, abs_y, wape, n: from the versions' rollups
+    (core.store.version_rollups), the raw backtests (`raw_per_sku_wape`) for any without."""
+    if level not in ("sku", "sku_store"):
+        raise ValueError(f"level must be 'sku' or 'sku_store', not {level!r}")
+    return version_rollups.per_sku_wape(s, list(version_ids), level)
+
+
+def raw_per_sku_wape(s: Session, version_ids: list[int], level: str) -> pd.DataFrame:
+    """per_sku_wape from every backtest row.
 
     level 'sku': the stores' actuals and predictions are summed per SKU, fold and date first
     (the error of the SKU's total), then pooled over dates and folds. level 'sku_store': one
@@ -198,13 +200,19 @@ def sku_backtests(
     s: Session, version_ids: list[int], sku: str, store: str | None = None
 ) -> pd.DataFrame:
     """Backtest predictions of the chosen models for one SKU (at one store, or summed over its
-    stores): version_id, fold, cutoff, ds, y, yhat."""
+    stores): version_id, fold, cutoff, ds, y, yhat. Stores summed come from the versions'
+    rollups; one store (or a version without rollups) reads only that SKU's series' rows."""
+    if store is None:
+        got = version_rollups.sku_backtests(s, list(version_ids), sku)
+        if got is not None:
+            return got
+    ids = summaries.series_ids(s, sku, store)
     return raw(s).execute(
         """SELECT version_id, fold, min(cutoff) AS cutoff, ds, sum(y) AS y, sum(yhat) AS yhat
-            FROM chosen_backtests(?) JOIN series se USING (series_id)
-            WHERE se.sku = ? AND (? IS NULL OR se.store = ?)
+            FROM chosen_backtests(?)
+            WHERE series_id BETWEEN ? AND ? AND list_contains(?, series_id)
             GROUP BY version_id, fold, ds ORDER BY version_id, fold, ds""",
-        [list(version_ids), sku, store, store],
+        [list(version_ids), min(ids, default=0), max(ids, default=-1), ids],
     ).df()
 
 
@@ -212,14 +220,16 @@ def sku_forecasts(
     s: Session, version_ids: list[int], sku: str, store: str | None = None
 ) -> pd.DataFrame:
     """Final forecasts for one SKU (one store or summed): version_id, ds, yhat, yhat_lower,
-    yhat_upper. Summed interval bounds are an upper bound on the spread of the total."""
+    yhat_upper. Summed interval bounds are an upper bound on the spread of the total. Reads
+    only that SKU's series' rows (their ids are adjacent: a range DuckDB checks per row group)."""
+    ids = summaries.series_ids(s, sku, store)
     return raw(s).execute(
         """SELECT version_id, ds, sum(yhat) AS yhat, sum(yhat_lower) AS yhat_lower,
                   sum(yhat_upper) AS yhat_upper
-           FROM forecasts JOIN series se USING (series_id)
-           WHERE list_contains(?, version_id) AND se.sku = ? AND (? IS NULL OR se.store = ?)
+           FROM forecasts
+           WHERE list_contains(?, version_id) AND series_id BETWEEN ? AND ? AND list_contains(?, series_id)
            GROUP BY version_id, ds ORDER BY version_id, ds""",
-        [list(version_ids), sku, store, store],
+        [list(version_ids), min(ids, default=0), max(ids, default=-1), ids],
     ).df()
 
 
