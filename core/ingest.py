@@ -880,3 +880,5 @@ def _monitor(result: IngestResult, actor: Actor, db) -> None:
 
 
 AFTER_INGEST.append(_monitor)
+
+import core.rollups  # noqa: E402, F401 - registers the sales rollup refresh (the Data page reads it)
