@@ -28,7 +28,7 @@ class SeasonalNaive(Forecaster):
         m = np.where(n >= self.season, self.season, 1)
         # Seasonal differences y[t] - y[t-m] of every row that has a row m periods back in its
         # own series (rows are contiguous per series, so: the row m back has the same series).
-        sid = np.repeat(np.arange(len(ids), dtype=np.int32), n)
+        sid = np.repeat(np.arange(len(ids)), n)  # intp: what bincount takes without a converted copy
         if (m == self.season).all():
             s = self.season
             ok = sid[s:] == sid[:-s]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from core import backtest as bt_mod
@@ -111,7 +112,7 @@ def backtest(run: Run, ctx: FitContext) -> None:
     frames = [bt_mod.run(lambda m=m: run.make(m), run.y, run.regs, run.freq, run.horizon, run.cuts, ctx)
               for m in run.params["models"]]
     run.bt = pd.concat(frames, ignore_index=True)
-    first = run.y[run.y["ds"] <= run.cuts[0]]
+    first = run.y.loc[run.y["ds"].to_numpy() <= np.datetime64(run.cuts[0]), ["series_id", "y"]]
     run.scale = metrics.naive_scale(first, season_length(run.freq))
 
 
