@@ -93,7 +93,7 @@ def _steps_in_order(sid: np.ndarray, fold: np.ndarray, ds: np.ndarray) -> np.nda
     return np.arange(len(sid)) - np.repeat(start, n) + 1
 
 
-def _scale_of(sc: pd.DataFrame, sid: np.ndarray, cutoff: np.ndarray) -> np.ndarray:
+def scale_of(sc: pd.DataFrame, sid: np.ndarray, cutoff: np.ndarray) -> np.ndarray:
     """Each row's scale from `scales` rows by (series_id, cutoff), NaN where there is none (the
     lookup a left merge would do, per cut-off: a handful of them)."""
     out = np.full(len(sid), np.nan)
@@ -120,7 +120,7 @@ def calibrate(rows: pd.DataFrame, sc: pd.DataFrame, qs: tuple[float, ...], horiz
                                 r["scale"].to_numpy(float), r["step"].to_numpy())
     else:  # the same rows, in the backtest's order (quantiles do not depend on the order)
         y, yhat = rows["y"].to_numpy(float), rows["yhat"].to_numpy(float)
-        scale = _scale_of(sc, sid, rows["cutoff"].to_numpy())
+        scale = scale_of(sc, sid, rows["cutoff"].to_numpy())
     ok = ~np.isnan(y) & ~np.isnan(yhat) & (scale > 0)
     if not ok.any():
         return np.zeros((horizon, len(qs)))
