@@ -12,7 +12,7 @@ from core.models.base import FitContext
 from core.models.classify import classify
 from core.models.data import complete
 from core.models.naive import SeasonalNaive
-from core.training import steps
+from core.training import selection, steps
 
 QS = (0.1, 0.5, 0.9)
 
@@ -120,3 +120,16 @@ def test_honest_quantile_scores_equal_the_per_cutoff_frames(y, bt):
     want = metrics.quantile_scores(s["y"].to_numpy(), {q: s[quantiles.column(q)].to_numpy() for q in QS})
     want["band_coverage"] = float(((s["y"] >= s["p10"]) & (s["y"] <= s["p90"])).mean())
     assert got == {"levels": list(QS), **want}
+
+
+def test_picked_by_mask_equals_the_merge():
+    def merged(rows, chosen):
+        r = rows.merge(chosen.rename("chosen"), left_on="series_id", right_index=True)
+        return r[r["model"] == r["chosen"]].drop(columns="chosen")
+
+    rows = pd.DataFrame({"series_id": np.repeat(np.arange(20), 4), "model": np.tile(["naive", "naive", "sklearn", "sklearn"], 20),
+                         "y": np.arange(80.0)})
+    for chosen in (pd.Series("naive", index=np.arange(20)), pd.Series("sklearn", index=np.arange(20)),
+                   pd.Series("naive", index=np.arange(15)), pd.Series(np.where(np.arange(20) % 2, "naive", "sklearn"), index=np.arange(20))):
+        for r in (rows, rows[rows["model"] == "naive"], rows[rows["model"] == "naive"].reset_index(drop=True)):
+            pd.testing.assert_frame_equal(selection.picked(r, chosen), merged(r, chosen), check_exact=True)
