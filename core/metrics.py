@@ -115,18 +115,31 @@ def compute(y: np.ndarray, yhat: np.ndarray, lower: np.ndarray | None = None,
 
 def naive_scale(train: pd.DataFrame, season: int) -> pd.Series:
     """Per series: mean |y_t - y_{t-season}| over the training rows (the MASE denominator).
-    Falls back to lag 1 for series shorter than a season; NaN when even that is impossible."""
-    df = train[["series_id", "y"]]
-    sid = df["series_id"].to_numpy()
-    order = np.argsort(sid, kind="stable")  # rows of a series keep their order
-    y = df["y"].to_numpy(float)[order]
-    ids, start, n = np.unique(sid[order], return_index=True, return_counts=True)
+    Falls back to lag 1 for series shorter than a season; NaN when even that is impossible.
+    Rows are taken in their order within each series; a frame already grouped by series (what
+    training passes) is used as it is, without a sort or a copy of its rows."""
+    sid = train["series_id"].to_numpy()
+    y = train["y"].to_numpy(float)
+    if len(sid) > 1 and not (sid[1:] >= sid[:-1]).all():
+        order = np.argsort(sid, kind="stable")  # rows of a series keep their order
+        sid, y = sid[order], y[order]
+        del order
+    from core.models.data import runs
+
+    ids, start, n = runs(sid)
     m = np.where(n > season, season, 1)
-    pos = np.arange(len(y)) - np.repeat(start, n)
-    lag = np.repeat(m, n)
-    ok = pos >= lag
-    g = np.repeat(np.arange(len(ids)), n)[ok]
-    d = np.abs(y[ok] - y[np.flatnonzero(ok) - lag[ok]])
+    code = np.repeat(np.arange(len(ids)), n)
+    if len(ids) and (m == season).all():  # rows `season` back in the same series: no lag arrays
+        ok = code[season:] == code[:-season]
+        d = np.abs(y[season:] - y[:-season])[ok]
+        g = code[season:][ok]
+    else:
+        pos = np.arange(len(y)) - np.repeat(start, n)
+        lag = np.repeat(m, n)
+        ok = pos >= lag
+        g = code[ok]
+        d = np.abs(y[ok] - y[np.flatnonzero(ok) - lag[ok]])
+    del ok, code
     cnt = np.bincount(g, minlength=len(ids))
     with np.errstate(divide="ignore", invalid="ignore"):
         mean = np.bincount(g, d, minlength=len(ids)) / cnt

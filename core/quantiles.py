@@ -47,20 +47,25 @@ def column(q: float) -> str:
 
 def scales(y: pd.DataFrame, cutoffs: list[pd.Timestamp], window: int) -> pd.DataFrame:
     """series_id, cutoff, scale: mean |y| over the last `window` rows up to each cut-off (array
-    sums over the sorted frame, no per-series call)."""
+    sums over the sorted frame, no per-series call). Only each series' last `window` rows up to
+    a cut-off are gathered (a series' rows up to a date are a prefix of its run in the sorted
+    frame), not a copy of every row per cut-off."""
     from core.models.data import runs, sort_long
 
     y = sort_long(y)
-    sid, ds, v = y["series_id"].to_numpy(), y["ds"].to_numpy(), np.abs(y["y"].to_numpy(float))
+    sid, ds, v = y["series_id"].to_numpy(), y["ds"].to_numpy(), y["y"].to_numpy(float)
+    ids, start, _ = runs(sid)
     frames = []
     for cut in cutoffs:
         past = ds <= np.datetime64(pd.Timestamp(cut))
-        ids, start, n = runs(sid[past])
-        g = np.repeat(np.arange(len(ids)), n)
-        back = np.repeat(start + n, n) - 1 - np.arange(len(g))  # 0 = the last row up to the cut
-        inside = back < window
-        total = np.bincount(g[inside], v[past][inside], minlength=len(ids))
-        frames.append(pd.DataFrame({"series_id": ids, "cutoff": pd.Timestamp(cut),
+        k = np.add.reduceat(past, start, dtype=np.int64) if len(start) else np.zeros(0, np.int64)
+        has = k > 0
+        n, first = k[has], start[has]
+        w = np.minimum(n, window)
+        g = np.repeat(np.arange(len(n)), w)
+        rows = np.repeat(first + n - w, w) + (np.arange(len(g)) - np.repeat(np.cumsum(w) - w, w))
+        total = np.bincount(g, np.abs(v[rows]), minlength=len(n))
+        frames.append(pd.DataFrame({"series_id": ids[has], "cutoff": pd.Timestamp(cut),
                                     "scale": total / np.minimum(n, window)}))
     out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["series_id", "cutoff", "scale"])
     return out
@@ -72,16 +77,55 @@ def with_steps(rows: pd.DataFrame) -> pd.DataFrame:
     return rows.assign(step=rows.groupby(["model", "series_id", "fold"]).cumcount() + 1)
 
 
+def _steps_in_order(sid: np.ndarray, fold: np.ndarray, ds: np.ndarray) -> np.ndarray | None:
+    """`step` of rows already grouped as a backtest writes them (by fold, then series, dates
+    ascending): each row's place in its (series, fold) run plus one. None when the rows are in
+    another order (then `with_steps` sorts them)."""
+    if len(sid) < 2:
+        return np.ones(len(sid), np.int64)
+    same_f = fold[1:] == fold[:-1]
+    same = same_f & (sid[1:] == sid[:-1])
+    if not ((fold[1:] >= fold[:-1]).all() and (~same_f | (sid[1:] >= sid[:-1])).all()
+            and (~same | (ds[1:] > ds[:-1])).all()):
+        return None
+    start = np.concatenate([[0], np.flatnonzero(~same) + 1])
+    n = np.diff(np.append(start, len(sid)))
+    return np.arange(len(sid)) - np.repeat(start, n) + 1
+
+
+def scale_of(sc: pd.DataFrame, sid: np.ndarray, cutoff: np.ndarray) -> np.ndarray:
+    """Each row's scale from `scales` rows by (series_id, cutoff), NaN where there is none (the
+    lookup a left merge would do, per cut-off: a handful of them)."""
+    out = np.full(len(sid), np.nan)
+    cuts = sc["cutoff"].to_numpy()
+    for cut in np.unique(cuts):
+        at = cutoff == cut
+        if not at.any():
+            continue
+        mine = cuts == cut
+        pos = pd.Index(sc["series_id"].to_numpy()[mine]).get_indexer(sid[at])
+        got = sc["scale"].to_numpy(float)[mine][np.maximum(pos, 0)]
+        out[at] = np.where(pos >= 0, got, np.nan)
+    return out
+
+
 def calibrate(rows: pd.DataFrame, sc: pd.DataFrame, qs: tuple[float, ...], horizon: int) -> np.ndarray:
     """(horizon x len(qs)) scaled-error quantiles from backtest rows (series_id, fold, cutoff,
     ds, y, yhat) of one model."""
-    r = with_steps(rows.assign(model="m")).merge(sc, on=["series_id", "cutoff"], how="left")
-    ok = r["y"].notna() & r["yhat"].notna() & (r["scale"] > 0)
-    r = r[ok]
-    if r.empty:
+    sid, fold = rows["series_id"].to_numpy(), rows["fold"].to_numpy()
+    step = _steps_in_order(sid, fold, rows["ds"].to_numpy())
+    if step is None:
+        r = with_steps(rows.assign(model="m")).merge(sc, on=["series_id", "cutoff"], how="left")
+        y, yhat, scale, step = (r["y"].to_numpy(float), r["yhat"].to_numpy(float),
+                                r["scale"].to_numpy(float), r["step"].to_numpy())
+    else:  # the same rows, in the backtest's order (quantiles do not depend on the order)
+        y, yhat = rows["y"].to_numpy(float), rows["yhat"].to_numpy(float)
+        scale = scale_of(sc, sid, rows["cutoff"].to_numpy())
+    ok = ~np.isnan(y) & ~np.isnan(yhat) & (scale > 0)
+    if not ok.any():
         return np.zeros((horizon, len(qs)))
-    e = ((r["y"] - r["yhat"]) / r["scale"]).to_numpy(float)
-    step = r["step"].to_numpy()
+    e = (y[ok] - yhat[ok]) / scale[ok]
+    step = step[ok]
     pooled = np.quantile(e, qs)
     out = np.tile(pooled, (horizon, 1))
     for h in range(1, horizon + 1):
@@ -94,10 +138,17 @@ def calibrate(rows: pd.DataFrame, sc: pd.DataFrame, qs: tuple[float, ...], horiz
 def apply(fc: pd.DataFrame, table: np.ndarray, scale: pd.Series, qs: tuple[float, ...],
           nonneg: bool) -> pd.DataFrame:
     """Quantile columns for point forecasts (series_id, ds, yhat in step order per series)."""
-    fc = fc.sort_values(["series_id", "ds"])
-    step = fc.groupby("series_id").cumcount().to_numpy()
+    from core.models.data import is_sorted, runs
+
+    if is_sorted(fc):  # already in (series, date) order: steps from the runs, no sort
+        ids, start, n = runs(fc["series_id"].to_numpy())
+        step = np.arange(len(fc)) - np.repeat(start, n)
+        s = np.repeat(scale.reindex(ids).fillna(0.0).to_numpy(float), n) if len(ids) else np.zeros(0)
+    else:
+        fc = fc.sort_values(["series_id", "ds"])
+        step = fc.groupby("series_id").cumcount().to_numpy()
+        s = fc["series_id"].map(scale).fillna(0.0).to_numpy(float)
     step = np.minimum(step, len(table) - 1)
-    s = fc["series_id"].map(scale).fillna(0.0).to_numpy(float)
     vals = fc["yhat"].to_numpy(float)[:, None] + s[:, None] * table[step]
     if nonneg:
         vals = np.maximum(vals, 0.0)

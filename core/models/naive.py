@@ -28,7 +28,7 @@ class SeasonalNaive(Forecaster):
         m = np.where(n >= self.season, self.season, 1)
         # Seasonal differences y[t] - y[t-m] of every row that has a row m periods back in its
         # own series (rows are contiguous per series, so: the row m back has the same series).
-        sid = np.repeat(np.arange(len(ids), dtype=np.int32), n)
+        sid = np.repeat(np.arange(len(ids)), n)  # intp: what bincount takes without a converted copy
         if (m == self.season).all():
             s = self.season
             ok = sid[s:] == sid[:-s]
@@ -38,9 +38,16 @@ class SeasonalNaive(Forecaster):
             lag = np.repeat(m, n)
             ok = pos >= lag
             d, g = y[ok] - y[np.flatnonzero(ok) - lag[ok]], sid[ok]
+        del ok
         cnt = np.bincount(g, minlength=len(ids))
         mean = np.bincount(g, d, minlength=len(ids)) / np.maximum(cnt, 1)
-        var = np.bincount(g, (d - mean[g]) ** 2, minlength=len(ids)) / np.maximum(cnt, 1)
+        # (d - mean[g])², in one temporary (at 73M rows each one is half a gigabyte)
+        sq = mean[g]
+        np.subtract(d, sq, out=sq)
+        np.square(sq, out=sq)
+        del d
+        var = np.bincount(g, sq, minlength=len(ids)) / np.maximum(cnt, 1)
+        del sq, g
         absmean = np.bincount(sid, np.abs(y), minlength=len(ids)) / np.maximum(n, 1)
         self.sigma_ = np.where(cnt > 1, np.sqrt(var), absmean)
         self.ids_, self.m_ = ids, m
