@@ -246,3 +246,32 @@ def test_train_for_demo_makes_a_ready_best_of_version(daily):
     assert v.status == "ready" and v.kind == "best"
     assert json.loads(v.params)["candidates"] == ["naive", "sklearn"]
     assert said[0].startswith("Training a first forecast") and f"Version {vid}: ready" in said[-1]
+
+
+def test_training_builds_the_versions_page_rollups_in_its_final_write(daily):
+    """Compare, the gate and Train read per-version rollups at fleet scale; a version trained
+    without them would be read from raw rows until the store is next reopened by new code."""
+    from core.store import version_rollups
+    vid = training.train(SCI, "naive", horizon=7, folds=2, db=daily)
+    with session(daily) as s:
+        assert version_rollups.built(s, [vid]) == {vid}
+
+
+def test_a_run_shares_one_form_memo_per_model_across_its_folds(daily, monkeypatch):
+    """ETS/Theta search a series' form on the first fold and refit it later (core.models.make's
+    memo): the run must hand every fold the same memo, and a new run a new one."""
+    from core import models
+    seen: list[int] = []
+    real = models.make
+
+    def spy(name, freq, options=None, seed=0, memo=None):
+        if memo is not None:  # None: only to read a model's options, no fit
+            seen.append(id(memo))
+        return real(name, freq, options, seed, memo=memo)
+
+    monkeypatch.setattr(models, "make", spy)
+    training.train(SCI, "naive", horizon=7, folds=2, db=daily)
+    first = set(seen)
+    seen.clear()
+    training.train(SCI, "naive", horizon=7, folds=2, db=daily)
+    assert len(first) == 1 and len(set(seen)) == 1 and first != set(seen)

@@ -34,7 +34,7 @@ from core.errors import ShelfcastError, ValidationError
 from core.freq import default_horizon, family
 from core.models import ensemble
 from core.models.base import Cancelled, FitContext
-from core.store import datasets, sales, session, train_jobs
+from core.store import datasets, sales, session, train_jobs, version_rollups
 from core.store import versions as vstore
 from core.training import selection, steps
 
@@ -238,6 +238,7 @@ def _save(run: steps.Run, db, t0: float) -> None:
             metrics=run.summary, warnings=run.warns, params=run.params,
             duration_s=time.monotonic() - t0, n_series=run.n_series, quantiles=run.quantiles,
             classes=run.classes)
+        version_rollups.build(s, run.vid)  # the pages' per-version rollups, in the same transaction
 
 
 def mark_interrupted(db=None) -> list[int]:

@@ -55,6 +55,7 @@ class Run:
     items: list = field(default_factory=list)
     explain: dict = field(default_factory=dict)
     summary: dict = field(default_factory=dict)
+    memos: dict = field(default_factory=dict)  # model -> the run's memo (core.models.make)
 
     @property
     def seed(self) -> int:
@@ -65,7 +66,8 @@ class Run:
         return int(self.y["series_id"].nunique())
 
     def make(self, name: str):
-        return models.make(name, self.freq, self.params["options"][name], self.seed)
+        return models.make(name, self.freq, self.params["options"][name], self.seed,
+                           memo=self.memos.setdefault(name, {}))
 
 
 def load(vid: int, db) -> Run:
