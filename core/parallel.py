@@ -23,11 +23,14 @@ def dask_address() -> str | None:
 
 
 def n_workers() -> int:
-    """SHELFCAST_WORKERS, else every core (the machine is the fleet's only tenant)."""
+    """SHELFCAST_WORKERS, else every core (the machine is the fleet's only tenant). Unset, empty,
+    0 or not a number mean every core (it once read `max(1, 0) or cores`, which is always 1, so
+    the fleet ran in one process unless the variable was set)."""
     try:
-        return max(1, int(os.environ.get("SHELFCAST_WORKERS", "0"))) or (os.cpu_count() or 1)
+        n = int(os.environ.get("SHELFCAST_WORKERS", "") or 0)
     except ValueError:
-        return os.cpu_count() or 1
+        n = 0
+    return n if n > 0 else (os.cpu_count() or 1)
 
 
 _clients: dict[str, Any] = {}

@@ -3,6 +3,8 @@ pool; forecasts identical to a plain loop of the same fits (real Prophet fits, 2
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pandas as pd
 
@@ -27,6 +29,17 @@ def test_chunks_longest_first_shrinking_and_complete():
     assert chunks([], 2) == []
 
 
+def test_workers_default_to_every_core(monkeypatch):
+    """Regression: `max(1, 0) or cores` read 1 when SHELFCAST_WORKERS was unset, so the fleet
+    (and its benchmark) ran every fit in the parent process."""
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    monkeypatch.delenv("SHELFCAST_WORKERS", raising=False)
+    assert parallel.n_workers() == 4
+    for value, want in (("", 4), ("0", 4), ("-2", 4), ("x", 4), ("1", 1), ("3", 3)):
+        monkeypatch.setenv("SHELFCAST_WORKERS", value)
+        assert parallel.n_workers() == want, value
+
+
 def test_fleet_on_two_workers_equals_plain_loop(monkeypatch):
     monkeypatch.setenv("SHELFCAST_WORKERS", "2")
     df = long_frame(demo_frame(n_skus=4, days=200))
@@ -48,3 +61,19 @@ def test_fleet_on_two_workers_equals_plain_loop(monkeypatch):
         np.testing.assert_allclose(row["yhat"], np.maximum(yhat, 0), atol=1e-9)
         np.testing.assert_allclose(row["yhat_upper"], np.maximum(hi, 0), atol=1e-9)
     assert list(got.columns) == ["series_id", "ds", "yhat", "yhat_lower", "yhat_upper"]
+    # the timeline: every series once, fitted in worker processes (not the parent), CPU counted
+    tr = model.trace
+    assert sorted(tr["series_id"]) == [1, 2, 3, 4]
+    assert os.getpid() not in set(tr["pid"])
+    assert (tr["end"] > tr["start"]).all() and (tr["cpu"] > 0).all()
+
+
+def test_default_settings_fit_in_worker_processes(monkeypatch):
+    """With nothing configured the fits leave the parent process (one worker per core)."""
+    monkeypatch.delenv("SHELFCAST_WORKERS", raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    y = complete(long_frame(demo_frame(n_skus=3, days=120)), "D")
+    model = make("prophet", "D", {"uncertainty_samples": 0})
+    got = model.fit_predict(y, 7, None, FitContext(keep=True))
+    assert len(got) == 21 and os.getpid() not in set(model.trace["pid"])
+
