@@ -23,9 +23,14 @@ def dask_address() -> str | None:
 
 
 def n_workers() -> int:
-    """SHELFCAST_WORKERS, else every core (the machine is the fleet's only tenant). Unset, empty,
-    0 or not a number mean every core (it once read `max(1, 0) or cores`, which is always 1, so
-    the fleet ran in one process unless the variable was set)."""
+    """How many fits can run at once. On Dask, the cluster's worker threads (so that a fleet is
+    cut into enough chunks for every worker); locally SHELFCAST_WORKERS, else every core (the
+    machine is the fleet's only tenant). Unset, empty, 0 or not a number mean every core (it
+    once read `max(1, 0) or cores`, which is always 1: the fleet ran in one process unless the
+    variable was set)."""
+    addr = dask_address()
+    if addr:
+        return max(1, sum(_client(addr).nthreads().values()))
     try:
         n = int(os.environ.get("SHELFCAST_WORKERS", "") or 0)
     except ValueError:
@@ -36,18 +41,23 @@ def n_workers() -> int:
 _clients: dict[str, Any] = {}
 
 
+def _client(addr: str) -> Any:
+    """One connection per scheduler address, kept for the life of the process."""
+    from distributed import Client
+
+    client = _clients.get(addr)
+    if client is None or client.status not in ("running", "connecting"):
+        client = _clients[addr] = Client(addr, set_as_default=False, timeout="20s")
+    return client
+
+
 @contextmanager
 def backend():
     """The joblib backend for per-series fits: Dask if a scheduler is configured, else loky
     with one BLAS/OpenMP thread per worker."""
     addr = dask_address()
     if addr:
-        from distributed import Client
-
-        client = _clients.get(addr)
-        if client is None or client.status not in ("running", "connecting"):
-            client = _clients[addr] = Client(addr, set_as_default=False, timeout="20s")
-        with client.as_current(), joblib.parallel_config(backend="dask"):
+        with _client(addr).as_current(), joblib.parallel_config(backend="dask"):
             yield "dask"
     else:
         with joblib.parallel_config(backend="loky", inner_max_num_threads=1):
@@ -87,8 +97,10 @@ def warm(fn: Callable[[], Any], n_jobs: int | None = None) -> list[Any]:
     workers (and what they imported) between calls for 300 s of idleness, so a server or a
     benchmark warms once. Best effort: one call per worker is likely, not guaranteed (a fast
     worker may take two). Nothing to do with one worker or on Dask (its workers are long-lived)."""
+    if dask_address():
+        return []
     n_jobs = n_jobs or n_workers()
-    if n_jobs == 1 or dask_address():
+    if n_jobs == 1:
         return []
     out: list[Any] = []
     with backend():

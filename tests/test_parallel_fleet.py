@@ -40,6 +40,38 @@ def test_workers_default_to_every_core(monkeypatch):
         assert parallel.n_workers() == want, value
 
 
+def test_workers_on_dask_are_the_clusters_threads(monkeypatch):
+    """Chunks are cut for the cluster, not for this machine's cores: with 2 local cores and 20
+    Dask workers the first chunk held a sixth of the fleet, one worker's share three times over."""
+    from distributed import LocalCluster
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    with LocalCluster(n_workers=1, threads_per_worker=3, processes=False, dashboard_address=None) as c:
+        monkeypatch.setenv("SHELFCAST_DASK_SCHEDULER", c.scheduler_address)
+        assert parallel.n_workers() == 3
+        assert parallel.warm(warm) == []  # Dask workers are long-lived: nothing to warm
+        parallel._clients.pop(c.scheduler_address).close()
+
+
+def _plotting_blocked() -> tuple[int, bool]:
+    import sys
+
+    return os.getpid(), sys.modules.get("matplotlib", "absent") is None
+
+
+def test_workers_start_without_plotting_libraries():
+    """A loky worker keeps matplotlib/plotly out (Prophet imports them only to plot); the
+    parent process, which may plot, is left alone."""
+    out = parallel.warm(warm, n_jobs=2)
+    assert all(pid != os.getpid() for pid in out)
+    got = parallel.warm(_plotting_blocked, n_jobs=2)
+    assert got and all(blocked for _, blocked in got)
+    warm()
+    import sys
+
+    assert sys.modules.get("matplotlib", "absent") is not None
+
+
 def test_fleet_on_two_workers_equals_plain_loop(monkeypatch):
     monkeypatch.setenv("SHELFCAST_WORKERS", "2")
     df = long_frame(demo_frame(n_skus=4, days=200))
