@@ -12,7 +12,7 @@ from core import parallel
 from core.models import make
 from core.models.base import FitContext, future_dates
 from core.models.data import complete
-from core.models.prophet_fleet import chunks, fit_one, warm
+from core.models.prophet_fleet import chunks, fit_one, series_arrays, warm
 from tests.train_helpers import demo_frame, long_frame
 
 
@@ -27,6 +27,31 @@ def test_chunks_longest_first_shrinking_and_complete():
     assert sizes == sorted(sizes, reverse=True) and sizes[0] > 1  # big first, shrinking
     assert sizes[-1] == 1 and sizes[-2] == 1  # no worker is left holding a big last chunk
     assert chunks([], 2) == []
+    big = [len(c) for c in chunks([(i, None, np.zeros(730)) for i in range(100_000)], workers=2)]
+    assert sum(big) == 100_000 and max(big) == 25  # progress and cancel every ~2 s of work
+
+
+def test_series_arrays_slices_each_series_and_aligns_regressors():
+    days = pd.date_range("2024-01-01", periods=6)
+    train = pd.DataFrame({"series_id": [1] * 6 + [2] * 4 + [3] * 5,
+                          "ds": list(days) + list(days[2:]) + list(days[1:]),
+                          "y": np.arange(15.0)})
+    fut = pd.date_range("2024-01-07", periods=2)
+    every = days.append(fut)
+    regs = pd.DataFrame({"series_id": [1] * 8 + [2] * 7, "ds": list(every) + list(every[1:]),
+                         "price": np.arange(15.0) + 100, "promo": np.arange(15.0) % 2})
+    regs = regs.drop(index=[3, 9]).sample(frac=1, random_state=0)  # holes, any row order
+    got = list(series_arrays(train, regs, fut))
+    assert [g[0] for g in got] == [1, 2, 3]
+    for sid, ds, y, r in got:
+        mine = train[train["series_id"] == sid]
+        assert list(ds) == list(mine["ds"]) and list(y) == list(mine["y"])
+        want = regs[regs["series_id"] == sid].set_index("ds")
+        for name in ("price", "promo"):  # history then horizon; NaN where nothing is known
+            expect = want[name].reindex(pd.DatetimeIndex(mine["ds"]).append(fut)).to_numpy()
+            np.testing.assert_array_equal(r[name], expect)
+    assert np.isnan(got[2][3]["price"]).all()  # series 3 has no regressor rows
+    assert [r for *_, r in series_arrays(train, None, fut)] == [{}, {}, {}]
 
 
 def test_workers_default_to_every_core(monkeypatch):
