@@ -95,14 +95,22 @@ def timeline(model: ProphetFleet, y: pd.DataFrame, horizon: int) -> dict:
             "fleet_cpu": float(tr["cpu"].sum())}
 
 
-def show(name: str, r: dict, n: int) -> None:
+def show(name: str, r: dict, n: int, cold: bool) -> None:
     print(f"{name}: wall {r['wall']:.2f} s, this process {r['parent']:.2f} s CPU, "
-          f"workers {r['fleet_cpu']:.2f} s CPU ({1000 * r['fleet_cpu'] / n:.0f} ms/series)")
+          f"workers {r['fleet_cpu']:.2f} s CPU in fits ({1000 * r['fleet_cpu'] / n:.0f} ms/series)")
     for pid, w in r["per"].iterrows():
         idle = 1 - w["busy"] / r["wall"]
-        print(f"  worker {pid}: {int(w['fits'])} fits, first fit at +{w['first']:.2f} s, last ends +{w['last']:.2f} s, "
-              f"busy {w['busy']:.2f} s (idle {idle:.0%} of the run), CPU in fits {w['cpu']:.2f} s, "
-              f"CPU since the process started, outside fits {w['other']:.2f} s")
+        start = f", start-up (process, imports) {w['other']:.2f} s CPU" if cold else ""
+        print(f"  worker {pid}: {int(w['fits'])} fits, first at +{w['first']:.2f} s, last ends +{w['last']:.2f} s, "
+              f"busy {w['busy']:.2f} s (idle {idle:.0%} of the run), CPU in fits {w['cpu']:.2f} s{start}")
+
+
+def autogroup() -> bool:
+    """Linux's autogroup gives each session, not each process, a fair share of the CPU."""
+    try:
+        return Path("/proc/sys/kernel/sched_autogroup_enabled").read_text().strip() == "1"
+    except OSError:
+        return False
 
 
 def main() -> None:
@@ -144,8 +152,8 @@ def main() -> None:
     same &= np.allclose(np.concatenate(loop), cold["fc"]["yhat"].to_numpy(), rtol=0, atol=1e-9)
 
     print(f"\nplain loop: wall {t_loop:.2f} s, CPU {c_loop:.2f} s ({1000 * c_loop / n:.0f} ms/series), 1 core")
-    show("parallel, cold pool", cold, n)
-    show("parallel, warm pool", hot, n)
+    show("parallel, cold pool", cold, n, True)
+    show("parallel, warm pool", hot, n, False)
     print(f"chunks (series each, longest series first): {hot['sizes']}")
 
     w = min(workers, cores)
@@ -159,10 +167,16 @@ def main() -> None:
           f"{', '.join(f'{x:.2f}' for x in ready)} s CPU)")
     print(f"speed-up measured now (wall, load {load()}): warm {t_loop / hot['wall']:.2f}x, "
           f"cold {t_loop / cold['wall']:.2f}x  (target >= 1.8x on 2 idle cores)")
+    if autogroup() and os.getloadavg()[0] > 1.5:
+        print("  (autogroup is on: the kernel shares the CPU per session, so on a busy machine the "
+              "workers together get about what the loop alone got; wall ratios need idle cores)")
+    balance = sum(hot["costs"]) / (w * replay(hot["costs"], w))
     print(f"speed-up expected on {w} idle cores (loop CPU / critical path): warm {c_loop / path:.2f}x, "
           f"cold {c_loop / path_cold:.2f}x; a training run (3 folds + final fit, one cold pool) "
           f"~ {4 * c_loop / (path_cold + 3 * path):.2f}x")
-    print(f"fleet CPU / loop CPU {(hot['fleet_cpu'] + hot['parent']) / c_loop:.2f} (parallel overhead)")
+    print(f"load balance of the chunks {balance:.1%}; fleet CPU / loop CPU "
+          f"{(hot['fleet_cpu'] + hot['parent']) / c_loop:.2f} (parallel overhead: this process's "
+          f"{1000 * hot['parent'] / n:.1f} ms/series, and the fits' CPU as measured in the workers)")
     print(f"vCPU-s / series  {hot['wall'] * w / n:7.2f}    (target <= 1.0; wall x {w} cores)")
     print(f"identical forecasts: {same}")
     print(f"load average at end {load()}")
