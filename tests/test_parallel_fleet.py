@@ -4,13 +4,15 @@ pool; forecasts identical to a plain loop of the same fits (real Prophet fits, 2
 from __future__ import annotations
 
 import os
+import threading
+import time
 
 import numpy as np
 import pandas as pd
 
 from core import parallel
 from core.models import make
-from core.models.base import FitContext, future_dates
+from core.models.base import Cancelled, FitContext, future_dates
 from core.models.data import complete
 from core.models.prophet_fleet import chunks, fit_one, series_arrays, warm
 from tests.train_helpers import demo_frame, long_frame
@@ -95,6 +97,47 @@ def test_workers_start_without_plotting_libraries():
     import sys
 
     assert sys.modules.get("matplotlib", "absent") is not None
+
+
+def _nap(i: int) -> tuple[int, int, str | None]:
+    if i < 0:
+        raise ValueError("a fit failed")
+    time.sleep(0.2)
+    return i, os.getpid(), os.environ.get("OMP_NUM_THREADS")
+
+
+def test_a_cancel_or_a_failure_stops_only_its_own_run():
+    """Regression: joblib aborted a cancelled run by killing the process's one pool, so another
+    run in flight (a second user's training in the server) failed with "The executor underlying
+    Parallel has been shutdown", and the next run paid the workers' start again."""
+    parallel.warm(warm, n_jobs=2)
+    before = set(parallel.pool(2)._processes)  # the worker processes, by pid
+    assert len(before) == 2
+    out: dict[str, object] = {}
+
+    def job(name: str, cancel_after: int | None, first: int = 0) -> None:
+        got: list[tuple] = []
+        try:
+            parallel.run(_nap, [(i,) for i in range(first, 10)], on_result=got.append, n_jobs=2,
+                         should_cancel=lambda: cancel_after is not None and len(got) >= cancel_after)
+            out[name] = got
+        except (Cancelled, ValueError) as exc:
+            out[name] = type(exc).__name__
+
+    runs = [threading.Thread(target=job, args=("whole", None)),
+            threading.Thread(target=job, args=("cancelled", 2)),
+            threading.Thread(target=job, args=("failed", None, -1))]
+    for t in runs:
+        t.start()
+        time.sleep(0.1)
+    for t in runs:
+        t.join(120)
+    assert out["cancelled"] == "Cancelled" and out["failed"] == "ValueError"
+    whole = out["whole"]
+    assert sorted(r[0] for r in whole) == list(range(10))
+    assert {r[2] for r in whole} == {"1"}  # one OpenMP thread per worker
+    assert {pid for _, pid, _ in whole} <= before  # the same warm workers throughout
+    assert set(parallel.pool(2)._processes) == before
 
 
 def test_fleet_on_two_workers_equals_plain_loop(monkeypatch):
