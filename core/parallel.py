@@ -1,21 +1,29 @@
-"""Running many independent fits (one per series) in parallel: joblib over local processes
-(loky) by default, or a Dask cluster when SHELFCAST_DASK_SCHEDULER=tcp://host:port is set.
+"""Running many independent fits (one per series) in parallel: a pool of local worker processes
+(loky's reusable executor) by default, or a Dask cluster (through joblib's Dask backend) when
+SHELFCAST_DASK_SCHEDULER=tcp://host:port is set.
 
-Why joblib: the same code runs on loky, threads or Dask by changing the backend only, results
-stream back as they finish (progress and cancel between results), and loky caps the BLAS/OpenMP
-threads inside each worker so that two cores are not oversubscribed.
+Why loky's executor itself, not joblib.Parallel over it: joblib aborts a run (a cancel, a failed
+fit) by killing the pool's workers, and the pool is one per process, so in the server one user's
+Cancel failed every other run in flight ("The executor underlying Parallel has been shutdown")
+and the next run paid the workers' start again. Here a run cancels only its own queued work and
+the pool stays up (and warm) for everyone. Each worker is capped at one BLAS/OpenMP thread, so
+that the cores are not oversubscribed.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from contextlib import contextmanager
+from itertools import islice
 from typing import Any
 
-import joblib
-
 from core.models.base import Cancelled
+
+IDLE_S = 300  # a worker left idle this long exits (its memory back); the next run starts it again
+_ONE_THREAD = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                                      "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")}
 
 
 def dask_address() -> str | None:
@@ -23,50 +31,96 @@ def dask_address() -> str | None:
 
 
 def n_workers() -> int:
-    """SHELFCAST_WORKERS, else every core (the machine is the fleet's only tenant)."""
+    """How many fits can run at once. On Dask, the cluster's worker threads (so that a fleet is
+    cut into enough chunks for every worker); locally SHELFCAST_WORKERS, else every core (the
+    machine is the fleet's only tenant). Unset, empty, 0 or not a number mean every core (it
+    once read `max(1, 0) or cores`, which is always 1: the fleet ran in one process unless the
+    variable was set)."""
+    addr = dask_address()
+    if addr:
+        return max(1, sum(_client(addr).nthreads().values()))
     try:
-        return max(1, int(os.environ.get("SHELFCAST_WORKERS", "0"))) or (os.cpu_count() or 1)
+        n = int(os.environ.get("SHELFCAST_WORKERS", "") or 0)
     except ValueError:
-        return os.cpu_count() or 1
+        n = 0
+    return n if n > 0 else (os.cpu_count() or 1)
 
 
 _clients: dict[str, Any] = {}
 
 
+def _client(addr: str) -> Any:
+    """One connection per scheduler address, kept for the life of the process."""
+    from distributed import Client
+
+    client = _clients.get(addr)
+    if client is None or client.status not in ("running", "connecting"):
+        client = _clients[addr] = Client(addr, set_as_default=False, timeout="20s")
+    return client
+
+
+def pool(n_jobs: int) -> Any:
+    """The process's pool of `n_jobs` local workers, started on first use and kept between runs
+    (loky's reusable executor: one per process, shared by every thread)."""
+    from joblib.externals.loky import get_reusable_executor
+
+    return get_reusable_executor(max_workers=n_jobs, timeout=IDLE_S, env=_ONE_THREAD)
+
+
 @contextmanager
 def backend():
-    """The joblib backend for per-series fits: Dask if a scheduler is configured, else loky
-    with one BLAS/OpenMP thread per worker."""
+    """Dask's joblib backend when a scheduler is configured (yields "dask"); else "loky", the
+    local pool, which needs no setting up."""
     addr = dask_address()
     if addr:
-        from distributed import Client
+        import joblib
 
-        client = _clients.get(addr)
-        if client is None or client.status not in ("running", "connecting"):
-            client = _clients[addr] = Client(addr, set_as_default=False, timeout="20s")
-        with client.as_current(), joblib.parallel_config(backend="dask"):
+        with _client(addr).as_current(), joblib.parallel_config(backend="dask"):
             yield "dask"
     else:
-        with joblib.parallel_config(backend="loky", inner_max_num_threads=1):
-            yield "loky"
+        yield "loky"
 
 
 def run(fn: Callable[..., Any], tasks: Iterable[tuple], *, on_result: Callable[[Any], None],
         should_cancel: Callable[[], bool] = lambda: False, n_jobs: int | None = None) -> None:
     """Call fn(*task) for every task, handing each result to `on_result` as it arrives (in any
-    order). Raises Cancelled, after stopping the remaining work, when should_cancel() turns
-    true. One worker or one task runs in this process (no start-up cost)."""
+    order). Raises Cancelled, after dropping the work not yet started, when should_cancel()
+    turns true (asked after every result and at least once a second). One worker or one task
+    runs in this process (no start-up cost)."""
     tasks = list(tasks)
+    if dask_address():
+        _run_dask(fn, tasks, on_result, should_cancel)
+        return
     n_jobs = n_jobs or n_workers()
-    if (n_jobs == 1 or len(tasks) <= 1) and not dask_address():
+    if n_jobs == 1 or len(tasks) <= 1:
         for t in tasks:
             if should_cancel():
                 raise Cancelled()
             on_result(fn(*t))
         return
+    ex, todo = pool(n_jobs), iter(tasks)
+    # a few tasks ahead of the workers, not all: they start in the order given (longest series
+    # first), runs from other threads interleave with this one, and a cancel has little to drop
+    running: set[Future] = {ex.submit(fn, *t) for t in islice(todo, 2 * n_jobs)}
+    try:
+        while running:
+            done, running = wait(running, timeout=1.0, return_when=FIRST_COMPLETED)
+            for f in done:
+                on_result(f.result())
+            running |= {ex.submit(fn, *t) for t in islice(todo, len(done))}
+            if should_cancel():
+                raise Cancelled()
+    finally:
+        for f in running:  # queued work of this run only; chunks already running finish unseen
+            f.cancel()
+
+
+def _run_dask(fn: Callable[..., Any], tasks: list[tuple], on_result: Callable[[Any], None],
+              should_cancel: Callable[[], bool]) -> None:
+    import joblib
+
     with backend():
-        gen = joblib.Parallel(n_jobs=n_jobs if not dask_address() else -1,
-                              return_as="generator_unordered")(joblib.delayed(fn)(*t) for t in tasks)
+        gen = joblib.Parallel(n_jobs=-1, return_as="generator_unordered")(joblib.delayed(fn)(*t) for t in tasks)
         try:
             for res in gen:
                 on_result(res)
@@ -80,14 +134,14 @@ def run(fn: Callable[..., Any], tasks: Iterable[tuple], *, on_result: Callable[[
 
 def warm(fn: Callable[[], Any], n_jobs: int | None = None) -> list[Any]:
     """Start the local worker pool and run `fn` (imports, say) in it before real work arrives,
-    so the first batch of fits does not pay for process start and imports. loky keeps the
-    workers (and what they imported) between calls for 300 s of idleness, so a server or a
+    so the first batch of fits does not pay for process start and imports. The pool keeps its
+    workers (and what they imported) between runs for IDLE_S seconds, so a server or a
     benchmark warms once. Best effort: one call per worker is likely, not guaranteed (a fast
     worker may take two). Nothing to do with one worker or on Dask (its workers are long-lived)."""
-    n_jobs = n_jobs or n_workers()
-    if n_jobs == 1 or dask_address():
+    if dask_address():
         return []
-    out: list[Any] = []
-    with backend():
-        out.extend(joblib.Parallel(n_jobs=n_jobs)(joblib.delayed(fn)() for _ in range(n_jobs)))
-    return out
+    n_jobs = n_jobs or n_workers()
+    if n_jobs == 1:
+        return []
+    ex = pool(n_jobs)
+    return [f.result() for f in [ex.submit(fn) for _ in range(n_jobs)]]
