@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 
 from core import ingest
-from core.access import Actor
+from core.access import Actor, require
 from core.store import session
 from core.store import summaries as sum_store
 
@@ -24,7 +24,9 @@ def refresh(db=None) -> str:
         return sum_store.refresh(s)
 
 
-def after_ingest(result, actor: Actor, db=None) -> None:  # noqa: ARG001 - the hook's signature
+def after_ingest(result, actor: Actor, db=None) -> None:
+    """The hook: only whoever may change sales (upload) runs it, like the write it follows."""
+    require(actor, "upload")
     try:
         refresh(db)
     except Exception:  # noqa: BLE001 - the write is committed; reads fall back to raw rows

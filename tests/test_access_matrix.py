@@ -27,6 +27,7 @@ from typing import Any
 import pytest
 
 import core
+import core.rollups as rollups
 import core.sales_edit
 from core import forecasts, ingest, jobs, monitoring, registry, seed, sharing, training, users
 from core.access import PERMISSIONS, ROLES, Actor
@@ -301,6 +302,9 @@ CASES: list[Case] = [
     Case("core.monitoring.alerts.after_ingest", "acknowledge_alert", setup=_monitored,
          call=lambda a, db, ctx: monitoring.after_ingest(type("R", (), {})(), a, db),
          check=lambda db, ctx, r: monitoring.alerts(db) or pytest.fail("nothing evaluated")),
+    Case("core.rollups.after_ingest", "upload", setup=_monitored,
+         call=lambda a, db, ctx: rollups.after_ingest(None, a, db),
+         check=lambda db, ctx, r: _rollups_current(db) or pytest.fail("rollup not refreshed")),
     # worklist (f-planner): per SKU x store, on top of the alerts
     Case("core.worklist.assign", "acknowledge_alert", setup=_alert,
          call=lambda a, db, i: importlib.import_module("core.worklist").assign(a, "BEV-001", "all stores", "ana", db),
@@ -417,6 +421,13 @@ def discovered() -> dict[str, Callable]:
             if any(_takes_actor(p) for p in inspect.signature(fn).parameters.values()):
                 found[f"{mod.__name__}.{name}"] = fn
     return found
+
+
+
+def _rollups_current(db) -> bool:
+    from core.store import session, summaries
+    with session(db) as s:
+        return summaries.series_stats_current(s)
 
 
 def permission_of(fn: Callable, seen: frozenset = frozenset()) -> str | None:
