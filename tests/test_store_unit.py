@@ -28,6 +28,8 @@ def test_reads_in_a_unit_open_the_file_once(db, tmp_path, scientist):
     api = Shelfcast(db)
     api.data.counts, api.data.skus(), api.data.stores(), api.monitoring.catalog()
     without = opened[0]
+    with session(db, write=True) as s:  # a write: the shared read cache must compute again
+        raw(s).execute("CREATE TABLE bump (x INTEGER)")
     opened[0] = 0
     with api.unit():
         api.data.counts, api.data.skus(), api.data.stores(), api.monitoring.catalog()
