@@ -38,10 +38,11 @@ def _drop(db, ids=None) -> None:
             raw(s).execute(f"DELETE FROM {t}" + ("" if ids is None else f" WHERE version_id IN ({','.join(map(str, ids))})"))  # noqa: S608
 
 
-def _raw_truth(db, a: int, b: int) -> dict:
-    """Everything the rollups serve, from the raw rows (no rollup in the store)."""
+def _read(db, a: int, b: int, rollups: bool) -> dict:
+    """Everything the rollups serve: through them (`rollups`, both built) or from the raw rows
+    (no rollup in the store)."""
     with session(db) as s:
-        assert not vr.built(s, [a, b])
+        assert vr.built(s, [a, b]) == ({a, b} if rollups else set())
         return {
             "pooled": reg.pooled_wape(s, [a, b]),
             "sku": reg.per_sku_wape(s, [a, b], "sku"),
@@ -49,9 +50,17 @@ def _raw_truth(db, a: int, b: int) -> dict:
             "chart": reg.sku_backtests(s, [a, b], "BEV-001"),
             "chart_store": reg.sku_backtests(s, [a, b], "BEV-001", "Leeds"),
             "fc": reg.sku_forecasts(s, [a, b], "BEV-001"),
-            "gate": gate.common_wape(s, b, a),
-            "serving": vstore.series_ids(s, a),
+            "gate": (vr.common_wape if rollups else gate.common_wape)(s, b, a),
+            "serving": (vr.serving if rollups else vstore.series_ids)(s, a),
         }
+
+
+def _raw_truth(db, a: int, b: int) -> dict:
+    return _read(db, a, b, rollups=False)
+
+
+def _from_rollups(db, a: int, b: int) -> dict:
+    return _read(db, a, b, rollups=True)
 
 
 def _same(got: dict, want: dict) -> None:
@@ -63,21 +72,6 @@ def _same(got: dict, want: dict) -> None:
     assert (g["series"], g["points"], g["cutoffs"]) == (w["series"], w["points"], w["cutoffs"])
     assert g["challenger_wape"] == pytest.approx(w["challenger_wape"])
     assert g["active_wape"] == pytest.approx(w["active_wape"])
-
-
-def _from_rollups(db, a: int, b: int) -> dict:
-    with session(db) as s:
-        assert vr.built(s, [a, b]) == {a, b}
-        return {
-            "pooled": reg.pooled_wape(s, [a, b]),
-            "sku": reg.per_sku_wape(s, [a, b], "sku"),
-            "sku_store": reg.per_sku_wape(s, [a, b], "sku_store"),
-            "chart": reg.sku_backtests(s, [a, b], "BEV-001"),
-            "chart_store": reg.sku_backtests(s, [a, b], "BEV-001", "Leeds"),
-            "fc": reg.sku_forecasts(s, [a, b], "BEV-001"),
-            "gate": vr.common_wape(s, b, a),
-            "serving": vr.serving(s, a),
-        }
 
 
 def test_rollups_built_by_the_write_equal_the_raw_rows(db, two):
