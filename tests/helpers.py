@@ -84,14 +84,21 @@ import sys, time, duckdb
 con = duckdb.connect(sys.argv[1])
 con.execute("SELECT count(*) FROM duckdb_tables()").fetchall()
 print("held", flush=True)
-time.sleep(float(sys.argv[2]))
+if sys.argv[2] == "until-killed":
+    sys.stdin.read()  # until the test closes our stdin or kills us
+else:
+    time.sleep(float(sys.argv[2]))
 con.close()
 """
 
 
-def hold_store(db: Path, seconds: float) -> subprocess.Popen:
-    """Another process holding the store file (as the app does mid-transaction) for `seconds`."""
-    p = subprocess.Popen([sys.executable, "-c", _HOLD, str(db), str(seconds)], stdout=subprocess.PIPE, text=True)
+def hold_store(db: Path, seconds: float | None) -> subprocess.Popen:
+    """Another process holding the store file (as the app does mid-transaction) for `seconds`,
+    or, with None, until the test kills it: a test that checks a command gives up must hold the
+    file for as long as that command runs, which on a loaded machine can exceed any fixed time."""
+    arg = "until-killed" if seconds is None else str(seconds)
+    p = subprocess.Popen([sys.executable, "-c", _HOLD, str(db), arg], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, text=True)
     assert p.stdout.readline().strip() == "held"
     return p
 

@@ -153,10 +153,11 @@ def test_cli_exit_codes(db, tmp_path, scientist):
 def test_cli_exit_2_when_the_store_file_is_locked(db, tmp_path, scientist):
     serving_store(db, tmp_path, scientist)
     retrain.set_policy(scientist, db, max_age_days=30, model="naive", folds=1)
-    holder = hold_store(db, 6)
+    holder = hold_store(db, None)
     try:
         p = run_cli("retrain", "--json", db=db, env_extra={"SHELFCAST_LOCK_TIMEOUT": "1"})
     finally:
+        holder.kill()
         holder.wait()
     assert p.returncode == 2 and p.stdout == "" and "Traceback" not in p.stderr
     assert "busy" in p.stderr.lower() or "lock" in p.stderr.lower()
