@@ -44,7 +44,7 @@ def _report(actor: Actor, db, evaluate_first: bool) -> dict:
         return {"active": None, "message": "No version is active: promote one to start monitoring.",
                 "accuracy": [], "data_drift": [], "concept_drift": [], "alerts": []}
     grain, window = store_grain(db)
-    live = alerts(db, ["open", "acknowledged"])
+    live = alerts(db, ["open", "acknowledged"], limit=None)  # every one: counts and list agree
     head = overall(db, window, grain, info=info)
     return {
         "active": {k: (str(v) if isinstance(v, date) else v) for k, v in info.items()},

@@ -508,18 +508,49 @@ class EventRow:
     created_at: datetime
 
 
-def list_alerts(s: Session, statuses: list[str] | None = None, limit: int = 1000) -> list[AlertRow]:
-    """Newest first, read in one query."""
+ALERT_LIST_CAP = 1000  # alerts a listing holds by default; counts come from `alert_counts`
+
+
+def list_alerts(s: Session, statuses: list[str] | None = None, limit: int | None = ALERT_LIST_CAP,
+                skus: list[str] | None = None, cats: list[str] | None = None,
+                stake: tuple[list[str], list[float]] | None = None) -> list[AlertRow]:
+    """The first `limit` (None: all) alerts of the SKUs / categories in the filter, read in one
+    query: newest first, or with `stake` (SKUs and their units at stake, bound as two lists) the
+    SKUs with the most at stake first, so a cut list keeps what matters, not what fired last."""
+    flt, fp = _flt(skus, None, cats, "a.")
+    cols = ", ".join(f"a.{c}" for c in _ALERT_COLUMNS)
+    sk, sv = stake if stake else ([], [])
     rows = raw(s).execute(
-        f"""SELECT {", ".join(_ALERT_COLUMNS)} FROM alerts
-            WHERE ? IS NULL OR list_contains(?, status) ORDER BY id DESC LIMIT ?""",  # noqa: S608 - constant columns
-        [list(statuses) if statuses else None, list(statuses) if statuses else None, int(limit)]).fetchall()
+        f"""WITH r AS (SELECT unnest(?::VARCHAR[]) AS sku, unnest(?::DOUBLE[]) AS stake)
+            SELECT {cols} FROM alerts a LEFT JOIN r ON r.sku = a.sku
+            WHERE (? IS NULL OR list_contains(?, a.status)) AND {flt}
+            ORDER BY {"r.stake DESC NULLS LAST, a.sku, a.id DESC" if stake else "a.id DESC"}
+            LIMIT ?""",  # noqa: S608 - constant fragments
+        [list(sk), [float(x) for x in sv], list(statuses) if statuses else None,
+         list(statuses) if statuses else None, *fp, None if limit is None else int(limit)]).fetchall()
     return [AlertRow(*r) for r in rows]
 
 
-def alert_counts(s: Session) -> dict[str, int]:
-    """Alerts per status."""
-    return dict(raw(s).execute("SELECT status, count(*) FROM alerts GROUP BY status").fetchall())
+def get_alert_row(s: Session, alert_id: int) -> AlertRow | None:
+    row = raw(s).execute(f"SELECT {', '.join(_ALERT_COLUMNS)} FROM alerts WHERE id = ?",  # noqa: S608 - constant
+                         [int(alert_id)]).fetchone()
+    return AlertRow(*row) if row else None
+
+
+def alert_counts(s: Session, skus: list[str] | None = None, cats: list[str] | None = None) -> dict[str, int]:
+    """Alerts per status (of the SKUs / categories in the filter): the true numbers, whatever
+    a listing holds."""
+    flt, fp = _flt(skus, None, cats)
+    return dict(raw(s).execute(f"SELECT status, count(*) FROM alerts WHERE {flt} GROUP BY status",  # noqa: S608
+                               fp).fetchall())
+
+
+def live_counts_by_sku(s: Session, skus: list[str] | None = None, cats: list[str] | None = None) -> dict[str, int]:
+    """Open or acknowledged alerts per SKU (of the SKUs / categories in the filter)."""
+    flt, fp = _flt(skus, None, cats)
+    return dict(raw(s).execute(
+        f"SELECT sku, count(*) FROM alerts WHERE status <> 'resolved' AND {flt} GROUP BY sku",  # noqa: S608
+        fp).fetchall())
 
 
 def get_alert(s: Session, alert_id: int) -> Alert | None:
