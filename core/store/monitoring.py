@@ -377,7 +377,10 @@ def forecast_vs_actual(s: Session, sku: str, store: str | None = None,
     actuals, from `history_from` on (so the chart shows some history before the forecast).
     Without a live override on the SKU the active version's own rows are read directly: the
     active_forecasts view (which applies overrides) builds every series' rows before any filter
-    on the SKU, 2.8M rows per view of one SKU at 100,000 series."""
+    on the SKU, 2.8M rows per view of one SKU at 100,000 series. The actuals are found by series
+    alone (the series' row groups, pruned by their id) and the dates kept by the aggregate: a
+    date in the scan's filter made DuckDB read the date column of all 73M rows (0.5-0.8 s of a
+    cold Monitor at 100,000 series; 0.05-0.1 s so)."""
     con = raw(s)
     overridden = con.execute(
         "SELECT EXISTS (SELECT 1 FROM overrides WHERE sku = ? AND ended_at IS NULL)", [sku]).fetchone()[0]
@@ -387,12 +390,13 @@ def forecast_vs_actual(s: Session, sku: str, store: str | None = None,
              SELECT ds, sum(yhat) AS yhat, sum(yhat_lower) AS yhat_lower,
                     sum(yhat_upper) AS yhat_upper
              FROM {source} WHERE sku = ? AND (? IS NULL OR store = ?) GROUP BY ds),
-           a AS (
-             SELECT ds, sum(y) AS y FROM sales JOIN series USING (series_id)
-             WHERE sku = ? AND (? IS NULL OR store = ?) AND (? IS NULL OR ds >= ?) GROUP BY ds)
+           a AS (  -- the date test inside the aggregate, not in WHERE: see the docstring
+             SELECT ds, sum(y) FILTER (WHERE ? IS NULL OR ds >= ?) AS y FROM sales
+             WHERE series_id IN (SELECT series_id FROM series WHERE sku = ? AND (? IS NULL OR store = ?))
+             GROUP BY ds HAVING count(*) FILTER (WHERE ? IS NULL OR ds >= ?) > 0)
            SELECT ds, a.y, f.yhat, f.yhat_lower, f.yhat_upper
            FROM f FULL OUTER JOIN a USING (ds) ORDER BY ds""",  # noqa: S608 - one of two constants
-        [sku, store, store, sku, store, store, history_from, history_from],
+        [sku, store, store, history_from, history_from, sku, store, store, history_from, history_from],
     ).df()
 
 
