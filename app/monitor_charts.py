@@ -72,36 +72,44 @@ def overview_trend(trend: pd.DataFrame, threshold: float, expected: float | None
 
 def monitor_trend(trend: pd.DataFrame, roll: pd.DataFrame, sku: str, window: int, grain: str,
                   threshold: float, backtest: float | None) -> go.Figure:
-    """All SKUs in the filter per period, one SKU's rolling accuracy, threshold and backtest."""
-    fig = go.Figure()
-    fig.add_scatter(x=trend["period"], y=shown(trend["accuracy"]), mode="lines+markers",
-                    name="All SKUs in filter", line={"width": 3, "color": BLUE}, marker={"size": 8},
-                    hovertemplate="%{x|%d %b %Y}: %{y:.1%}<extra></extra>")
-    lows = [threshold, *shown(trend["accuracy"])]
+    """All SKUs in the filter per period with threshold and backtest lines and, in a panel of its
+    own below, one SKU's rolling accuracy. The preselected SKU is the worst one (often near 0%):
+    on one axis it stretched the range to 0-100% and flattened the fleet's few points of change
+    into a line; each panel's range now fits its own data (and the threshold). No SKU point at
+    all (no units in any window): one panel, no legend entry."""
+    from plotly.subplots import make_subplots
+
+    fleet = shown(trend["accuracy"])
     mine = shown(roll["accuracy"]) if len(roll) else np.empty(0)
-    # The preselected SKU is the worst one, often far below the fleet: the y range must reach
-    # its points, or the legend names a line drawn off the chart. No point at all (no units in
-    # any window): no legend entry either.
-    if np.isfinite(mine).any():
-        fig.add_scatter(x=roll["period"], y=mine, mode="lines+markers",
-                        name=text.chart(f"{sku}, rolling {window} {grain}s"),
-                        line={"width": 2, "color": ORANGE},
-                        hovertemplate="%{x|%d %b %Y}: %{y:.1%}<extra></extra>")
-        lows += list(mine)
-    fig.add_hline(y=threshold, line_dash="dash", line_color=RED,
+    two = bool(np.isfinite(mine).any())
+    fig = make_subplots(rows=2 if two else 1, cols=1, shared_xaxes=True, vertical_spacing=0.08,
+                        row_heights=[0.6, 0.4] if two else None)
+    fig.add_scatter(x=trend["period"], y=fleet, mode="lines+markers", name="All SKUs in filter",
+                    line={"width": 3, "color": BLUE}, marker={"size": 8},
+                    hovertemplate="%{x|%d %b %Y}: %{y:.1%}<extra></extra>", row=1, col=1)
+    lows = [threshold, *fleet]
+    fig.add_hline(y=threshold, line_dash="dash", line_color=RED, row=1, col=1,
                   annotation_text=f"threshold {100 * threshold:.1f}%", annotation_position="bottom right")
     if backtest is not None:
         bt = float(shown([backtest])[0])
-        fig.add_hline(y=bt, line_dash="dot", line_color=GREEN,
+        fig.add_hline(y=bt, line_dash="dot", line_color=GREEN, row=1, col=1,
                       annotation_text=f"backtest {100 * bt:.1f}%", annotation_position="top right")
         lows.append(bt)
-    fig.update_yaxes(tickformat=".0%", title="Accuracy", range=_pct_range(lows))
-    fig.update_layout(height=340, margin={"l": 10, "r": 10, "t": 10, "b": 10}, xaxis_title=None,
-                      legend={"orientation": "h", "y": -0.15},
-                      # weekly ticks on the data's own weekday (a Monday week is not ticked on Sundays)
-                      xaxis={"tickformat": "%d %b", "dtick": 7 * 86400000 if grain == "week" else None,
-                             "tick0": pd.Timestamp(trend["period"].min()) if grain == "week" and len(trend)
-                             else None})
+    fig.update_yaxes(tickformat=".0%", title="All SKUs", range=_pct_range(lows), row=1, col=1)
+    if two:
+        fig.add_scatter(x=roll["period"], y=mine, mode="lines+markers",
+                        name=text.chart(f"{sku}, rolling {window} {grain}s"),
+                        line={"width": 2, "color": ORANGE},
+                        hovertemplate="%{x|%d %b %Y}: %{y:.1%}<extra></extra>", row=2, col=1)
+        fig.add_hline(y=threshold, line_dash="dash", line_color=RED, row=2, col=1)
+        fig.update_yaxes(tickformat=".0%", title=text.chart(sku), range=_pct_range([threshold, *mine]),
+                         row=2, col=1)
+    # weekly ticks on the data's own weekday (a Monday week is not ticked on Sundays)
+    weekly = grain == "week" and len(trend)
+    fig.update_xaxes(tickformat="%d %b", dtick=7 * 86400000 if grain == "week" else None,
+                     tick0=pd.Timestamp(trend["period"].min()) if weekly else None, showticklabels=True)
+    fig.update_layout(height=460 if two else 340, margin={"l": 10, "r": 10, "t": 10, "b": 10},
+                      legend={"orientation": "h", "y": -0.12})
     return fig
 
 

@@ -38,8 +38,9 @@ def test_literal_is_a_code_span_whatever_the_text():
 
 
 def _visible(fig, trace) -> list[float]:
-    """The trace's y values inside the figure's y range (what a reader actually sees)."""
-    lo, hi = fig.layout.yaxis.range
+    """The trace's y values inside its y axis's range (what a reader actually sees)."""
+    axis = fig.layout["yaxis" + (trace.yaxis or "y")[1:]]
+    lo, hi = axis.range
     return [v for v in trace.y if v is not None and v == v and lo <= v <= hi]
 
 
@@ -52,6 +53,21 @@ def test_monitor_trend_draws_the_preselected_skus_line():
     fig = charts.monitor_trend(trend, roll, "DRY-015", 4, "week", 0.88, 0.87)
     line = next(t for t in fig.data if t.name == "DRY-015, rolling 4 weeks")
     assert _visible(fig, line) == [0.2, 0.0, 0.35]  # every point on the chart, floored at 0
+
+
+def test_monitor_trend_keeps_the_fleet_readable_beside_a_0_percent_sku():
+    """Issue 13: the worst SKU at 0% on the fleet's axis stretched it to 0-100%, and the fleet's
+    few points of change became a flat line. The fleet keeps an axis fitted to it."""
+    periods = pd.to_datetime(["2026-01-05", "2026-01-12", "2026-01-19"])
+    trend = pd.DataFrame({"period": periods, "accuracy": [0.74, 0.77, 0.76]})
+    roll = pd.DataFrame({"period": periods, "accuracy": [0.0, 0.01, 0.0]})
+    fig = charts.monitor_trend(trend, roll, "HOU-01185", 4, "week", 0.88, 0.734)
+    fleet = next(t for t in fig.data if t.name == "All SKUs in filter")
+    sku = next(t for t in fig.data if t.name == "HOU-01185, rolling 4 weeks")
+    assert fleet.yaxis != sku.yaxis
+    lo, hi = fig.layout.yaxis.range
+    assert lo >= 0.5 and hi - lo <= 0.5  # the fleet's axis spans its own points and the lines
+    assert _visible(fig, fleet) == [0.74, 0.77, 0.76] and _visible(fig, sku) == [0.0, 0.01, 0.0]
 
 
 def test_monitor_trend_has_no_legend_entry_without_points():

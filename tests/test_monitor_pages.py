@@ -45,13 +45,18 @@ def test_monitor_page_shows_accuracy_drift_and_alerts(store):
     at = open_page("monitor", Actor("maya", "manager"))
     assert not at.exception, at.exception
     assert [m.label for m in at.metric][:3] == ["Accuracy, last 4 weeks", "Backtest accuracy", "SKUs under 88.0%"]
-    assert len(at.get("plotly_chart")) >= 4  # trend, heatmap, forecast vs actual, distributions
+    assert len(at.get("plotly_chart")) >= 3  # trend, heatmap, forecast vs actual
     shifted = SPEC.shifted_skus[0]
     assert at.selectbox(key="mon-sku").value == shifted  # the worst SKU is drilled into first
     attn = _frame(at, "lost_units")
     assert attn["sku"].iloc[0] in SPEC.shifted_skus and attn["direction"].iloc[0] == "overstock"
+    assert not any("n_ref" in d.value.columns for d in at.dataframe)  # Drift runs when opened
+    at.session_state["mon-tab"] = "Drift"
+    at.run()
+    assert not at.exception, at.exception
     drift = _frame(at, "n_ref")
     assert shifted in set(drift["sku"])
+    assert len(at.get("plotly_chart")) >= 4  # ... with its distribution chart
     alerts = _frame(at, "ack_note")
     assert set(alerts["sku"]) >= set(SPEC.shifted_skus)
 

@@ -38,7 +38,7 @@ def run(args) -> int:
         ) or "No history for that alert.")
         return 0
     statuses = {"live": ["open", "acknowledged"], "all": None}.get(args.status, [args.status])
-    rows = monitoring.alerts(args.db, statuses)
+    rows = monitoring.alerts(args.db, statuses, limit=None)  # a listing asked for: all of them
     emit(rows, args.json, "\n".join(
         f"#{a['id']:<5} {a['status']:<13} {a['kind']:<14} {a['sku']:<12} {a['store']:<11} {a['message']}"
         for a in rows

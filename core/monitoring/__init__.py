@@ -35,12 +35,15 @@ from core.monitoring.alerts import (
     Evaluation,
     acknowledge,
     after_ingest,
+    alert,
+    alert_counts,
     alert_json,
     alerts,
     delete_rule,
     evaluate,
     evaluate_after_write,
     history,
+    live_counts_by_sku,
     set_webhook,
 )
 from core.monitoring.drift import (
@@ -66,6 +69,7 @@ from core.monitoring.rules import (
 )
 from core.monitoring.windows import Filters, category, default_grain, window_start
 from core.store.db import shared_read
+from core.store.monitoring import ALERT_LIST_CAP
 
 
 def sync(db=None) -> str:
@@ -103,6 +107,27 @@ class Headline:
 
 
 @dataclass
+class AlertList:
+    """The live (open or acknowledged) alerts of a filter: `rows` holds the first `limit` of
+    them, SKUs with the most units at stake first; the counts are COUNT reads, true above the
+    cap; `per_sku` counts every SKU's live alerts."""
+
+    rows: list[dict]
+    open: int
+    acknowledged: int
+    limit: int | None
+    per_sku: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return self.open + self.acknowledged
+
+    @property
+    def capped(self) -> bool:
+        return len(self.rows) < self.total
+
+
+@dataclass
 class Overview:
     """Everything the Overview page shows. `info` is None when no version is active; `headline`
     accuracy is None until actuals for the active forecast arrive."""
@@ -120,6 +145,8 @@ class Overview:
 class Monitoring:
     """Monitoring of one store (`db`: its path, or None for the configured one). Reads are
     pure; the methods taking an actor write and check the actor's role themselves."""
+
+    list_cap = ALERT_LIST_CAP  # alerts a page lists (the counts stay true above it)
 
     def __init__(self, db=None):
         self.db = db
@@ -148,10 +175,10 @@ class Monitoring:
                  filters: Filters | None = None) -> Headline:
         """Headline over the window; alert counts only of the SKUs in the filter."""
         h = overall(self.db, window, grain, threshold, filters, info=info)
-        live = self.alerts(["open", "acknowledged"], filters)
-        n_open = sum(a["status"] == "open" for a in live)
+        args = (filters or Filters()).args()
+        counts = alert_counts(self.db, args["skus"], args["cats"])  # a COUNT: no list's cap applies
         return Headline(h["accuracy"], h["backtest_accuracy"], h["bias"], h["skus"],
-                        h["skus_below"], n_open, len(live) - n_open,
+                        h["skus_below"], counts.get("open", 0), counts.get("acknowledged", 0),
                         h.get("window_start"), h.get("window_end"))
 
     @shared_read
@@ -203,17 +230,47 @@ class Monitoring:
                       filters: Filters | None = None) -> pd.DataFrame:
         return concept_drift(self.db, window, grain, filters=filters)
 
-    def alerts(self, statuses: list[str] | None = None, filters: Filters | None = None) -> list[dict]:
-        """alert_json dicts, newest first; with filters, only alerts of the SKUs / stores /
-        categories in them. Read once per page run (the headline and the page both ask)."""
+    def alerts(self, statuses: list[str] | None = None, filters: Filters | None = None,
+               limit: int | None = ALERT_LIST_CAP) -> list[dict]:
+        """The newest `limit` alert_json dicts of the SKUs / categories in the filter (filtered
+        before the cut, in the store)."""
         from core.store.db import memo
 
-        key = ("alerts", tuple(statuses) if statuses else None)
-        out = [dict(a) for a in memo(self.db, key, lambda: alerts(self.db, statuses))]
-        if filters and (filters.skus or filters.categories):
-            out = [a for a in out if (not filters.skus or a["sku"] in filters.skus)
-                   and (not filters.categories or category(a["sku"]) in filters.categories)]
-        return out
+        args = (filters or Filters()).args()
+        key = ("alerts", tuple(statuses) if statuses else None, repr(args), limit)
+        return [dict(a) for a in memo(self.db, key, lambda: alerts(
+            self.db, statuses, limit, args["skus"], args["cats"]))]
+
+    def live_alerts(self, window: int = 4, grain: str = "week", filters: Filters | None = None,
+                    limit: int | None = None) -> AlertList:
+        """Open and acknowledged alerts of the filter: the first `limit` (default `list_cap`),
+        ranked by their SKU's units at stake (lost sales + overstock over the window, as the
+        worklist), with the true counts. Ranking by units, not %, keeps a big SKU's alert above
+        a tiny SKU's 0%."""
+        from core.store.db import memo
+
+        limit = self.list_cap if limit is None else limit
+        args = (filters or Filters()).args()
+        acc = self.accuracy(window, grain, "sku", filters)
+        stake = (acc["sku"].tolist(), (acc["lost_units"] + acc["over_units"]).fillna(0.0).tolist())
+
+        def read() -> AlertList:
+            counts = alert_counts(self.db, args["skus"], args["cats"])
+            rows = alerts(self.db, ["open", "acknowledged"], limit, args["skus"], args["cats"], stake)
+            return AlertList(rows, counts.get("open", 0), counts.get("acknowledged", 0), limit,
+                             live_counts_by_sku(self.db, args["skus"], args["cats"]))
+
+        return memo(self.db, ("live_alerts", window, grain, repr(args), limit), read)  # a deep copy
+
+    @shared_read
+    def alert(self, alert_id: int) -> dict | None:
+        return alert(self.db, alert_id)
+
+    @shared_read
+    def alert_counts(self, filters: Filters | None = None) -> dict[str, int]:
+        """Alerts per status of the SKUs / categories in the filter (a COUNT read)."""
+        args = (filters or Filters()).args()
+        return alert_counts(self.db, args["skus"], args["cats"])
 
     @shared_read
     def history(self, alert_id: int | None = None) -> list[dict]:
@@ -257,9 +314,11 @@ class Monitoring:
 
 
 __all__ = [
-    "DRIFT_METHODS", "KINDS", "KIND_LABELS", "QUALITY_KINDS", "RULE_KINDS", "SKU_COLUMNS", "Catalog", "Evaluation",
+    "ALERT_LIST_CAP", "DRIFT_METHODS", "KINDS", "KIND_LABELS", "QUALITY_KINDS", "RULE_KINDS", "SKU_COLUMNS",
+    "AlertList", "Catalog", "Evaluation",
     "Filters", "FormField", "Headline", "Monitoring", "Overview", "Rule", "RuleKind",
-    "accuracy_by_period", "acknowledge", "active", "after_ingest", "alert_json", "alerts",
+    "accuracy_by_period", "acknowledge", "active", "after_ingest", "alert", "alert_counts", "alert_json",
+    "alerts", "live_counts_by_sku",
     "backtest_accuracy", "category", "concept_drift", "config", "data_drift", "default_grain",
     "delete_rule", "drift_test", "drift_windows", "evaluate", "evaluate_after_write",
     "forecast_vs_actual", "history", "overall", "population_stability", "refresh", "report",

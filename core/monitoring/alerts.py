@@ -239,11 +239,35 @@ def alert_json(a: ms.Alert | ms.AlertRow, rule_name: str | None = None) -> dict:
     }
 
 
-def alerts(db=None, statuses: list[str] | None = None) -> list[dict]:
-    """Alerts newest first (alert_json), statuses e.g. ['open', 'acknowledged']."""
+def alerts(db=None, statuses: list[str] | None = None, limit: int | None = ms.ALERT_LIST_CAP,
+           skus: list[str] | None = None, cats: list[str] | None = None,
+           stake: tuple[list[str], list[float]] | None = None) -> list[dict]:
+    """The first `limit` (None: all) alerts (alert_json), statuses e.g. ['open', 'acknowledged'],
+    of the SKUs / categories given: newest first, or the SKUs with most units at stake first
+    (`stake`: SKUs and their units). `alert_counts` gives the true numbers."""
     with session(db) as s:
         names = {r.id: r.name for r in ms.list_rules(s)}
-        return [alert_json(a, names.get(a.rule_id)) for a in ms.list_alerts(s, statuses)]
+        return [alert_json(a, names.get(a.rule_id))
+                for a in ms.list_alerts(s, statuses, limit, skus, cats, stake)]
+
+
+def alert(db, alert_id: int) -> dict | None:
+    """One alert (alert_json) by id, whatever its rank: a link to it works past any list's cap."""
+    with session(db) as s:
+        a = ms.get_alert_row(s, alert_id)
+        rule = ms.get_rule(s, a.rule_id) if a else None
+        return alert_json(a, rule.name if rule else None) if a else None
+
+
+def alert_counts(db=None, skus: list[str] | None = None, cats: list[str] | None = None) -> dict[str, int]:
+    """Alerts per status of the SKUs / categories given (a COUNT, not a listing's length)."""
+    with session(db) as s:
+        return ms.alert_counts(s, skus, cats)
+
+
+def live_counts_by_sku(db=None, skus: list[str] | None = None, cats: list[str] | None = None) -> dict[str, int]:
+    with session(db) as s:
+        return ms.live_counts_by_sku(s, skus, cats)
 
 
 def acknowledge(actor: Actor, alert_id: int, note: str, db=None) -> dict:

@@ -44,7 +44,7 @@ def _report(actor: Actor, db, evaluate_first: bool) -> dict:
         return {"active": None, "message": "No version is active: promote one to start monitoring.",
                 "accuracy": [], "data_drift": [], "concept_drift": [], "alerts": []}
     grain, window = store_grain(db)
-    live = alerts(db, ["open", "acknowledged"])
+    live = alerts(db, ["open", "acknowledged"], limit=None)  # every one: counts and list agree
     head = overall(db, window, grain, info=info)
     return {
         "active": {k: (str(v) if isinstance(v, date) else v) for k, v in info.items()},
@@ -85,23 +85,24 @@ def worklist(live: list[dict], acc: pd.DataFrame, rank: str = "units") -> pd.Dat
             "alerts", "what", "status", "action", "alert_ids", "first_alert"]
     if not live:
         return pd.DataFrame(columns=cols)
-    a = pd.DataFrame(live)[["id", "sku", "store", "kind", "rule", "status"]]
-    a["id"] = a["id"].astype(int)
-    keys = ["sku", "store"]
-    # Whole-column group operations: a Python function per group and column took 0.15 s of
-    # every Monitor view with a thousand alerts. Groups keep the order of their first alert.
-    g = a[keys].drop_duplicates().reset_index(drop=True)
-    by_id = a.sort_values("id", kind="stable")
-    ids = by_id.groupby(keys, sort=False)["id"].agg(list).rename("alert_ids")
-    kinds = a.groupby(keys, sort=False)["kind"].agg(set).rename("kinds")
-    rules = a.assign(rule=a["rule"].astype(str)).drop_duplicates(keys + ["rule"]).sort_values("rule", kind="stable")
-    what = rules.groupby(keys, sort=False)["rule"].agg(", ".join).rename("what")
-    is_open = a["status"].eq("open")
-    status = is_open.groupby([a["sku"], a["store"]], sort=False).any().map({True: "open", False: "acknowledged"})
-    open_ids = by_id[by_id["status"].eq("open")].groupby(keys, sort=False)["id"].agg(list).rename("open_ids")
-    g = g.join(ids, on=keys).join(kinds, on=keys).join(what, on=keys).join(status.rename("status"), on=keys)
-    g = g.join(open_ids, on=keys)
-    g["open_ids"] = [x if isinstance(x, list) else [] for x in g["open_ids"]]
+    # One pass over the alerts (at most a listing's cap): pandas' list/set aggregations ran a
+    # Python function per group and column, 0.15-0.2 s CPU of a cold Monitor with 1,000 alerts.
+    # Groups keep the order of their first alert.
+    groups: dict[tuple[str, str], tuple[list[int], set, set, list[int]]] = {}
+    for x in live:
+        ids, kinds, rules, open_ids = groups.setdefault((x["sku"], x["store"]), ([], set(), set(), []))
+        ids.append(int(x["id"]))
+        kinds.add(x["kind"])
+        rules.add(str(x["rule"]))
+        if x["status"] == "open":
+            open_ids.append(int(x["id"]))
+    vals = list(groups.values())
+    g = pd.DataFrame({
+        "sku": [k[0] for k in groups], "store": [k[1] for k in groups],
+        "alert_ids": [sorted(v[0]) for v in vals], "kinds": [v[1] for v in vals],
+        "what": [", ".join(sorted(v[2])) for v in vals],
+        "status": ["open" if v[3] else "acknowledged" for v in vals],
+        "open_ids": [sorted(v[3]) for v in vals]})
     m = acc[["sku", "store", "lost_units", "over_units", "accuracy"]].copy() if len(acc) else pd.DataFrame(
         columns=["sku", "store", "lost_units", "over_units", "accuracy"])
     if "store" in m and m["store"].isna().all():
