@@ -73,7 +73,7 @@ def _sample(out: str, every: float = 0.003) -> None:
     """Stacks are kept as tuples of code objects (cheap to take while holding the GIL, which every
     other thread waits for) and named only when written."""
     me = threading.get_ident()
-    last: dict[int, float] = {}
+    last: dict[threading.Thread, float] = {}  # by thread object: idents are reused
     stacks: Counter = Counter()  # (thread name, code objects innermost first) -> CPU s
     written = checked = time.monotonic()
     while True:
@@ -84,15 +84,21 @@ def _sample(out: str, every: float = 0.003) -> None:
                 os.remove(out + ".reset")
                 stacks.clear()
         frames = sys._current_frames()
-        for t in threading.enumerate():
+        alive = threading.enumerate()
+        for t in list(last):
+            if not t.is_alive():
+                del last[t]
+        for t in alive:
             if t.ident is None or t.ident == me or t.ident not in frames:
                 continue
             try:
                 cpu = time.clock_gettime(time.pthread_getcpuclockid(t.ident))
             except (OSError, ProcessLookupError):
                 continue
-            used = cpu - last.get(t.ident, cpu)
-            last[t.ident] = cpu
+            # a thread seen for the first time is charged all its CPU so far: a page run's script
+            # thread lives a few tens of milliseconds, and its start would otherwise go uncounted
+            used = cpu - last.get(t, 0.0)
+            last[t] = cpu
             if used <= 0:
                 continue
             f = frames[t.ident]

@@ -15,6 +15,7 @@ between runs; writes inside it still take the write lock and commit at once.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import functools
@@ -120,10 +121,18 @@ def _retrying_connect(path: Path, dialect, conn_rec, cargs, cparams):  # noqa: A
     """Every DBAPI connection the engine opens goes through the bounded retry: with NullPool a
     session reconnects after each commit (the first one after creating the schema, for one), and
     such a reconnect once failed with a raw 'Could not set lock' while another process held the
-    file. Its close is watched: closing the last connection checkpoints the WAL into the file,
-    a change of stat the read cache must not take for another process's write (`rebase`)."""
+    file."""
     name = cargs[0] if cargs else cparams.get("database", "")
-    conn = _retrying(lambda: dialect.connect(*cargs, **cparams), name)
+    conn = _retrying(lambda: _open(path, dialect, cargs, cparams), name)
+    _keeper.touch(path, lambda: _open(path, dialect, cargs, cparams))
+    return conn
+
+
+def _open(path: Path, dialect, cargs, cparams):  # noqa: ANN001
+    """A DBAPI connection whose close is watched: closing the last connection checkpoints the WAL
+    into the file, a change of stat the read cache must not take for another process's write
+    (`_SharedReads.rebase`), and it counts as activity for the keeper."""
+    conn = dialect.connect(*cargs, **cparams)
     conn.execute(_NO_PROGRESS_BAR)
     close = conn.close
 
@@ -131,9 +140,86 @@ def _retrying_connect(path: Path, dialect, conn_rec, cargs, cparams):  # noqa: A
         before = _stats(path)
         close()
         _shared.rebase(path, before, _stats(path))
+        _keeper.touched(path)
 
     conn.close = closing
     return conn
+
+
+class _Keeper:
+    """One idle connection that keeps the database open in this process until it has gone
+    `SHELFCAST_STORE_LINGER` seconds without opening or closing a connection (the server sets it;
+    0, the default, keeps nothing open).
+
+    Opening the file when no connection of the process has it open costs about 20 ms of CPU
+    (catalog, WAL) and closing the last one checkpoints; a page run that must read opens it, and
+    twenty sessions did so over and over, sometimes colliding with a closing connection ('Unique
+    file handle conflict', retried with back-off). With the keeper a connection opens against the
+    database already open (0.5 ms). Another process (`shelfcast ingest`) still gets the file: the
+    keeper lets go after the linger, and warm page views open no connection at all."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.conns: dict[Path, Any] = {}
+        self.last: dict[Path, float] = {}
+        self.running = False
+
+    @staticmethod
+    def linger() -> float:
+        return config.env_float("SHELFCAST_STORE_LINGER", 0.0)
+
+    def touched(self, path: Path) -> None:
+        with self.lock:
+            if path in self.conns:
+                self.last[path] = time.monotonic()
+
+    def touch(self, path: Path, open_: Callable[[], Any]) -> None:
+        """Called with a connection of this process open: keep the database open from here on."""
+        if self.linger() <= 0:
+            return
+        with self.lock:
+            self.last[path] = time.monotonic()
+            if path in self.conns:
+                return
+        try:
+            conn = open_()  # the database is open in this process: no file open, no lock wait
+        except Exception:  # noqa: BLE001 - only a speed-up; the caller's own connection is fine
+            return
+        with self.lock:
+            spare = conn if path in self.conns else None
+            if spare is None:
+                self.conns[path] = conn
+                if not self.running:
+                    self.running = True
+                    threading.Thread(target=self._run, name="shelfcast-store-keeper", daemon=True).start()
+        if spare is not None:
+            spare.close()
+
+    def _run(self) -> None:
+        while True:
+            linger = max(self.linger(), 0.05)
+            time.sleep(min(linger / 2, 0.5))
+            with self.lock:
+                now = time.monotonic()
+                idle = [p for p in self.conns if now - self.last.get(p, 0) >= linger]
+                done = [self.conns.pop(p) for p in idle]
+                stop = not self.conns
+                if stop:
+                    self.running = False
+            for c in done:
+                with contextlib.suppress(Exception):
+                    c.close()
+            if stop:
+                return
+
+    def close(self, path: Path) -> None:
+        with self.lock:
+            conn = self.conns.pop(path, None)
+        if conn is not None:
+            conn.close()
+
+
+_keeper = _Keeper()
 
 
 # DuckDB draws a progress bar on stdout for queries over 2 s, where `--json` output goes.
@@ -580,6 +666,7 @@ def raw(s: Session) -> duckdb.DuckDBPyConnection:
 def forget(db: str | Path | None = None) -> None:
     """Drop cached engine state for a file (tests that delete and recreate stores)."""
     path = config.db_path(db)
+    _keeper.close(path)
     with _guard:
         _ready.discard(path)
     _shared.clear()
