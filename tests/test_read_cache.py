@@ -279,3 +279,48 @@ def test_another_process_writing_after_a_sign_in_is_still_seen(db, tmp_path, sci
     p = run_cli("--user", "boss", "user", "add", "cli-made", "--role", "viewer", db=db, input="cli-password-1\n")
     assert p.returncode == 0, p.stderr
     assert api.users.current("cli-made") == Actor("cli-made", "viewer")
+
+
+def test_sign_ins_while_other_threads_read_recompute_nothing(db, tmp_path, scientist):
+    """Twenty sessions read while others sign in: a read that looks at the file while a sign-in
+    commits (or a page run's close checkpoints it) must not take the half-made change for another
+    process's write."""
+    from core import browser_sessions, users
+
+    ingest(demo_csv(tmp_path / "a.csv", n_skus=2, n_stores=1, days=10), scientist)
+    users.create_first_admin("boss", "boss-password-1", db)
+
+    class Area:
+        def __init__(self) -> None:
+            self.db = db
+            self.n = 0
+
+        @db_mod.shared_read
+        def read(self) -> str | None:
+            self.n += 1
+            from core import data
+
+            return data.freq(db)
+
+    a = Area()
+    assert a.read() == "D" and a.n == 1
+    stop = threading.Event()
+    wrong: list = []
+
+    def reader() -> None:
+        while not stop.is_set():
+            if a.read() != "D":
+                wrong.append(1)
+
+    readers = [threading.Thread(target=reader) for _ in range(4)]
+    for t in readers:
+        t.start()
+    try:
+        for i in range(6):
+            with unit(db) if i % 2 else contextlib.nullcontext():
+                browser_sessions.sign_in("boss", "boss-password-1", db)
+    finally:
+        stop.set()
+        for t in readers:
+            t.join()
+    assert not wrong and a.n == 1

@@ -131,15 +131,14 @@ def _retrying_connect(path: Path, dialect, conn_rec, cargs, cparams):  # noqa: A
 def _open(path: Path, dialect, cargs, cparams):  # noqa: ANN001
     """A DBAPI connection whose close is watched: closing the last connection checkpoints the WAL
     into the file, a change of stat the read cache must not take for another process's write
-    (`_SharedReads.rebase`), and it counts as activity for the keeper."""
+    (`_SharedReads.own_change`), and it counts as activity for the keeper."""
     conn = dialect.connect(*cargs, **cparams)
     conn.execute(_NO_PROGRESS_BAR)
     close = conn.close
 
     def closing() -> None:
-        before = _stats(path)
-        close()
-        _shared.rebase(path, before, _stats(path))
+        with _shared.own_change(path):
+            close()
         _keeper.touched(path)
 
     conn.close = closing
@@ -410,9 +409,9 @@ class _SharedReads:
     do not move this counter; the stat still guards against everything else: the epoch moves
     whenever the file and WAL differ from `known`, the stat the epoch stands for, except for
     changes this process saw itself make while holding the file and can account for: an auth
-    write's commit (stat just before and after, connection still open) and a connection's close
-    (which checkpoints the WAL: before and after). Both only move `known` forward if it was
-    current before the change (`rebase`), so a change nobody accounted for still moves the epoch.
+    write's commit and a connection's close (which checkpoints the WAL), both made while this
+    process holds the file (`own_change`): the stat is compared just before (a change nobody
+    accounted for still moves the epoch) and `known` becomes the stat just after.
     The one window left is between a last close and the stat after it (microseconds; another
     process needs far longer to open the file, write and commit).
 
@@ -429,6 +428,7 @@ class _SharedReads:
         self.data_writing: dict[Path, int] = {}
         self.known: dict[Path, tuple] = {}
         self.epoch: dict[Path, int] = {}
+        self.accounting: dict[Path, int] = {}  # own changes under way (`own_change`)
         self.inflight: dict[tuple, tuple[int, threading.Event]] = {}  # key -> (thread computing it, done)
         self.hits = self.misses = 0
 
@@ -443,22 +443,43 @@ class _SharedReads:
                     return None
                 n = self.writes.get(path, 0)
             return ("auth", n, *_stats(path))
-        with self.lock:  # the stat is taken under the lock so that a `rebase` cannot slip between
+        with self.lock:  # the stat is taken under the lock so that `own_change` cannot slip between
             if self.data_writing.get(path):
                 return None
-            now = _stats(path)
-            if self.known.get(path) != now:
-                self.known[path] = now
-                self.epoch[path] = self.epoch.get(path, 0) + 1
-            return ("data", self.data_writes.get(path, 0), self.epoch[path])
+            if not self.accounting.get(path):
+                self._compare(path)
+            return ("data", self.data_writes.get(path, 0), self.epoch.get(path, 0))
 
-    def rebase(self, path: Path, before: tuple, after: tuple) -> None:
-        """This process changed the file from `before` to `after` in a way no read other than an
-        auth read depends on (its own auth write, a checkpoint of what it already accounted for):
-        if `before` was the state the epoch stands for, `after` is now."""
+    @contextmanager
+    def own_change(self, path: Path) -> Iterator[None]:
+        """Around a change of the file that no read other than an auth read depends on (this
+        process's own auth write, the checkpoint of a close), made while this process holds the
+        file: if the stat before was the state the epoch stands for, the stat after is now. While
+        it runs the stat is not compared (the change is half made; no other process can write
+        meanwhile), so a read in another thread neither moves the epoch nor is refused."""
         with self.lock:
-            if self.known.get(path) == before:
-                self.known[path] = after
+            if not self.accounting.get(path):  # a change nobody accounted for before this one
+                self._compare(path)              # moves the epoch
+            self.accounting[path] = self.accounting.get(path, 0) + 1
+        done = False
+        try:
+            yield
+            done = True
+        finally:
+            with self.lock:
+                self.accounting[path] -= 1
+                # while own changes ran the stat was not compared, so `known` stood still: the
+                # state after them is what the epoch stands for (an error leaves it to the next
+                # comparison, which moves the epoch if the file changed after all)
+                if done:
+                    self.known[path] = _stats(path)
+
+    def _compare(self, path: Path) -> None:
+        """Under the lock: move the epoch if the file is not in the state it stands for."""
+        now = _stats(path)
+        if self.known.get(path) != now:
+            self.known[path] = now
+            self.epoch[path] = self.epoch.get(path, 0) + 1
 
     def write_begins(self, path: Path, auth: bool = False) -> None:
         with self.lock:
@@ -598,11 +619,11 @@ def session(
         try:
             if path not in _ready:
                 _create_schema(s, path)
-            before = _stats(path) if auth else None  # taken while this process holds the file
-            yield s
-            s.commit()
-            if before is not None:
-                _shared.rebase(path, before, _stats(path))
+            # an auth write's change is accounted for, from a stat taken while this process holds
+            # the file (its connection is open) to one taken after the commit
+            with _shared.own_change(path) if auth else contextlib.nullcontext():
+                yield s
+                s.commit()
         except BaseException:
             s.rollback()
             raise
