@@ -429,6 +429,7 @@ class _SharedReads:
         self.known: dict[Path, tuple] = {}
         self.epoch: dict[Path, int] = {}
         self.accounting: dict[Path, int] = {}  # own changes under way (`own_change`)
+        self.seq: dict[Path, int] = {}  # own changes begun or ended
         self.inflight: dict[tuple, tuple[int, threading.Event]] = {}  # key -> (thread computing it, done)
         self.hits = self.misses = 0
 
@@ -443,11 +444,22 @@ class _SharedReads:
                     return None
                 n = self.writes.get(path, 0)
             return ("auth", n, *_stats(path))
-        with self.lock:  # the stat is taken under the lock so that `own_change` cannot slip between
+        with self.lock:
             if self.data_writing.get(path):
                 return None
-            if not self.accounting.get(path):
-                self._compare(path)
+            seen, busy = self.seq.get(path, 0), self.accounting.get(path)
+            gen = ("data", self.data_writes.get(path, 0), self.epoch.get(path, 0))
+        if busy:
+            return gen
+        now = _stats(path)  # outside the lock: twenty threads queued on it while one sat in stat()
+        with self.lock:
+            if self.data_writing.get(path):
+                return None
+            # an own change began or ended since the stat was taken: the stat may be half of it,
+            # and `known` is at least as new as the stat (own_change compares on entry)
+            if self.seq.get(path, 0) == seen and not self.accounting.get(path) and self.known.get(path) != now:
+                self.known[path] = now
+                self.epoch[path] = self.epoch.get(path, 0) + 1
             return ("data", self.data_writes.get(path, 0), self.epoch.get(path, 0))
 
     @contextmanager
@@ -461,6 +473,7 @@ class _SharedReads:
             if not self.accounting.get(path):  # a change nobody accounted for before this one
                 self._compare(path)              # moves the epoch
             self.accounting[path] = self.accounting.get(path, 0) + 1
+            self.seq[path] = self.seq.get(path, 0) + 1
         done = False
         try:
             yield
@@ -468,6 +481,7 @@ class _SharedReads:
         finally:
             with self.lock:
                 self.accounting[path] -= 1
+                self.seq[path] += 1
                 # while own changes ran the stat was not compared, so `known` stood still: the
                 # state after them is what the epoch stands for (an error leaves it to the next
                 # comparison, which moves the epoch if the file changed after all)
