@@ -17,8 +17,11 @@ An error: an exception element, a compile error, page-not-found, a closed socket
 default) each clicks the next page the moment the last one is ready, a stress test no group of
 people produces; `--think S` waits 0.5-1.5 x S seconds (uniform) before each view, as a person
 reading the page does. `--profile FILE` has the server write its CPU per function to FILE
-(app/profiling.py) and, if the run fails, every thread's stack to FILE.stacks. The run is bounded: `rounds` per session and `--max-seconds` for
-the whole wave, then every socket is closed and the server stopped.
+(app/profiling.py; FILE.folded holds whole stacks), counted over the measured wave only, and the
+report adds the server's CPU per view of each page (its pages/*.py file) and what ran outside the
+pages per view (the profiler itself adds roughly a tenth); if the run fails, every thread's stack
+goes to FILE.stacks. The run is bounded: `rounds` per session and `--max-seconds` for the whole
+wave, then every socket is closed and the server stopped.
 
 Reported: errors, page-ready p50/p95/max (per page too), sign-in p50, the server's CPU seconds
 per page view (its process tree via psutil across the wave, divided by page views + sign-ins; a
