@@ -17,8 +17,11 @@ An error: an exception element, a compile error, page-not-found, a closed socket
 default) each clicks the next page the moment the last one is ready, a stress test no group of
 people produces; `--think S` waits 0.5-1.5 x S seconds (uniform) before each view, as a person
 reading the page does. `--profile FILE` has the server write its CPU per function to FILE
-(app/profiling.py) and, if the run fails, every thread's stack to FILE.stacks. The run is bounded: `rounds` per session and `--max-seconds` for
-the whole wave, then every socket is closed and the server stopped.
+(app/profiling.py; FILE.folded holds whole stacks), counted over the measured wave only, and the
+report adds the server's CPU per view of each page (its pages/*.py file) and what ran outside the
+pages per view (the profiler itself adds roughly a tenth); if the run fails, every thread's stack
+goes to FILE.stacks. The run is bounded: `rounds` per session and `--max-seconds` for the whole
+wave, then every socket is closed and the server stopped.
 
 Reported: errors, page-ready p50/p95/max (per page too), sign-in p50, the server's CPU seconds
 per page view (its process tree via psutil across the wave, divided by page views + sign-ins; a
@@ -225,8 +228,10 @@ async def wave(url: str, n: int, links: int, token: str, rounds: int, max_s: flo
 
 
 def measured(proc, url: str, n: int, links: int, token: str, rounds: int, max_s: float,
-             think: float = 0.0) -> dict:
+             think: float = 0.0, profile: Path | None = None) -> dict:
     server = tree(proc.pid)
+    if profile is not None:  # the profile covers this wave only (app/profiling.py)
+        profile_reset(profile)
     rss0 = server_rss(proc)
     s0, c0 = cpu_seconds(server), time.process_time()
     times, errors, wall = asyncio.run(wave(url, n, links, token, rounds, max_s, think))
@@ -236,11 +241,47 @@ def measured(proc, url: str, n: int, links: int, token: str, rounds: int, max_s:
     return {"sessions": n, "links": links, "views": len(views), "signins": len(signins), "errors": errors,
             "p50": statistics.median(views) if views else None, "p95": pct(views, 0.95) if views else None,
             "max": max(views) if views else None, "signin_p50": statistics.median(signins) if signins else None,
-            "per_page": {k: (statistics.median(v), pct(v, 0.95)) for k in {k for k, _ in times}
+            "per_page": {k: (statistics.median(v), pct(v, 0.95), len(v)) for k in {k for k, _ in times}
                          if (v := [t for kk, t in times if kk == k])},
             "wall": wall, "server_cpu": server_cpu, "client_cpu": client_cpu,
             "cpu_per_view": server_cpu / max(1, len(views) + len(signins)),
             "rss_after": server_rss(proc), "rss_before": rss0}
+
+
+def profile_reset(profile: Path) -> None:
+    """Start the server's profile afresh (app/profiling.py looks for FILE.reset), so it covers one
+    wave."""
+    reset = Path(str(profile) + ".reset")
+    reset.touch()
+    deadline = time.monotonic() + 2
+    while reset.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+# the pages/*.py file that serves each kind of view
+PAGE_FILES = {"Monitor": "pages/monitor.py", "Data": "pages/data.py", "Compare": "pages/compare.py",
+              "Overview": "pages/overview.py", "Overview (link)": "pages/overview.py"}
+
+
+def page_cpu(profile: Path, r: dict) -> None:
+    """The server's CPU per view of each page from the profile's per-page line (written every 5 s):
+    the page file's own CPU over its views, and what ran outside the pages (gate, navigation,
+    Streamlit's runner and loop) per view."""
+    time.sleep(6)
+    try:
+        line = next(x for x in profile.read_text().splitlines() if x.startswith("CPU s by page: "))
+    except (OSError, StopIteration):
+        return
+    by_page = {k: float(v) for k, v in (x.rsplit(" ", 1) for x in line.removeprefix("CPU s by page: ").split(", "))}
+    views_of: dict[str, int] = {}
+    for k, (_p50, _p95, n) in r["per_page"].items():
+        if k in PAGE_FILES:
+            views_of[PAGE_FILES[k]] = views_of.get(PAGE_FILES[k], 0) + n
+    r["page_cpu"] = {k: by_page.get(f, 0.0) / views_of[f] for k, f in PAGE_FILES.items() if views_of.get(f)}
+    runs = r["views"] + r["signins"]
+    rest = {k: v for k, v in by_page.items() if not k.startswith("pages/")}
+    r["shell_cpu"] = ", ".join(f"{k} {v / max(1, runs):.4f}" for k, v in sorted(rest.items(), key=lambda x: -x[1])) \
+        + " CPU-s per view"
 
 
 def report(name: str, r: dict) -> None:
@@ -248,8 +289,12 @@ def report(name: str, r: dict) -> None:
     print(f"{name}: {r['views']} page views + {r['signins']} sign-ins in {r['wall']:.1f} s, "
           f"{len(r['errors'])} errors; page-ready p50 {f(r['p50'])}, p95 {f(r['p95'])}, max {f(r['max'])}; "
           f"sign-in p50 {f(r['signin_p50'])}")
-    for k, (p50, p95) in sorted(r["per_page"].items()):
-        print(f"    {k:<16} p50 {p50:.2f} s  p95 {p95:.2f} s")
+    cpu = r.get("page_cpu", {})
+    for k, (p50, p95, n) in sorted(r["per_page"].items()):
+        c = f"  server CPU {cpu[k]:.3f} s per view (profile)" if k in cpu else ""
+        print(f"    {k:<16} p50 {p50:.2f} s  p95 {p95:.2f} s  ({n}){c}")
+    if "shell_cpu" in r:
+        print(f"    outside the pages (profile): {r['shell_cpu']}")
     print(f"    server CPU {r['server_cpu']:.1f} s = {r['cpu_per_view']:.3f} CPU-s per page view "
           f"(sign-ins counted as views); load-test client CPU {r['client_cpu']:.1f} s; "
           f"server RSS {r['rss_before'] / 2**20:.0f} -> {r['rss_after'] / 2**20:.0f} MiB")
@@ -299,7 +344,10 @@ def main() -> int:
             base = measured(proc, url, 1, 0, token, args.rounds, args.max_seconds)
             report("1 session (baseline)", base)
         la0 = os.getloadavg()[0]
-        r = measured(proc, url, args.sessions, args.link_sessions, token, args.rounds, args.max_seconds, args.think)
+        r = measured(proc, url, args.sessions, args.link_sessions, token, args.rounds, args.max_seconds, args.think,
+                     profile=args.profile)
+        if args.profile:
+            page_cpu(args.profile, r)
         how = f"think time {args.think:g} s between views" if args.think else "no think time (stress)"
         report(f"{args.sessions} sessions + {args.link_sessions} share-link sessions, {how}", r)
         print(f"load average before {la0:.1f}, after {os.getloadavg()[0]:.1f}")

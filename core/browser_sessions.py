@@ -39,7 +39,7 @@ def _issue(name: str, db: str | os.PathLike | None) -> str:
     """A new token for an account whose password was just checked (or just set)."""
     token = secrets.token_urlsafe(32)
     t = now()
-    with session(db, write=True) as s:
+    with session(db, write=True, auth=True) as s:
         store.add(s, _hash(token), name, t, t + timedelta(hours=hours()))
     return token
 
@@ -63,7 +63,7 @@ def resolve(token: str | None, db: str | os.PathLike | None = None) -> Actor | N
     if not isinstance(token, str) or not _TOKEN_RE.match(token):
         return None
     h = _hash(token)
-    row = memo(db, ("browser_session", h), lambda: _row(h, db))  # recomputed after any write
+    row = memo(db, ("browser_session", h), lambda: _row(h, db), auth=True)  # recomputed after any write
     if row is None:
         return None
     name, expires_at, revoked_at = row
@@ -76,7 +76,7 @@ def sign_out(token: str | None, db: str | os.PathLike | None = None) -> bool:
     """Revoke the token; True if it was live."""
     if not isinstance(token, str) or not _TOKEN_RE.match(token):
         return False
-    with session(db, write=True) as s:
+    with session(db, write=True, auth=True) as s:
         return store.revoke(s, _hash(token), now()) > 0
 
 

@@ -20,9 +20,11 @@ def default_db() -> Path:
 def db_path(override: str | os.PathLike | None = None) -> Path:
     """The store file: explicit argument (--db), else $SHELFCAST_DB, else `default_db()`."""
     raw = override or os.environ.get("SHELFCAST_DB") or default_db()
-    # Resolving costs a syscall per path component, and a page run asks dozens of times: kept
-    # per (name, working directory, home), the inputs of expanduser + resolve.
-    key = (os.fspath(raw), os.getcwd(), os.environ.get("HOME", ""))
+    # Resolving costs a syscall per path component, and a page run asks hundreds of times: kept
+    # per (name, working directory, home), the inputs of expanduser + resolve; an absolute name
+    # (the server's $SHELFCAST_DB) needs neither, and os.getcwd() is a system call of its own.
+    name = os.fspath(raw)
+    key: str | tuple[str, str, str] = name if name.startswith("/") else (name, os.getcwd(), os.environ.get("HOME", ""))
     path = _resolved.get(key)
     if path is None:
         if len(_resolved) > 256:
@@ -31,7 +33,7 @@ def db_path(override: str | os.PathLike | None = None) -> Path:
     return path
 
 
-_resolved: dict[tuple[str, str, str], Path] = {}
+_resolved: dict[str | tuple[str, str, str], Path] = {}
 
 
 def db_source(override: str | os.PathLike | None = None) -> str:

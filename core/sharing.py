@@ -109,7 +109,7 @@ def create(actor: Actor, label: str = "", expires: str | int | timedelta = DEFAU
     ttl = parse_duration(expires)
     token = secrets.token_urlsafe(32)
     t = now()
-    with session(db, write=True) as s:
+    with session(db, write=True, auth=True) as s:
         link = store.add_link(s, store.ShareLink(
             token_hash=hash_token(token), label=label, created_by=actor.name,
             created_at=t, expires_at=t + ttl,
@@ -126,7 +126,7 @@ def list_links(actor: Actor, db: str | os.PathLike | None = None) -> list[LinkIn
 def revoke(actor: Actor, link_id: int, db: str | os.PathLike | None = None) -> LinkInfo:
     """Revoke a link at once: the next click of anyone holding it shows 'not valid'."""
     require(actor, "share")
-    with session(db, write=True) as s:
+    with session(db, write=True, auth=True) as s:
         link = store.get_link(s, int(link_id))
         if link is None:
             raise NotFound(f"No share link with id {link_id}; `shelfcast share list` shows them.")
@@ -147,7 +147,7 @@ def resolve(token: str | None, db: str | os.PathLike | None = None) -> Actor | N
     h = hash_token(token)
     # The link's row is a pure read shared by every session (memo: recomputed after any write,
     # so a revocation shows at once); expiry is checked against the clock on every call.
-    found = memo(db, ("share_link", h), lambda: _link_state(h, db))
+    found = memo(db, ("share_link", h), lambda: _link_state(h, db), auth=True)
     if found is None:
         return None
     link_id, expires_at, revoked = found

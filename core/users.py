@@ -98,7 +98,7 @@ def _check_new(name: str, password: str, role: str) -> None:
 
 def has_users(db: str | os.PathLike | None = None) -> bool:
     """Asked on every page run (the gate): shared by all sessions until the store changes."""
-    return memo(db, ("has_users",), lambda: _count(db) > 0)
+    return memo(db, ("has_users",), lambda: _count(db) > 0, auth=True)
 
 
 def _count(db) -> int:
@@ -111,7 +111,7 @@ def create_first_admin(name: str, password: str, db: str | os.PathLike | None = 
     the same write transaction, so two browsers racing to it cannot both win)."""
     _check_new(name, password, "admin")
     pw_hash = _hasher.hash(password)
-    with session(db, write=True) as s:
+    with session(db, write=True, auth=True) as s:
         if store.count_users(s):
             raise PermissionDenied("The first admin already exists; sign in instead.")
         store.add_user(s, store.User(name=name, role="admin", password_hash=pw_hash,
@@ -126,7 +126,7 @@ def add_user(actor: Actor, name: str, role: str, password: str,
     require(actor, "manage_users")
     _check_new(name, password, role)
     pw_hash = _hasher.hash(password)
-    with session(db, write=True) as s:
+    with session(db, write=True, auth=True) as s:
         if not store.count_users(s) and role != "admin":
             raise ValidationError("The first account must be an admin: use --role admin.")
         if store.get_user(s, name):
@@ -147,7 +147,7 @@ def set_disabled(actor: Actor, name: str, disabled: bool = True,
     """Disable (or re-enable) an account. The last enabled admin cannot be disabled: that would
     leave nobody able to manage users."""
     require(actor, "manage_users")
-    with session(db, write=True) as s:
+    with session(db, write=True, auth=True) as s:
         u = store.get_user(s, name)
         if u is None:
             raise NotFound(f"No user named {name!r}.")
@@ -168,7 +168,7 @@ def set_password(actor: Actor, name: str, password: str,
     if len(password or "") < MIN_PASSWORD:
         raise ValidationError(f"The password needs at least {MIN_PASSWORD} characters.")
     pw_hash = _hasher.hash(password)
-    with session(db, write=True) as s:
+    with session(db, write=True, auth=True) as s:
         u = store.get_user(s, name)
         if u is None:
             raise NotFound(f"No user named {name!r}.")
@@ -184,7 +184,7 @@ def set_role(actor: Actor, name: str, role: str,
     require(actor, "manage_users")
     if role not in ROLES:
         raise ValidationError(f"Unknown role {role!r}; choose one of {', '.join(ROLES)}.")
-    with session(db, write=True) as s:
+    with session(db, write=True, auth=True) as s:
         u = store.get_user(s, name)
         if u is None:
             raise NotFound(f"No user named {name!r}.")
@@ -218,7 +218,7 @@ def authenticate(name: str, password: str, db: str | os.PathLike | None = None,
     t = now()
     usable = known is not None and not known[2] and not (known[3] and known[3] > t)
     rehash = _hasher.hash(password) if ok and usable and _hasher.check_needs_rehash(known[0]) else None
-    with session(db, write=True) as s:  # the same short write whether or not the name exists
+    with session(db, write=True, auth=True) as s:  # the same short write whether or not the name exists
         u = store.get_user(s, name)
         if u is not None and known is not None and u.password_hash == known[0]:
             if ok and usable:
@@ -283,7 +283,7 @@ _verify_slots = threading.BoundedSemaphore(VERIFY_SLOTS)
 def current(name: str, db: str | os.PathLike | None = None) -> Actor | None:
     """The account as it is now (role changes and disabling apply to open sessions at their next
     click); None if it no longer exists or is disabled."""
-    return memo(db, ("account", name), lambda: _current(name, db))
+    return memo(db, ("account", name), lambda: _current(name, db), auth=True)
 
 
 def _current(name: str, db) -> Actor | None:

@@ -5,6 +5,7 @@ or DuckDB itself) is seen by the very next read. Each caller gets its own copy."
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import threading
@@ -226,3 +227,100 @@ def test_a_signed_out_or_disabled_session_cookie_stops_at_once(db):
     assert browser_sessions.resolve(t2, db) == Actor("ann", "viewer")
     users.set_disabled(ADMIN, "ann", True, db)
     assert browser_sessions.resolve(t2, db) is None
+
+
+def test_a_sign_in_keeps_every_other_read_cached(db, tmp_path, scientist):
+    """A sign-in writes (the failed-attempt counter, the browser session's row), and used to make
+    every session recompute every page's reads: with twenty people signing in, Monitor ran cold
+    twenty times over. Those writes touch no table the other reads use; the account reads still
+    see them at once."""
+    from core import browser_sessions, sharing, users
+
+    ingest(demo_csv(tmp_path / "a.csv", n_skus=2, n_stores=1, days=10), scientist)
+    api = Shelfcast(db)
+    api.users.create_first_admin("boss", "boss-password-1")
+    users.add_user(ADMIN, "ann", "viewer", "ann-password-1", db)
+    summary = api.data.series_summary()
+    for in_unit in (False, True):  # outside a page run, and inside one (its connection stays open)
+        with unit(db) if in_unit else contextlib.nullcontext():
+            _, token = browser_sessions.sign_in("ann", "ann-password-1", db)
+            link = sharing.create(ADMIN, "exec", "1d", db)
+            h = hits()
+            assert api.data.series_summary().equals(summary)
+            assert hits() == h + 1  # served from the cache: the sign-in did not invalidate it
+            assert browser_sessions.resolve(token, db) == Actor("ann", "viewer")  # ... the auth reads see it
+            assert sharing.resolve(link.url.split("share=", 1)[1], db).via_link
+        h = hits()
+        assert api.data.series_summary().equals(summary)  # also after the page run closed the file
+        assert hits() == h + 1
+    users.set_role(ADMIN, "ann", "manager", db)
+    assert api.users.current("ann") == Actor("ann", "manager")
+
+
+def test_another_process_writing_after_a_sign_in_is_still_seen(db, tmp_path, scientist):
+    """The cache accounts for a sign-in's change of the file (and the checkpoint closing the file
+    makes of it) and for nothing else: a write by another process right after is seen."""
+    from core import browser_sessions, users
+
+    ingest(demo_csv(tmp_path / "a.csv", n_skus=2, n_stores=1, days=10), scientist)
+    api = Shelfcast(db)
+    users.create_first_admin("boss", "boss-password-1", db)
+    assert api.data.freq == "D"
+    code = ("import duckdb, sys; c = duckdb.connect(sys.argv[1]); "
+            "c.execute(\"UPDATE settings SET value = ? WHERE key = 'freq'\", [sys.argv[2]]); c.close()")
+    for freq in ("W-MON", "MS", "D"):
+        browser_sessions.sign_in("boss", "boss-password-1", db)
+        with unit(db):
+            browser_sessions.sign_in("boss", "boss-password-1", db)
+            assert api.data.freq != freq
+        subprocess.run([sys.executable, "-c", code, str(db), freq], check=True)
+        assert api.data.freq == freq
+    assert api.users.current("cli-made") is None
+    p = run_cli("--user", "boss", "user", "add", "cli-made", "--role", "viewer", db=db, input="cli-password-1\n")
+    assert p.returncode == 0, p.stderr
+    assert api.users.current("cli-made") == Actor("cli-made", "viewer")
+
+
+def test_sign_ins_while_other_threads_read_recompute_nothing(db, tmp_path, scientist):
+    """Twenty sessions read while others sign in: a read that looks at the file while a sign-in
+    commits (or a page run's close checkpoints it) must not take the half-made change for another
+    process's write."""
+    from core import browser_sessions, users
+
+    ingest(demo_csv(tmp_path / "a.csv", n_skus=2, n_stores=1, days=10), scientist)
+    users.create_first_admin("boss", "boss-password-1", db)
+
+    class Area:
+        def __init__(self) -> None:
+            self.db = db
+            self.n = 0
+
+        @db_mod.shared_read
+        def read(self) -> str | None:
+            self.n += 1
+            from core import data
+
+            return data.freq(db)
+
+    a = Area()
+    assert a.read() == "D" and a.n == 1
+    stop = threading.Event()
+    wrong: list = []
+
+    def reader() -> None:
+        while not stop.is_set():
+            if a.read() != "D":
+                wrong.append(1)
+
+    readers = [threading.Thread(target=reader) for _ in range(4)]
+    for t in readers:
+        t.start()
+    try:
+        for i in range(6):
+            with unit(db) if i % 2 else contextlib.nullcontext():
+                browser_sessions.sign_in("boss", "boss-password-1", db)
+    finally:
+        stop.set()
+        for t in readers:
+            t.join()
+    assert not wrong and a.n == 1

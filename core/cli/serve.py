@@ -26,6 +26,9 @@ def run(args) -> int:
         seed_demo(SYSTEM, db)
     env = dict(os.environ, SHELFCAST_DB=str(db))
     env.setdefault("SHELFCAST_BASE_URL", f"http://{args.address}:{args.port}")
+    # Keep the store open for a second after the last page run that touched it, so the next run
+    # does not pay for opening the file (core.store.db._Keeper); a CLI command waits at most that.
+    env.setdefault("SHELFCAST_STORE_LINGER", "1")
     # No full garbage collection after every script run (Streamlit's default): with pandas,
     # Plotly and SQLAlchemy loaded it cost ~0.08 CPU-s of every page view (bench/load_ws.py
     # --profile), a quarter of the server's CPU under load. Python's own collector still runs.

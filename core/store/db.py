@@ -15,6 +15,7 @@ between runs; writes inside it still take the write lock and commit at once.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import functools
@@ -96,7 +97,7 @@ def _engine(path: Path) -> Engine:
             from sqlalchemy.pool import NullPool
 
             engine = create_engine(f"duckdb:///{path}", poolclass=NullPool)
-            event.listen(engine, "do_connect", _retrying_connect)
+            event.listen(engine, "do_connect", functools.partial(_retrying_connect, path))
             _engines[path] = engine
             _write_locks[path] = threading.RLock()
         return _engines[path]
@@ -116,15 +117,108 @@ def _refuse_foreign(path: Path) -> None:
             )
 
 
-def _retrying_connect(dialect, conn_rec, cargs, cparams):  # noqa: ANN001 - SQLAlchemy's hook
+def _retrying_connect(path: Path, dialect, conn_rec, cargs, cparams):  # noqa: ANN001 - SQLAlchemy's hook
     """Every DBAPI connection the engine opens goes through the bounded retry: with NullPool a
     session reconnects after each commit (the first one after creating the schema, for one), and
     such a reconnect once failed with a raw 'Could not set lock' while another process held the
     file."""
     name = cargs[0] if cargs else cparams.get("database", "")
-    conn = _retrying(lambda: dialect.connect(*cargs, **cparams), name)
-    conn.execute(_NO_PROGRESS_BAR)
+    conn = _retrying(lambda: _open(path, dialect, cargs, cparams), name)
+    _keeper.touch(path, lambda: _open(path, dialect, cargs, cparams))
     return conn
+
+
+def _open(path: Path, dialect, cargs, cparams):  # noqa: ANN001
+    """A DBAPI connection whose close is watched: closing the last connection checkpoints the WAL
+    into the file, a change of stat the read cache must not take for another process's write
+    (`_SharedReads.own_change`), and it counts as activity for the keeper."""
+    conn = dialect.connect(*cargs, **cparams)
+    conn.execute(_NO_PROGRESS_BAR)
+    close = conn.close
+
+    def closing() -> None:
+        with _shared.own_change(path):
+            close()
+        _keeper.touched(path)
+
+    conn.close = closing
+    return conn
+
+
+class _Keeper:
+    """One idle connection that keeps the database open in this process until it has gone
+    `SHELFCAST_STORE_LINGER` seconds without opening or closing a connection (the server sets it;
+    0, the default, keeps nothing open).
+
+    Opening the file when no connection of the process has it open costs about 20 ms of CPU
+    (catalog, WAL) and closing the last one checkpoints; a page run that must read opens it, and
+    twenty sessions did so over and over, sometimes colliding with a closing connection ('Unique
+    file handle conflict', retried with back-off). With the keeper a connection opens against the
+    database already open (0.5 ms). Another process (`shelfcast ingest`) still gets the file: the
+    keeper lets go after the linger, and warm page views open no connection at all."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.conns: dict[Path, Any] = {}
+        self.last: dict[Path, float] = {}
+        self.running = False
+
+    @staticmethod
+    def linger() -> float:
+        return config.env_float("SHELFCAST_STORE_LINGER", 0.0)
+
+    def touched(self, path: Path) -> None:
+        with self.lock:
+            if path in self.conns:
+                self.last[path] = time.monotonic()
+
+    def touch(self, path: Path, open_: Callable[[], Any]) -> None:
+        """Called with a connection of this process open: keep the database open from here on."""
+        if self.linger() <= 0:
+            return
+        with self.lock:
+            self.last[path] = time.monotonic()
+            if path in self.conns:
+                return
+        try:
+            conn = open_()  # the database is open in this process: no file open, no lock wait
+        except Exception:  # noqa: BLE001 - only a speed-up; the caller's own connection is fine
+            return
+        with self.lock:
+            spare = conn if path in self.conns else None
+            if spare is None:
+                self.conns[path] = conn
+                if not self.running:
+                    self.running = True
+                    threading.Thread(target=self._run, name="shelfcast-store-keeper", daemon=True).start()
+        if spare is not None:
+            spare.close()
+
+    def _run(self) -> None:
+        while True:
+            linger = max(self.linger(), 0.05)
+            time.sleep(min(linger / 2, 0.5))
+            with self.lock:
+                now = time.monotonic()
+                idle = [p for p in self.conns if now - self.last.get(p, 0) >= linger]
+                done = [self.conns.pop(p) for p in idle]
+                stop = not self.conns
+                if stop:
+                    self.running = False
+            for c in done:
+                with contextlib.suppress(Exception):
+                    c.close()
+            if stop:
+                return
+
+    def close(self, path: Path) -> None:
+        with self.lock:
+            conn = self.conns.pop(path, None)
+        if conn is not None:
+            conn.close()
+
+
+_keeper = _Keeper()
 
 
 # DuckDB draws a progress bar on stdout for queries over 2 s, where `--json` output goes.
@@ -192,19 +286,21 @@ def _is_lock_error(exc: BaseException) -> bool:
             or "Unique file handle conflict" in text)
 
 
-def memo(db: str | Path | None, key: tuple, compute: Callable[[], T]) -> T:
+def memo(db: str | Path | None, key: tuple, compute: Callable[[], T], *, auth: bool = False) -> T:
     """A pure read computed once per state of the store, for every session of this process: a
     page asks for the same per-SKU accuracy for its headline, its table and its worklist, and
     twenty people open the same pages. The result is kept in the unit of work (a page run: no
     check at all on the next ask) and in the process-wide cache (`_shared`), valid while the
     store's generation is unchanged (see `generation`). Every caller gets its own copy of a
-    mutable result, so one session cannot change what another is shown."""
+    mutable result, so one session cannot change what another is shown.
+    `auth=True` for reads of accounts, browser sessions and share links: only those are
+    recomputed after a sign-in (`session(write=True, auth=True)`); every other read outlives it."""
     path = config.db_path(db)
     u = _unit.get()
     local = u is not None and u.path == path
     if local and key in u.memo:
         return _fresh(u.memo[key])
-    value = _shared.get(path, key, compute)
+    value = _shared.get(path, key, compute, auth)
     if local:
         u.memo[key] = value
     return _fresh(value)
@@ -288,17 +384,39 @@ def _size(value: Any, depth: int = 0) -> int:
     return n
 
 
+def _stats(path: Path) -> tuple:
+    """The file's and its WAL's stat: what another process's write (or a checkpoint) changes."""
+    return (_stat(str(path)), _stat(f"{path}.wal"))
+
+
 class _SharedReads:
     """Pure reads shared by every session of the process, each valid for one generation of the
-    store: (writes begun and ended by this process, the DuckDB file's stat, its WAL's stat).
+    store.
 
-    Why both: a write by this process (any thread) moves the counter at its start and again after
-    its commit, so a read computed while it ran is never served after it; a write by another
-    process (the CLI's ingest, a cron job) can only happen while this process has the file closed
-    (DuckDB lets one process hold it) and leaves the file or its WAL with a new size or mtime. A
-    pure read leaves both untouched (checked: open, read, close changes no stat). While a write
-    of this process is under way nothing is served or kept. Bounded by SHELFCAST_READ_CACHE_MB
-    (least recently used out first); concurrent asks for the same missing key compute it once."""
+    A read of accounts, browser sessions or share links (`auth`): (writes begun and ended by this
+    process, the DuckDB file's stat, its WAL's stat). Why both: a write by this process (any
+    thread) moves the counter at its start and again after its commit, so a read computed while
+    it ran is never served after it; a write by another process (the CLI's ingest, a cron job)
+    can only happen while this process has the file closed (DuckDB lets one process hold it) and
+    leaves the file or its WAL with a new size or mtime. A pure read leaves both untouched
+    (checked: open, read, close changes no stat). While a write of this process is under way
+    nothing is served or kept.
+
+    Every other read: (this process's writes other than sign-in bookkeeping, an epoch). A sign-in
+    writes (the failed-attempt counter, the browser session's row), and twenty people signing in
+    made every session recompute every page's reads twenty times over, at 100,000 series seconds
+    each. Those writes (`session(write=True, auth=True)`) touch no table other reads use, so they
+    do not move this counter; the stat still guards against everything else: the epoch moves
+    whenever the file and WAL differ from `known`, the stat the epoch stands for, except for
+    changes this process saw itself make while holding the file and can account for: an auth
+    write's commit and a connection's close (which checkpoints the WAL), both made while this
+    process holds the file (`own_change`): the stat is compared just before (a change nobody
+    accounted for still moves the epoch) and `known` becomes the stat just after.
+    The one window left is between a last close and the stat after it (microseconds; another
+    process needs far longer to open the file, write and commit).
+
+    Bounded by SHELFCAST_READ_CACHE_MB (least recently used out first); concurrent asks for the
+    same missing key compute it once."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -306,6 +424,12 @@ class _SharedReads:
         self.bytes = 0
         self.writes: dict[Path, int] = {}
         self.writing: dict[Path, int] = {}
+        self.data_writes: dict[Path, int] = {}
+        self.data_writing: dict[Path, int] = {}
+        self.known: dict[Path, tuple] = {}
+        self.epoch: dict[Path, int] = {}
+        self.accounting: dict[Path, int] = {}  # own changes under way (`own_change`)
+        self.seq: dict[Path, int] = {}  # own changes begun or ended
         self.inflight: dict[tuple, tuple[int, threading.Event]] = {}  # key -> (thread computing it, done)
         self.hits = self.misses = 0
 
@@ -313,22 +437,79 @@ class _SharedReads:
     def limit() -> int:
         return int(float(os.environ.get("SHELFCAST_READ_CACHE_MB", "256")) * 2**20)
 
-    def generation(self, path: Path) -> tuple | None:
+    def generation(self, path: Path, auth: bool = False) -> tuple | None:
+        if auth:
+            with self.lock:
+                if self.writing.get(path):
+                    return None
+                n = self.writes.get(path, 0)
+            return ("auth", n, *_stats(path))
         with self.lock:
-            if self.writing.get(path):
+            if self.data_writing.get(path):
                 return None
-            n = self.writes.get(path, 0)
-        return (n, _stat(str(path)), _stat(f"{path}.wal"))
+            seen, busy = self.seq.get(path, 0), self.accounting.get(path)
+            gen = ("data", self.data_writes.get(path, 0), self.epoch.get(path, 0))
+        if busy:
+            return gen
+        now = _stats(path)  # outside the lock: twenty threads queued on it while one sat in stat()
+        with self.lock:
+            if self.data_writing.get(path):
+                return None
+            # an own change began or ended since the stat was taken: the stat may be half of it,
+            # and `known` is at least as new as the stat (own_change compares on entry)
+            if self.seq.get(path, 0) == seen and not self.accounting.get(path) and self.known.get(path) != now:
+                self.known[path] = now
+                self.epoch[path] = self.epoch.get(path, 0) + 1
+            return ("data", self.data_writes.get(path, 0), self.epoch.get(path, 0))
 
-    def write_begins(self, path: Path) -> None:
+    @contextmanager
+    def own_change(self, path: Path) -> Iterator[None]:
+        """Around a change of the file that no read other than an auth read depends on (this
+        process's own auth write, the checkpoint of a close), made while this process holds the
+        file: if the stat before was the state the epoch stands for, the stat after is now. While
+        it runs the stat is not compared (the change is half made; no other process can write
+        meanwhile), so a read in another thread neither moves the epoch nor is refused."""
+        with self.lock:
+            if not self.accounting.get(path):  # a change nobody accounted for before this one
+                self._compare(path)              # moves the epoch
+            self.accounting[path] = self.accounting.get(path, 0) + 1
+            self.seq[path] = self.seq.get(path, 0) + 1
+        done = False
+        try:
+            yield
+            done = True
+        finally:
+            with self.lock:
+                self.accounting[path] -= 1
+                self.seq[path] += 1
+                # while own changes ran the stat was not compared, so `known` stood still: the
+                # state after them is what the epoch stands for (an error leaves it to the next
+                # comparison, which moves the epoch if the file changed after all)
+                if done:
+                    self.known[path] = _stats(path)
+
+    def _compare(self, path: Path) -> None:
+        """Under the lock: move the epoch if the file is not in the state it stands for."""
+        now = _stats(path)
+        if self.known.get(path) != now:
+            self.known[path] = now
+            self.epoch[path] = self.epoch.get(path, 0) + 1
+
+    def write_begins(self, path: Path, auth: bool = False) -> None:
         with self.lock:
             self.writes[path] = self.writes.get(path, 0) + 1
             self.writing[path] = self.writing.get(path, 0) + 1
+            if not auth:
+                self.data_writes[path] = self.data_writes.get(path, 0) + 1
+                self.data_writing[path] = self.data_writing.get(path, 0) + 1
 
-    def write_ends(self, path: Path) -> None:
+    def write_ends(self, path: Path, auth: bool = False) -> None:
         with self.lock:
             self.writes[path] = self.writes.get(path, 0) + 1
             self.writing[path] -= 1
+            if not auth:
+                self.data_writes[path] = self.data_writes.get(path, 0) + 1
+                self.data_writing[path] -= 1
 
     def _lookup(self, k: tuple, gen: tuple) -> tuple[bool, Any]:
         with self.lock:
@@ -358,13 +539,13 @@ class _SharedReads:
             while self.bytes > limit and self.entries:
                 self._drop(next(iter(self.entries)))
 
-    def get(self, path: Path, key: tuple, compute: Callable[[], T]) -> T:
+    def get(self, path: Path, key: tuple, compute: Callable[[], T], auth: bool = False) -> T:
         if self.limit() <= 0:
             return compute()
         k = (path, key)
         me = threading.get_ident()
         while True:
-            gen = self.generation(path)
+            gen = self.generation(path, auth)
             if gen is None:
                 return compute()
             found, value = self._lookup(k, gen)
@@ -425,19 +606,24 @@ def _connect(engine: Engine, path: Path) -> Session:
 
 @contextmanager
 def session(
-    db: str | Path | None = None, *, write: bool = False, timeout: float | None = None
+    db: str | Path | None = None, *, write: bool = False, timeout: float | None = None,
+    auth: bool = False,
 ) -> Iterator[Session]:
     """One transaction on the store: committed on success, rolled back on any error.
 
     `write=True` also takes the process-wide write lock for this file so that threads (app
-    sessions, the background trainer) apply their changes one at a time.
+    sessions, the background trainer) apply their changes one at a time. `auth=True` (with
+    `write=True`) says the write touches only accounts, browser sessions or share links
+    (core.users, core.browser_sessions, core.sharing): the shared reads of everything else stay
+    valid across it (see `_SharedReads`), so a sign-in costs the other sessions nothing.
     """
     path = config.db_path(db)
     engine = _engine(path)
     lock = _write_locks[path] if write else None
+    auth = auth and write
     if lock:
         lock.acquire()
-        _shared.write_begins(path)
+        _shared.write_begins(path, auth)
         u = _unit.get()
         if u is not None and u.path == path:
             u.memo.clear()
@@ -447,8 +633,11 @@ def session(
         try:
             if path not in _ready:
                 _create_schema(s, path)
-            yield s
-            s.commit()
+            # an auth write's change is accounted for, from a stat taken while this process holds
+            # the file (its connection is open) to one taken after the commit
+            with _shared.own_change(path) if auth else contextlib.nullcontext():
+                yield s
+                s.commit()
         except BaseException:
             s.rollback()
             raise
@@ -457,7 +646,7 @@ def session(
     finally:
         _timeout.reset(token)
         if lock:
-            _shared.write_ends(path)
+            _shared.write_ends(path, auth)
             lock.release()
 
 
@@ -480,8 +669,13 @@ def _create_schema(s: Session, path: Path) -> None:
         if not done or done[0] != mark:
             from core.store import schema
 
-            schema.create_all(s)
-            raw(s).execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", [_MARK_KEY, mark])
+            _shared.write_begins(path)  # a write, whatever session it happens in
+            try:
+                schema.create_all(s)
+                raw(s).execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", [_MARK_KEY, mark])
+                s.commit()
+            finally:
+                _shared.write_ends(path)
         s.commit()
         _ready.add(path)
 
@@ -507,6 +701,7 @@ def raw(s: Session) -> duckdb.DuckDBPyConnection:
 def forget(db: str | Path | None = None) -> None:
     """Drop cached engine state for a file (tests that delete and recreate stores)."""
     path = config.db_path(db)
+    _keeper.close(path)
     with _guard:
         _ready.discard(path)
     _shared.clear()
