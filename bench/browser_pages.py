@@ -413,21 +413,26 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")
-    if args.db is None:
-        from render import build
+    if args.db is not None:
+        return bench(args, args.db.resolve())
+    from render import build
 
-        args.db = Path(tempfile.mkdtemp(prefix="shelfcast-browser-")) / "store.duckdb"
-        build(args.db, args.series, args.days)
-    args.db = args.db.resolve()
+    with tempfile.TemporaryDirectory(prefix="shelfcast-browser-") as tmp:
+        db = Path(tmp) / "store.duckdb"
+        build(db, args.series, args.days)
+        return bench(args, db)
+
+
+def bench(args: argparse.Namespace, db: Path) -> int:
     os.environ.pop("SHELFCAST_DB", None)
-    me = prepare(args.db, args.admin)
+    me = prepare(db, args.admin)
     titles = [t for _f, t, _p in PAGES]
     if args.pages:
         want = [x.strip() for x in args.pages.split(",")]
         titles = [t for t in titles if t in want]
     load0 = os.getloadavg()
     print(f"load average before {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f} / {os.cpu_count()} cores", flush=True)
-    views = run(args.db, me, titles, args.repeat)
+    views = run(db, me, titles, args.repeat)
     load1 = os.getloadavg()
     rows = summary(views)
     print()
