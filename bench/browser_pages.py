@@ -17,6 +17,7 @@ the page's script run on the server). Per page:
   ready   click -> the script run finished (`script_finished` on the websocket), the page's
           heading on screen and no "Running..." status;
   shown   the page's figure for issue 13: chart, or ready for a page that draws no chart;
+  sent    click -> that chart's message arrived from the server (chart - sent: the browser's part);
   server CPU-s and browser CPU-s (psutil, each process tree, across the page), and the bytes the
           server sent on the websocket for it (frames and the largest one: a big dataframe
           shipped to the browser is the usual cause of a slow page).
@@ -63,7 +64,7 @@ HEADINGS = {"Compare": "Compare versions"}
 LINK = "Overview (share link)"
 TIMEOUT_MS = 180_000
 
-# Installed once per document: records, after `arm`, when the first Plotly chart of the new page
+# Installed at document start (the websocket is wrapped before the app opens it): records, after `arm`, when the first Plotly chart of the new page
 # is drawn: the new page's heading is on screen and a chart that was not there when armed (the
 # page being left; one still drawing then finishes late) has its SVG.
 OBSERVER_JS = """() => {
@@ -76,9 +77,18 @@ OBSERVER_JS = """() => {
       b.chart = performance.now();
   };
   new MutationObserver(seen).observe(document, {childList: true, subtree: true});
+  b.frames = [];  // [arrival, bytes] of the app's websocket messages since armed
+  const WS = window.WebSocket;
+  window.WebSocket = class extends WS {
+    constructor(...a) {
+      super(...a);
+      this.addEventListener('message', (e) => b.frames.push(
+        [performance.now(), e.data.byteLength ?? e.data.size ?? e.data.length]));
+    }
+  };
   b.arm = (heading) => {
     document.querySelectorAll('[data-testid="stPlotlyChart"]').forEach(e => e.setAttribute('data-bench-old', '1'));
-    Object.assign(b, {t0: performance.now(), chart: null, ready: null, heading});
+    Object.assign(b, {t0: performance.now(), chart: null, ready: null, heading, frames: []});
   };
 }"""
 READY_JS = """() => {
@@ -95,6 +105,7 @@ class View:
     page: str
     phase: str  # cold / warm
     chart: float | None = None  # seconds from the click (navigation start for a link) to the first chart
+    sent: float | None = None  # seconds from the click to the first chart's message arriving (the server's part)
     ready: float | None = None
     server_cpu: float = 0.0
     browser_cpu: float = 0.0
@@ -116,6 +127,7 @@ class Wire:
         self.reset()
 
     def reset(self) -> None:
+        self.chart_size: int | None = None  # bytes of the first chart's message: found among the browser's
         self.bytes = self.frames = self.largest = self.charts = 0
         self.started = False  # frames of a run begun before the view (its end) are not the view's
         self.finished = 0
@@ -145,6 +157,7 @@ class Wire:
             el = fm.delta.new_element
             if el.WhichOneof("type") == "plotly_chart":
                 self.charts += 1
+                self.chart_size = self.chart_size or len(payload)
             elif el.WhichOneof("type") == "exception":
                 self.exceptions.append(f"exception: {el.exception.type}: {el.exception.message[:160]}")
 
@@ -199,9 +212,12 @@ def finish(page, wire: Wire, view: View, meter: Meter, before: tuple[float, floa
         # a chart sent whole, or sent before in this session (then only its hash comes) and on screen
         if wire.charts or page.locator('[data-testid="stPlotlyChart"]:not([data-bench-old])').count():
             page.wait_for_function("() => window.__bench.chart !== null", timeout=TIMEOUT_MS, polling="raf")
-        b = page.evaluate("() => ({t0: window.__bench.t0, chart: window.__bench.chart, ready: window.__bench.ready})")
+        b = page.evaluate("() => ({t0: window.__bench.t0, chart: window.__bench.chart, ready: window.__bench.ready,"
+                          " frames: window.__bench.frames})")
         view.ready = (b["ready"] - b["t0"]) / 1000
         view.chart = None if b["chart"] is None else (b["chart"] - b["t0"]) / 1000
+        got = [t for t, n in b["frames"] if n == wire.chart_size]
+        view.sent = (got[0] - b["t0"]) / 1000 if got and wire.chart_size else None
     except Exception as exc:  # noqa: BLE001 - reported as the page's error, the bench goes on
         view.errors.append(f"not ready: {type(exc).__name__}: {str(exc).splitlines()[0][:160]}")
     view.errors += wire.exceptions or problems(page)
@@ -257,6 +273,7 @@ def open_link(ctx, url: str, meter: Meter, phase: str) -> View:
 def sign_in(page, wire: Wire, url: str) -> None:
     """Sign in and wait until the landing page (Overview) has finished and drawn, so nothing of it
     spills into the first measured view."""
+    page.add_init_script(f"({OBSERVER_JS})()")
     page.goto(url)
     page.get_by_role("textbox", name="User name").fill(USER)
     page.get_by_role("textbox", name="Password").fill(PASSWORD)
@@ -267,7 +284,6 @@ def sign_in(page, wire: Wire, url: str) -> None:
         page.wait_for_timeout(20)
     if wire.charts:
         page.locator(".js-plotly-plot .main-svg").first.wait_for(timeout=TIMEOUT_MS)
-    page.evaluate(OBSERVER_JS)
 
 
 def prepare(db: Path, admin: str | None) -> Actor:
@@ -353,7 +369,7 @@ def _s(x: float | None) -> str:
 
 
 def line(v: View) -> str:
-    return (f"  {v.phase:<5} {v.page:<22} chart {_s(v.chart):>6} s  ready {_s(v.ready):>6} s  "
+    return (f"  {v.phase:<5} {v.page:<22} chart {_s(v.chart):>6} s (sent {_s(v.sent):>5} s)  ready {_s(v.ready):>6} s  "
             f"server {v.server_cpu:5.2f} CPU-s  browser {v.browser_cpu:5.2f} CPU-s  "
             f"{v.bytes / 1024:8.0f} KiB in {v.frames} frames" + (f"  ERRORS {v.errors}" if v.errors else ""))
 
@@ -374,6 +390,7 @@ def summary(views: list[View], target: float = 2.0) -> list[dict]:
             "cold_shown": cold.shown if cold else None, "cold_ready": cold.ready if cold else None,
             "cold_server_cpu": cold.server_cpu if cold else None,
             "warm_shown": med(lambda v: v.shown), "warm_ready": med(lambda v: v.ready),
+            "warm_sent": med(lambda v: v.sent),
             "warm_server_cpu": med(lambda v: v.server_cpu), "warm_browser_cpu": med(lambda v: v.browser_cpu),
             "cold_browser_cpu": cold.browser_cpu if cold else None,
             "kib": med(lambda v: v.bytes / 1024) or (cold.bytes / 1024 if cold else 0),
@@ -384,7 +401,7 @@ def summary(views: list[View], target: float = 2.0) -> list[dict]:
 
 
 def table(rows: list[dict]) -> str:
-    head = (f"{'page':<22}{'waits':>7}{'cold':>7}{'warm':>7}{'cold rdy':>9}{'warm rdy':>9}"
+    head = (f"{'page':<22}{'waits':>7}{'cold':>7}{'warm':>7}{'sent':>6}{'cold rdy':>9}{'warm rdy':>9}"
             f"{'srv CPU cold':>13}{'srv CPU warm':>13}{'brw CPU warm':>13}{'KiB sent':>10}  <=2 s")
     out = [head, "-" * len(head)]
     for r in rows:
@@ -393,11 +410,12 @@ def table(rows: list[dict]) -> str:
         flag = "ERROR " + "; ".join(r["errors"]) if r["errors"] else (
             "ok" if worst is not None and worst <= r["target"] else "MISSED")
         out.append(f"{r['page']:<22}{'chart' if r['has_chart'] else 'page':>7}{_s(r['cold_shown']):>7}"
-                   f"{_s(r['warm_shown']):>7}{_s(r['cold_ready']):>9}{_s(r['warm_ready']):>9}"
+                   f"{_s(r['warm_shown']):>7}{_s(r['warm_sent']):>6}{_s(r['cold_ready']):>9}{_s(r['warm_ready']):>9}"
                    f"{_s(r['cold_server_cpu']):>13}{_s(r['warm_server_cpu']):>13}"
                    f"{_s(r['warm_browser_cpu']):>13}{r['kib']:>10.0f}  {flag}")
     out.append("waits: what the figure waits for (the first chart, or the page ready when it draws none); "
-               "seconds from the sidebar click (the share link: from navigation start)")
+               "seconds from the sidebar click (the share link: from navigation start); sent: warm, when "
+               "the chart's message arrived (the rest is the browser's)")
     return "\n".join(out)
 
 
