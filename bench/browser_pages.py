@@ -23,7 +23,8 @@ the page's script run on the server). Per page:
           shipped to the browser is the usual cause of a slow page).
 Cold: the first visit after the server started, each page right after a write to the store (a
 share link is created), so no cache of an earlier page's reads serves it (the first view after
-an upload). Warm: `--repeat` rounds through every page, the median per page. The Overview through
+an upload). Warm: `--repeat` rounds through every page after one untimed round (the writes made
+every cached read stale), the median per page. The Overview through
 a share link is measured from navigation start in a tab of its own (the app's own load included,
 as an executive opening the link sees it): cold in a fresh browser context (nothing cached),
 warm in the same context again (scripts cached). The load average is printed before and
@@ -334,12 +335,17 @@ def run(db: Path, me: Actor, titles: list[str], repeat: int, say=print) -> list[
                 link = f"{url}/?share={token}"
                 views.append(v := open_link(ctx := link_context(browser), link, meter, "cold"))
                 say(line(v), flush=True)
-                for _ in range(repeat):
+                # one round untimed: the writes above left every cached read stale
+                for i in range(repeat + 1):
                     for title in order:
-                        views.append(v := visit(page, wire, meter, title, "warm"))
+                        v = visit(page, wire, meter, title, "warm")
+                        if i:
+                            views.append(v)
+                            say(line(v), flush=True)
+                    v = open_link(ctx, link, meter, "warm")
+                    if i:
+                        views.append(v)
                         say(line(v), flush=True)
-                    views.append(v := open_link(ctx, link, meter, "warm"))
-                    say(line(v), flush=True)
             finally:
                 browser.close()
     finally:
