@@ -31,7 +31,9 @@ def test_every_page_gets_a_figure(tmp_path):
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     got = json.loads(out.read_text())
     rows = {x["page"]: x for x in got["summary"]}
-    assert set(rows) == {t for _f, t, _p in PAGES} | {"Overview (share link)"}
+    assert set(rows) == {t for _f, t, _p in PAGES} | {"Overview (share link)", "Sign in -> Overview"}
+    signin = rows.pop("Sign in -> Overview")  # timed once: the server's first view
+    assert not signin["errors"] and signin["has_chart"] and 0 < signin["cold_shown"] < 120
     for name, x in rows.items():
         assert not x["errors"], name
         for k in ("cold_shown", "warm_shown", "cold_ready", "warm_ready"):
