@@ -139,11 +139,15 @@ def main() -> None:
     ap.add_argument("--days", type=int, default=120)
     ap.add_argument("--db", type=Path, help="keep / reuse the big store here")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--admin", help="render as this admin account of --db (e.g. fleet-admin on bench/fleet.py's store)")
     ap.add_argument("--profile", action="store_true", help="also profile the slowest page")
     ap.add_argument("--profile-page", help="only profile this page file (e.g. train.py) on --db")
     ap.add_argument("--first", action="store_true", help="with --profile-page: profile the first run")
     ap.add_argument("--only", help="only time these page files on --db (comma-separated, no baseline)")
     args = ap.parse_args()
+    if args.admin:
+        global ADMIN
+        ADMIN = Actor(args.admin, "admin")
     if args.profile_page:
         profile(args.db, args.profile_page, first=args.first)
         return

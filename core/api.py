@@ -118,9 +118,14 @@ class Versions(_Area):
     def series_view(self, version_id: int, series_id: int) -> forecasts.SeriesView:
         return forecasts.series_view(version_id, series_id, self.db)
 
+    # Model files beside the store change only with the version's own write: reading (and
+    # sha256-checking) a global model's 4.6 MB metadata on every Train view at 100,000 series
+    # was most of the page's warm server time.
+    @shared_read
     def prophet_components(self, version_id: int, series_id: int) -> pd.DataFrame:
         return forecasts.prophet_components(version_id, series_id, self.db)
 
+    @shared_read
     def feature_importance(self, version_id: int) -> pd.Series:
         return forecasts.feature_importance(version_id, self.db)
 

@@ -132,19 +132,7 @@ def series_table(version_id: int, kind: str, db=None) -> pd.DataFrame:
     serving model), one `WAPE <model>` column per backtested model, mase, bias, coverage, units
     (backtest actuals) - all over every fold of that series, worst accuracy first."""
     with session(db) as s:
-        ms = rollups.series_table_rows(s, version_id)
-        chosen = _serving(s, version_id).set_index("series_id")["model"]
-    import pandas as pd
-
-    wide = ms.pivot_table(index=["series_id", "sku", "store"], columns="model", values="wape")
-    serving = ms["series_id"].map(chosen) if kind == "best" else pd.Series(kind, index=ms.index)
-    mine = ms[ms["model"] == serving].set_index("series_id")
-    table = wide.add_prefix("WAPE ").reset_index().merge(
-        mine[["wape", "mase", "bias", "coverage", "abs_y"]].rename(columns={"abs_y": "units"}),
-        left_on="series_id", right_index=True, how="left")
-    table.insert(3, "model", table["series_id"].map(chosen))
-    table.insert(4, "accuracy", 1 - table.pop("wape"))
-    return table.drop(columns=["series_id"]).sort_values("accuracy").reset_index(drop=True)
+        return rollups.series_table(s, version_id, kind)
 
 
 @dataclass(frozen=True)

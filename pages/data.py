@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import charts, state, uploads, widgets
+from app import charts, state, tables, uploads, widgets
 from core.text import md
 
 actor = state.actor()
@@ -108,7 +108,7 @@ st.plotly_chart(charts.sales_history(h, sku, store), width="stretch")
 st.subheader("Series")
 summary = api.data.series_summary()
 st.dataframe(
-    summary,
+    tables.shown(summary, "series", "series", "by SKU and store"),
     hide_index=True,
     column_config={
         "sku": "SKU", "store": "Store",

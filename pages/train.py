@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import charts, state, widgets
+from app import charts, state, tables, widgets
 from core.api import default_grain, display_accuracy
 from core.text import md
 
@@ -181,8 +181,9 @@ table = table.sort_values("accuracy" if by_pct else "error_units", ascending=by_
                           ignore_index=True)
 table["accuracy"] = table["accuracy"].clip(lower=0.0)  # display_accuracy, vectorised: 100,000 rows
 st.markdown("**Per series** (backtest, all folds; accuracy of the model used for the forecast)")
+listed = tables.shown(table, "res-series", "series", "lowest accuracy first" if by_pct else "largest error first")
 st.dataframe(
-    table, hide_index=True, height=min(300, 35 * (len(table) + 1) + 3), key="res-series-table",
+    listed, hide_index=True, height=min(300, 35 * (len(listed) + 1) + 3), key="res-series-table",
     column_config={
         "sku": "SKU", "store": "Store", "model": "Model",
         "accuracy": st.column_config.ProgressColumn("Accuracy", format="percent", min_value=0, max_value=1),
