@@ -364,8 +364,9 @@ class AutoETS(StatsForecastModel):
         deciding between the forms of every step as the library's full search would:
         1. no trend: ANN and MNN, and where a season is searched ANA and, for positive series,
            MNM (MNA is left out: its forecasts are ANA's, with another error variance);
-        2. the winner's error and season with an additive trend (e.g. ANA -> AAA);
-        3. where that trend won, the same form damped.
+        2. the winner with an additive trend (e.g. ANA -> AAA); where that made a form without a
+           season win, the best seasonal form of step 1 with a trend too;
+        3. where a trend won, the same form damped.
         The full search tries up to 15 forms, 9 of them seasonal with a trend or a damping
         parameter, each a Nelder-Mead over the m seasonal states that runs to its iteration cap;
         this one tries 3-6. On txhousing it chose the same forms as the full search for 43 of 46
@@ -379,14 +380,20 @@ class AutoETS(StatsForecastModel):
         race.attempt(Lib(season_length=self.m, model="ZNN", damped=False), np.ones(len(rows), bool))
         race.attempt(Lib(season_length=self.m, model="ANA", damped=False), seasonal)
         race.attempt(Lib(season_length=self.m, model="MNM", damped=False), seasonal & (lowest > 0))
-        for step in ("trend", "damped"):
-            form = race.form[uid]
-            for chosen in sorted(set(form) - {""}):
-                if step == "trend" and chosen[1] == "N":
-                    race.attempt(Lib(season_length=self.m, model=chosen[0] + "A" + chosen[2], damped=False),
-                                 form == chosen)
-                elif step == "damped" and chosen[1] == "A" and chosen[3] == "N":
-                    race.attempt(Lib(season_length=self.m, model=chosen[:3], damped=True), form == chosen)
+        def add_trend(form: np.ndarray, where: np.ndarray) -> None:
+            for chosen in sorted(set(form[where]) - {""}):
+                race.attempt(Lib(season_length=self.m, model=chosen[0] + "A" + chosen[2], damped=False),
+                             where & (form == chosen))
+
+        add_trend(race.form[uid], np.ones(len(rows), bool))
+        # Where a trend won over a form without a season, the season may have been hidden by the
+        # trend (a level chasing a trend looks worse with a season): the best seasonal form gets
+        # its trend too.
+        form, seasonal_best = race.form[uid], race.best_form(lambda f: f[1:3] == "NA" or f[1:3] == "NM")[uid]
+        add_trend(seasonal_best, np.array([f[1:3] == "AN" for f in form], bool) & (seasonal_best != ""))
+        form = race.form[uid]
+        for chosen in sorted(f for f in set(form) if f[1:2] == "A"):
+            race.attempt(Lib(season_length=self.m, model=chosen[:3], damped=True), form == chosen)
         return race.result()
 
     def form_of(self, fitted) -> str | None:
@@ -411,6 +418,7 @@ class Race:
         self.form = np.full(size, "", dtype=object)
         self.winner = np.full(size, -1)
         self.fits: list = []
+        self.tried: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
 
     def attempt(self, model, mask: np.ndarray) -> None:
         """Fit `model` on the rows in `mask`; it takes the series where it scores lowest so far."""
@@ -421,8 +429,18 @@ class Race:
         score = np.array([self.score(m) for m in sf.fitted_[:, 0]])
         win = score < self.best[u]
         self.best[u[win]], self.winner[u[win]] = score[win], len(self.fits)
-        self.form[u[win]] = [self.owner.form_of(m) or "" for m in sf.fitted_[win, 0]]
+        forms = np.array([self.owner.form_of(m) or "" for m in sf.fitted_[:, 0]], dtype=object)
+        self.form[u[win]] = forms[win]
+        self.tried.append((u, score, forms))
         self.fits.append(sf)
+
+    def best_form(self, keep) -> np.ndarray:
+        """Per unique_id, the best form tried among those `keep(form)` accepts ("" if none)."""
+        best, form = np.full(len(self.form), np.inf), np.full(len(self.form), "", dtype=object)
+        for u, score, forms in self.tried:
+            win = np.array([keep(f) for f in forms], bool) & (score < best[u])
+            best[u[win]], form[u[win]] = score[win], forms[win]
+        return form
 
     def score(self, fitted) -> float:
         model = getattr(fitted, "model_", None)
