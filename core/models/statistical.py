@@ -190,29 +190,30 @@ class StatsForecastModel(Forecaster):
         yhat = base["yhat"].to_numpy(float).reshape(k, horizon).copy()
         lo = base["yhat_lower"].to_numpy(float).reshape(k, horizon).copy()
         hi = base["yhat_upper"].to_numpy(float).reshape(k, horizon).copy()
+        level = {"level": [LEVEL]} if self.native_band else {}
         for sf, serves in zip(self.fitted_, self.serves_, strict=True):
             ctx.check()
+            # Only the series this fit serves (a search's losers were fitted too): the models'
+            # own predict, the loop StatsForecast.predict runs, without the losers' intervals.
+            uids = np.asarray(sf.uids)
+            mine = np.isin(uids, serves)
+            rows = uids[mine]
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                fc = sf.predict(h=horizon, level=[LEVEL] if self.native_band else None)
-            fc = fc.sort_values(["unique_id", "ds"], kind="stable")
-            rows = fc["unique_id"].to_numpy()[::horizon]
-            mine = np.isin(rows, serves)  # a search's losers were fitted too, and serve nothing
-            alias = [c for c in fc.columns if c not in ("unique_id", "ds") and "-lo-" not in c
-                     and "-hi-" not in c][0]
-            f = fc[alias].to_numpy(float).reshape(-1, horizon)
-            good = np.isfinite(f).all(axis=1) & mine
+                out = [fitted.predict(h=horizon, **level) for fitted in sf.fitted_[mine, 0]]
+            f = np.array([o["mean"] for o in out], float).reshape(-1, horizon)
+            good = np.isfinite(f).all(axis=1)
             if self.native_band:
-                f_lo = fc[f"{alias}-lo-{LEVEL}"].to_numpy(float).reshape(-1, horizon)
-                f_hi = fc[f"{alias}-hi-{LEVEL}"].to_numpy(float).reshape(-1, horizon)
+                f_lo = np.array([o[f"lo-{LEVEL}"] for o in out], float).reshape(-1, horizon)
+                f_hi = np.array([o[f"hi-{LEVEL}"] for o in out], float).reshape(-1, horizon)
                 good &= np.isfinite(f_lo).all(axis=1) & np.isfinite(f_hi).all(axis=1)
             else:
                 f_lo = f_hi = f
             r = rows[good]
             yhat[r], lo[r], hi[r] = f[good], f_lo[good], f_hi[good]
-            if (mine & ~good).any():
+            if (~good).any():
                 ctx.explain[f"fallback_{self.name}_nonfinite"] = (
-                    f"{int((mine & ~good).sum())} series where {self.name} gave no finite forecast use "
+                    f"{int((~good).sum())} series where {self.name} gave no finite forecast use "
                     "seasonal naive.")
         if not self.native_band:
             half = Z80 * band_from_spread(self._spread_, yhat[:, 0], self.m)
@@ -365,8 +366,8 @@ class AutoETS(StatsForecastModel):
         1. the forms without a season (ANN, AAN, MNN, MAN: cheap), and where a season is
            searched ANA and, for positive series, MNM, both without a trend (MNA is left out:
            its forecasts are ANA's, with another error variance);
-        2. where the forms without a season chose a trend: the best seasonal form with that
-           trend (e.g. MNM -> MAM), whether a seasonal form or a trended one without a season won;
+        2. a seasonal winner with an additive trend (e.g. MNM -> MAM); where a trended form
+           without a season won, the best seasonal form of step 1 with a trend;
         3. where a trend won, the same form damped.
         The full search tries up to 15 forms, 9 of them seasonal with a trend or a damping
         parameter, each a Nelder-Mead over the m seasonal states that runs to its iteration cap;
@@ -391,16 +392,15 @@ class AutoETS(StatsForecastModel):
         def has(form: np.ndarray, pos: int, letters: str) -> np.ndarray:
             return np.array([f[pos:pos + 1] in tuple(letters) for f in form], bool)
 
-        # The forms without a season (cheap: 1-2 states) probe for a trend: a seasonal winner
-        # gets its trend where they chose one; a trended winner without a season may hide a
-        # season (a level chasing a trend looks worse with a season), so the best seasonal form
-        # gets its trend there.
+        # A seasonal winner gets its trend; where a trended form without a season won, the
+        # season may have been hidden by the trend (a level chasing a trend fits a season
+        # badly), so the best seasonal form gets its trend there too. (Trusting the forms
+        # without a season to say whether there is a trend saves a quarter more, but they miss
+        # it under a strong season: tests/test_models_stat.py's trending seasonal series.)
         form = race.form
-        plain = race.best_form(lambda f: f[2:3] == "N")
-        seasonal_best = race.best_form(lambda f: f[2:3] in ("A", "M"))
-        trended = has(plain, 1, "A")
-        add_trend(form, trended & has(form, 2, "AM"))
-        add_trend(seasonal_best, trended & has(form, 2, "N") & (seasonal_best != ""))
+        add_trend(form, has(form, 1, "N") & has(form, 2, "AM"))
+        seasonal_best = race.best_form(lambda f: f[1:3] in ("NA", "NM"))
+        add_trend(seasonal_best, has(form, 1, "A") & has(form, 2, "N") & (seasonal_best != ""))
         form = race.form.copy()
         for chosen in sorted(f for f in set(form) if f[1:2] == "A"):
             race.attempt(Lib(season_length=self.m, model=chosen[:3], damped=True), (form == chosen)[uid])
