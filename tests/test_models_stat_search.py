@@ -106,3 +106,16 @@ def test_theta_chooses_between_stm_and_dotm_by_the_librarys_criterion():
         assert variant == min(mse, key=mse.get)
     every = models.make("theta", "MS", {"theta_model": "all"}).fit(df, None, FitContext())
     assert [m.model for sf in every.fitted_ for m in sf.models] == [None]  # the library's 4-way search
+
+
+def test_drift_is_seen_through_a_season():
+    """The trend step's gate: seasonal differences of a trending seasonal series drift, those
+    of a seasonal series without a trend, or of noise, do not (the forms without a season miss
+    a trend under a strong season; these differences do not)."""
+    from core.models.statistical import drifts
+
+    df, want = known()
+    uid = df["series_id"].to_numpy() - 1
+    got = drifts(uid, df["y"].to_numpy(float), 12)
+    assert got.tolist() == [w[0] == "A" for w in want.values()]
+    assert drifts(np.zeros(5, int), np.arange(5.0), 12).tolist() == [False]  # shorter than a season
