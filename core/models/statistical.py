@@ -374,7 +374,7 @@ class AutoETS(StatsForecastModel):
         parameter, each a Nelder-Mead over the m seasonal states that runs to its iteration cap;
         this one at most 4 seasonal ones (2 without a trend, 1 with, 1 damped). On txhousing
         (40 markets, last 10 years) the holdout WAPE is 0.0665 v the full search's 0.0664 at
-        about a third of the CPU; on pizza 0.6473 v 0.6474 at a quarter."""
+        about a fifth of the CPU; on pizza 0.6473 v 0.6474 at a quarter."""
         from statsforecast.models import AutoETS as Lib
 
         race = Race(self, rows, "aicc")
