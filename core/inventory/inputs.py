@@ -272,5 +272,9 @@ def ingest_inventory(db: str | os.PathLike | None, actor: Actor, path: str | os.
             kind=kind, file_name=name, sha256=sha, rows=rows.num_rows, columns=json.dumps(m),
             defaults=json.dumps(defaults, default=str), created_by=actor.name))
         (inv.insert_stock if kind == "stock" else inv.insert_policies)(s, rows, d.id)
-        return InventoryResult(dataset_id=int(d.id), kind=kind, file_name=name, rows=rows.num_rows,
-                               mapping=m, defaults=defaults)
+        result = InventoryResult(dataset_id=int(d.id), kind=kind, file_name=name, rows=rows.num_rows,
+                                 mapping=m, defaults=defaults)
+    from core.inventory import proposals  # proposals import this module's neighbours
+
+    proposals.refresh(db)  # the kept proposals follow the new stock / policies
+    return result

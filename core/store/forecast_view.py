@@ -83,19 +83,6 @@ def _params(version_id: int, after: date | None, weeks: list[date], categories, 
     return p
 
 
-def state(s: Session) -> tuple:
-    """What the view's inputs other than the forecasts' values are as of: the sales (every write
-    to them adds an upload (`datasets`) or a deletion (`sales_deletions`) row in its
-    transaction; the times tell a rebuilt store apart) and the active version with the time it
-    became active. A version's forecasts never change once it is ready."""
-    return tuple(raw(s).execute(
-        """SELECT (SELECT max(id) FROM datasets), (SELECT max(created_at) FROM datasets),
-                  (SELECT max(id) FROM sales_deletions), (SELECT max(deleted_at) FROM sales_deletions),
-                  (SELECT max(version_id) FROM active WHERE scope = 'default'),
-                  (SELECT max(since) FROM active WHERE scope = 'default')"""
-    ).fetchone())
-
-
 def weekly_actuals(s: Session, last_year: tuple[date, date], recent: tuple[date, date] | None
                    ) -> tuple[pa.Table, pa.Table]:
     """The actuals the view sets beside the forecast, from one scan of the sales table (at 73M
