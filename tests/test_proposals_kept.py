@@ -135,3 +135,24 @@ def test_the_forecast_view_hands_out_copies(store):
     assert_frame_equal(b.table, want_table)
     assert_frame_equal(b.totals, want_totals)
     assert len(b.options) == 6
+
+
+def test_a_filter_on_active_forecasts_reaches_the_scan(store, manager):
+    """A SKU's rows of the view are the view's rows for that SKU (overrides included), and the
+    plan no longer materialises every forecast row before the filter (a CTE node)."""
+    with session(store) as s:
+        start = raw(s).execute("SELECT min(ds) FROM active_forecasts").fetchone()[0]
+    overrides.set_override(manager, "BEV-001", start, start + pd.Timedelta(days=3), "pct", 40,
+                           "promotion", db=store)
+    overrides.set_override(manager, "BEV-001", start, start, "units", 9, "event", store="Leeds", db=store)
+    with session(store) as s:
+        con = raw(s)
+        every = con.execute("SELECT * FROM active_forecasts ORDER BY series_id, ds").df()
+        one = con.execute("SELECT * FROM active_forecasts WHERE sku = ? ORDER BY series_id, ds",
+                          ["BEV-001"]).df()
+        plan = "\n".join(r[1] for r in con.execute(
+            "EXPLAIN SELECT * FROM active_forecasts WHERE sku = ?", ["BEV-001"]).fetchall())
+    want = every[every["sku"] == "BEV-001"].reset_index(drop=True)
+    assert one["override_id"].notna().any()
+    assert_frame_equal(one, want)
+    assert "CTE" not in plan.replace("CTE_SCAN", "")
