@@ -12,6 +12,7 @@ store x week of a 100,000-series fleet; a download asks for the whole selection 
 from __future__ import annotations
 
 import io
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -24,6 +25,7 @@ from core.store import forecast_view as store
 from core.store import registry, sales, session
 from core.store.db import memo
 
+log = logging.getLogger(__name__)
 RECENT_WEEKS = 4
 MIN_WEEKS, MAX_WEEKS = 4, 13
 COLUMNS = ["sku", "store", "category", "week", "forecast", "p10", "p90", "last_year", "recent_avg"]
@@ -134,7 +136,7 @@ def _weekly(db, weeks: int, filters: dict, limit: int | None, totals: bool, opti
             out, tot = pd.DataFrame(columns=COLUMNS), None
         else:
             actuals = memo(db, ("core.forecast_view.actuals", f.last_year, f.recent),
-                           lambda: store.weekly_actuals(s, f.last_year, f.recent))
+                           lambda: _actuals(s, f))
             out, tot = store.weekly_view(s, f.version, f.last, f.weeks, actuals, limit=limit,
                                          totals=totals, **filters)
     if limit == 0:
@@ -154,9 +156,43 @@ def _weekly(db, weeks: int, filters: dict, limit: int | None, totals: bool, opti
     return WeeklyForecast(out[COLUMNS], f.version, f.last, f.has_band, tuple(f.weeks), tot, opts)
 
 
+def _actuals(s, f: _Frame):
+    """None when the kept actuals are current (the view reads them in the store), else the
+    scan of the sales (`weekly_actuals`)."""
+    if store.kept_actuals(s, store.actuals_mark(s, f.last_year, f.recent)):
+        return None
+    return store.weekly_actuals(s, f.last_year, f.recent)
+
+
+def refresh(db=None) -> bool:
+    """Keep the view's actuals for the present sales and coming weeks (after an upload or
+    deletion of sales, or a promotion: see core.plan_rollups). Never raises: a failure leaves
+    the kept actuals behind, and the view scans the sales itself. True when they were kept."""
+    try:
+        with session(db) as s:
+            f = _read_frame(s, MAX_WEEKS)
+            if f.last_year is None:
+                return False
+            mark = store.actuals_mark(s, f.last_year, f.recent)
+            if store.kept_actuals(s, mark):
+                return True
+            got = store.weekly_actuals(s, f.last_year, f.recent)
+        with session(db, write=True) as s:
+            g = _read_frame(s, MAX_WEEKS)
+            if g.last_year is None or store.actuals_mark(s, g.last_year, g.recent) != mark:
+                return False  # the sales or the weeks changed meanwhile
+            store.keep_actuals(s, got, mark)
+        return True
+    except Exception:  # noqa: BLE001 - the write it follows is committed; the view scans instead
+        log.exception("keeping the forecast view's actuals failed")
+        return False
+
+
 def to_xlsx_bytes(df: pd.DataFrame) -> bytes:
     """An Excel workbook of a table, with text cells formula-neutralised as in the CSV export."""
     buf = io.BytesIO()
     with pd.ExcelWriter(buf, engine="openpyxl") as xw:
         exports.safe_frame(df).to_excel(xw, index=False, sheet_name="forecast")
     return buf.getvalue()
+
+import core.plan_rollups  # noqa: E402, F401 - registers the refresh of the kept actuals after every ingest

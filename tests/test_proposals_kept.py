@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
-from core import forecast_view, registry
+from core import forecast_view, plan_rollups, registry
 from core.errors import PermissionDenied
 from core.inventory import inputs, overrides, proposals
 from core.store import inventory as inv
@@ -110,7 +110,7 @@ def test_a_promotion_without_the_hook_falls_back_and_the_read_writes_nothing(sto
     assert (now["version"] == vid).all() and not (before["version"] == vid).any()
     assert_frame_equal(now[SHOWN], computed(store)[SHOWN], check_dtype=False)
     # the hook the promotion path calls brings the kept rows back
-    assert proposals.after_change(scientist, store)
+    plan_rollups.after_promote(scientist, store)
     assert_frame_equal(kept(store)[SHOWN], computed(store)[SHOWN], check_dtype=False)
 
 
@@ -121,7 +121,7 @@ def test_after_change_needs_upload_and_changes_nothing_when_refused(store, scien
     from core.access import Actor
 
     with pytest.raises(PermissionDenied):
-        proposals.after_change(Actor("v", "viewer"), store)
+        plan_rollups.after_promote(Actor("v", "viewer"), store)
     assert content_hash(store) == frozen
 
 
@@ -156,3 +156,51 @@ def test_a_filter_on_active_forecasts_reaches_the_scan(store, manager):
     assert one["override_id"].notna().any()
     assert_frame_equal(one, want)
     assert "CTE" not in plan.replace("CTE_SCAN", "")
+
+
+def _view_rows(db, kept: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The Forecast view's rows and totals with the actuals scanned from the sales, or read
+    from the kept tables (which must then be current)."""
+    from core.store import forecast_view as fvs
+
+    with session(db) as s:
+        f = forecast_view._read_frame(s, 8)
+        if kept:
+            assert fvs.kept_actuals(s, fvs.actuals_mark(s, f.last_year, f.recent))
+            actuals = None
+        else:
+            actuals = fvs.weekly_actuals(s, f.last_year, f.recent)
+        return fvs.weekly_view(s, f.version, f.last, f.weeks, actuals, totals=True)
+
+
+def test_the_forecast_views_kept_actuals_follow_ingest_and_promotion(store, scientist, manager, tmp_path):
+    scanned = forecast_view.weekly(store, 8, totals=True)  # the promotion did not keep them: a scan
+    assert scanned.table["recent_avg"].notna().any()
+    assert plan_rollups.after_promote(scientist, store)[0]
+    for a, b in zip(_view_rows(store, kept=True), _view_rows(store, kept=False), strict=True):
+        assert_frame_equal(a, b)
+    assert_frame_equal(forecast_view.weekly(store, 8, totals=True).table, scanned.table)
+
+    # more units in the recent weeks: the ingest hook keeps the actuals current
+    demo = pd.read_csv(tmp_path / "demo.csv")
+    date_col = next(c for c in demo.columns if "date" in c.lower() or c == "ds")
+    unit_col = next(c for c in demo.columns if c not in (date_col, "sku", "store") and demo[c].dtype.kind in "if")
+    recent = demo[pd.to_datetime(demo[date_col]) >= pd.to_datetime(demo[date_col]).max() - pd.Timedelta(days=13)].copy()
+    recent[unit_col] = recent[unit_col] * 10 + 5
+    recent.to_csv(tmp_path / "more.csv", index=False)
+    from core import ingest
+
+    ingest.ingest(tmp_path / "more.csv", manager, db=store)
+    rows, tot = _view_rows(store, kept=True)
+    want_rows, want_tot = _view_rows(store, kept=False)
+    assert_frame_equal(rows, want_rows)
+    assert_frame_equal(tot, want_tot)
+    after = forecast_view.weekly(store, 8, totals=True)
+    assert (after.table["recent_avg"].fillna(0) > scanned.table["recent_avg"].fillna(0)).any()
+
+
+def test_a_view_read_while_the_kept_actuals_are_behind_writes_nothing(store, scientist):
+    frozen = content_hash(store)  # the promotion left them behind
+    got = forecast_view.weekly(store, 8, totals=True, options=True)
+    assert not got.table.empty
+    assert content_hash(store) == frozen

@@ -224,13 +224,6 @@ def refresh(db=None) -> bool:
         return False
 
 
-def after_change(actor: Actor, db=None) -> bool:
-    """For a write path outside this package whose change moves the proposals' inputs (a
-    promotion or rollback): refresh the kept proposals. Whoever may upload may run it."""
-    require(actor, "upload")
-    return refresh(db)
-
-
 def _read(db, version_id: int | None, sku: str | None, store: str | None,
           with_state: bool = False) -> tuple:
     """The proposals and the forecast frame they were made from (overrides applied); with

@@ -15,7 +15,7 @@ import pyarrow as pa
 from sqlalchemy import Double
 from sqlmodel import Field, Session, SQLModel, select
 
-from core.store import sales  # noqa: F401 - `series` must exist before our queries
+from core.store import forecast_view, sales  # noqa: F401 - `series` first; the view's kept tables (schema imports us)
 from core.store.base import id_field, now, save
 from core.store.db import raw
 from core.store.schema import DDL
