@@ -204,3 +204,33 @@ def test_a_view_read_while_the_kept_actuals_are_behind_writes_nothing(store, sci
     got = forecast_view.weekly(store, 8, totals=True, options=True)
     assert not got.table.empty
     assert content_hash(store) == frozen
+
+
+def test_the_policy_replays_are_kept_by_the_write_paths(store, scientist, manager, tmp_path):
+    from core.inventory import simulate
+
+    with session(store) as s:
+        from core.store import registry as reg_store
+
+        vid = reg_store.active_version_id(s)
+    simulate._REPLAYS.clear()
+    made = simulate._replays(store, [(vid, "chosen"), (vid, simulate.NAIVE_MODEL)])  # kept by the policy upload
+    assert simulate._REPLAYS == {}  # nothing replayed: read from the store
+    simulate._REPLAYS.clear()
+    with session(store, write=True) as s:
+        raw(s).execute("DELETE FROM replay_totals")
+    replayed = simulate._replays(store, [(vid, "chosen"), (vid, simulate.NAIVE_MODEL)])
+    assert len(simulate._REPLAYS) == 2
+    assert made == replayed and made[(vid, "chosen")]["demand"] > 0
+
+    # a new policy upload: the kept replays follow it (and equal a fresh replay)
+    (tmp_path / "policy3.csv").write_text("sku,store,lead_time,review_period,pack_size,min_order\n"
+                                          "BEV-001,,5,3,24,30\nSNK-002,,4,2,12,20\n")
+    inputs.ingest_inventory(store, manager, tmp_path / "policy3.csv", "policy")
+    simulate._REPLAYS.clear()
+    kept_now = simulate._replays(store, [(vid, "chosen"), (vid, simulate.NAIVE_MODEL)])
+    assert simulate._REPLAYS == {}
+    with session(store, write=True) as s:
+        raw(s).execute("DELETE FROM replay_totals")
+    assert simulate._replays(store, [(vid, "chosen"), (vid, simulate.NAIVE_MODEL)]) == kept_now
+    assert kept_now != made

@@ -274,7 +274,8 @@ def ingest_inventory(db: str | os.PathLike | None, actor: Actor, path: str | os.
         (inv.insert_stock if kind == "stock" else inv.insert_policies)(s, rows, d.id)
         result = InventoryResult(dataset_id=int(d.id), kind=kind, file_name=name, rows=rows.num_rows,
                                  mapping=m, defaults=defaults)
-    from core.inventory import proposals  # proposals import this module's neighbours
+    from core.inventory import proposals, simulate  # imported when needed: scipy and the maths
 
-    proposals.refresh(db)  # the kept proposals follow the new stock / policies
+    proposals.refresh(db)  # the kept proposals and replays follow the new stock / policies
+    simulate.refresh(db)
     return result

@@ -101,6 +101,13 @@ DDL += [
     "CREATE TABLE IF NOT EXISTS proposal_marks (state VARCHAR NOT NULL)",
 ]
 
+# The policy replay's fleet totals per version and model ('chosen' or the naive reference), as
+# JSON, kept by the write paths that change their inputs (a promotion, a stock or policy upload):
+# at 100,000 series one replay is ~20 CPU-seconds, which the Overview's first render paid.
+# `mark` is what they were made at (the version's creation time and the newest upload).
+DDL += ["""CREATE TABLE IF NOT EXISTS replay_totals (version_id INTEGER NOT NULL, model VARCHAR NOT NULL,
+           mark VARCHAR NOT NULL, totals VARCHAR)"""]
+
 POLICY_FIELDS = ("lead_time", "review_period", "service_level", "pack_size", "min_order",
                  "unit_cost", "price")
 
@@ -156,6 +163,19 @@ def replace_proposals(s: Session, rows: pd.DataFrame, state: str) -> None:
     finally:
         con.unregister("incoming_proposals")
     con.execute("INSERT INTO proposal_marks VALUES (?)", [state])
+
+
+def kept_replay(s: Session, version_id: int, model: str, mark: str) -> tuple[bool, str | None]:
+    """(found, totals JSON or None for 'no backtest rows') of a kept replay made at `mark`."""
+    row = raw(s).execute("SELECT totals FROM replay_totals WHERE version_id = ? AND model = ? AND mark = ?",
+                         [version_id, model, mark]).fetchone()
+    return (row is not None, row[0] if row else None)
+
+
+def keep_replay(s: Session, version_id: int, model: str, mark: str, totals: str | None) -> None:
+    con = raw(s)
+    con.execute("DELETE FROM replay_totals WHERE version_id = ? AND model = ?", [version_id, model])
+    con.execute("INSERT INTO replay_totals VALUES (?, ?, ?, ?)", [version_id, model, mark, totals])
 
 
 def known_series(s: Session) -> pa.Table:
