@@ -56,11 +56,17 @@ def main() -> None:
         t0 = time.perf_counter()
         build(db, a.series, a.horizon)
         t1 = time.perf_counter()
-        out = proposals.read(db)
+        out = proposals.read(db)  # nothing kept yet (the store was built by SQL): made here
         t2 = time.perf_counter()
+        kept = proposals.refresh(db)  # what a write path (upload, override, promotion) adds
+        t3 = time.perf_counter()
+        again = proposals.read(db)  # what a page's first render after that write reads
+        t4 = time.perf_counter()
     print(f"built {a.series:,} series x {a.horizon} periods in {t1 - t0:.1f} s")
     print(f"proposals for {len(out):,} series in {t2 - t1:.1f} s (target <= 60 s); "
           f"{int((out['order_qty'] > 0).sum()):,} orders due")
+    print(f"kept by a write path in {t3 - t2:.1f} s ({'kept' if kept else 'NOT kept'}); read back in "
+          f"{t4 - t3:.2f} s ({len(again):,} series)")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ store x week of a 100,000-series fleet; a download asks for the whole selection 
 from __future__ import annotations
 
 import io
-import threading
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -20,10 +20,12 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
-from core import config, exports
+from core import exports
 from core.store import forecast_view as store
 from core.store import registry, sales, session
+from core.store.db import memo
 
+log = logging.getLogger(__name__)
 RECENT_WEEKS = 4
 MIN_WEEKS, MAX_WEEKS = 4, 13
 COLUMNS = ["sku", "store", "category", "week", "forecast", "p10", "p90", "last_year", "recent_avg"]
@@ -100,26 +102,6 @@ def _read_frame(s, weeks: int) -> _Frame:
                   recent)
 
 
-# What the view reads besides the forecasts' values, kept per store and its `store.state`
-# (sales and the active version), which is read on every call: another process's ingest or
-# promotion is seen at once. The sales scan behind last year and the recent average is the
-# view's costly read (73M rows at 100,000 series); kept, a filter change does not pay it again.
-_MEMO: dict[tuple, object] = {}
-_MEMO_LOCK = threading.Lock()
-
-
-def _kept(key: tuple, make):
-    with _MEMO_LOCK:
-        if key in _MEMO:
-            return _MEMO[key]
-    got = make()
-    with _MEMO_LOCK:
-        if len(_MEMO) >= 64:
-            _MEMO.clear()
-        _MEMO[key] = got
-    return got
-
-
 def weekly(db=None, weeks: int = 13, *, categories: Sequence[str] | None = None,
            stores: Sequence[str] | None = None, skus: Sequence[str] | None = None,
            limit: int | None = None, totals: bool = False, options: bool = False) -> WeeklyForecast:
@@ -127,20 +109,34 @@ def weekly(db=None, weeks: int = 13, *, categories: Sequence[str] | None = None,
     SKUs (none chosen = all): every row, or the first `limit` (0: none, for a caller that wants
     only the version, the weeks or the `options`); with `totals`, the selection's sums per
     week and overall as well."""
-    filters = {"categories": categories or None, "stores": stores or None, "skus": skus or None}
+    filters = {"categories": _key(categories), "stores": _key(stores), "skus": _key(skus)}
     weeks = int(min(max(weeks, MIN_WEEKS), MAX_WEEKS))
+    key = ("core.forecast_view.weekly", weeks, *filters.values(), limit, totals, options)
+    return memo(db, key, lambda: _weekly(db, weeks, filters, limit, totals, options))
+
+
+def _key(chosen: Sequence[str] | None) -> tuple[str, ...] | None:
+    return tuple(chosen) if chosen else None
+
+
+# Every read goes through the process's read cache (core.store.db.memo: valid while the store
+# is unchanged, a copy for each caller): the view as asked, and, under their own keys, what the
+# view starts from and the actuals beside it. The sales scan behind last year and the recent
+# average is the view's costly read (73M rows at 100,000 series); kept, a filter change or the
+# weeks slider does not pay it again.
+def _weekly(db, weeks: int, filters: dict, limit: int | None, totals: bool, options: bool) -> WeeklyForecast:
     with session(db) as s:
-        now = (str(config.db_path(db)), store.state(s))
-        f = _kept((*now, "frame", weeks), lambda: _read_frame(s, weeks))
+        f = memo(db, ("core.forecast_view.frame", weeks), lambda: _read_frame(s, weeks))
         if f.version is None or not f.weeks:
             empty = pd.DataFrame(columns=["category", "sku", "store"]) if options else None
             return WeeklyForecast(pd.DataFrame(columns=COLUMNS), f.version, f.last, f.has_band, options=empty)
-        opts = _kept((*now, "options", weeks), lambda: store.choices(s, f.version, f.last, f.weeks)) if options else None
+        opts = memo(db, ("core.forecast_view.options", weeks),
+                    lambda: store.choices(s, f.version, f.last, f.weeks)) if options else None
         if limit == 0 and not totals:
             out, tot = pd.DataFrame(columns=COLUMNS), None
         else:
-            actuals = _kept((*now, "actuals", f.last_year, f.recent),
-                            lambda: store.weekly_actuals(s, f.last_year, f.recent))
+            actuals = memo(db, ("core.forecast_view.actuals", f.last_year, f.recent),
+                           lambda: _actuals(s, f))
             out, tot = store.weekly_view(s, f.version, f.last, f.weeks, actuals, limit=limit,
                                          totals=totals, **filters)
     if limit == 0:
@@ -160,9 +156,43 @@ def weekly(db=None, weeks: int = 13, *, categories: Sequence[str] | None = None,
     return WeeklyForecast(out[COLUMNS], f.version, f.last, f.has_band, tuple(f.weeks), tot, opts)
 
 
+def _actuals(s, f: _Frame):
+    """None when the kept actuals are current (the view reads them in the store), else the
+    scan of the sales (`weekly_actuals`)."""
+    if store.kept_actuals(s, store.actuals_mark(s, f.last_year, f.recent)):
+        return None
+    return store.weekly_actuals(s, f.last_year, f.recent)
+
+
+def refresh(db=None) -> bool:
+    """Keep the view's actuals for the present sales and coming weeks (after an upload or
+    deletion of sales, or a promotion: see core.plan_rollups). Never raises: a failure leaves
+    the kept actuals behind, and the view scans the sales itself. True when they were kept."""
+    try:
+        with session(db) as s:
+            f = _read_frame(s, MAX_WEEKS)
+            if f.last_year is None:
+                return False
+            mark = store.actuals_mark(s, f.last_year, f.recent)
+            if store.kept_actuals(s, mark):
+                return True
+            got = store.weekly_actuals(s, f.last_year, f.recent)
+        with session(db, write=True) as s:
+            g = _read_frame(s, MAX_WEEKS)
+            if g.last_year is None or store.actuals_mark(s, g.last_year, g.recent) != mark:
+                return False  # the sales or the weeks changed meanwhile
+            store.keep_actuals(s, got, mark)
+        return True
+    except Exception:  # noqa: BLE001 - the write it follows is committed; the view scans instead
+        log.exception("keeping the forecast view's actuals failed")
+        return False
+
+
 def to_xlsx_bytes(df: pd.DataFrame) -> bytes:
     """An Excel workbook of a table, with text cells formula-neutralised as in the CSV export."""
     buf = io.BytesIO()
     with pd.ExcelWriter(buf, engine="openpyxl") as xw:
         exports.safe_frame(df).to_excel(xw, index=False, sheet_name="forecast")
     return buf.getvalue()
+
+import core.plan_rollups  # noqa: E402, F401 - registers the refresh of the kept actuals after every ingest

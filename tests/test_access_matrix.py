@@ -377,6 +377,12 @@ CASES: list[Case] = [
          call=lambda a, db, ctx: importlib.import_module("core.retrain").apply(a, db),
          check=lambda db, ctx, r: (not r.needed and r.decision["active"] == ctx[0][0])
          or pytest.fail(str(r))),
+    Case("core.plan_rollups.after_promote", "upload", setup=_orders_setup,
+         call=lambda a, db, ctx: importlib.import_module("core.plan_rollups").after_promote(a, db),
+         check=lambda db, ctx, r: r[:2] == (True, True) or pytest.fail(f"not kept: {r}")),
+    Case("core.plan_rollups.after_ingest", "upload", setup=_orders_setup,
+         call=lambda a, db, ctx: importlib.import_module("core.plan_rollups").after_ingest(None, a, db),
+         check=lambda db, ctx, r: r is True or pytest.fail("the forecast view's actuals not kept")),
     Case("core.inventory.demo.load_demo_inventory", "upload", setup=_demo,
          call=lambda a, db, ctx: inv_demo.load_demo_inventory(a, db),
          check=lambda db, ctx, r: (_inv_count(db, "stock") == 2 and _inv_count(db, "policies") == 2)

@@ -272,5 +272,10 @@ def ingest_inventory(db: str | os.PathLike | None, actor: Actor, path: str | os.
             kind=kind, file_name=name, sha256=sha, rows=rows.num_rows, columns=json.dumps(m),
             defaults=json.dumps(defaults, default=str), created_by=actor.name))
         (inv.insert_stock if kind == "stock" else inv.insert_policies)(s, rows, d.id)
-        return InventoryResult(dataset_id=int(d.id), kind=kind, file_name=name, rows=rows.num_rows,
-                               mapping=m, defaults=defaults)
+        result = InventoryResult(dataset_id=int(d.id), kind=kind, file_name=name, rows=rows.num_rows,
+                                 mapping=m, defaults=defaults)
+    from core.inventory import proposals, simulate  # imported when needed: scipy and the maths
+
+    proposals.refresh(db)  # the kept proposals and replays follow the new stock / policies
+    simulate.refresh(db)
+    return result

@@ -96,7 +96,8 @@ def set_override(actor: Actor, sku: str, start: object, end: object, mode: str, 
         inv.add_event(s, inv.OverrideEvent(
             override_id=o.id, action="changed" if old else "created", actor=actor.name,
             before_json=json.dumps(before), after_json=json.dumps(_row(o))))
-        return o
+    _proposals_follow(db)
+    return o
 
 
 def end_override(actor: Actor, override_id: int, db=None) -> inv.Override:
@@ -113,7 +114,15 @@ def end_override(actor: Actor, override_id: int, db=None) -> inv.Override:
         inv.add_override(s, o)
         inv.add_event(s, inv.OverrideEvent(override_id=o.id, action="ended", actor=actor.name,
                                            before_json=json.dumps(before), after_json=json.dumps(_row(o))))
-        return o
+    _proposals_follow(db)
+    return o
+
+
+def _proposals_follow(db) -> None:
+    """The kept fleet proposals apply the overrides in force: refresh them after a change."""
+    from core.inventory import proposals  # it imports this module
+
+    proposals.refresh(db)
 
 
 def list_overrides(db=None, include_ended: bool = False) -> pd.DataFrame:

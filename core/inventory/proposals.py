@@ -8,27 +8,29 @@ its 80% band (P10/P90), else from the version's backtest errors for that series.
 
 from __future__ import annotations
 
-import threading
+import logging
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy.special import ndtri
 
-from core import config, exports
+from core import exports
 from core.access import Actor, require
-from core.errors import NotFound, ValidationError
+from core.errors import NotFound, ShelfcastError, ValidationError
 from core.inventory import policy
 from core.inventory.overrides import QUANTILE_COL, apply_overrides, value_columns
 from core.store import inventory as inv
 from core.store import registry, session
 from core.store import versions as vstore
+from core.store.db import memo
 
 COLUMNS = ["sku", "store", "on_hand", "safety_stock", "reorder_point", "order_up_to", "order_qty",
            "reason", "stockout_risk"]
 DETAIL = ["category", "at_risk", "as_of", "forecast_from", "demand_lead_time", "demand_protection", "packs", "order_value", "lead_time",
           "review_period", "service_level", "pack_size", "min_order", "unit_cost", "price",
           "policy_source", "spread_source", "overridden"]
+log = logging.getLogger(__name__)
 
 
 def spread(fc: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, str]:
@@ -151,8 +153,9 @@ def from_stock_date(fc: pd.DataFrame, inputs: pd.DataFrame) -> tuple[pd.DataFram
     counts = np.diff(np.r_[starts, len(sid)])
     has = np.logical_or.reduceat(after, starts) if len(sid) else np.zeros(0, dtype=bool)
     stale = pd.Series(~has, index=sid[starts]).groupby(level=0).first()
-    if after.all():
-        return fc.reset_index(drop=True), stale
+    if after.all():  # the usual case: no copy of millions of rows
+        return (fc if isinstance(fc.index, pd.RangeIndex) and fc.index.start == 0 and fc.index.step == 1
+                else fc.reset_index(drop=True)), stale
     last = np.r_[sid[1:] != sid[:-1], True]  # the last row of each series
     keep = after | (last & ~np.repeat(has, counts))
     return fc[keep].reset_index(drop=True), stale
@@ -178,37 +181,55 @@ def _overridden(fc: pd.DataFrame, ov: pd.DataFrame, inputs: pd.DataFrame) -> pd.
     return out
 
 
-# The whole fleet's proposals, kept per store and `inv.proposal_state` (read on every call, so
-# an upload, override or promotion, from this process or the CLI, is seen at once): at 100,000
-# series they take seconds to make, and the Replenishment page asks on every rerun.
-_FLEET: dict[tuple, pd.DataFrame] = {}
-_FLEET_LOCK = threading.Lock()
-
-
 def read(db=None, version_id: int | None = None, sku: str | None = None,
          store: str | None = None) -> pd.DataFrame:
     """Proposals from the store: the active (or given) version's forecasts with the overrides in
-    force, the latest stock and the policies (optionally for one SKU, at one store). Callers
-    get the kept frame of the fleet: select or copy before changing it."""
+    force, the latest stock and the policies (optionally for one SKU, at one store). The fleet's
+    come from the rows the write paths keep (`refresh`) when they are current, else they are
+    made here; either way through the process's read cache (core.store.db.memo), which hands
+    every caller its own copy."""
     if sku is not None or store is not None:
         return _read(db, version_id, sku, store)[0]
-    with session(db) as s:
-        key = (str(config.db_path(db)), version_id, inv.proposal_state(s, version_id))
-    with _FLEET_LOCK:
-        hit = _FLEET.get(key)
-    if hit is not None:
-        return hit
-    got = _read(db, version_id, None, None)[0]
-    with _FLEET_LOCK:
-        if len(_FLEET) >= 4:
-            _FLEET.clear()
-        _FLEET[key] = got
-    return got
+    return memo(db, ("core.inventory.proposals.read", version_id), lambda: _fleet(db, version_id))
 
 
-def _read(db, version_id: int | None, sku: str | None, store: str | None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The proposals and the forecast frame they were made from (overrides applied)."""
+def _fleet(db, version_id: int | None) -> pd.DataFrame:
+    if version_id is None:
+        with session(db) as s:
+            kept = inv.stored_proposals(s, repr(inv.proposal_state(s, None)))
+        if kept is not None:
+            return kept
+    return _read(db, version_id, None, None)[0]
+
+
+def refresh(db=None) -> bool:
+    """Make and keep the active version's fleet proposals (the write paths that change their
+    inputs call this after their commit). Never raises: a failure leaves the kept rows behind
+    their state, and reads make the proposals themselves. True when they were kept."""
+    try:
+        with session(db) as s:
+            if registry.active_version_id(s) is None:
+                return False
+        out, fc, state = _read(db, None, None, None, with_state=True)
+        out.insert(0, "series_id", fc["series_id"].unique())
+        with session(db, write=True) as s:
+            if repr(inv.proposal_state(s, None)) != state:  # changed while they were made
+                return False
+            inv.replace_proposals(s, out, state)
+        return True
+    except ShelfcastError:  # no forecasts for the active version, say: nothing to keep
+        return False
+    except Exception:  # noqa: BLE001 - the write it follows is committed; reads fall back
+        log.exception("keeping the fleet's replenishment proposals failed")
+        return False
+
+
+def _read(db, version_id: int | None, sku: str | None, store: str | None,
+          with_state: bool = False) -> tuple:
+    """The proposals and the forecast frame they were made from (overrides applied); with
+    `with_state`, also the `proposal_state` (repr) the inputs were read at."""
     with session(db) as s:
+        state = repr(inv.proposal_state(s, None)) if with_state else None
         vid = version_id if version_id is not None else registry.active_version_id(s)
         if vid is None:
             raise ValidationError("No version is active yet: promote one to get replenishment proposals.")
@@ -241,7 +262,7 @@ def _read(db, version_id: int | None, sku: str | None, store: str | None) -> tup
     out["reason"] = np.where(stale, "Forecast ends before the stock date (last period repeated; "
                              "retrain for a current forecast). " + out["reason"], out["reason"])
     out["version"] = vid
-    return out, fc
+    return (out, fc, state) if with_state else (out, fc)
 
 
 def projection(actor: Actor, sku: str, store: str, db=None, version_id: int | None = None) -> pd.DataFrame:

@@ -15,6 +15,8 @@ next delivery falls after the backtest are left out of it (their need is unknown
 
 from __future__ import annotations
 
+import json
+import logging
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,6 +30,7 @@ from core.store import inventory as inv
 from core.store import registry, session
 from core.store import versions as vstore
 
+log = logging.getLogger(__name__)
 NAIVE_MODEL = "naive"  # the seasonal-naive reference every version backtests alongside
 METRICS = ["fill_rate", "availability", "stockout_periods", "lost_units", "lost_value",
            "avg_inventory", "avg_inventory_value", "avg_overstock", "avg_overstock_value", "turns",
@@ -210,16 +213,20 @@ _REPLAYS: dict[tuple, dict | None] = {}  # (store, version, its time, model, lat
 
 def _replays(db, wanted: list[tuple[int, str]]) -> dict[tuple[int, str], dict | None]:
     """Fleet totals of the replay per (version, model: 'chosen' or naive), None without backtest
-    rows. Kept in memory: a version's backtests never change, so the store, the version (and
-    its creation time, should a store be rebuilt at the same path), the model and the newest
-    stock/policy upload are all its inputs. Compare and every Overview render ask again."""
-    path, keys, todo, inputs = str(config.db_path(db)), {}, {}, None
+    rows. A version's backtests never change, so the version (and its creation time, should a
+    store be rebuilt at the same path), the model and the newest stock/policy upload are all its
+    inputs: the write paths keep the active version's in the store (`refresh`); others, or those
+    not kept yet, are made here and kept in memory. Compare and every Overview render ask."""
+    path, keys, todo, inputs, found = str(config.db_path(db)), {}, {}, None, {}
     with session(db) as s:
         upload = inv.latest_dataset_id(s)
         for vid, model in wanted:
             v = vstore.get_version(s, vid)
             keys[(vid, model)] = k = (path, vid, v.created_at if v else None, model, upload)
-            if k not in _REPLAYS and k not in todo:
+            hit, totals = inv.kept_replay(s, vid, model, _mark(k))
+            if hit:
+                found[(vid, model)] = None if totals is None else json.loads(totals)
+            elif k not in _REPLAYS and k not in todo:
                 todo[k] = inv.backtest_rows(s, vid, None if model == "chosen" else model)
         if todo:
             inputs = inv.series_inputs(s, policy.DEFAULTS)
@@ -227,7 +234,45 @@ def _replays(db, wanted: list[tuple[int, str]]) -> dict[tuple[int, str], dict | 
         _REPLAYS.clear()
     for k, bt in todo.items():  # the maths outside the store session
         _REPLAYS[k] = None if bt.empty else replay(bt, inputs)
-    return {w: _REPLAYS[k] for w, k in keys.items()}
+    return {w: found[w] if w in found else _REPLAYS[k] for w, k in keys.items()}
+
+
+def _mark(key: tuple) -> str:
+    return repr(key[2:])  # created_at, model, upload: not the path (a copied store stays current)
+
+
+def refresh(db=None) -> bool:
+    """Keep the active version's replays (its chosen models and the naive reference) for the
+    present stock and policies; the write paths that change them call this after their commit.
+    Never raises: a failure leaves them behind and the readers replay. True when kept."""
+    try:
+        with session(db) as s:
+            vid = registry.active_version_id(s)
+        if vid is None:
+            return False
+        wanted = [(vid, "chosen"), (vid, NAIVE_MODEL)]
+        with session(db) as s:  # what the replays are made at
+            upload = inv.latest_dataset_id(s)
+            v = vstore.get_version(s, vid)
+            before = (v.created_at if v else None, upload)
+            rows = {w: inv.backtest_rows(s, w[0], None if w[1] == "chosen" else w[1]) for w in wanted}
+            inputs = inv.series_inputs(s, policy.DEFAULTS)
+        made = {w: None if bt.empty else replay(bt, inputs) for w, bt in rows.items()}
+        with session(db, write=True) as s:
+            v = vstore.get_version(s, vid)
+            if registry.active_version_id(s) != vid or (v.created_at if v else None, inv.latest_dataset_id(s)) != before:
+                return False  # changed while they were made
+            for (ver, model), totals in made.items():
+                mark = repr((before[0], model, before[1]))
+                inv.keep_replay(s, ver, model, mark, None if totals is None else json.dumps(totals, default=_plain))
+        return True
+    except Exception:  # noqa: BLE001 - the write it follows is committed; readers replay instead
+        log.exception("keeping the policy replays failed")
+        return False
+
+
+def _plain(x):
+    return x.item() if hasattr(x, "item") else str(x)
 
 
 def simulate(actor: Actor, version_id: int | None = None, db=None) -> Simulation:

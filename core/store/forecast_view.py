@@ -20,6 +20,18 @@ import pyarrow as pa
 from sqlmodel import Session
 
 from core.store.db import raw
+from core.store.schema import DDL
+
+# The actuals the view sets beside the forecast (`weekly_actuals`), kept by the write paths that
+# change them (an upload or deletion of sales, a promotion that moves the coming weeks), so the
+# page's first render after such a write does not scan every sale: `forecast_view_marks.mark`
+# says which spans and sales state they are for (`actuals_mark`); a read for another mark scans.
+DDL += [
+    "CREATE TABLE IF NOT EXISTS forecast_view_ly (series_id INTEGER NOT NULL, week DATE NOT NULL, units DOUBLE)",
+    "CREATE TABLE IF NOT EXISTS forecast_view_recent (series_id INTEGER NOT NULL, recent_avg DOUBLE)",
+    "CREATE TABLE IF NOT EXISTS forecast_view_marks (mark VARCHAR NOT NULL)",
+]
+KEPT = ("forecast_view_ly", "forecast_view_recent")  # what `weekly_view` reads for actuals=None
 
 # the chosen series: NULL lists mean "all"
 _SEL = """SELECT series_id FROM series
@@ -36,7 +48,7 @@ def _adjust(col: str) -> str:
                     ELSE f.{col} END"""
 
 
-def _rows_sql(filtered: bool, gaps: bool) -> str:
+def _rows_sql(filtered: bool, gaps: bool, kept: bool = False) -> str:
     """The per (series, week) rows of the view as a CTE chain ending in `v`, over the last-year
     and recent actuals registered as `_fc_ly` and `_fc_rec` (`weekly_actuals`). Named
     parameters: $version, $after, $lo, $hi (the weeks' span), $weeks and, when `filtered`,
@@ -45,6 +57,7 @@ def _rows_sql(filtered: bool, gaps: bool) -> str:
     is few rows, rather than matched against every forecast row. `gaps`: the weeks are not
     consecutive, so the span [$lo, $hi) holds weeks that are not shown (read $weeks)."""
     chosen = f"AND f.series_id IN ({_SEL})" if filtered else ""
+    ly, rec = KEPT if kept else ("_fc_ly", "_fc_rec")
     weeks = "AND list_contains($weeks::DATE[], CAST(date_trunc('week', f.ds) AS DATE))" if gaps else ""
     return f"""
         WITH hit AS (
@@ -69,8 +82,8 @@ def _rows_sql(filtered: bool, gaps: bool) -> str:
             SELECT g.series_id, s.sku, s.store, g.week, g.forecast, g.p10, g.p90, ly.units AS last_year,
                    rec.recent_avg
             FROM g JOIN series s USING (series_id)
-                   LEFT JOIN _fc_ly ly ON ly.series_id = g.series_id AND ly.week = g.week
-                   LEFT JOIN _fc_rec rec ON rec.series_id = g.series_id)"""  # noqa: S608 - fixed text, values bound
+                   LEFT JOIN {ly} ly ON ly.series_id = g.series_id AND ly.week = g.week
+                   LEFT JOIN {rec} rec ON rec.series_id = g.series_id)"""  # noqa: S608 - fixed text, values bound
 
 
 def _params(version_id: int, after: date | None, weeks: list[date], categories, stores, skus) -> dict:
@@ -83,17 +96,37 @@ def _params(version_id: int, after: date | None, weeks: list[date], categories, 
     return p
 
 
-def state(s: Session) -> tuple:
-    """What the view's inputs other than the forecasts' values are as of: the sales (every write
-    to them adds an upload (`datasets`) or a deletion (`sales_deletions`) row in its
-    transaction; the times tell a rebuilt store apart) and the active version with the time it
-    became active. A version's forecasts never change once it is ready."""
+def sales_state(s: Session) -> tuple:
+    """What the sales are as of: every write to them adds an upload (`datasets`) or a deletion
+    (`sales_deletions`) row in its transaction; the times tell a rebuilt store apart."""
     return tuple(raw(s).execute(
         """SELECT (SELECT max(id) FROM datasets), (SELECT max(created_at) FROM datasets),
-                  (SELECT max(id) FROM sales_deletions), (SELECT max(deleted_at) FROM sales_deletions),
-                  (SELECT max(version_id) FROM active WHERE scope = 'default'),
-                  (SELECT max(since) FROM active WHERE scope = 'default')"""
+                  (SELECT max(id) FROM sales_deletions), (SELECT max(deleted_at) FROM sales_deletions)"""
     ).fetchone())
+
+
+def actuals_mark(s: Session, last_year: tuple[date, date], recent: tuple[date, date] | None) -> str:
+    """The mark of `weekly_actuals(last_year, recent)` at the sales' present state."""
+    return repr((last_year, recent, sales_state(s)))
+
+
+def kept_actuals(s: Session, mark: str) -> bool:
+    """Whether the kept actuals are those of `mark` (then `weekly_view` may read them)."""
+    got = raw(s).execute("SELECT mark FROM forecast_view_marks").fetchall()
+    return len(got) == 1 and got[0][0] == mark
+
+
+def keep_actuals(s: Session, actuals: tuple[pa.Table, pa.Table], mark: str) -> None:
+    con = raw(s)
+    con.execute("DELETE FROM forecast_view_marks")
+    for table, rows, cols in zip(KEPT, actuals, ("series_id, week, units", "series_id, recent_avg"), strict=True):
+        con.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names
+        con.register("_fc_incoming", rows)
+        try:
+            con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _fc_incoming")  # noqa: S608 - fixed names
+        finally:
+            con.unregister("_fc_incoming")
+    con.execute("INSERT INTO forecast_view_marks VALUES (?)", [mark])
 
 
 def weekly_actuals(s: Session, last_year: tuple[date, date], recent: tuple[date, date] | None
@@ -146,11 +179,12 @@ def has_band(s: Session, version_id: int, after: date | None) -> bool:
 
 
 def weekly_view(s: Session, version_id: int, after: date | None, weeks: list[date],
-                actuals: tuple[pa.Table, pa.Table], *, categories: Sequence[str] | None = None,
+                actuals: tuple[pa.Table, pa.Table] | None, *, categories: Sequence[str] | None = None,
                 stores: Sequence[str] | None = None, skus: Sequence[str] | None = None,
                 limit: int | None = None, totals: bool = False) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """(rows, totals) of the chosen series, in one query (the rows are summed once), with
-    `actuals` = `weekly_actuals(...)` for these weeks.
+    `actuals` = `weekly_actuals(...)` for these weeks, or None to read the kept ones (the
+    caller checked `kept_actuals`).
 
     rows: sku, store, week, forecast, p10, p90 (sums of each day's values, overrides applied;
     NULL when every day lacks one), last_year (units of the week 52 weeks earlier) and
@@ -164,13 +198,14 @@ def weekly_view(s: Session, version_id: int, after: date | None, weeks: list[dat
         return pd.DataFrame(columns=cols), (pd.DataFrame(columns=["week", "forecast", "p10", "p90", "last_year",
                                                                   "rows", "series"]) if totals else None)
     p = _params(version_id, after, weeks, categories, stores, skus)
-    sql = _rows_sql("cats" in p, "weeks" in p)
+    sql = _rows_sql("cats" in p, "weeks" in p, kept=actuals is None)
     top = "SELECT * FROM v ORDER BY sku, store, week" + (" LIMIT $limit" if limit is not None else "")  # noqa: S608
     if limit is not None:
         p["limit"] = int(limit)
     con = raw(s)
-    con.register("_fc_ly", actuals[0])
-    con.register("_fc_rec", actuals[1])
+    if actuals is not None:
+        con.register("_fc_ly", actuals[0])
+        con.register("_fc_rec", actuals[1])
     try:
         if not totals:
             return con.execute(sql + " " + top, p).df()[cols], None
@@ -186,8 +221,9 @@ def weekly_view(s: Session, version_id: int, after: date | None, weeks: list[dat
             SELECT 1, NULL, NULL, week, forecast, p10, p90, last_year, NULL, rows, series FROM tot
             ORDER BY part, sku, store, week NULLS LAST""", p).df()  # noqa: S608 - fixed text, values bound
     finally:
-        con.unregister("_fc_ly")
-        con.unregister("_fc_rec")
+        if actuals is not None:
+            con.unregister("_fc_ly")
+            con.unregister("_fc_rec")
     part = both["part"].to_numpy()
     rows = both[part == 0][cols].reset_index(drop=True)
     tot = both[part == 1][["week", "forecast", "p10", "p90", "last_year", "rows", "series"]].reset_index(drop=True)

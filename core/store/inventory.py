@@ -15,7 +15,7 @@ import pyarrow as pa
 from sqlalchemy import Double
 from sqlmodel import Field, Session, SQLModel, select
 
-from core.store import sales  # noqa: F401 - `series` must exist before our queries
+from core.store import forecast_view, sales  # noqa: F401 - `series` first; the view's kept tables (schema imports us)
 from core.store.base import id_field, now, save
 from core.store.db import raw
 from core.store.schema import DDL
@@ -81,6 +81,33 @@ DDL += [
         pack_size DOUBLE NOT NULL, min_order DOUBLE NOT NULL, unit_cost DOUBLE, price DOUBLE)""",
 ]
 
+# The active version's proposals for the whole fleet, as core.inventory.proposals makes them,
+# kept by the write paths that change their inputs (a stock or policy upload, an override set or
+# ended, a promotion or rollback) so that the Replenishment page reads 100,000 rows instead of
+# computing them from 2.8M forecast rows. `proposal_marks.state` is the `proposal_state` they
+# were made at: a read whose state differs computes them instead (and writes nothing).
+PROPOSAL_COLUMNS: dict[str, str] = {
+    "sku": "VARCHAR", "store": "VARCHAR", "on_hand": "DOUBLE", "safety_stock": "DOUBLE",
+    "reorder_point": "DOUBLE", "order_up_to": "DOUBLE", "order_qty": "DOUBLE", "stockout_risk": "DOUBLE",
+    "as_of": "DATE", "demand_lead_time": "DOUBLE", "demand_protection": "DOUBLE", "packs": "DOUBLE",
+    "order_value": "DOUBLE", "lead_time": "BIGINT", "review_period": "BIGINT", "service_level": "DOUBLE",
+    "pack_size": "DOUBLE", "min_order": "DOUBLE", "unit_cost": "DOUBLE", "price": "DOUBLE",
+    "policy_source": "VARCHAR", "spread_source": "VARCHAR", "reason": "VARCHAR", "category": "VARCHAR",
+    "at_risk": "BOOLEAN", "overridden": "BOOLEAN", "forecast_from": "DATE", "version": "BIGINT",
+}
+DDL += [
+    "CREATE TABLE IF NOT EXISTS proposal_rows (series_id INTEGER NOT NULL, "
+    + ", ".join(f"{c} {t}" for c, t in PROPOSAL_COLUMNS.items()) + ")",
+    "CREATE TABLE IF NOT EXISTS proposal_marks (state VARCHAR NOT NULL)",
+]
+
+# The policy replay's fleet totals per version and model ('chosen' or the naive reference), as
+# JSON, kept by the write paths that change their inputs (a promotion, a stock or policy upload):
+# at 100,000 series one replay is ~20 CPU-seconds, which the Overview's first render paid.
+# `mark` is what they were made at (the version's creation time and the newest upload).
+DDL += ["""CREATE TABLE IF NOT EXISTS replay_totals (version_id INTEGER NOT NULL, model VARCHAR NOT NULL,
+           mark VARCHAR NOT NULL, totals VARCHAR)"""]
+
 POLICY_FIELDS = ("lead_time", "review_period", "service_level", "pack_size", "min_order",
                  "unit_cost", "price")
 
@@ -112,6 +139,43 @@ def proposal_state(s: Session, version_id: int | None) -> tuple:
                   (SELECT max(id) FROM overrides),
                   (SELECT max(id) FROM inventory_datasets), (SELECT max(created_at) FROM inventory_datasets)""",
         [version_id]).fetchone())
+
+
+def stored_proposals(s: Session, state: str) -> pd.DataFrame | None:
+    """The kept fleet proposals (columns as PROPOSAL_COLUMNS, by series), or None when they
+    were made at another `state` than the caller's (or never)."""
+    con = raw(s)
+    mark = con.execute("SELECT state FROM proposal_marks").fetchall()
+    if len(mark) != 1 or mark[0][0] != state:
+        return None
+    return con.execute(f"SELECT {', '.join(PROPOSAL_COLUMNS)} FROM proposal_rows ORDER BY series_id").df()  # noqa: S608 - fixed names
+
+
+def replace_proposals(s: Session, rows: pd.DataFrame, state: str) -> None:
+    """Keep `rows` (series_id and PROPOSAL_COLUMNS) as the fleet's proposals at `state`."""
+    con = raw(s)
+    con.execute("DELETE FROM proposal_marks")
+    con.execute("DELETE FROM proposal_rows")
+    con.register("incoming_proposals", rows)
+    try:
+        cols = ", ".join(["series_id", *PROPOSAL_COLUMNS])
+        con.execute(f"INSERT INTO proposal_rows ({cols}) SELECT {cols} FROM incoming_proposals")  # noqa: S608 - fixed names
+    finally:
+        con.unregister("incoming_proposals")
+    con.execute("INSERT INTO proposal_marks VALUES (?)", [state])
+
+
+def kept_replay(s: Session, version_id: int, model: str, mark: str) -> tuple[bool, str | None]:
+    """(found, totals JSON or None for 'no backtest rows') of a kept replay made at `mark`."""
+    row = raw(s).execute("SELECT totals FROM replay_totals WHERE version_id = ? AND model = ? AND mark = ?",
+                         [version_id, model, mark]).fetchone()
+    return (row is not None, row[0] if row else None)
+
+
+def keep_replay(s: Session, version_id: int, model: str, mark: str, totals: str | None) -> None:
+    con = raw(s)
+    con.execute("DELETE FROM replay_totals WHERE version_id = ? AND model = ?", [version_id, model])
+    con.execute("INSERT INTO replay_totals VALUES (?, ?, ?, ?)", [version_id, model, mark, totals])
 
 
 def known_series(s: Session) -> pa.Table:
@@ -182,9 +246,9 @@ def forecast_rows(s: Session, version_id: int, sku: str | None = None,
     the store has them), plus sku and store (unless not `names`: at 100,000 series x 28 days
     they are 5.6M Python strings), ordered by series and date; optionally one SKU (at one
     store)."""
-    if not names and sku is None and store is None:
+    if not names and sku is None and store is None:  # the fleet: no names, no model names either
         return raw(s).execute(
-            """SELECT f.* EXCLUDE (version_id) FROM forecasts f WHERE f.version_id = ?
+            """SELECT f.* EXCLUDE (version_id, model) FROM forecasts f WHERE f.version_id = ?
                ORDER BY f.series_id, f.ds""", [version_id]).df()
     return raw(s).execute(
         """SELECT se.sku, se.store, f.* EXCLUDE (version_id) FROM forecasts f

@@ -52,18 +52,24 @@ DDL += [  # chosen_backtests and the metric macros: core.store.metrics
     # moves the band by as much, never below 0; 'pct' scales all three). `yhat_model` is the
     # version's own number and `override_id` the override applied (NULL: none); the version's
     # stored forecasts are never changed.
+    # Both CTEs are inlined (NOT MATERIALIZED), so a reader's filter (a SKU, a store) reaches the
+    # forecasts scan through the series join, and the overrides' rows are found from the
+    # overrides side (few rows) rather than by joining every forecast row to them: at 100,000
+    # series one SKU read 2.8M joined rows first (0.6 s warm, 4.6 s cold; now 0.02 / 0.05 s).
     """CREATE OR REPLACE VIEW active_forecasts AS
-       WITH f AS (
+       WITH f AS NOT MATERIALIZED (
            SELECT f.version_id, f.series_id, s.sku, s.store, f.ds, f.yhat, f.yhat_lower,
                   f.yhat_upper, f.model
            FROM forecasts f JOIN active a ON a.version_id = f.version_id AND a.scope = 'default'
            JOIN series s USING (series_id)),
-       hit AS (
-           SELECT f.series_id, f.ds, o.id, o.mode, o.value,
-                  row_number() OVER (PARTITION BY f.series_id, f.ds ORDER BY o.id DESC) AS rk
-           FROM f JOIN overrides o
-             ON o.sku = f.sku AND (o.store IS NULL OR o.store = f.store) AND o.ended_at IS NULL
-            AND CAST(f.ds AS DATE) BETWEEN o.start_date AND o.end_date)
+       hit AS NOT MATERIALIZED (
+           SELECT s.series_id, f.ds, o.id, o.mode, o.value,
+                  row_number() OVER (PARTITION BY s.series_id, f.ds ORDER BY o.id DESC) AS rk
+           FROM overrides o JOIN series s ON o.sku = s.sku AND (o.store IS NULL OR o.store = s.store)
+           JOIN forecasts f ON f.series_id = s.series_id
+            AND CAST(f.ds AS DATE) BETWEEN o.start_date AND o.end_date
+           JOIN active a ON a.version_id = f.version_id AND a.scope = 'default'
+           WHERE o.ended_at IS NULL)
        SELECT f.version_id, f.series_id, f.sku, f.store, f.ds,
               CASE WHEN h.mode = 'pct' THEN f.yhat * (1 + h.value / 100)
                    WHEN h.mode = 'units' THEN CASE WHEN f.yhat + h.value - f.yhat IS NOT NULL

@@ -1,0 +1,236 @@
+"""The fleet's proposals kept by the write paths (proposal_rows), read through the process's one
+read cache (core.store.db.memo), and the Forecast view through the same cache: what a caller
+gets is its own copy, the kept rows equal the computed ones, every input's write path keeps them
+current, a promotion without the hook falls back to computing, and a read writes nothing."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pandas as pd
+import pytest
+from pandas.testing import assert_frame_equal
+
+from core import forecast_view, plan_rollups, registry
+from core.errors import PermissionDenied
+from core.inventory import inputs, overrides, proposals
+from core.store import inventory as inv
+from core.store import session
+from core.store.db import raw
+from tests.registry_fixtures import fake_version, load_demo
+
+SHOWN = proposals.COLUMNS + proposals.DETAIL + ["version"]
+
+
+@pytest.fixture
+def store(db, tmp_path, scientist, manager):
+    """3 SKUs x 2 stores, a promoted version, stock for most series and a policy."""
+    load_demo(db, tmp_path, scientist, n_skus=3, n_stores=2, days=40)
+    vid = fake_version(db, 0.1)
+    registry.promote(scientist, vid, "go live", db=db)
+    (tmp_path / "stock.csv").write_text(
+        "date,sku,store,on_hand\n2026-11-01,BEV-001,Leeds,3\n2026-11-01,BEV-001,Bristol,0\n"
+        "2026-11-01,SNK-002,Leeds,1\n2026-11-01,SNK-002,Bristol,1000\n")
+    (tmp_path / "policy.csv").write_text(
+        "sku,store,lead_time,pack_size,min_order,unit_cost,price\nBEV-001,,2,6,0,1.5,3\n"
+        "SNK-002,Leeds,3,1,5,2,4\n")
+    inputs.ingest_inventory(db, manager, tmp_path / "stock.csv", "stock")
+    inputs.ingest_inventory(db, manager, tmp_path / "policy.csv", "policy")
+    return db
+
+
+def kept(db) -> pd.DataFrame | None:
+    with session(db) as s:
+        return inv.stored_proposals(s, repr(inv.proposal_state(s, None)))
+
+
+def computed(db) -> pd.DataFrame:
+    return proposals._read(db, None, None, None)[0]
+
+
+def content_hash(db) -> str:
+    with session(db) as s:
+        con = raw(s)
+        tables = [r[0] for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() ORDER BY table_name").fetchall()]
+        h = hashlib.sha256()
+        for t in tables:
+            h.update(repr(con.execute(f'SELECT * FROM "{t}" ORDER BY ALL').fetchall()).encode())  # noqa: S608 - catalog names
+    return h.hexdigest()
+
+
+def test_a_caller_cannot_change_what_the_next_caller_gets(store, manager):
+    """Regression: the fleet's frame was handed out shared, so a page's in-place edit reached
+    every later reader of the process."""
+    first = proposals.read(store)
+    before = first.copy()
+    first["order_qty"] = -1.0
+    first.loc[0, "sku"] = "MUTATED"
+    assert_frame_equal(proposals.read(store), before)
+    view = proposals.proposals(manager, store)
+    view["on_hand"] = 0
+    assert_frame_equal(proposals.read(store), before)
+
+
+def test_kept_rows_equal_the_computed_ones_after_every_write_path(store, manager, tmp_path):
+    # the policy upload (the last write of the fixture) kept them
+    got = kept(store)
+    assert got is not None and len(got) == 6
+    assert_frame_equal(got[SHOWN], computed(store)[SHOWN], check_dtype=False)
+    assert_frame_equal(proposals.read(store)[SHOWN], computed(store)[SHOWN], check_dtype=False)
+
+    start = pd.Timestamp(got["forecast_from"].min()).date()
+    o = overrides.set_override(manager, "SNK-002", start, start + pd.Timedelta(days=30), "pct", 80,
+                               "promotion", store="Bristol", db=store)
+    got = kept(store)
+    assert got is not None and got.loc[(got["sku"] == "SNK-002") & (got["store"] == "Bristol"), "overridden"].all()
+    assert_frame_equal(got[SHOWN], computed(store)[SHOWN], check_dtype=False)
+
+    overrides.end_override(manager, o.id, db=store)
+    got = kept(store)
+    assert got is not None and not got["overridden"].any()
+    assert_frame_equal(got[SHOWN], computed(store)[SHOWN], check_dtype=False)
+
+    (tmp_path / "stock2.csv").write_text("date,sku,store,on_hand\n2026-11-02,SNK-002,Bristol,0\n")
+    inputs.ingest_inventory(store, manager, tmp_path / "stock2.csv", "stock")
+    got = kept(store)
+    assert got is not None
+    assert got.loc[(got["sku"] == "SNK-002") & (got["store"] == "Bristol"), "on_hand"].iloc[0] == 0
+    assert_frame_equal(got[SHOWN], computed(store)[SHOWN], check_dtype=False)
+
+
+def test_a_promotion_without_the_hook_falls_back_and_the_read_writes_nothing(store, scientist):
+    before = proposals.read(store)
+    vid = fake_version(store, 0.05)
+    registry.promote(scientist, vid, "newer", db=store)  # core.registry does not call the hook (yet)
+    assert kept(store) is None  # behind: made at the old version's state
+    frozen = content_hash(store)
+    now = proposals.read(store)
+    assert content_hash(store) == frozen
+    assert (now["version"] == vid).all() and not (before["version"] == vid).any()
+    assert_frame_equal(now[SHOWN], computed(store)[SHOWN], check_dtype=False)
+    # the hook the promotion path calls brings the kept rows back
+    plan_rollups.after_promote(scientist, store)
+    assert_frame_equal(kept(store)[SHOWN], computed(store)[SHOWN], check_dtype=False)
+
+
+def test_after_change_needs_upload_and_changes_nothing_when_refused(store, scientist):
+    vid = fake_version(store, 0.05)
+    registry.promote(scientist, vid, "newer", db=store)
+    frozen = content_hash(store)
+    from core.access import Actor
+
+    with pytest.raises(PermissionDenied):
+        plan_rollups.after_promote(Actor("v", "viewer"), store)
+    assert content_hash(store) == frozen
+
+
+def test_the_forecast_view_hands_out_copies(store):
+    a = forecast_view.weekly(store, 8, limit=5, totals=True, options=True)
+    want_table, want_totals = a.table.copy(), a.totals.copy()
+    a.table["forecast"] = 0
+    a.totals.loc[:, "forecast"] = 0
+    a.options.drop(a.options.index, inplace=True)
+    b = forecast_view.weekly(store, 8, limit=5, totals=True, options=True)
+    assert_frame_equal(b.table, want_table)
+    assert_frame_equal(b.totals, want_totals)
+    assert len(b.options) == 6
+
+
+def test_a_filter_on_active_forecasts_reaches_the_scan(store, manager):
+    """A SKU's rows of the view are the view's rows for that SKU (overrides included), and the
+    plan no longer materialises every forecast row before the filter (a CTE node)."""
+    with session(store) as s:
+        start = raw(s).execute("SELECT min(ds) FROM active_forecasts").fetchone()[0]
+    overrides.set_override(manager, "BEV-001", start, start + pd.Timedelta(days=3), "pct", 40,
+                           "promotion", db=store)
+    overrides.set_override(manager, "BEV-001", start, start, "units", 9, "event", store="Leeds", db=store)
+    with session(store) as s:
+        con = raw(s)
+        every = con.execute("SELECT * FROM active_forecasts ORDER BY series_id, ds").df()
+        one = con.execute("SELECT * FROM active_forecasts WHERE sku = ? ORDER BY series_id, ds",
+                          ["BEV-001"]).df()
+        plan = "\n".join(r[1] for r in con.execute(
+            "EXPLAIN SELECT * FROM active_forecasts WHERE sku = ?", ["BEV-001"]).fetchall())
+    want = every[every["sku"] == "BEV-001"].reset_index(drop=True)
+    assert one["override_id"].notna().any()
+    assert_frame_equal(one, want)
+    assert "CTE" not in plan.replace("CTE_SCAN", "")
+
+
+def _view_rows(db, kept: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The Forecast view's rows and totals with the actuals scanned from the sales, or read
+    from the kept tables (which must then be current)."""
+    from core.store import forecast_view as fvs
+
+    with session(db) as s:
+        f = forecast_view._read_frame(s, 8)
+        if kept:
+            assert fvs.kept_actuals(s, fvs.actuals_mark(s, f.last_year, f.recent))
+            actuals = None
+        else:
+            actuals = fvs.weekly_actuals(s, f.last_year, f.recent)
+        return fvs.weekly_view(s, f.version, f.last, f.weeks, actuals, totals=True)
+
+
+def test_the_forecast_views_kept_actuals_follow_ingest_and_promotion(store, scientist, manager, tmp_path):
+    scanned = forecast_view.weekly(store, 8, totals=True)  # the promotion did not keep them: a scan
+    assert scanned.table["recent_avg"].notna().any()
+    assert plan_rollups.after_promote(scientist, store)[0]
+    for a, b in zip(_view_rows(store, kept=True), _view_rows(store, kept=False), strict=True):
+        assert_frame_equal(a, b)
+    assert_frame_equal(forecast_view.weekly(store, 8, totals=True).table, scanned.table)
+
+    # more units in the recent weeks: the ingest hook keeps the actuals current
+    demo = pd.read_csv(tmp_path / "demo.csv")
+    date_col = next(c for c in demo.columns if "date" in c.lower() or c == "ds")
+    unit_col = next(c for c in demo.columns if c not in (date_col, "sku", "store") and demo[c].dtype.kind in "if")
+    recent = demo[pd.to_datetime(demo[date_col]) >= pd.to_datetime(demo[date_col]).max() - pd.Timedelta(days=13)].copy()
+    recent[unit_col] = recent[unit_col] * 10 + 5
+    recent.to_csv(tmp_path / "more.csv", index=False)
+    from core import ingest
+
+    ingest.ingest(tmp_path / "more.csv", manager, db=store)
+    rows, tot = _view_rows(store, kept=True)
+    want_rows, want_tot = _view_rows(store, kept=False)
+    assert_frame_equal(rows, want_rows)
+    assert_frame_equal(tot, want_tot)
+    after = forecast_view.weekly(store, 8, totals=True)
+    assert (after.table["recent_avg"].fillna(0) > scanned.table["recent_avg"].fillna(0)).any()
+
+
+def test_a_view_read_while_the_kept_actuals_are_behind_writes_nothing(store, scientist):
+    frozen = content_hash(store)  # the promotion left them behind
+    got = forecast_view.weekly(store, 8, totals=True, options=True)
+    assert not got.table.empty
+    assert content_hash(store) == frozen
+
+
+def test_the_policy_replays_are_kept_by_the_write_paths(store, scientist, manager, tmp_path):
+    from core.inventory import simulate
+
+    with session(store) as s:
+        from core.store import registry as reg_store
+
+        vid = reg_store.active_version_id(s)
+    simulate._REPLAYS.clear()
+    made = simulate._replays(store, [(vid, "chosen"), (vid, simulate.NAIVE_MODEL)])  # kept by the policy upload
+    assert simulate._REPLAYS == {}  # nothing replayed: read from the store
+    simulate._REPLAYS.clear()
+    with session(store, write=True) as s:
+        raw(s).execute("DELETE FROM replay_totals")
+    replayed = simulate._replays(store, [(vid, "chosen"), (vid, simulate.NAIVE_MODEL)])
+    assert len(simulate._REPLAYS) == 2
+    assert made == replayed and made[(vid, "chosen")]["demand"] > 0
+
+    # a new policy upload: the kept replays follow it (and equal a fresh replay)
+    (tmp_path / "policy3.csv").write_text("sku,store,lead_time,review_period,pack_size,min_order\n"
+                                          "BEV-001,,5,3,24,30\nSNK-002,,4,2,12,20\n")
+    inputs.ingest_inventory(store, manager, tmp_path / "policy3.csv", "policy")
+    simulate._REPLAYS.clear()
+    kept_now = simulate._replays(store, [(vid, "chosen"), (vid, simulate.NAIVE_MODEL)])
+    assert simulate._REPLAYS == {}
+    with session(store, write=True) as s:
+        raw(s).execute("DELETE FROM replay_totals")
+    assert simulate._replays(store, [(vid, "chosen"), (vid, simulate.NAIVE_MODEL)]) == kept_now
+    assert kept_now != made
