@@ -881,4 +881,5 @@ def _monitor(result: IngestResult, actor: Actor, db) -> None:
 
 AFTER_INGEST.append(_monitor)
 
+import core.plan_rollups  # noqa: E402, F401 - registers the Forecast view's kept actuals refresh
 import core.rollups  # noqa: E402, F401 - registers the sales rollup refresh (the Data page reads it)

@@ -228,9 +228,10 @@ def promote(
 def _after_change(actor: Actor, db: Db, what: str) -> None:
     """Re-evaluate the alert rules for the version now in service (its failure is stored for
     Monitor and logged; the change itself stays). Imported here: scipy costs seconds."""
-    from core import monitoring
+    from core import monitoring, plan_rollups
 
     monitoring.evaluate_after_write(actor, db, what)
+    plan_rollups.after_promote(actor, db)  # the planning pages' kept rows; never raises
 
 
 def _undo_stack(log: list[Promotion], current: int | None) -> list[int]:

@@ -99,10 +99,19 @@ def test_kept_rows_equal_the_computed_ones_after_every_write_path(store, manager
     assert_frame_equal(got[SHOWN], computed(store)[SHOWN], check_dtype=False)
 
 
-def test_a_promotion_without_the_hook_falls_back_and_the_read_writes_nothing(store, scientist):
+def test_a_promotion_keeps_the_proposals_current(store, scientist):
+    vid = fake_version(store, 0.05)
+    registry.promote(scientist, vid, "newer", db=store)  # core.registry calls plan_rollups
+    assert (kept(store)["version"] == vid).all()
+    assert_frame_equal(kept(store)[SHOWN], computed(store)[SHOWN], check_dtype=False)
+
+
+def test_a_promotion_whose_hook_failed_falls_back_and_the_read_writes_nothing(store, scientist, monkeypatch):
     before = proposals.read(store)
     vid = fake_version(store, 0.05)
-    registry.promote(scientist, vid, "newer", db=store)  # core.registry does not call the hook (yet)
+    monkeypatch.setattr(plan_rollups, "after_promote", lambda actor, db=None: (False, False, False))
+    registry.promote(scientist, vid, "newer", db=store)  # the kept rows are left behind
+    monkeypatch.undo()
     assert kept(store) is None  # behind: made at the old version's state
     frozen = content_hash(store)
     now = proposals.read(store)

@@ -20,6 +20,7 @@ def create_all(s: Session) -> None:
     from core.store import monitoring  # noqa: F401  (views over active_forecasts)
     from core.store import train_jobs  # noqa: F401
     from core.store import inventory  # noqa: F401  (uses chosen_backtests)
+    from core.store import forecast_view  # noqa: F401  (the Forecast view's kept actuals)
     from core.store import retrain  # noqa: F401  (challengers, retrain runs)
     from core.store import sessions  # noqa: F401  (signed-in browser sessions)
     from core.store import worklist  # noqa: F401  (worklist assignee, snooze, events)
