@@ -411,7 +411,7 @@ def prepare(path: str | os.PathLike, mapping: Mapping | None = None, *, file_nam
         regs = m.regressors or []
         _refuse_reserved(regs, name)
         lo, hi = _window(store_range)
-        checked = ("CREATE TABLE prepared.clean AS SELECT hash(sku, store) AS h, sku, store, ds, y, plan"
+        checked = ("CREATE OR REPLACE TABLE prepared.clean AS SELECT KEY AS h, ds, y, plan"
                    + "".join(f", r{i}" for i in range(len(regs)))
                    + f", (ds IS NULL OR ds < DATE '{lo}' OR ds > DATE '{hi}' OR sku IS NULL "
                    "OR (y IS NULL AND NOT plan) OR y < 0 OR "
@@ -429,15 +429,26 @@ def prepare(path: str | os.PathLike, mapping: Mapping | None = None, *, file_nam
         # Row order does not matter here (no line numbers), which lets DuckDB read in parallel.
         con.execute("SET preserve_insertion_order = false")
         typed = _typed_view(con, kind, columns, date_q if m.date_format == "%Y-%m-%d" else None, numbers)
-        try:
-            if not typed:
-                raise duckdb.ConversionException("no typed columns")
-            con.execute(checked.replace("CELLS", cells("src_typed", typed)))
-        except duckdb.Error:  # a cell the typed reader refuses: the text path decides, and explains
-            _read(con, kind, name, checked.replace("CELLS", cells("src", set())))
+        for salt in range(MAX_SALTS):
+            key = _key_sql(salt)
+            try:
+                if not typed:
+                    raise duckdb.ConversionException("no typed columns")
+                con.execute(checked.replace("KEY", key).replace("CELLS", cells("src_typed", typed)))
+            except duckdb.Error:  # a cell the typed reader refuses: the text path decides, and explains
+                typed = set()
+                _read(con, kind, name, checked.replace("KEY", key).replace("CELLS", cells("src", set())))
+            bad = con.execute("SELECT count(*) FILTER (WHERE bad) FROM prepared.clean").fetchone()[0]
+            if bad:
+                break
+            # The series' names, read apart: a column of text per row costs the checked table
+            # more to write than a second pass over the file costs to read two columns.
+            _scan(con, kind, name, f"CREATE OR REPLACE TEMP TABLE names AS SELECT DISTINCT {key} AS h, sku, store "
+                                   f"FROM (SELECT nullif(trim(CAST({sku_q} AS VARCHAR)), '') AS sku, {store_sql} AS store FROM src)")
+            if con.execute("SELECT count(*) = count(DISTINCT h) FROM names").fetchone()[0]:
+                break  # else two series share a hash (1 in 10^8 for a million series): hash again
         con.execute("USE prepared")  # `clean` from here on is the file's
-        bad = con.execute("SELECT count(*) FILTER (WHERE bad) FROM clean").fetchone()[0]
-        dup = bad == 0 and _series_keys(con)
+        dup = bad == 0 and _series_keys(con, name)
         if bad or dup:
             _explain(con, files, kind, m, name, store_range, any_size)
         _refuse_mixed_freq_fast(con, name)
@@ -559,7 +570,12 @@ def _unreadable(name: str, kind: str, exc: Exception) -> ValidationError:
 
 
 def _read(con: duckdb.DuckDBPyConnection, kind: str, name: str, sql: str) -> None:
-    """Run the statement that reads the file: a malformed file fails here, as the file's fault."""
+    """The text path's read of the file (see `_scan`)."""
+    _scan(con, kind, name, sql)
+
+
+def _scan(con: duckdb.DuckDBPyConnection, kind: str, name: str, sql: str) -> None:
+    """Run a statement that reads the file: a malformed file fails here, as the file's fault."""
     try:
         con.execute(sql)
     except duckdb.OutOfMemoryException:
@@ -568,17 +584,26 @@ def _read(con: duckdb.DuckDBPyConnection, kind: str, name: str, sql: str) -> Non
         raise _unreadable(name, kind, exc) from exc
 
 
+MAX_SALTS = 8  # hashings tried before two series that share every hash are refused (never seen)
+
+
+def _key_sql(salt: int) -> str:
+    """A series' 64-bit key from its SKU and store; another salt is another hash function."""
+    return "hash(sku, store)" if salt == 0 else f"hash(sku, store, {int(salt)})"
+
+
 # Bits the duplicate check may hold (one per series and day of the file's span): past this it
 # counts distinct dates per series instead, exact too but a hash table over every row.
 DUP_BITS = 2_000_000_000
 
 
-def _series_keys(con: duckdb.DuckDBPyConnection) -> bool:
+def _series_keys(con: duckdb.DuckDBPyConnection, name: str = "the file") -> bool:
     """Table `keys`, one row per series (h, sku, store) with what every later check needs, from
-    one aggregate over the checked rows: has_rows (a series seen only in plan rows is not
-    created; its plans join an existing one), n (its sales rows), weekdays (a bit per weekday of
-    its sales dates), month_start/month_end (all its sales dates on the 1st / the last day) and
-    dup (a date seen twice, plan rows included). Returns whether any series has a duplicate.
+    one aggregate over the checked rows (h, ds, plan) joined to the series' names (table `names`:
+    h, sku, store, a hash shared by no two series): has_rows (a series seen only in plan rows is
+    not created; its plans join an existing one), n (its sales rows), weekdays (a bit per weekday
+    of its sales dates), month_start/month_end (all its sales dates on the 1st / the last day)
+    and dup (a date seen twice, plan rows included). Returns whether any series has a duplicate.
 
     A duplicate is found with a bitmap of the file's days per series (a set bit per date seen;
     fewer bits than rows means a date came twice), far cheaper than grouping every (series,
@@ -591,31 +616,20 @@ def _series_keys(con: duckdb.DuckDBPyConnection) -> bool:
         seen = "count(DISTINCT ds)"
     con.execute(
         f"""CREATE OR REPLACE TABLE keys AS
-            SELECT h, sku, store, bool_or(NOT plan) AS has_rows, count(*) FILTER (WHERE NOT plan) AS n,
-                   coalesce(bit_or(1 << isodow(ds)) FILTER (WHERE NOT plan), 0) AS weekdays,
-                   bool_and(day(ds) = 1) FILTER (WHERE NOT plan) AS month_start,
-                   bool_and(ds = last_day(ds)) FILTER (WHERE NOT plan) AS month_end,
-                   {seen} < count(*) AS dup
-            FROM clean GROUP BY h, sku, store"""
+            SELECT h, k.sku, k.store, a.* EXCLUDE (h) FROM (
+                SELECT h, bool_or(NOT plan) AS has_rows, count(*) FILTER (WHERE NOT plan) AS n,
+                       coalesce(bit_or(1 << isodow(ds)) FILTER (WHERE NOT plan), 0) AS weekdays,
+                       bool_and(day(ds) = 1) FILTER (WHERE NOT plan) AS month_start,
+                       bool_and(ds = last_day(ds)) FILTER (WHERE NOT plan) AS month_end,
+                       {seen} < count(*) AS dup
+                FROM clean GROUP BY h) a JOIN names k USING (h)"""
     )
-    _unique_keys(con)
+    # Every checked row's series must have a name, and every name rows: else the file changed
+    # between the two reads.
+    if con.execute("SELECT (SELECT count(*) FROM keys) <> (SELECT count(DISTINCT h) FROM clean) "
+                   "OR (SELECT count(*) FROM keys) <> (SELECT count(*) FROM names)").fetchone()[0]:
+        raise ValidationError(f"{name} changed while it was being read. Nothing was loaded; upload it again.")
     return bool(con.execute("SELECT bool_or(dup) FROM keys").fetchone()[0])
-
-
-def _unique_keys(con: duckdb.DuckDBPyConnection) -> None:
-    """`h` names a series by a 64-bit hash of (sku, store), so later steps group and join on one
-    integer. Two series with one hash (about 1 in 10^8 for a million series) are numbered
-    instead, in `keys` and `clean`, so a collision can never merge two series (`keys` is grouped
-    by sku and store too, so its rows are already apart)."""
-    if con.execute("SELECT count(*) > count(DISTINCT h) FROM keys").fetchone()[0]:
-        con.execute("CREATE OR REPLACE TEMP TABLE renumber AS SELECT row_number() OVER () AS n, h, sku, store FROM keys")
-        con.execute(
-            """CREATE OR REPLACE TABLE clean AS SELECT k.n AS h, c.* EXCLUDE (h) FROM clean c JOIN renumber k
-               ON c.h = k.h AND c.sku IS NOT DISTINCT FROM k.sku AND c.store = k.store""")
-        con.execute(
-            """CREATE OR REPLACE TABLE keys AS SELECT r.n AS h, k.* EXCLUDE (h) FROM keys k JOIN renumber r
-               ON k.h = r.h AND k.sku IS NOT DISTINCT FROM r.sku AND k.store = r.store""")
-        con.execute("DROP TABLE renumber")
 
 
 def _explain(con: duckdb.DuckDBPyConnection, files: list[Path], kind: str, m: Mapping, name: str,
@@ -666,7 +680,7 @@ def _explain_one(path: Path, m: Mapping, name: str,
 def _cross_part_duplicates(con: duckdb.DuckDBPyConnection) -> str:
     """Rows of two parts for one (SKU, store, date), from the checked table (no lines)."""
     dups = con.execute(
-        f"""SELECT count(*) OVER (), sku, store, CAST(ds AS VARCHAR) FROM clean
+        f"""SELECT count(*) OVER (), sku, store, CAST(ds AS VARCHAR) FROM clean JOIN keys USING (h)
             GROUP BY sku, store, ds HAVING count(*) > 1 ORDER BY 2, 3, 4 LIMIT {SHOW}""").fetchall()
     examples = "; ".join(f"SKU {_short(sku)} at store {_short(store)} on {ds}" for _n, sku, store, ds in dups)
     return (f"{dups[0][0] if dups else 0:,} (SKU, store, date) combination(s) appear in more than one "
@@ -724,19 +738,19 @@ def _refuse_mixed_freq(con: duckdb.DuckDBPyConnection, name: str) -> None:
     con.execute(
         """CREATE OR REPLACE TEMP TABLE series_kind AS
            WITH g AS (
-               SELECT sku, store, ds, ds - lag(ds) OVER (PARTITION BY sku, store ORDER BY ds) AS gap
+               SELECT h, ds, ds - lag(ds) OVER (PARTITION BY h ORDER BY ds) AS gap
                FROM clean WHERE NOT plan),
            per AS (
-               SELECT sku, store, count(*) AS n, min(gap) AS smallest,
+               SELECT h, count(*) AS n, min(gap) AS smallest,
                       count(DISTINCT dayofweek(ds)) AS weekdays,
                       bool_and(gap IS NULL OR gap % 7 = 0) AS whole_weeks,
                       bool_and(day(ds) = 1) OR bool_and(ds = last_day(ds)) AS month_edge
-               FROM g GROUP BY sku, store)
-           SELECT sku, store, n,
+               FROM g GROUP BY h)
+           SELECT k.sku, k.store, n,
                   CASE WHEN smallest = 1 THEN 'daily'
                        WHEN n >= 3 AND weekdays = 1 AND whole_weeks THEN 'weekly'
                        WHEN n >= 3 AND smallest >= 28 AND month_edge THEN 'monthly' END AS kind
-           FROM per"""
+           FROM per JOIN (SELECT h, sku, store FROM keys) k USING (h)"""
     )
     kinds = con.execute(
         """SELECT kind, count(*) FROM series_kind WHERE kind IS NOT NULL
