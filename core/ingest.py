@@ -404,10 +404,8 @@ def prepare(path: str | os.PathLike, mapping: Mapping | None = None, *, file_nam
             f"SELECT count(*) > count({date_q}) FROM sample").fetchone()[0]
         date_sql, m.date_format = _date_expr(con, date_q, m.date, m.date_format, name,
                                              table="src" if more else "sample")
-        store_sql = (
-            f"coalesce(nullif(trim(CAST({_ident(columns, m.store)} AS VARCHAR)), ''), '{DEFAULT_STORE}')"
-            if m.store else f"'{DEFAULT_STORE}'"
-        )
+        store_q = _ident(columns, m.store) if m.store else "NULL"
+        store_sql = f"coalesce(nullif(trim(CAST({store_q} AS VARCHAR)), ''), '{DEFAULT_STORE}')"
         regs = m.regressors or []
         _refuse_reserved(regs, name)
         lo, hi = _window(store_range)
@@ -444,7 +442,9 @@ def prepare(path: str | os.PathLike, mapping: Mapping | None = None, *, file_nam
             # The series' names, read apart: a column of text per row costs the checked table
             # more to write than a second pass over the file costs to read two columns.
             _scan(con, kind, name, f"CREATE OR REPLACE TEMP TABLE names AS SELECT DISTINCT {key} AS h, sku, store "
-                                   f"FROM (SELECT nullif(trim(CAST({sku_q} AS VARCHAR)), '') AS sku, {store_sql} AS store FROM src)")
+                                   f"FROM (SELECT nullif(trim(CAST({sku_q} AS VARCHAR)), '') AS sku, {store_sql} AS store "
+                                   # distinct cells first: the cleaning then runs once per series
+                                   f"FROM (SELECT DISTINCT {sku_q}, {store_q} FROM src))")
             if con.execute("SELECT count(*) = count(DISTINCT h) FROM names").fetchone()[0]:
                 break  # else two series share a hash (1 in 10^8 for a million series): hash again
         con.execute("USE prepared")  # `clean` from here on is the file's
