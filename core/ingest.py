@@ -603,7 +603,9 @@ def _series_keys(con: duckdb.DuckDBPyConnection, name: str = "the file") -> bool
     h, sku, store, a hash shared by no two series): has_rows (a series seen only in plan rows is
     not created; its plans join an existing one), n (its sales rows), weekdays (a bit per weekday
     of its sales dates), month_start/month_end (all its sales dates on the 1st / the last day)
-    and dup (a date seen twice, plan rows included). Returns whether any series has a duplicate.
+    dup (a date seen twice, plan rows included), and first_date, last_date, units and zeros of
+    its sales rows (a first load's series_stats: core.store.summaries.add_new_series). Returns
+    whether any series has a duplicate.
 
     A duplicate is found with a bitmap of the file's days per series (a set bit per date seen;
     fewer bits than rows means a date came twice), far cheaper than grouping every (series,
@@ -621,7 +623,9 @@ def _series_keys(con: duckdb.DuckDBPyConnection, name: str = "the file") -> bool
                        coalesce(bit_or(1 << isodow(ds)) FILTER (WHERE NOT plan), 0) AS weekdays,
                        bool_and(day(ds) = 1) FILTER (WHERE NOT plan) AS month_start,
                        bool_and(ds = last_day(ds)) FILTER (WHERE NOT plan) AS month_end,
-                       {seen} < count(*) AS dup
+                       {seen} < count(*) AS dup,
+                       min(ds) FILTER (WHERE NOT plan) AS first_date, max(ds) FILTER (WHERE NOT plan) AS last_date,
+                       sum(y) FILTER (WHERE NOT plan) AS units, count(*) FILTER (WHERE NOT plan AND y = 0) AS zeros
                 FROM clean GROUP BY h) a JOIN names k USING (h)"""
     )
     # Every checked row's series must have a name, and every name rows: else the file changed

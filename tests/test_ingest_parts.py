@@ -130,10 +130,10 @@ def test_hash_collisions_are_hashed_again(db, tmp_path, scientist, monkeypatch):
 
 
 def _checked(con, rows: list[tuple]) -> None:
-    """Tables `clean` (h, ds, plan) and `names` (h, sku, store) from (h, sku, store, ds, plan) rows."""
+    """Tables `clean` (h, ds, y, plan) and `names` (h, sku, store) from (h, sku, store, ds, plan) rows."""
     con.execute("CREATE TABLE all_rows (h UBIGINT, sku VARCHAR, store VARCHAR, ds DATE, plan BOOLEAN)")
     con.executemany("INSERT INTO all_rows VALUES (?, ?, ?, ?::DATE, ?)", rows)
-    con.execute("CREATE TABLE clean AS SELECT h, ds, plan FROM all_rows")
+    con.execute("CREATE TABLE clean AS SELECT h, ds, 1.0 AS y, plan FROM all_rows")
     con.execute("CREATE TABLE names AS SELECT DISTINCT h, sku, store FROM all_rows")
 
 
