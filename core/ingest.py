@@ -276,10 +276,15 @@ def _date_expr(con: duckdb.DuckDBPyConnection, q: str, col: str, fmt: str | None
             "separators only, such as %d/%m/%Y or %Y-%m-%d."
         )
     formats = [fmt] if fmt else list(DATE_FORMATS)
-    exprs = ", ".join("count(try_strptime(v, ?))" for _ in formats)
-    hits = con.execute(
-        f"SELECT {exprs} FROM (SELECT {text} AS v FROM {table} WHERE {q} IS NOT NULL LIMIT 2000)", formats
-    ).fetchone()
+    sample = f"(SELECT {text} AS v FROM {table} WHERE {q} IS NOT NULL LIMIT 2000)"
+    # ISO first: when it reads every sampled date no other format can beat it (ties go to the
+    # first), and the other twenty need not be tried.
+    n, iso = con.execute(f"SELECT count(*), count(try_strptime(v, ?)) FROM {sample}", [formats[0]]).fetchone()
+    if n and iso == n:
+        hits = [iso] + [0] * (len(formats) - 1)
+    else:
+        exprs = ", ".join("count(try_strptime(v, ?))" for _ in formats)
+        hits = con.execute(f"SELECT {exprs} FROM {sample}", formats).fetchone()
     best = max(range(len(formats)), key=lambda k: (hits[k], -k))
     if hits[best] == 0:
         sample = con.execute(  # lines by position: `src` is a view over the file, without rowid
