@@ -615,7 +615,9 @@ def _series_keys(con: duckdb.DuckDBPyConnection, name: str = "the file") -> bool
     A duplicate is found with a bitmap of the file's days per series (a set bit per date seen;
     fewer bits than rows means a date came twice), far cheaper than grouping every (series,
     date); the dates are checked ones, so the span is at most the accepted window."""
-    lo, hi, groups = con.execute("SELECT min(ds), max(ds), approx_count_distinct(h) FROM clean").fetchone()
+    lo, hi, groups, plans = con.execute(
+        "SELECT min(ds), max(ds), approx_count_distinct(h), coalesce(bool_or(plan), false) FROM clean").fetchone()
+    sales_only = " FILTER (WHERE NOT plan)" if plans else ""  # most files have no plan rows
     span = (hi - lo).days + 1
     if span * max(groups, 1) <= DUP_BITS:  # literals of our own numbers: bitstring_agg wants constants
         seen = f"bit_count(bitstring_agg(CAST(ds - DATE '{lo.isoformat()}' AS INTEGER), 0, {span - 1}))"
@@ -624,13 +626,13 @@ def _series_keys(con: duckdb.DuckDBPyConnection, name: str = "the file") -> bool
     con.execute(
         f"""CREATE OR REPLACE TABLE keys AS
             SELECT h, k.sku, k.store, a.* EXCLUDE (h) FROM (
-                SELECT h, bool_or(NOT plan) AS has_rows, count(*) FILTER (WHERE NOT plan) AS n,
-                       coalesce(bit_or(1 << isodow(ds)) FILTER (WHERE NOT plan), 0) AS weekdays,
-                       bool_and(day(ds) = 1) FILTER (WHERE NOT plan) AS month_start,
-                       bool_and(ds = last_day(ds)) FILTER (WHERE NOT plan) AS month_end,
+                SELECT h, bool_or(NOT plan) AS has_rows, count(*){sales_only} AS n,
+                       coalesce(bit_or(1 << isodow(ds)){sales_only}, 0) AS weekdays,
+                       bool_and(day(ds) = 1){sales_only} AS month_start,
+                       bool_and(ds = last_day(ds)){sales_only} AS month_end,
                        {seen} < count(*) AS dup,
-                       min(ds) FILTER (WHERE NOT plan) AS first_date, max(ds) FILTER (WHERE NOT plan) AS last_date,
-                       sum(y) FILTER (WHERE NOT plan) AS units, count(*) FILTER (WHERE NOT plan AND y = 0) AS zeros
+                       min(ds){sales_only} AS first_date, max(ds){sales_only} AS last_date,
+                       sum(y){sales_only} AS units, count(*) FILTER (WHERE NOT plan AND y = 0) AS zeros
                 FROM clean GROUP BY h) a JOIN names k USING (h)"""
     )
     # Every checked row's series must have a name, and every name rows: else the file changed
