@@ -17,6 +17,7 @@ import json
 import os
 import re
 import tempfile
+import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -396,6 +397,7 @@ def prepare(path: str | os.PathLike, mapping: Mapping | None = None, *, file_nam
     if len(files) == 1:
         kind = _check_file(files[0], name, any_size)
     con = _private(Path(out))
+    digest = _Digest(files)
     try:
         columns = _source(con, files, kind, name)
         sampled = con.execute("SELECT count(*) FROM sample").fetchone()[0]
@@ -465,8 +467,9 @@ def prepare(path: str | os.PathLike, mapping: Mapping | None = None, *, file_nam
                 f"{name} holds {describe_freq(freq)} data, but this store holds {describe_freq(store_freq)} "
                 "data. Upload data at the store's frequency (or use a new store file)."
             )
-        return _finish(con, m, regs, freq, dates, files, name, Path(out))
+        return _finish(con, m, regs, freq, dates, digest.value(), name, Path(out))
     finally:
+        digest.cancel()
         con.close()
 
 
@@ -804,7 +807,7 @@ def _refuse_mixed_freq_fast(con: duckdb.DuckDBPyConnection, name: str) -> None:
 
 
 def _finish(con: duckdb.DuckDBPyConnection, m: Mapping, regs: list[str], freq: str, dates: list,
-            files: list[Path], name: str, out: Path) -> Prepared:
+            sha256: str, name: str, out: Path) -> Prepared:
     """Last calendar check; the checked rows and the series keys (h, sku, store, has_rows, ...)
     stay in the private file `out`, which is closed for the merge to attach."""
     misaligned = check_alignment(dates, freq)
@@ -818,7 +821,7 @@ def _finish(con: duckdb.DuckDBPyConnection, m: Mapping, regs: list[str], freq: s
     con.execute("DETACH prepared")
     return Prepared(
         path=out, regressors=list(regs), mapping=m, freq=freq, first_date=dates[0],
-        last_date=dates[-1], sha256=_sha256(files), file_name=name, n_rows=int(n_rows),
+        last_date=dates[-1], sha256=sha256, file_name=name, n_rows=int(n_rows),
         n_series=int(n_series),
     )
 
@@ -863,14 +866,44 @@ def _duplicates(con: duckdb.DuckDBPyConnection) -> str | None:
     return None
 
 
-def _sha256(files: Path | list[Path]) -> str:
+def _sha256(files: Path | list[Path], stop: threading.Event | None = None) -> str:
     """Of the file, or of its parts in name order (the parts' bytes, one after the other)."""
     h = hashlib.sha256()
     for path in [files] if isinstance(files, Path) else files:
         with open(path, "rb") as f:
             for chunk in iter(lambda f=f: f.read(1 << 20), b""):
+                if stop is not None and stop.is_set():
+                    return ""
                 h.update(chunk)
     return h.hexdigest()
+
+
+class _Digest:
+    """The files' SHA-256, computed in a thread while DuckDB reads and checks them (hashlib lets
+    go of the GIL): on a 3 GB file, seconds of one core the upload would otherwise wait for at
+    its end. Cancelled when the file is refused."""
+
+    def __init__(self, files: list[Path]) -> None:
+        self._stop = threading.Event()
+        self._result: str | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(files,), name="shelfcast-sha256", daemon=True)
+        self._thread.start()
+
+    def _run(self, files: list[Path]) -> None:
+        try:
+            self._result = _sha256(files, self._stop)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller by value()
+            self._error = exc
+
+    def value(self) -> str:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._result or ""
+
+    def cancel(self) -> None:
+        self._stop.set()
 
 
 def describe_freq(freq: str) -> str:

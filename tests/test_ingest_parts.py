@@ -259,3 +259,18 @@ def test_a_plain_csv_takes_the_typed_read(db, tmp_path, scientist, monkeypatch):
     assert ingest(tmp_path / "f.csv", scientist).rows_added == len(rows)
     with session(db) as s:
         assert sales.counts(s)["rows"] == 3000 and sales.date_range(s)[1] == pd.Timestamp("2026-03-19").date()
+
+
+def test_the_dataset_records_the_sha256_of_the_file_and_of_the_parts_in_name_order(db, tmp_path, scientist):
+    """The digest is computed beside the checks, in a thread: it must still be the file's."""
+    import hashlib
+
+    f = demo_csv(tmp_path / "d.csv", n_skus=2, n_stores=2, days=30)
+    first = ingest(f, scientist).dataset_id
+    folder = tmp_path / "parts"
+    files = _split(f, folder, 3)
+    second = ingest(folder, scientist).dataset_id
+    with session(db) as s:
+        got = dict(raw(s).execute("SELECT id, sha256 FROM datasets").fetchall())
+    assert got[first] == hashlib.sha256(f.read_bytes()).hexdigest()
+    assert got[second] == hashlib.sha256(b"".join(p.read_bytes() for p in sorted(files))).hexdigest()
