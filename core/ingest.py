@@ -307,11 +307,12 @@ def _number_expr(q: str) -> str:
     return f"try_cast(replace(trim(CAST({q} AS VARCHAR)), ',', '') AS DOUBLE)"
 
 
-def _cells(sku_q: str, store_sql: str, date_q: str, date_sql: str, qty_q: str, reg_qs: list[str],
+def _cells(sku_q: str, store_q: str, store_sql: str, date_q: str, date_sql: str, qty_q: str, reg_qs: list[str],
            date_format: str | None, source: str, typed: set[str]) -> str:
-    """The SELECT parsing each used cell once from view `source`: sku, store, ds, y, y_blank and
-    per regressor r{i} and r{i}_filled. Columns in `typed` were parsed by the CSV reader
-    (`src_typed`): they are used as they are, a NULL being a blank cell."""
+    """The SELECT parsing each used cell once from view `source`: sku, store (cleaned),
+    sku_cell, store_cell (as written), ds, y, y_blank and per regressor r{i} and r{i}_filled.
+    Columns in `typed` were parsed by the CSV reader (`src_typed`): they are used as they are, a
+    NULL being a blank cell. Only the columns a statement uses are computed."""
     def filled(q: str) -> str:
         return f"{q} IS NOT NULL" if q in typed else f"nullif(trim(CAST({q} AS VARCHAR)), '') IS NOT NULL"
 
@@ -322,7 +323,8 @@ def _cells(sku_q: str, store_sql: str, date_q: str, date_sql: str, qty_q: str, r
     regs = "".join(f", {filled(q)} AS r{i}_filled, {q if q in typed else _fast_flag(q)} AS r{i}"
                    for i, q in enumerate(reg_qs))
     y = qty_q if qty_q in typed else _fast_number(qty_q)
-    return (f"SELECT nullif(trim(CAST({sku_q} AS VARCHAR)), '') AS sku, {store_sql} AS store, {date_sql} AS ds, "
+    return (f"SELECT nullif(trim(CAST({sku_q} AS VARCHAR)), '') AS sku, {store_sql} AS store, "
+            f"CAST({sku_q} AS VARCHAR) AS sku_cell, CAST({store_q} AS VARCHAR) AS store_cell, {date_sql} AS ds, "
             f"{y} AS y, NOT ({filled(qty_q)}) AS y_blank{regs} FROM {source}")
 
 
@@ -418,7 +420,7 @@ def prepare(path: str | os.PathLike, mapping: Mapping | None = None, *, file_nam
         lo, hi = _window(store_range)
         checked = ("CREATE OR REPLACE TABLE prepared.clean AS SELECT KEY AS h, ds, y, plan"
                    + "".join(f", r{i}" for i in range(len(regs)))
-                   + f", (ds IS NULL OR ds < DATE '{lo}' OR ds > DATE '{hi}' OR sku IS NULL "
+                   + f", (ds IS NULL OR ds < DATE '{lo}' OR ds > DATE '{hi}' OR NOSKU "
                    "OR (y IS NULL AND NOT plan) OR y < 0 OR "
                    + (" OR ".join(f"(r{i} IS NULL AND r{i}_filled)" for i in range(len(regs))) or "false")
                    # A row with no units but regressor values is a plan row (a promo or price plan
@@ -429,31 +431,47 @@ def prepare(path: str | os.PathLike, mapping: Mapping | None = None, *, file_nam
         numbers = [qty_q] + [_ident(columns, r) for r in regs]
 
         def cells(source: str, typed: set[str]) -> str:
-            return _cells(sku_q, store_sql, date_q, date_sql, qty_q, numbers[1:], m.date_format, source, typed)
+            return _cells(sku_q, store_q, store_sql, date_q, date_sql, qty_q, numbers[1:], m.date_format, source, typed)
 
         # Row order does not matter here (no line numbers), which lets DuckDB read in parallel.
         con.execute("SET preserve_insertion_order = false")
         typed = _typed_view(con, kind, columns, date_q if m.date_format == "%Y-%m-%d" else None, numbers)
-        for salt in range(MAX_SALTS):
-            key = _key_sql(salt)
+        # The key hashes the SKU and store cells as written (trimming 73M cells twice cost more
+        # than the rest of the row); only a file that spells one series two ways (' A' and 'A')
+        # is keyed again by the cleaned names. A row without a SKU shows up in `names`.
+        salt, cleaned = 0, False
+        while True:
+            key = _key_sql(salt, cleaned)
+            sql = checked.replace("KEY", key).replace("NOSKU", "sku IS NULL" if cleaned else "false")
             try:
                 if not typed:
                     raise duckdb.ConversionException("no typed columns")
-                con.execute(checked.replace("KEY", key).replace("CELLS", cells("src_typed", typed)))
+                con.execute(sql.replace("CELLS", cells("src_typed", typed)))
             except duckdb.Error:  # a cell the typed reader refuses: the text path decides, and explains
                 typed = set()
-                _read(con, kind, name, checked.replace("KEY", key).replace("CELLS", cells("src", set())))
+                _read(con, kind, name, sql.replace("CELLS", cells("src", set())))
             bad = con.execute("SELECT count(*) FILTER (WHERE bad) FROM prepared.clean").fetchone()[0]
             if bad:
                 break
             # The series' names, read apart: a column of text per row costs the checked table
             # more to write than a second pass over the file costs to read two columns.
             _scan(con, kind, name, f"CREATE OR REPLACE TEMP TABLE names AS SELECT DISTINCT {key} AS h, sku, store "
-                                   f"FROM (SELECT nullif(trim(CAST({sku_q} AS VARCHAR)), '') AS sku, {store_sql} AS store "
+                                   f"FROM (SELECT nullif(trim(CAST({sku_q} AS VARCHAR)), '') AS sku, {store_sql} AS store, "
+                                   f"CAST({sku_q} AS VARCHAR) AS sku_cell, CAST({store_q} AS VARCHAR) AS store_cell "
                                    # distinct cells first: the cleaning then runs once per series
                                    f"FROM (SELECT DISTINCT {sku_q}, {store_q} FROM src))")
-            if con.execute("SELECT count(*) = count(DISTINCT h) FROM names").fetchone()[0]:
-                break  # else two series share a hash (1 in 10^8 for a million series): hash again
+            no_sku, shared, spelled = con.execute(
+                "SELECT count(*) FILTER (WHERE sku IS NULL) > 0, count(*) > count(DISTINCT h), "
+                "count(*) > count(DISTINCT (sku, store)) FROM names").fetchone()
+            if no_sku:
+                bad = 1
+                break
+            if spelled and not cleaned:
+                cleaned = True
+            elif shared and salt + 1 < MAX_SALTS:
+                salt += 1  # two series share a hash (1 in 10^8 for a million series): hash again
+            else:
+                break
         con.execute("USE prepared")  # `clean` from here on is the file's
         dup = bad == 0 and _series_keys(con, name)
         if bad or dup:
@@ -595,9 +613,11 @@ def _scan(con: duckdb.DuckDBPyConnection, kind: str, name: str, sql: str) -> Non
 MAX_SALTS = 8  # hashings tried before two series that share every hash are refused (never seen)
 
 
-def _key_sql(salt: int) -> str:
-    """A series' 64-bit key from its SKU and store; another salt is another hash function."""
-    return "hash(sku, store)" if salt == 0 else f"hash(sku, store, {int(salt)})"
+def _key_sql(salt: int, cleaned: bool = True) -> str:
+    """A series' 64-bit key from its SKU and store cells (`cleaned`: trimmed, a blank store read
+    as 'all'; else as written); another salt is another hash function."""
+    cols = "sku, store" if cleaned else "sku_cell, store_cell"
+    return f"hash({cols})" if salt == 0 else f"hash({cols}, {int(salt)})"
 
 
 # Bits the duplicate check may hold (one per series and day of the file's span): past this it

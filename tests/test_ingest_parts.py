@@ -117,7 +117,7 @@ def test_hash_collisions_are_hashed_again(db, tmp_path, scientist, monkeypatch):
     from core import ingest as ingest_mod
 
     real = ingest_mod._key_sql
-    monkeypatch.setattr(ingest_mod, "_key_sql", lambda salt: "7::UBIGINT" if salt == 0 else real(salt))
+    monkeypatch.setattr(ingest_mod, "_key_sql", lambda salt, cleaned=True: "7::UBIGINT" if salt == 0 else real(salt, cleaned))
     frame_csv(tmp_path / "f.csv", [{"date": f"2024-01-0{d}", "sku": sku, "store": "S1", "units": n}
                                    for sku, n in (("A", 1), ("B", 2)) for d in range(1, 4)]
               + [{"date": "2024-01-01", "sku": "C", "store": "S2", "units": 5}])
@@ -274,3 +274,24 @@ def test_the_dataset_records_the_sha256_of_the_file_and_of_the_parts_in_name_ord
         got = dict(raw(s).execute("SELECT id, sha256 FROM datasets").fetchall())
     assert got[first] == hashlib.sha256(f.read_bytes()).hexdigest()
     assert got[second] == hashlib.sha256(b"".join(p.read_bytes() for p in sorted(files))).hexdigest()
+
+
+def test_a_series_spelled_two_ways_is_one_series(db, tmp_path, scientist):
+    """The checked rows are keyed by the SKU and store cells as written; a file that writes one
+    series with and without spaces is keyed again by the cleaned names (one series, and a date
+    it holds under both spellings is a duplicate)."""
+    rows = [{"date": "2024-01-01", "sku": "A", "store": "S1", "units": 1},
+            {"date": "2024-01-02", "sku": " A ", "store": "S1", "units": 2},
+            {"date": "2024-01-03", "sku": "A", "store": " S1", "units": 3},
+            {"date": "2024-01-01", "sku": "B", "store": "", "units": 4},
+            {"date": "2024-01-02", "sku": "B", "store": "all", "units": 5}]
+    frame_csv(tmp_path / "f.csv", rows)
+    r = ingest(tmp_path / "f.csv", scientist)
+    assert (r.series, r.rows_added) == (2, 5)
+    with session(db) as s:
+        got = raw(s).execute("""SELECT sku, store, count(*), sum(y) FROM sales JOIN series USING (series_id)
+                                GROUP BY ALL ORDER BY 1""").fetchall()
+    assert got == [("A", "S1", 3, 6.0), ("B", "all", 2, 9.0)]
+    frame_csv(tmp_path / "g.csv", rows + [{"date": "2024-01-01", "sku": "A ", "store": "S1", "units": 9}])
+    with pytest.raises(ValidationError, match="appear more than once"):
+        ingest(tmp_path / "g.csv", scientist)
