@@ -17,6 +17,7 @@ import json
 import os
 import re
 import tempfile
+import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -276,10 +277,15 @@ def _date_expr(con: duckdb.DuckDBPyConnection, q: str, col: str, fmt: str | None
             "separators only, such as %d/%m/%Y or %Y-%m-%d."
         )
     formats = [fmt] if fmt else list(DATE_FORMATS)
-    exprs = ", ".join("count(try_strptime(v, ?))" for _ in formats)
-    hits = con.execute(
-        f"SELECT {exprs} FROM (SELECT {text} AS v FROM {table} WHERE {q} IS NOT NULL LIMIT 2000)", formats
-    ).fetchone()
+    sample = f"(SELECT {text} AS v FROM {table} WHERE {q} IS NOT NULL LIMIT 2000)"
+    # ISO first: when it reads every sampled date no other format can beat it (ties go to the
+    # first), and the other twenty need not be tried.
+    n, iso = con.execute(f"SELECT count(*), count(try_strptime(v, ?)) FROM {sample}", [formats[0]]).fetchone()
+    if n and iso == n:
+        hits = [iso] + [0] * (len(formats) - 1)
+    else:
+        exprs = ", ".join("count(try_strptime(v, ?))" for _ in formats)
+        hits = con.execute(f"SELECT {exprs} FROM {sample}", formats).fetchone()
     best = max(range(len(formats)), key=lambda k: (hits[k], -k))
     if hits[best] == 0:
         sample = con.execute(  # lines by position: `src` is a view over the file, without rowid
@@ -301,11 +307,12 @@ def _number_expr(q: str) -> str:
     return f"try_cast(replace(trim(CAST({q} AS VARCHAR)), ',', '') AS DOUBLE)"
 
 
-def _cells(sku_q: str, store_sql: str, date_q: str, date_sql: str, qty_q: str, reg_qs: list[str],
+def _cells(sku_q: str, store_q: str, store_sql: str, date_q: str, date_sql: str, qty_q: str, reg_qs: list[str],
            date_format: str | None, source: str, typed: set[str]) -> str:
-    """The SELECT parsing each used cell once from view `source`: sku, store, ds, y, y_blank and
-    per regressor r{i} and r{i}_filled. Columns in `typed` were parsed by the CSV reader
-    (`src_typed`): they are used as they are, a NULL being a blank cell."""
+    """The SELECT parsing each used cell once from view `source`: sku, store (cleaned),
+    sku_cell, store_cell (as written), ds, y, y_blank and per regressor r{i} and r{i}_filled.
+    Columns in `typed` were parsed by the CSV reader (`src_typed`): they are used as they are, a
+    NULL being a blank cell. Only the columns a statement uses are computed."""
     def filled(q: str) -> str:
         return f"{q} IS NOT NULL" if q in typed else f"nullif(trim(CAST({q} AS VARCHAR)), '') IS NOT NULL"
 
@@ -316,33 +323,30 @@ def _cells(sku_q: str, store_sql: str, date_q: str, date_sql: str, qty_q: str, r
     regs = "".join(f", {filled(q)} AS r{i}_filled, {q if q in typed else _fast_flag(q)} AS r{i}"
                    for i, q in enumerate(reg_qs))
     y = qty_q if qty_q in typed else _fast_number(qty_q)
-    return (f"SELECT nullif(trim(CAST({sku_q} AS VARCHAR)), '') AS sku, {store_sql} AS store, {date_sql} AS ds, "
+    return (f"SELECT nullif(trim(CAST({sku_q} AS VARCHAR)), '') AS sku, {store_sql} AS store, "
+            f"CAST({sku_q} AS VARCHAR) AS sku_cell, CAST({store_q} AS VARCHAR) AS store_cell, {date_sql} AS ds, "
             f"{y} AS y, NOT ({filled(qty_q)}) AS y_blank{regs} FROM {source}")
 
 
 def _typed_view(con: duckdb.DuckDBPyConnection, kind: str, columns: list[str], date_q: str | None,
                 numbers: list[str]) -> set[str]:
-    """View `src_typed`: the CSV read again with the quantity and regressor columns as DOUBLE and
-    an ISO date column as DATE, where the first 2,000 rows all parse so; DuckDB's reader parses
-    them several times faster than text and a cast. Any cell it refuses fails the whole read, and
+    """View `src_typed`: the CSV with the quantity and regressor columns as DOUBLE and an ISO
+    date column as DATE, where the sample's rows all parse so; DuckDB's reader parses them
+    several times faster than text and a cast. Any cell it refuses fails the whole read, and
     the text path (`src`) runs instead, so a value is never read differently. Returns the typed
     columns; none when no column qualifies (not a CSV; yes/no words, thousands separators...)."""
     if kind != "csv":
         return set()
-    sample = f"(SELECT {', '.join(numbers)} FROM src LIMIT 2000)"
     ok = con.execute(
         "SELECT " + ", ".join(f"count(*) FILTER (WHERE nullif(trim({q}), '') IS NOT NULL AND "
-                              f"try_cast({q} AS DOUBLE) IS NULL) = 0" for q in numbers) + f" FROM {sample}"
+                              f"try_cast({q} AS DOUBLE) IS NULL) = 0" for q in numbers) + " FROM sample"
     ).fetchone()
     doubles = {q for q, good in zip(numbers, ok, strict=True) if good}
     if not doubles and date_q is None:
         return set()
     types = ["DOUBLE" if f"c{i}" in doubles else "DATE" if f"c{i}" == date_q else "VARCHAR"
              for i in range(len(columns))]
-    con.execute("SET VARIABLE shelfcast_types = ?", [types])
-    con.execute("CREATE VIEW src_typed_file AS SELECT * FROM read_csv(getvariable('shelfcast_files'), header = true, "
-                "null_padding = true, auto_type_candidates = ['VARCHAR'], types = getvariable('shelfcast_types'))")
-    con.execute(f"CREATE VIEW src_typed AS SELECT {_positional(len(columns))} FROM src_typed_file")
+    con.execute(f"CREATE VIEW src_typed AS SELECT * FROM {_csv_reader(types)}")
     return doubles | ({date_q} if date_q else set())
 
 
@@ -395,23 +399,28 @@ def prepare(path: str | os.PathLike, mapping: Mapping | None = None, *, file_nam
     if len(files) == 1:
         kind = _check_file(files[0], name, any_size)
     con = _private(Path(out))
+    digest = _Digest(files)
     try:
         columns = _source(con, files, kind, name)
-        if not con.execute("SELECT EXISTS (SELECT 1 FROM src)").fetchone()[0]:
+        sampled = con.execute("SELECT count(*) FROM sample").fetchone()[0]
+        if not sampled:
             raise ValidationError(f"{name} has a header but no data rows.")
         m = _detect(columns, mapping or Mapping(), name)
         date_q, sku_q, qty_q = (_ident(columns, c) for c in (m.date, m.sku, m.qty))
-        date_sql, m.date_format = _date_expr(con, date_q, m.date, m.date_format, name, table="src")
-        store_sql = (
-            f"coalesce(nullif(trim(CAST({_ident(columns, m.store)} AS VARCHAR)), ''), '{DEFAULT_STORE}')"
-            if m.store else f"'{DEFAULT_STORE}'"
-        )
+        # The format is chosen on the first SAMPLE filled dates: the sample's, unless some of its
+        # dates are blank and the file goes on.
+        more = sampled == SAMPLE and con.execute(
+            f"SELECT count(*) > count({date_q}) FROM sample").fetchone()[0]
+        date_sql, m.date_format = _date_expr(con, date_q, m.date, m.date_format, name,
+                                             table="src" if more else "sample")
+        store_q = _ident(columns, m.store) if m.store else "NULL"
+        store_sql = f"coalesce(nullif(trim(CAST({store_q} AS VARCHAR)), ''), '{DEFAULT_STORE}')"
         regs = m.regressors or []
         _refuse_reserved(regs, name)
         lo, hi = _window(store_range)
-        checked = ("CREATE TABLE prepared.clean AS SELECT hash(sku, store) AS h, sku, store, ds, y, plan"
+        checked = ("CREATE OR REPLACE TABLE prepared.clean AS SELECT KEY AS h, ds, y, plan"
                    + "".join(f", r{i}" for i in range(len(regs)))
-                   + f", (ds IS NULL OR ds < DATE '{lo}' OR ds > DATE '{hi}' OR sku IS NULL "
+                   + f", (ds IS NULL OR ds < DATE '{lo}' OR ds > DATE '{hi}' OR NOSKU "
                    "OR (y IS NULL AND NOT plan) OR y < 0 OR "
                    + (" OR ".join(f"(r{i} IS NULL AND r{i}_filled)" for i in range(len(regs))) or "false")
                    # A row with no units but regressor values is a plan row (a promo or price plan
@@ -422,20 +431,49 @@ def prepare(path: str | os.PathLike, mapping: Mapping | None = None, *, file_nam
         numbers = [qty_q] + [_ident(columns, r) for r in regs]
 
         def cells(source: str, typed: set[str]) -> str:
-            return _cells(sku_q, store_sql, date_q, date_sql, qty_q, numbers[1:], m.date_format, source, typed)
+            return _cells(sku_q, store_q, store_sql, date_q, date_sql, qty_q, numbers[1:], m.date_format, source, typed)
 
         # Row order does not matter here (no line numbers), which lets DuckDB read in parallel.
         con.execute("SET preserve_insertion_order = false")
         typed = _typed_view(con, kind, columns, date_q if m.date_format == "%Y-%m-%d" else None, numbers)
-        try:
-            if not typed:
-                raise duckdb.ConversionException("no typed columns")
-            con.execute(checked.replace("CELLS", cells("src_typed", typed)))
-        except duckdb.Error:  # a cell the typed reader refuses: the text path decides, and explains
-            _read(con, kind, name, checked.replace("CELLS", cells("src", set())))
+        # The key hashes the SKU and store cells as written (trimming 73M cells twice cost more
+        # than the rest of the row); only a file that spells one series two ways (' A' and 'A')
+        # is keyed again by the cleaned names. A row without a SKU shows up in `names`.
+        salt, cleaned = 0, False
+        while True:
+            key = _key_sql(salt, cleaned)
+            sql = checked.replace("KEY", key).replace("NOSKU", "sku IS NULL" if cleaned else "false")
+            try:
+                if not typed:
+                    raise duckdb.ConversionException("no typed columns")
+                con.execute(sql.replace("CELLS", cells("src_typed", typed)))
+            except duckdb.Error:  # a cell the typed reader refuses: the text path decides, and explains
+                typed = set()
+                _read(con, kind, name, sql.replace("CELLS", cells("src", set())))
+            bad = con.execute("SELECT count(*) FILTER (WHERE bad) FROM prepared.clean").fetchone()[0]
+            if bad:
+                break
+            # The series' names, read apart: a column of text per row costs the checked table
+            # more to write than a second pass over the file costs to read two columns.
+            _scan(con, kind, name, f"CREATE OR REPLACE TEMP TABLE names AS SELECT DISTINCT {key} AS h, sku, store "
+                                   f"FROM (SELECT nullif(trim(CAST({sku_q} AS VARCHAR)), '') AS sku, {store_sql} AS store, "
+                                   f"CAST({sku_q} AS VARCHAR) AS sku_cell, CAST({store_q} AS VARCHAR) AS store_cell "
+                                   # distinct cells first: the cleaning then runs once per series
+                                   f"FROM (SELECT DISTINCT {sku_q}, {store_q} FROM src))")
+            no_sku, shared, spelled = con.execute(
+                "SELECT count(*) FILTER (WHERE sku IS NULL) > 0, count(*) > count(DISTINCT h), "
+                "count(*) > count(DISTINCT (sku, store)) FROM names").fetchone()
+            if no_sku:
+                bad = 1
+                break
+            if spelled and not cleaned:
+                cleaned = True
+            elif shared and salt + 1 < MAX_SALTS:
+                salt += 1  # two series share a hash (1 in 10^8 for a million series): hash again
+            else:
+                break
         con.execute("USE prepared")  # `clean` from here on is the file's
-        bad = con.execute("SELECT count(*) FILTER (WHERE bad) FROM clean").fetchone()[0]
-        dup = bad == 0 and _series_keys(con)
+        dup = bad == 0 and _series_keys(con, name)
         if bad or dup:
             _explain(con, files, kind, m, name, store_range, any_size)
         _refuse_mixed_freq_fast(con, name)
@@ -447,8 +485,9 @@ def prepare(path: str | os.PathLike, mapping: Mapping | None = None, *, file_nam
                 f"{name} holds {describe_freq(freq)} data, but this store holds {describe_freq(store_freq)} "
                 "data. Upload data at the store's frequency (or use a new store file)."
             )
-        return _finish(con, m, regs, freq, dates, files, name, Path(out))
+        return _finish(con, m, regs, freq, dates, digest.value(), name, Path(out))
     finally:
+        digest.cancel()
         con.close()
 
 
@@ -492,26 +531,63 @@ def _private(out: Path) -> duckdb.DuckDBPyConnection:
 
 
 def _source(con: duckdb.DuckDBPyConnection, files: list[Path], kind: str, name: str) -> list[str]:
-    """View `src` over the file(s), columns renamed c0, c1, ... by position (the header's text
-    never reaches SQL); read lazily, so the file is parsed once, by the query that keeps it."""
+    """View `src` over the file(s), columns named c0, c1, ... by position (the header's text
+    never reaches SQL), read lazily, and table `sample`, its first SAMPLE rows, which the format
+    and type checks read instead of the file. A CSV is sniffed once, here: every later read names
+    the dialect and the columns' types itself (`_csv_reader`), since each read_csv that sniffs
+    costs a fixed ~0.03 CPU-s and a dozen statements bound the file."""
     if kind == "xlsx":
         from core import xlsx
 
         columns = xlsx.load(files[0], con, name)
         con.execute("CREATE VIEW src AS SELECT * FROM raw")
-        return columns
-    # The paths go in as a variable: a file name is user text and never part of SQL. A view
-    # over read_csv reads nothing until queried (a bound parameter would read the whole file).
-    con.execute("SET VARIABLE shelfcast_files = ?", [[str(f) for f in files]])
-    reader = ("read_csv(getvariable('shelfcast_files'), all_varchar = true, header = true, null_padding = true)"
-              if kind == "csv" else "read_parquet(getvariable('shelfcast_files'))")
-    try:
-        con.execute(f"CREATE VIEW src_file AS SELECT * FROM {reader}")
-        columns = [str(r[0]) for r in con.execute("DESCRIBE src_file").fetchall()]
-        con.execute(f"CREATE VIEW src AS SELECT {_positional(len(columns))} FROM src_file")
-        return columns
-    except Exception as exc:  # noqa: BLE001 - any reader failure is the file's fault here
-        raise _unreadable(name, kind, exc) from exc
+    else:
+        # The paths go in as a variable: a file name is user text and never part of SQL. A view
+        # over read_csv reads nothing until queried (a bound parameter would read the whole file).
+        con.execute("SET VARIABLE shelfcast_files = ?", [[str(f) for f in files]])
+        try:
+            if kind == "csv":
+                columns = _sniff(con)
+                con.execute(f"CREATE VIEW src AS SELECT * FROM {_csv_reader(['VARCHAR'] * len(columns))}")
+            else:
+                con.execute("CREATE VIEW src_file AS SELECT * FROM read_parquet(getvariable('shelfcast_files'))")
+                columns = [str(r[0]) for r in con.execute("DESCRIBE src_file").fetchall()]
+                con.execute(f"CREATE VIEW src AS SELECT {_positional(len(columns))} FROM src_file")
+            con.execute(f"CREATE TEMP TABLE sample AS SELECT * FROM src LIMIT {SAMPLE}")
+        except duckdb.OutOfMemoryException:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any reader failure is the file's fault here
+            raise _unreadable(name, kind, exc) from exc
+    if kind == "xlsx":
+        con.execute(f"CREATE TEMP TABLE sample AS SELECT * FROM src LIMIT {SAMPLE}")
+    return columns
+
+
+SAMPLE = 2000  # rows the date format and the column types are chosen on
+
+
+def _sniff(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Sniff the first file's dialect and header once; the dialect goes into session variables
+    for `_csv_reader`. Returns the header's column names (as DuckDB's reader names them)."""
+    delim, quote, escape, new_line, comment, skip, cols = con.execute(
+        "SELECT Delimiter, Quote, Escape, NewLineDelimiter, Comment, SkipRows, Columns "
+        "FROM sniff_csv(getvariable('shelfcast_files')[1], header = true, null_padding = true, all_varchar = true)").fetchone()
+    for key, value in (("delim", delim), ("quote", quote), ("escape", escape), ("new_line", new_line),
+                       ("comment", comment)):
+        con.execute(f"SET VARIABLE shelfcast_{key} = ?", ["" if value == "(empty)" else value])
+    con.execute("SET VARIABLE shelfcast_skip = ?", [int(skip)])
+    return [str(c["name"]) for c in cols]
+
+
+def _csv_reader(types: list[str]) -> str:
+    """read_csv over the files with the sniffed dialect and our own column names (c0, c1, ...)
+    and types: nothing is detected again. Names and types are ours, never the file's text."""
+    cols = ", ".join(f"'c{i}': '{t}'" for i, t in enumerate(types))
+    return ("read_csv(getvariable('shelfcast_files'), auto_detect = false, header = true, null_padding = true, "
+            "delim = getvariable('shelfcast_delim'), quote = getvariable('shelfcast_quote'), "
+            "escape = getvariable('shelfcast_escape'), new_line = getvariable('shelfcast_new_line'), "
+            "comment = getvariable('shelfcast_comment'), skip = getvariable('shelfcast_skip'), "
+            f"columns = {{{cols}}})")
 
 
 def _unreadable(name: str, kind: str, exc: Exception) -> ValidationError:
@@ -520,7 +596,12 @@ def _unreadable(name: str, kind: str, exc: Exception) -> ValidationError:
 
 
 def _read(con: duckdb.DuckDBPyConnection, kind: str, name: str, sql: str) -> None:
-    """Run the statement that reads the file: a malformed file fails here, as the file's fault."""
+    """The text path's read of the file (see `_scan`)."""
+    _scan(con, kind, name, sql)
+
+
+def _scan(con: duckdb.DuckDBPyConnection, kind: str, name: str, sql: str) -> None:
+    """Run a statement that reads the file: a malformed file fails here, as the file's fault."""
     try:
         con.execute(sql)
     except duckdb.OutOfMemoryException:
@@ -529,22 +610,37 @@ def _read(con: duckdb.DuckDBPyConnection, kind: str, name: str, sql: str) -> Non
         raise _unreadable(name, kind, exc) from exc
 
 
+MAX_SALTS = 8  # hashings tried before two series that share every hash are refused (never seen)
+
+
+def _key_sql(salt: int, cleaned: bool = True) -> str:
+    """A series' 64-bit key from its SKU and store cells (`cleaned`: trimmed, a blank store read
+    as 'all'; else as written); another salt is another hash function."""
+    cols = "sku, store" if cleaned else "sku_cell, store_cell"
+    return f"hash({cols})" if salt == 0 else f"hash({cols}, {int(salt)})"
+
+
 # Bits the duplicate check may hold (one per series and day of the file's span): past this it
 # counts distinct dates per series instead, exact too but a hash table over every row.
 DUP_BITS = 2_000_000_000
 
 
-def _series_keys(con: duckdb.DuckDBPyConnection) -> bool:
+def _series_keys(con: duckdb.DuckDBPyConnection, name: str = "the file") -> bool:
     """Table `keys`, one row per series (h, sku, store) with what every later check needs, from
-    one aggregate over the checked rows: has_rows (a series seen only in plan rows is not
-    created; its plans join an existing one), n (its sales rows), weekdays (a bit per weekday of
-    its sales dates), month_start/month_end (all its sales dates on the 1st / the last day) and
-    dup (a date seen twice, plan rows included). Returns whether any series has a duplicate.
+    one aggregate over the checked rows (h, ds, plan) joined to the series' names (table `names`:
+    h, sku, store, a hash shared by no two series): has_rows (a series seen only in plan rows is
+    not created; its plans join an existing one), n (its sales rows), weekdays (a bit per weekday
+    of its sales dates), month_start/month_end (all its sales dates on the 1st / the last day)
+    dup (a date seen twice, plan rows included), and first_date, last_date, units and zeros of
+    its sales rows (a first load's series_stats: core.store.summaries.add_new_series). Returns
+    whether any series has a duplicate.
 
     A duplicate is found with a bitmap of the file's days per series (a set bit per date seen;
     fewer bits than rows means a date came twice), far cheaper than grouping every (series,
     date); the dates are checked ones, so the span is at most the accepted window."""
-    lo, hi, groups = con.execute("SELECT min(ds), max(ds), approx_count_distinct(h) FROM clean").fetchone()
+    lo, hi, groups, plans = con.execute(
+        "SELECT min(ds), max(ds), approx_count_distinct(h), coalesce(bool_or(plan), false) FROM clean").fetchone()
+    sales_only = " FILTER (WHERE NOT plan)" if plans else ""  # most files have no plan rows
     span = (hi - lo).days + 1
     if span * max(groups, 1) <= DUP_BITS:  # literals of our own numbers: bitstring_agg wants constants
         seen = f"bit_count(bitstring_agg(CAST(ds - DATE '{lo.isoformat()}' AS INTEGER), 0, {span - 1}))"
@@ -552,31 +648,22 @@ def _series_keys(con: duckdb.DuckDBPyConnection) -> bool:
         seen = "count(DISTINCT ds)"
     con.execute(
         f"""CREATE OR REPLACE TABLE keys AS
-            SELECT h, sku, store, bool_or(NOT plan) AS has_rows, count(*) FILTER (WHERE NOT plan) AS n,
-                   coalesce(bit_or(1 << isodow(ds)) FILTER (WHERE NOT plan), 0) AS weekdays,
-                   bool_and(day(ds) = 1) FILTER (WHERE NOT plan) AS month_start,
-                   bool_and(ds = last_day(ds)) FILTER (WHERE NOT plan) AS month_end,
-                   {seen} < count(*) AS dup
-            FROM clean GROUP BY h, sku, store"""
+            SELECT h, k.sku, k.store, a.* EXCLUDE (h) FROM (
+                SELECT h, bool_or(NOT plan) AS has_rows, count(*){sales_only} AS n,
+                       coalesce(bit_or(1 << isodow(ds)){sales_only}, 0) AS weekdays,
+                       bool_and(day(ds) = 1){sales_only} AS month_start,
+                       bool_and(ds = last_day(ds)){sales_only} AS month_end,
+                       {seen} < count(*) AS dup,
+                       min(ds){sales_only} AS first_date, max(ds){sales_only} AS last_date,
+                       sum(y){sales_only} AS units, count(*) FILTER (WHERE NOT plan AND y = 0) AS zeros
+                FROM clean GROUP BY h) a JOIN names k USING (h)"""
     )
-    _unique_keys(con)
+    # Every checked row's series must have a name, and every name rows: else the file changed
+    # between the two reads.
+    if con.execute("SELECT (SELECT count(*) FROM keys) <> (SELECT count(DISTINCT h) FROM clean) "
+                   "OR (SELECT count(*) FROM keys) <> (SELECT count(*) FROM names)").fetchone()[0]:
+        raise ValidationError(f"{name} changed while it was being read. Nothing was loaded; upload it again.")
     return bool(con.execute("SELECT bool_or(dup) FROM keys").fetchone()[0])
-
-
-def _unique_keys(con: duckdb.DuckDBPyConnection) -> None:
-    """`h` names a series by a 64-bit hash of (sku, store), so later steps group and join on one
-    integer. Two series with one hash (about 1 in 10^8 for a million series) are numbered
-    instead, in `keys` and `clean`, so a collision can never merge two series (`keys` is grouped
-    by sku and store too, so its rows are already apart)."""
-    if con.execute("SELECT count(*) > count(DISTINCT h) FROM keys").fetchone()[0]:
-        con.execute("CREATE OR REPLACE TEMP TABLE renumber AS SELECT row_number() OVER () AS n, h, sku, store FROM keys")
-        con.execute(
-            """CREATE OR REPLACE TABLE clean AS SELECT k.n AS h, c.* EXCLUDE (h) FROM clean c JOIN renumber k
-               ON c.h = k.h AND c.sku IS NOT DISTINCT FROM k.sku AND c.store = k.store""")
-        con.execute(
-            """CREATE OR REPLACE TABLE keys AS SELECT r.n AS h, k.* EXCLUDE (h) FROM keys k JOIN renumber r
-               ON k.h = r.h AND k.sku IS NOT DISTINCT FROM r.sku AND k.store = r.store""")
-        con.execute("DROP TABLE renumber")
 
 
 def _explain(con: duckdb.DuckDBPyConnection, files: list[Path], kind: str, m: Mapping, name: str,
@@ -627,7 +714,7 @@ def _explain_one(path: Path, m: Mapping, name: str,
 def _cross_part_duplicates(con: duckdb.DuckDBPyConnection) -> str:
     """Rows of two parts for one (SKU, store, date), from the checked table (no lines)."""
     dups = con.execute(
-        f"""SELECT count(*) OVER (), sku, store, CAST(ds AS VARCHAR) FROM clean
+        f"""SELECT count(*) OVER (), sku, store, CAST(ds AS VARCHAR) FROM clean JOIN keys USING (h)
             GROUP BY sku, store, ds HAVING count(*) > 1 ORDER BY 2, 3, 4 LIMIT {SHOW}""").fetchall()
     examples = "; ".join(f"SKU {_short(sku)} at store {_short(store)} on {ds}" for _n, sku, store, ds in dups)
     return (f"{dups[0][0] if dups else 0:,} (SKU, store, date) combination(s) appear in more than one "
@@ -685,19 +772,19 @@ def _refuse_mixed_freq(con: duckdb.DuckDBPyConnection, name: str) -> None:
     con.execute(
         """CREATE OR REPLACE TEMP TABLE series_kind AS
            WITH g AS (
-               SELECT sku, store, ds, ds - lag(ds) OVER (PARTITION BY sku, store ORDER BY ds) AS gap
+               SELECT h, ds, ds - lag(ds) OVER (PARTITION BY h ORDER BY ds) AS gap
                FROM clean WHERE NOT plan),
            per AS (
-               SELECT sku, store, count(*) AS n, min(gap) AS smallest,
+               SELECT h, count(*) AS n, min(gap) AS smallest,
                       count(DISTINCT dayofweek(ds)) AS weekdays,
                       bool_and(gap IS NULL OR gap % 7 = 0) AS whole_weeks,
                       bool_and(day(ds) = 1) OR bool_and(ds = last_day(ds)) AS month_edge
-               FROM g GROUP BY sku, store)
-           SELECT sku, store, n,
+               FROM g GROUP BY h)
+           SELECT k.sku, k.store, n,
                   CASE WHEN smallest = 1 THEN 'daily'
                        WHEN n >= 3 AND weekdays = 1 AND whole_weeks THEN 'weekly'
                        WHEN n >= 3 AND smallest >= 28 AND month_edge THEN 'monthly' END AS kind
-           FROM per"""
+           FROM per JOIN (SELECT h, sku, store FROM keys) k USING (h)"""
     )
     kinds = con.execute(
         """SELECT kind, count(*) FROM series_kind WHERE kind IS NOT NULL
@@ -740,7 +827,7 @@ def _refuse_mixed_freq_fast(con: duckdb.DuckDBPyConnection, name: str) -> None:
 
 
 def _finish(con: duckdb.DuckDBPyConnection, m: Mapping, regs: list[str], freq: str, dates: list,
-            files: list[Path], name: str, out: Path) -> Prepared:
+            sha256: str, name: str, out: Path) -> Prepared:
     """Last calendar check; the checked rows and the series keys (h, sku, store, has_rows, ...)
     stay in the private file `out`, which is closed for the merge to attach."""
     misaligned = check_alignment(dates, freq)
@@ -754,7 +841,7 @@ def _finish(con: duckdb.DuckDBPyConnection, m: Mapping, regs: list[str], freq: s
     con.execute("DETACH prepared")
     return Prepared(
         path=out, regressors=list(regs), mapping=m, freq=freq, first_date=dates[0],
-        last_date=dates[-1], sha256=_sha256(files), file_name=name, n_rows=int(n_rows),
+        last_date=dates[-1], sha256=sha256, file_name=name, n_rows=int(n_rows),
         n_series=int(n_series),
     )
 
@@ -799,14 +886,44 @@ def _duplicates(con: duckdb.DuckDBPyConnection) -> str | None:
     return None
 
 
-def _sha256(files: Path | list[Path]) -> str:
+def _sha256(files: Path | list[Path], stop: threading.Event | None = None) -> str:
     """Of the file, or of its parts in name order (the parts' bytes, one after the other)."""
     h = hashlib.sha256()
     for path in [files] if isinstance(files, Path) else files:
         with open(path, "rb") as f:
             for chunk in iter(lambda f=f: f.read(1 << 20), b""):
+                if stop is not None and stop.is_set():
+                    return ""
                 h.update(chunk)
     return h.hexdigest()
+
+
+class _Digest:
+    """The files' SHA-256, computed in a thread while DuckDB reads and checks them (hashlib lets
+    go of the GIL): on a 3 GB file, seconds of one core the upload would otherwise wait for at
+    its end. Cancelled when the file is refused."""
+
+    def __init__(self, files: list[Path]) -> None:
+        self._stop = threading.Event()
+        self._result: str | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(files,), name="shelfcast-sha256", daemon=True)
+        self._thread.start()
+
+    def _run(self, files: list[Path]) -> None:
+        try:
+            self._result = _sha256(files, self._stop)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller by value()
+            self._error = exc
+
+    def value(self) -> str:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._result or ""
+
+    def cancel(self) -> None:
+        self._stop.set()
 
 
 def describe_freq(freq: str) -> str:

@@ -113,3 +113,22 @@ def test_history_of_an_unknown_sku_or_store_is_empty(db, tmp_path, sku, store):
     _ingest(_frame(), tmp_path / "a.csv")
     h = data.history(sku, store, db)
     assert list(h.columns) == ["ds", "y"] and h.empty
+
+
+def test_an_upload_of_new_series_brings_their_rollup_in_its_own_merge(db, tmp_path, monkeypatch):
+    """A first load (every series new) writes series_stats from the file's per-series figures in
+    the merge itself, so no refresh has to read the new sales rows again; the figures are the
+    raw rows'. An upload to known series still leaves it to the refresh."""
+    monkeypatch.setattr(ingest, "AFTER_INGEST", [])  # no refresh runs
+    df = _frame()
+    skus = sorted(df["sku"].unique())
+    days = sorted(df["date"].unique())
+    _ingest(df[df["sku"] != skus[-1]], tmp_path / "a.csv")
+    assert _current(db)
+    assert_matches_raw(db)
+    _ingest(df[(df["sku"] == skus[-1]) & (df["date"] <= days[29])], tmp_path / "b.csv")  # new series only
+    assert _current(db)
+    assert_matches_raw(db)
+    _ingest(df[(df["sku"] == skus[-1]) & (df["date"] > days[29])], tmp_path / "c.csv")  # known series
+    assert not _current(db)
+    assert_matches_raw(db)

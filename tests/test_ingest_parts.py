@@ -13,6 +13,7 @@ from core import config
 from core.errors import ValidationError
 from core.ingest import _refuse_mixed_freq, _refuse_mixed_freq_fast, _series_keys, ingest
 from core.store import sales, session
+from core.store.db import raw
 from tests.helpers import demo_csv, frame_csv, run_cli, store_snapshot
 
 
@@ -110,18 +111,30 @@ def test_upload_limit_binds_the_browser_not_the_cli(tmp_path, db, scientist, mon
     assert "browser" in run_cli("ingest", "--help", db=db).stdout
 
 
-def test_hash_collisions_are_numbered_apart():
-    """Two series that share a 64-bit hash must stay two series."""
-    con = duckdb.connect()
-    con.execute("""CREATE TABLE clean AS SELECT * FROM (VALUES
-        (7::UBIGINT, 'A', 'S1', DATE '2024-01-01'), (7, 'B', 'S1', DATE '2024-01-01'),
-        (7, 'A', 'S1', DATE '2024-01-02'), (9, 'C', 'S2', DATE '2024-01-01')) t(h, sku, store, ds)""")
-    con.execute("ALTER TABLE clean ADD COLUMN plan BOOLEAN DEFAULT false")
-    assert not _series_keys(con)  # A and B on one date is no duplicate
-    assert con.execute("SELECT count(DISTINCT h), count(DISTINCT (sku, store)) FROM clean").fetchone() == (3, 3)
-    assert con.execute("SELECT count(DISTINCT h) FROM clean WHERE sku = 'A'").fetchone() == (1,)
-    assert con.execute("SELECT count(*), count(DISTINCT h) FROM keys").fetchone() == (3, 3)
-    assert con.execute("SELECT count(*) FROM clean SEMI JOIN keys USING (h, sku, store)").fetchone() == (4,)
+def test_hash_collisions_are_hashed_again(db, tmp_path, scientist, monkeypatch):
+    """Two series that share a 64-bit hash must stay two series: the file is keyed again with
+    another hash (forced here: the first hash gives every series one key)."""
+    from core import ingest as ingest_mod
+
+    real = ingest_mod._key_sql
+    monkeypatch.setattr(ingest_mod, "_key_sql", lambda salt, cleaned=True: "7::UBIGINT" if salt == 0 else real(salt, cleaned))
+    frame_csv(tmp_path / "f.csv", [{"date": f"2024-01-0{d}", "sku": sku, "store": "S1", "units": n}
+                                   for sku, n in (("A", 1), ("B", 2)) for d in range(1, 4)]
+              + [{"date": "2024-01-01", "sku": "C", "store": "S2", "units": 5}])
+    r = ingest(tmp_path / "f.csv", scientist)
+    assert (r.series, r.rows_added) == (3, 7)
+    with session(db) as s:
+        got = raw(s).execute("""SELECT sku, store, count(*), sum(y) FROM sales JOIN series USING (series_id)
+                                GROUP BY ALL ORDER BY 1""").fetchall()
+    assert got == [("A", "S1", 3, 3.0), ("B", "S1", 3, 6.0), ("C", "S2", 1, 5.0)]
+
+
+def _checked(con, rows: list[tuple]) -> None:
+    """Tables `clean` (h, ds, y, plan) and `names` (h, sku, store) from (h, sku, store, ds, plan) rows."""
+    con.execute("CREATE TABLE all_rows (h UBIGINT, sku VARCHAR, store VARCHAR, ds DATE, plan BOOLEAN)")
+    con.executemany("INSERT INTO all_rows VALUES (?, ?, ?, ?::DATE, ?)", rows)
+    con.execute("CREATE TABLE clean AS SELECT h, ds, 1.0 AS y, plan FROM all_rows")
+    con.execute("CREATE TABLE names AS SELECT DISTINCT h, sku, store FROM all_rows")
 
 
 @pytest.mark.parametrize("bits", [10**9, 0])  # the day bitmap, and the distinct count past its budget
@@ -130,13 +143,22 @@ def test_duplicates_found_per_series_and_date(bits, monkeypatch):
 
     monkeypatch.setattr(ingest_mod, "DUP_BITS", bits)
     con = duckdb.connect()
-    con.execute("""CREATE TABLE clean AS SELECT * FROM (VALUES
-        (1::UBIGINT, 'A', 'S', DATE '2024-01-01', false), (1, 'A', 'S', DATE '2024-03-01', false),
-        (2, 'B', 'S', DATE '2024-01-01', false), (2, 'B', 'S', DATE '2024-01-01', true)) t(h, sku, store, ds, plan)""")
+    _checked(con, [(1, "A", "S", "2024-01-01", False), (1, "A", "S", "2024-03-01", False),
+                   (2, "B", "S", "2024-01-01", False), (2, "B", "S", "2024-01-01", True)])
     assert _series_keys(con)
     assert con.execute("SELECT sku FROM keys WHERE dup").fetchall() == [("B",)]
     con.execute("DELETE FROM clean WHERE plan")
     assert not _series_keys(con)
+
+
+def test_a_file_that_changes_between_its_reads_is_refused():
+    """The checked rows and the series' names come from two reads of the file: a series in one
+    and not the other means the file changed meanwhile."""
+    con = duckdb.connect()
+    _checked(con, [(1, "A", "S", "2024-01-01", False), (2, "B", "S", "2024-01-01", False)])
+    con.execute("DELETE FROM names WHERE h = 2")
+    with pytest.raises(ValidationError, match="changed while it was being read"):
+        _series_keys(con)
 
 
 def _kinds(rows: list[tuple[str, str]]) -> tuple[bool, bool]:
@@ -144,8 +166,7 @@ def _kinds(rows: list[tuple[str, str]]) -> tuple[bool, bool]:
     out = []
     for check in (_refuse_mixed_freq_fast, _refuse_mixed_freq):
         con = duckdb.connect()
-        con.execute("CREATE TABLE clean (h UBIGINT, sku VARCHAR, store VARCHAR, ds DATE, plan BOOLEAN)")
-        con.executemany("INSERT INTO clean VALUES (hash(?), ?, 'S', ?::DATE, false)", [(s, s, d) for s, d in rows])
+        _checked(con, [(hash(s) % 2**63, s, "S", d, False) for s, d in rows])
         _series_keys(con)
         try:
             check(con, "f.csv")
@@ -238,3 +259,39 @@ def test_a_plain_csv_takes_the_typed_read(db, tmp_path, scientist, monkeypatch):
     assert ingest(tmp_path / "f.csv", scientist).rows_added == len(rows)
     with session(db) as s:
         assert sales.counts(s)["rows"] == 3000 and sales.date_range(s)[1] == pd.Timestamp("2026-03-19").date()
+
+
+def test_the_dataset_records_the_sha256_of_the_file_and_of_the_parts_in_name_order(db, tmp_path, scientist):
+    """The digest is computed beside the checks, in a thread: it must still be the file's."""
+    import hashlib
+
+    f = demo_csv(tmp_path / "d.csv", n_skus=2, n_stores=2, days=30)
+    first = ingest(f, scientist).dataset_id
+    folder = tmp_path / "parts"
+    files = _split(f, folder, 3)
+    second = ingest(folder, scientist).dataset_id
+    with session(db) as s:
+        got = dict(raw(s).execute("SELECT id, sha256 FROM datasets").fetchall())
+    assert got[first] == hashlib.sha256(f.read_bytes()).hexdigest()
+    assert got[second] == hashlib.sha256(b"".join(p.read_bytes() for p in sorted(files))).hexdigest()
+
+
+def test_a_series_spelled_two_ways_is_one_series(db, tmp_path, scientist):
+    """The checked rows are keyed by the SKU and store cells as written; a file that writes one
+    series with and without spaces is keyed again by the cleaned names (one series, and a date
+    it holds under both spellings is a duplicate)."""
+    rows = [{"date": "2024-01-01", "sku": "A", "store": "S1", "units": 1},
+            {"date": "2024-01-02", "sku": " A ", "store": "S1", "units": 2},
+            {"date": "2024-01-03", "sku": "A", "store": " S1", "units": 3},
+            {"date": "2024-01-01", "sku": "B", "store": "", "units": 4},
+            {"date": "2024-01-02", "sku": "B", "store": "all", "units": 5}]
+    frame_csv(tmp_path / "f.csv", rows)
+    r = ingest(tmp_path / "f.csv", scientist)
+    assert (r.series, r.rows_added) == (2, 5)
+    with session(db) as s:
+        got = raw(s).execute("""SELECT sku, store, count(*), sum(y) FROM sales JOIN series USING (series_id)
+                                GROUP BY ALL ORDER BY 1""").fetchall()
+    assert got == [("A", "S1", 3, 6.0), ("B", "all", 2, 9.0)]
+    frame_csv(tmp_path / "g.csv", rows + [{"date": "2024-01-01", "sku": "A ", "store": "S1", "units": 9}])
+    with pytest.raises(ValidationError, match="appear more than once"):
+        ingest(tmp_path / "g.csv", scientist)

@@ -83,6 +83,10 @@ def merge(s: Session, prepared: Path, regressors: list[str], dataset_id: int) ->
     total = con.execute(f"SELECT count(*) FROM {p}.clean WHERE NOT plan").fetchone()[0]  # noqa: S608 - own alias
     if regressors:
         _merge_regressors(con, p, regressors, dataset_id, bool(known))
+    if not known:  # every series new: their rollup rows come from the file's per-series figures
+        from core.store import summaries  # it imports this module
+
+        summaries.add_new_series(s, f"{p}.keys", dataset_id)
     con.execute("DROP TABLE incoming_ids")
     return int(total - updated), int(updated)
 
