@@ -56,19 +56,6 @@ if info is None:
     )
     st.stop()
 cat = mon.catalog()
-# What the drift results depend on besides the filters: any upload makes a new dataset version.
-STAMP = (str(mon.db), info["version_id"], str(info.get("since")), cat.latest_dataset)
-
-
-@st.cache_data(max_entries=16, show_spinner="Testing every SKU for drift …")
-def cached_drift(kind: str, stamp: tuple, window: int, grain: str, skus: tuple, stores: tuple,
-                 cats: tuple) -> pd.DataFrame:
-    """Drift is one statistical test per SKU (seconds with thousands of SKUs) and every tab runs
-    on each rerun: compute once per data version, active version and filter (bench/render.py)."""
-    f, m = Filters(list(skus), list(stores), list(cats)), Monitoring(stamp[0])
-    if kind == "data":
-        return m.data_drift(None, window, grain, f, keep_values=True)
-    return m.concept_drift(window, grain, f)
 
 
 grain0, window0 = default_grain(cat.freq)
@@ -109,7 +96,6 @@ grains = ["week", "month", "day"] if not (cat.freq or "").startswith("M") else [
 grain = f4.selectbox("Period", grains, key="mon-grain", index=grains.index(grain0) if grain0 in grains else 0)
 window = int(f5.number_input(f"Window ({grain}s)", 1, 52, window0, key="mon-window"))
 flt = Filters(skus=sel_skus, stores=sel_stores, categories=sel_cats)
-FKEY = (tuple(sel_skus), tuple(sel_stores), tuple(sel_cats))
 
 acc = mon.accuracy(window, grain, "sku", flt, THRESHOLD)
 if acc.empty:
@@ -215,7 +201,8 @@ with tab_attn:
 # ---------------------------------------------------------------- drift
 def drift_block() -> None:
     st.subheader("Data drift")
-    dd = cached_drift("data", STAMP, window, grain, *FKEY)
+    with st.spinner("Testing every SKU for drift …"):  # computed once per store state (core's read cache)
+        dd = mon.data_drift(None, window, grain, flt, keep_values=True)
     if dd.empty:
         widgets.empty_state("Too few actuals since the forecast started to test for drift (at least 7 values).")
     else:
@@ -246,7 +233,7 @@ def drift_block() -> None:
         st.plotly_chart(charts.drift_histogram(r, dsku, dcol, unit), width="stretch", key="mon-drift-hist")
 
     st.subheader("Concept drift")
-    cd = cached_drift("concept", STAMP, window, grain, *FKEY)
+    cd = mon.concept_drift(window, grain, flt)
     st.caption("The live error against the version's own backtest: drift when WAPE is worse by more "
                "than the rule's margin, or the bias leans the same way in each of the last periods.")
     st.dataframe(
@@ -289,7 +276,7 @@ def worklist_block() -> None:
                 f"overstock over the {WINDOW}).")
     rank = st.radio("Rank by", ["Units at stake", "Accuracy (%)"], horizontal=True, key="mon-wl-rank")
     wl, asleep = widgets.api().planning.worklist_rows(
-        live, mon.accuracy(window, grain, "sku", flt, THRESHOLD), "pct" if rank.startswith("Acc") else "units")
+        window, grain, flt, "pct" if rank.startswith("Acc") else "units", linked["id"] if linked else None)
     st.session_state["_mon_wl"] = wl[["sku", "store", "first_alert"]].to_dict("records")
     show = wl.drop(columns=["alert_ids", "first_alert"]).assign(
         accuracy=[widgets.fmt_acc(x) for x in wl["accuracy"]])

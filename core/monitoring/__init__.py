@@ -222,10 +222,12 @@ class Monitoring:
     def forecast_vs_actual(self, info: dict | None, sku: str, store: str | None = None) -> pd.DataFrame:
         return forecast_vs_actual(self.db, sku, store, info=info)
 
+    @shared_read  # one test per SKU and column: seconds with thousands of SKUs, once per store state
     def data_drift(self, info: dict | None, window: int = 4, grain: str = "week",
                    filters: Filters | None = None, keep_values: bool = False) -> pd.DataFrame:
         return data_drift(self.db, window, grain, "sku", "auto", filters, keep_values, info=info)
 
+    @shared_read
     def concept_drift(self, window: int = 4, grain: str = "week",
                       filters: Filters | None = None) -> pd.DataFrame:
         return concept_drift(self.db, window, grain, filters=filters)
