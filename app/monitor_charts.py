@@ -129,19 +129,26 @@ def monitor_trend(trend: pd.DataFrame, roll: pd.DataFrame, sku: str, window: int
 
 
 def heatmap(per: pd.DataFrame, order: list[str], grain: str) -> go.Figure:
-    """Accuracy per SKU (rows, in `order` from the top) and period."""
-    heat = per[per["sku"].isin(order)].pivot_table(index="sku", columns="period", values="accuracy")
-    heat = heat.reindex(order[::-1])
-    z = shown(heat.to_numpy())
-    fig = go.Figure(go.Heatmap(
-        z=z, x=period_labels(pd.Series(heat.columns), grain), y=[text.chart(s) for s in heat.index],
-        zmin=0.5, zmax=1.0, colorscale=ACCURACY_SCALE,
-        text=np.vectorize(lambda v: "" if np.isnan(v) else f"{100 * v:.0f}%")(z) if z.size else z,
-        texttemplate="%{text}", hovertemplate="%{y}, %{x}: %{z:.1%}<extra></extra>",
-        colorbar={"title": "Accuracy", "tickformat": ".0%"},
-    ))
-    fig.update_layout(height=max(260, 26 * len(heat) + 80), margin={"l": 10, "r": 10, "t": 10, "b": 10})
-    return fig
+    """Accuracy per SKU (rows, in `order` from the top) and period: the periods with a value
+    (sorted), a row for every SKU of `order` (blank without one). Laid out with numpy, not
+    pivot_table (a fifth of the chart's CPU), and one Figure from dicts."""
+    sub = per[per["sku"].isin(order) & per["accuracy"].notna()]
+    periods = np.sort(sub["period"].unique())
+    rows = order[::-1]
+    r = pd.Index(rows).get_indexer(sub["sku"])
+    c = np.searchsorted(periods, sub["period"].to_numpy())
+    total, count = np.zeros((len(rows), len(periods))), np.zeros((len(rows), len(periods)))
+    np.add.at(total, (r, c), sub["accuracy"].to_numpy(dtype=float))
+    np.add.at(count, (r, c), 1)
+    with np.errstate(invalid="ignore"):
+        z = shown(total / count)  # the mean where a SKU has two rows for a period; 0/0 blank
+    labels = np.where(np.isnan(z), "", np.char.add(np.round(100 * np.nan_to_num(z)).astype(int).astype(str), "%"))
+    return go.Figure(data=[{
+        "type": "heatmap", "z": z, "x": period_labels(pd.Series(periods), grain), "y": [text.chart(x) for x in rows],
+        "zmin": 0.5, "zmax": 1.0, "colorscale": ACCURACY_SCALE, "text": labels if z.size else z,
+        "texttemplate": "%{text}", "hovertemplate": "%{y}, %{x}: %{z:.1%}<extra></extra>",
+        "colorbar": {"title": {"text": "Accuracy"}, "tickformat": ".0%"}}],
+        layout={"height": max(260, 26 * len(rows) + 80), "margin": {"l": 10, "r": 10, "t": 10, "b": 10}})
 
 
 def forecast_vs_actual(fva: pd.DataFrame, forecast_start, title: str) -> go.Figure:

@@ -15,6 +15,7 @@ stay for the CLI, benchmarks and tests.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -256,13 +257,16 @@ class Monitoring:
         acc = self.accuracy(window, grain, "sku", filters)
         stake = (acc["sku"].tolist(), (acc["lost_units"] + acc["over_units"]).fillna(0.0).tolist())
 
-        def read() -> AlertList:
+        def read() -> tuple:
+            # Cached as JSON text (immutable: the cache hands it out as it is): a deep copy of a
+            # thousand alert dicts per view was a fifth of Monitor's own CPU under load.
             counts = alert_counts(self.db, args["skus"], args["cats"])
             rows = alerts(self.db, ["open", "acknowledged"], limit, args["skus"], args["cats"], stake)
-            return AlertList(rows, counts.get("open", 0), counts.get("acknowledged", 0), limit,
-                             live_counts_by_sku(self.db, args["skus"], args["cats"]))
+            return (json.dumps(rows), counts.get("open", 0), counts.get("acknowledged", 0),
+                    json.dumps(live_counts_by_sku(self.db, args["skus"], args["cats"])))
 
-        return memo(self.db, ("live_alerts", window, grain, repr(args), limit), read)  # a deep copy
+        rows, n_open, n_ack, per_sku = memo(self.db, ("live_alerts", window, grain, repr(args), limit), read)
+        return AlertList(json.loads(rows), n_open, n_ack, limit, json.loads(per_sku))
 
     @shared_read
     def alert(self, alert_id: int) -> dict | None:
@@ -283,15 +287,26 @@ class Monitoring:
         return rules(self.db)
 
     def webhook(self) -> dict:
-        """url, secret_set, url_from_env, allow_private: what the Rules tab shows."""
+        """url, secret_set, url_from_env, allow_private: what the Rules tab shows. Once per store
+        state and configuration (two store reads on every Monitor view otherwise): the key holds
+        what the environment and secrets.toml say now, the secret only as its SHA-256."""
+        import hashlib
         import os
 
         from core import webhook
+        from core.store.db import memo
 
-        url, secret = webhook.settings(self.db)
-        return {"url": url, "secret_set": bool(secret),
-                "url_from_env": bool(os.environ.get("SHELFCAST_WEBHOOK_URL")),
-                "allow_private": webhook.allow_private(self.db)}
+        names = ("SHELFCAST_WEBHOOK_URL", "SHELFCAST_WEBHOOK_SECRET", "SHELFCAST_WEBHOOK_ALLOW_PRIVATE")
+        conf = tuple(hashlib.sha256(v.encode()).hexdigest() if (v := config.env_or_secret(n)) else None
+                     for n in names)
+
+        def read() -> dict:
+            url, secret = webhook.settings(self.db)
+            return {"url": url, "secret_set": bool(secret),
+                    "url_from_env": bool(os.environ.get("SHELFCAST_WEBHOOK_URL")),
+                    "allow_private": webhook.allow_private(self.db)}
+
+        return memo(self.db, ("webhook", conf, bool(os.environ.get("SHELFCAST_WEBHOOK_URL"))), read)
 
     # -- writes (each checks the actor's role)
     def evaluate(self, actor: Actor) -> Evaluation:
