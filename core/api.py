@@ -474,10 +474,7 @@ class Planning(_Area):
         twenty sessions share one computation per store state (it was a quarter of Monitor's
         server CPU per view)."""
         mon = Monitoring(self.db)
-        live = mon.live_alerts(window, grain, filters).rows
-        extra = mon.alert(linked) if linked is not None else None
-        if extra and extra["status"] != "resolved" and all(a["id"] != extra["id"] for a in live):
-            live.append(extra)
+        live = mon.live_with(window, grain, filters, linked)
         return core_worklist.rows(live, mon.accuracy(window, grain, "sku", filters), rank, self.db, today)
 
     def assign(self, actor: Actor, sku: str, store: str, assignee: str) -> None:

@@ -103,10 +103,11 @@ if acc.empty:
     st.stop()
 head = mon.headline(info, window, grain, THRESHOLD, flt)
 alist = mon.live_alerts(window, grain, flt)  # the first ALERT_LIST_CAP by units at stake, true counts
-live = alist.rows
-linked = mon.alert(int(qp)) if qp and qp.isdigit() else None  # a link reaches its alert past the cap
-if linked and linked["status"] != "resolved" and all(a["id"] != linked["id"] for a in live):
-    live.append(linked)
+linked = int(qp) if qp and qp.isdigit() else None  # a link reaches its alert past the cap
+live = alist.rows  # the linked alert added as Monitoring.live_with adds it (one parse of the list, not two)
+hit = mon.alert(linked) if linked is not None else None
+if hit and hit["status"] != "resolved" and all(a["id"] != hit["id"] for a in live):
+    live.append(hit)
 
 m = st.columns(4)
 WINDOW = widgets.window_words(window, grain, head.window_start, info["forecast_start"], info["last_actual"])
@@ -172,14 +173,7 @@ with tab_attn:
                           help="Off: each SKU with its stores summed. On: every SKU at every store.")
     by_pct = st.radio("Rank by", ["Units at stake", "Accuracy (%)"], horizontal=True,
                       key="mon-attn-rank") != "Units at stake"
-    base = mon.accuracy(window, grain, "series", flt, THRESHOLD) if per_store else acc
-    base = base.assign(stake=base["lost_units"] + base["over_units"]).sort_values(
-        "accuracy" if by_pct else "stake", ascending=by_pct, na_position="last", ignore_index=True)
-    table = base.assign(alerts=base["sku"].map(alist.per_sku).fillna(0).astype(int))
-    table["store"] = table["store"].replace({"*": "all stores"})
-    table["accuracy_shown"] = charts.shown(table["accuracy"])
-    table = table[["sku", "store", "category", "accuracy_shown", "backtest_accuracy", "gap", "bias",
-                   "direction", "lost_units", "over_units", "units", "alerts"]]
+    table = mon.attention(window, grain, per_store, by_pct, flt, THRESHOLD)  # Arrow, built once per store state
     st.dataframe(
         table, hide_index=True, height=420, key="mon-attn",
         column_config={
@@ -196,7 +190,7 @@ with tab_attn:
         },
     )
     if actor and actor.can("download"):
-        widgets.download_buttons(table, "needs_attention", "attn", what="needs-attention table")
+        widgets.download_buttons(table.to_pandas, "needs_attention", "attn", what="needs-attention table")
 
 # ---------------------------------------------------------------- drift
 def drift_block() -> None:
@@ -276,7 +270,7 @@ def worklist_block() -> None:
                 f"overstock over the {WINDOW}).")
     rank = st.radio("Rank by", ["Units at stake", "Accuracy (%)"], horizontal=True, key="mon-wl-rank")
     wl, asleep = widgets.api().planning.worklist_rows(
-        window, grain, flt, "pct" if rank.startswith("Acc") else "units", linked["id"] if linked else None)
+        window, grain, flt, "pct" if rank.startswith("Acc") else "units", linked)
     st.session_state["_mon_wl"] = wl[["sku", "store", "first_alert"]].to_dict("records")
     show = wl.drop(columns=["alert_ids", "first_alert"]).assign(
         accuracy=[widgets.fmt_acc(x) for x in wl["accuracy"]])
@@ -370,10 +364,7 @@ with tab_alerts:
                       "most units at stake first; filter by category or SKU to reach the rest."
                       if alist.capped else "."))
         worklist_block()
-        frame = pd.DataFrame(live)[["id", "status", "rule", "sku", "store", "message", "opened_at",
-                                    "acknowledged_by", "ack_note"]]
-        frame["opened_at"] = frame["opened_at"].str[:16].str.replace("T", " ")
-        st.dataframe(frame, hide_index=True, height=300, key="mon-alerts",
+        st.dataframe(mon.alert_table(window, grain, flt, linked), hide_index=True, height=300, key="mon-alerts",
                      column_config={"id": "#", "status": "Status", "rule": "Rule", "sku": "SKU",
                                     "store": "Store", "message": st.column_config.TextColumn("What", width="large"),
                                     "opened_at": "Opened (UTC)", "acknowledged_by": "Acknowledged by",

@@ -18,7 +18,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from core import config
 from core.access import SYSTEM, Actor
@@ -76,6 +78,12 @@ from core.store.monitoring import ALERT_LIST_CAP
 def sync(db=None) -> str:
     """Explicit refresh of the stored errors by the system (benchmarks, maintenance)."""
     return refresh(SYSTEM, db)
+
+
+ATTENTION_COLUMNS = ["sku", "store", "category", "accuracy_shown", "backtest_accuracy", "gap", "bias",
+                     "direction", "lost_units", "over_units", "units", "alerts"]
+ALERT_TABLE_COLUMNS = ["id", "status", "rule", "sku", "store", "message", "opened_at", "acknowledged_by",
+                       "ack_note"]
 
 
 @dataclass
@@ -267,6 +275,43 @@ class Monitoring:
 
         rows, n_open, n_ack, per_sku = memo(self.db, ("live_alerts", window, grain, repr(args), limit), read)
         return AlertList(json.loads(rows), n_open, n_ack, limit, json.loads(per_sku))
+
+    def live_with(self, window: int = 4, grain: str = "week", filters: Filters | None = None,
+                  linked: int | None = None) -> list[dict]:
+        """`live_alerts(...).rows` plus alert `linked` (a link's, which may lie past the cap)
+        unless it is resolved or already there."""
+        live = self.live_alerts(window, grain, filters).rows
+        extra = self.alert(linked) if linked is not None else None
+        if extra and extra["status"] != "resolved" and all(a["id"] != extra["id"] for a in live):
+            live.append(extra)
+        return live
+
+    @shared_read
+    def attention(self, window: int, grain: str, per_store: bool, by_pct: bool,
+                  filters: Filters | None = None, threshold: float = config.ACCURACY_THRESHOLD) -> pa.Table:
+        """Monitor's "Needs attention" table as the page sends it: ATTENTION_COLUMNS, most units at
+        stake first (`by_pct`: worst accuracy first), each SKU's live alerts counted, accuracy
+        floored at 0 for its bar (core.metrics.display_accuracy's floor). Arrow, made once per
+        store state: converting 2,000 rows from pandas on every view was the page's largest table
+        cost under twenty sessions."""
+        base = self.accuracy(window, grain, "series" if per_store else "sku", filters, threshold)
+        base = base.assign(stake=base["lost_units"] + base["over_units"]).sort_values(
+            "accuracy" if by_pct else "stake", ascending=by_pct, na_position="last", ignore_index=True)
+        per_sku = self.live_alerts(window, grain, filters).per_sku
+        table = base.assign(alerts=base["sku"].map(per_sku).fillna(0).astype(int),
+                            store=base["store"].replace({"*": "all stores"}),
+                            accuracy_shown=np.clip(base["accuracy"].to_numpy(dtype=float), 0, None))
+        return pa.Table.from_pandas(table[ATTENTION_COLUMNS])
+
+    @shared_read
+    def alert_table(self, window: int = 4, grain: str = "week", filters: Filters | None = None,
+                    linked: int | None = None) -> pa.Table:
+        """The Alerts tab's list (`live_with`) as the page sends it: ALERT_TABLE_COLUMNS, the
+        opening time to the minute. Arrow, made once per store state."""
+        live = self.live_with(window, grain, filters, linked)
+        frame = pd.DataFrame(live, columns=list(live[0]) if live else ALERT_TABLE_COLUMNS)[ALERT_TABLE_COLUMNS]
+        frame["opened_at"] = frame["opened_at"].str[:16].str.replace("T", " ")
+        return pa.Table.from_pandas(frame)
 
     @shared_read
     def alert(self, alert_id: int) -> dict | None:
