@@ -47,27 +47,27 @@ def _pct_range(values: list[float]) -> list[float]:
 
 def overview_trend(trend: pd.DataFrame, threshold: float, expected: float | None, grain: str) -> go.Figure:
     """Accuracy per period with labelled points, the target line and the expected (backtest)
-    line."""
+    line (one Figure from dicts: the lines and labels add_hline would make)."""
     y = shown(trend["accuracy"])
-    fig = go.Figure(go.Scatter(
-        x=period_labels(trend["period"], grain), y=y, mode="lines+markers+text",
-        line={"width": 3, "color": BLUE}, marker={"size": 9},
-        text=["" if np.isnan(v) else f"{100 * v:.0f}%" for v in y],
-        # labels on the far side of the target line from it, never struck through by it
-        textposition=["bottom center" if v < threshold else "top center" for v in y],
-        textfont={"size": 14}, name="Accuracy", hovertemplate="%{x}: %{y:.1%}<extra></extra>"))
-    fig.add_hline(y=threshold, line_dash="dash", line_color=RED,
-                  annotation_text=f"target {100 * threshold:.0f}%", annotation_position="right")
+    shapes = [_hline(threshold, RED, "dash")]
+    notes = [_label(threshold, f"target {100 * threshold:.0f}%", "middle", "left")]
     lows = [threshold, *y]
     if expected is not None:
         exp = float(shown([expected])[0])
-        fig.add_hline(y=exp, line_dash="dot", line_color=GREEN,
-                      annotation_text=f"expected {100 * exp:.0f}%", annotation_position="right")
+        shapes.append(_hline(exp, GREEN, "dot"))
+        notes.append(_label(exp, f"expected {100 * exp:.0f}%", "middle", "left"))
         lows.append(exp)
-    fig.update_layout(height=320, margin={"l": 10, "r": 100, "t": 20, "b": 10}, showlegend=False,
-                      yaxis={"tickformat": ".0%", "range": _pct_range(lows), "title": None},
-                      xaxis={"type": "category", "title": None})
-    return fig
+    return go.Figure(data=[{
+        "type": "scatter", "x": period_labels(trend["period"], grain), "y": y, "mode": "lines+markers+text",
+        "line": {"width": 3, "color": BLUE}, "marker": {"size": 9},
+        "text": ["" if np.isnan(v) else f"{100 * v:.0f}%" for v in y],
+        # labels on the far side of the target line from it, never struck through by it
+        "textposition": ["bottom center" if v < threshold else "top center" for v in y],
+        "textfont": {"size": 14}, "name": "Accuracy", "hovertemplate": "%{x}: %{y:.1%}<extra></extra>"}],
+        layout={"shapes": shapes, "annotations": notes, "height": 320,
+                "margin": {"l": 10, "r": 100, "t": 20, "b": 10}, "showlegend": False,
+                "yaxis": {"tickformat": ".0%", "range": _pct_range(lows), "title": {}},
+                "xaxis": {"type": "category", "title": {}}})
 
 
 def _hline(y: float, color: str, dash: str, axis: str = "") -> dict:
@@ -77,9 +77,9 @@ def _hline(y: float, color: str, dash: str, axis: str = "") -> dict:
             "xref": f"x{axis} domain", "y0": y, "y1": y, "yref": f"y{axis}"}
 
 
-def _label(y: float, text_: str, yanchor: str) -> dict:
+def _label(y: float, text_: str, yanchor: str, xanchor: str = "right") -> dict:
     """The annotation add_hline puts at the right end of its line (first panel)."""
-    return {"showarrow": False, "text": text_, "x": 1, "xanchor": "right", "xref": "x domain",
+    return {"showarrow": False, "text": text_, "x": 1, "xanchor": xanchor, "xref": "x domain",
             "y": y, "yanchor": yanchor, "yref": "y"}
 
 
@@ -140,8 +140,8 @@ def heatmap(per: pd.DataFrame, order: list[str], grain: str) -> go.Figure:
     total, count = np.zeros((len(rows), len(periods))), np.zeros((len(rows), len(periods)))
     np.add.at(total, (r, c), sub["accuracy"].to_numpy(dtype=float))
     np.add.at(count, (r, c), 1)
-    with np.errstate(invalid="ignore"):
-        z = shown(total / count)  # the mean where a SKU has two rows for a period; 0/0 blank
+    # the mean where a SKU has two rows for a period; blank where it has none
+    z = shown(np.divide(total, count, out=np.full(total.shape, np.nan), where=count > 0))
     labels = np.where(np.isnan(z), "", np.char.add(np.round(100 * np.nan_to_num(z)).astype(int).astype(str), "%"))
     return go.Figure(data=[{
         "type": "heatmap", "z": z, "x": period_labels(pd.Series(periods), grain), "y": [text.chart(x) for x in rows],
