@@ -397,14 +397,14 @@ with tab_alerts:
         if resolved:
             st.dataframe(pd.DataFrame(resolved)[["id", "rule", "sku", "store", "opened_at", "acknowledged_by",
                                                  "resolved_at", "message"]], hide_index=True, key="mon-resolved")
-        hist = mon.history()
-        if hist:
-            st.dataframe(pd.DataFrame(hist), hide_index=True, height=240, key="mon-events")
+        hist = mon.history_table()
+        if hist.num_rows:
+            st.dataframe(hist, hide_index=True, height=240, key="mon-events")
         work = widgets.api().planning.worklist_history()
         if len(work):
             st.caption("Worklist: assignments, snoozes and acknowledgements.")
             st.dataframe(work, hide_index=True, height=200, key="mon-wl-events")
-        if not resolved and not hist and not len(work):
+        if not resolved and not hist.num_rows and not len(work):
             st.caption("Nothing yet.")
 
 

@@ -94,3 +94,11 @@ def test_alert_table_and_counts_follow_an_acknowledge(store):
     after = mon.alert_table(4, "week").to_pandas().set_index("id")
     assert after.loc[first["id"], "status"] == "acknowledged" and after.loc[first["id"], "ack_note"] == "watching"
     assert mon.live_alerts(4, "week").open == n_open - 1
+
+
+def test_history_table_is_the_history(store):
+    mon = monitoring.Monitoring(store)
+    got = mon.history_table().to_pandas()
+    want = pd.DataFrame(mon.history())
+    assert len(want) and list(got.columns) == list(want.columns)
+    pd.testing.assert_frame_equal(got, want, check_dtype=False)
