@@ -470,10 +470,17 @@ class Planning(_Area):
         return worklist(live, acc, rank)
 
     # --- f-planner: worklist ownership (core.worklist) ------------------------------------
-    def worklist_rows(self, live: list[dict], acc: pd.DataFrame, rank: str = "units",
-                      today: date | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """(shown, snoozed) worklist rows with assignee and snooze date."""
-        return core_worklist.rows(live, acc, rank, self.db, today)
+    @shared_read(per_day=True)  # snoozes end by the date
+    def worklist_rows(self, window: int, grain: str, filters: Filters | None = None, rank: str = "units",
+                      linked: int | None = None, today: date | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """(shown, snoozed) worklist rows with assignee and snooze date of the filter's live
+        alerts (Monitoring.live_alerts: the first ALERT_LIST_CAP) plus the `linked` alert (a
+        link's, past the cap). Plain arguments, not the alert list and accuracy table: then
+        twenty sessions share one computation per store state (it was a quarter of Monitor's
+        server CPU per view)."""
+        mon = Monitoring(self.db)
+        live = mon.live_with(window, grain, filters, linked)
+        return core_worklist.rows(live, mon.accuracy(window, grain, "sku", filters), rank, self.db, today)
 
     def assign(self, actor: Actor, sku: str, store: str, assignee: str) -> None:
         core_worklist.assign(actor, sku, store, assignee, self.db)

@@ -56,19 +56,6 @@ if info is None:
     )
     st.stop()
 cat = mon.catalog()
-# What the drift results depend on besides the filters: any upload makes a new dataset version.
-STAMP = (str(mon.db), info["version_id"], str(info.get("since")), cat.latest_dataset)
-
-
-@st.cache_data(max_entries=16, show_spinner="Testing every SKU for drift …")
-def cached_drift(kind: str, stamp: tuple, window: int, grain: str, skus: tuple, stores: tuple,
-                 cats: tuple) -> pd.DataFrame:
-    """Drift is one statistical test per SKU (seconds with thousands of SKUs) and every tab runs
-    on each rerun: compute once per data version, active version and filter (bench/render.py)."""
-    f, m = Filters(list(skus), list(stores), list(cats)), Monitoring(stamp[0])
-    if kind == "data":
-        return m.data_drift(None, window, grain, f, keep_values=True)
-    return m.concept_drift(window, grain, f)
 
 
 grain0, window0 = default_grain(cat.freq)
@@ -109,7 +96,6 @@ grains = ["week", "month", "day"] if not (cat.freq or "").startswith("M") else [
 grain = f4.selectbox("Period", grains, key="mon-grain", index=grains.index(grain0) if grain0 in grains else 0)
 window = int(f5.number_input(f"Window ({grain}s)", 1, 52, window0, key="mon-window"))
 flt = Filters(skus=sel_skus, stores=sel_stores, categories=sel_cats)
-FKEY = (tuple(sel_skus), tuple(sel_stores), tuple(sel_cats))
 
 acc = mon.accuracy(window, grain, "sku", flt, THRESHOLD)
 if acc.empty:
@@ -117,10 +103,11 @@ if acc.empty:
     st.stop()
 head = mon.headline(info, window, grain, THRESHOLD, flt)
 alist = mon.live_alerts(window, grain, flt)  # the first ALERT_LIST_CAP by units at stake, true counts
-live = alist.rows
-linked = mon.alert(int(qp)) if qp and qp.isdigit() else None  # a link reaches its alert past the cap
-if linked and linked["status"] != "resolved" and all(a["id"] != linked["id"] for a in live):
-    live.append(linked)
+linked = int(qp) if qp and qp.isdigit() else None  # a link reaches its alert past the cap
+live = alist.rows  # the linked alert added as Monitoring.live_with adds it (one parse of the list, not two)
+hit = mon.alert(linked) if linked is not None else None
+if hit and hit["status"] != "resolved" and all(a["id"] != hit["id"] for a in live):
+    live.append(hit)
 
 m = st.columns(4)
 WINDOW = widgets.window_words(window, grain, head.window_start, info["forecast_start"], info["last_actual"])
@@ -186,14 +173,7 @@ with tab_attn:
                           help="Off: each SKU with its stores summed. On: every SKU at every store.")
     by_pct = st.radio("Rank by", ["Units at stake", "Accuracy (%)"], horizontal=True,
                       key="mon-attn-rank") != "Units at stake"
-    base = mon.accuracy(window, grain, "series", flt, THRESHOLD) if per_store else acc
-    base = base.assign(stake=base["lost_units"] + base["over_units"]).sort_values(
-        "accuracy" if by_pct else "stake", ascending=by_pct, na_position="last", ignore_index=True)
-    table = base.assign(alerts=base["sku"].map(alist.per_sku).fillna(0).astype(int))
-    table["store"] = table["store"].replace({"*": "all stores"})
-    table["accuracy_shown"] = charts.shown(table["accuracy"])
-    table = table[["sku", "store", "category", "accuracy_shown", "backtest_accuracy", "gap", "bias",
-                   "direction", "lost_units", "over_units", "units", "alerts"]]
+    table = mon.attention(window, grain, per_store, by_pct, flt, THRESHOLD)  # Arrow, built once per store state
     st.dataframe(
         table, hide_index=True, height=420, key="mon-attn",
         column_config={
@@ -210,12 +190,13 @@ with tab_attn:
         },
     )
     if actor and actor.can("download"):
-        widgets.download_buttons(table, "needs_attention", "attn", what="needs-attention table")
+        widgets.download_buttons(table.to_pandas, "needs_attention", "attn", what="needs-attention table")
 
 # ---------------------------------------------------------------- drift
 def drift_block() -> None:
     st.subheader("Data drift")
-    dd = cached_drift("data", STAMP, window, grain, *FKEY)
+    with st.spinner("Testing every SKU for drift …"):  # computed once per store state (core's read cache)
+        dd = mon.data_drift(None, window, grain, flt, keep_values=True)
     if dd.empty:
         widgets.empty_state("Too few actuals since the forecast started to test for drift (at least 7 values).")
     else:
@@ -246,7 +227,7 @@ def drift_block() -> None:
         st.plotly_chart(charts.drift_histogram(r, dsku, dcol, unit), width="stretch", key="mon-drift-hist")
 
     st.subheader("Concept drift")
-    cd = cached_drift("concept", STAMP, window, grain, *FKEY)
+    cd = mon.concept_drift(window, grain, flt)
     st.caption("The live error against the version's own backtest: drift when WAPE is worse by more "
                "than the rule's margin, or the bias leans the same way in each of the last periods.")
     st.dataframe(
@@ -289,7 +270,7 @@ def worklist_block() -> None:
                 f"overstock over the {WINDOW}).")
     rank = st.radio("Rank by", ["Units at stake", "Accuracy (%)"], horizontal=True, key="mon-wl-rank")
     wl, asleep = widgets.api().planning.worklist_rows(
-        live, mon.accuracy(window, grain, "sku", flt, THRESHOLD), "pct" if rank.startswith("Acc") else "units")
+        window, grain, flt, "pct" if rank.startswith("Acc") else "units", linked)
     st.session_state["_mon_wl"] = wl[["sku", "store", "first_alert"]].to_dict("records")
     show = wl.drop(columns=["alert_ids", "first_alert"]).assign(
         accuracy=[widgets.fmt_acc(x) for x in wl["accuracy"]])
@@ -383,10 +364,7 @@ with tab_alerts:
                       "most units at stake first; filter by category or SKU to reach the rest."
                       if alist.capped else "."))
         worklist_block()
-        frame = pd.DataFrame(live)[["id", "status", "rule", "sku", "store", "message", "opened_at",
-                                    "acknowledged_by", "ack_note"]]
-        frame["opened_at"] = frame["opened_at"].str[:16].str.replace("T", " ")
-        st.dataframe(frame, hide_index=True, height=300, key="mon-alerts",
+        st.dataframe(mon.alert_table(window, grain, flt, linked), hide_index=True, height=300, key="mon-alerts",
                      column_config={"id": "#", "status": "Status", "rule": "Rule", "sku": "SKU",
                                     "store": "Store", "message": st.column_config.TextColumn("What", width="large"),
                                     "opened_at": "Opened (UTC)", "acknowledged_by": "Acknowledged by",
@@ -419,14 +397,14 @@ with tab_alerts:
         if resolved:
             st.dataframe(pd.DataFrame(resolved)[["id", "rule", "sku", "store", "opened_at", "acknowledged_by",
                                                  "resolved_at", "message"]], hide_index=True, key="mon-resolved")
-        hist = mon.history()
-        if hist:
-            st.dataframe(pd.DataFrame(hist), hide_index=True, height=240, key="mon-events")
+        hist = mon.history_table()
+        if hist.num_rows:
+            st.dataframe(hist, hide_index=True, height=240, key="mon-events")
         work = widgets.api().planning.worklist_history()
         if len(work):
             st.caption("Worklist: assignments, snoozes and acknowledgements.")
             st.dataframe(work, hide_index=True, height=200, key="mon-wl-events")
-        if not resolved and not hist and not len(work):
+        if not resolved and not hist.num_rows and not len(work):
             st.caption("Nothing yet.")
 
 

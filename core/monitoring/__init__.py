@@ -15,9 +15,12 @@ stay for the CLI, benchmarks and tests.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from core import config
 from core.access import SYSTEM, Actor
@@ -75,6 +78,12 @@ from core.store.monitoring import ALERT_LIST_CAP
 def sync(db=None) -> str:
     """Explicit refresh of the stored errors by the system (benchmarks, maintenance)."""
     return refresh(SYSTEM, db)
+
+
+ATTENTION_COLUMNS = ["sku", "store", "category", "accuracy_shown", "backtest_accuracy", "gap", "bias",
+                     "direction", "lost_units", "over_units", "units", "alerts"]
+ALERT_TABLE_COLUMNS = ["id", "status", "rule", "sku", "store", "message", "opened_at", "acknowledged_by",
+                       "ack_note"]
 
 
 @dataclass
@@ -222,10 +231,12 @@ class Monitoring:
     def forecast_vs_actual(self, info: dict | None, sku: str, store: str | None = None) -> pd.DataFrame:
         return forecast_vs_actual(self.db, sku, store, info=info)
 
+    @shared_read  # one test per SKU and column: seconds with thousands of SKUs, once per store state
     def data_drift(self, info: dict | None, window: int = 4, grain: str = "week",
                    filters: Filters | None = None, keep_values: bool = False) -> pd.DataFrame:
         return data_drift(self.db, window, grain, "sku", "auto", filters, keep_values, info=info)
 
+    @shared_read
     def concept_drift(self, window: int = 4, grain: str = "week",
                       filters: Filters | None = None) -> pd.DataFrame:
         return concept_drift(self.db, window, grain, filters=filters)
@@ -254,13 +265,53 @@ class Monitoring:
         acc = self.accuracy(window, grain, "sku", filters)
         stake = (acc["sku"].tolist(), (acc["lost_units"] + acc["over_units"]).fillna(0.0).tolist())
 
-        def read() -> AlertList:
+        def read() -> tuple:
+            # Cached as JSON text (immutable: the cache hands it out as it is): a deep copy of a
+            # thousand alert dicts per view was a fifth of Monitor's own CPU under load.
             counts = alert_counts(self.db, args["skus"], args["cats"])
             rows = alerts(self.db, ["open", "acknowledged"], limit, args["skus"], args["cats"], stake)
-            return AlertList(rows, counts.get("open", 0), counts.get("acknowledged", 0), limit,
-                             live_counts_by_sku(self.db, args["skus"], args["cats"]))
+            return (json.dumps(rows), counts.get("open", 0), counts.get("acknowledged", 0),
+                    json.dumps(live_counts_by_sku(self.db, args["skus"], args["cats"])))
 
-        return memo(self.db, ("live_alerts", window, grain, repr(args), limit), read)  # a deep copy
+        rows, n_open, n_ack, per_sku = memo(self.db, ("live_alerts", window, grain, repr(args), limit), read)
+        return AlertList(json.loads(rows), n_open, n_ack, limit, json.loads(per_sku))
+
+    def live_with(self, window: int = 4, grain: str = "week", filters: Filters | None = None,
+                  linked: int | None = None) -> list[dict]:
+        """`live_alerts(...).rows` plus alert `linked` (a link's, which may lie past the cap)
+        unless it is resolved or already there."""
+        live = self.live_alerts(window, grain, filters).rows
+        extra = self.alert(linked) if linked is not None else None
+        if extra and extra["status"] != "resolved" and all(a["id"] != extra["id"] for a in live):
+            live.append(extra)
+        return live
+
+    @shared_read
+    def attention(self, window: int, grain: str, per_store: bool, by_pct: bool,
+                  filters: Filters | None = None, threshold: float = config.ACCURACY_THRESHOLD) -> pa.Table:
+        """Monitor's "Needs attention" table as the page sends it: ATTENTION_COLUMNS, most units at
+        stake first (`by_pct`: worst accuracy first), each SKU's live alerts counted, accuracy
+        floored at 0 for its bar (core.metrics.display_accuracy's floor). Arrow, made once per
+        store state: converting 2,000 rows from pandas on every view was the page's largest table
+        cost under twenty sessions."""
+        base = self.accuracy(window, grain, "series" if per_store else "sku", filters, threshold)
+        base = base.assign(stake=base["lost_units"] + base["over_units"]).sort_values(
+            "accuracy" if by_pct else "stake", ascending=by_pct, na_position="last", ignore_index=True)
+        per_sku = self.live_alerts(window, grain, filters).per_sku
+        table = base.assign(alerts=base["sku"].map(per_sku).fillna(0).astype(int),
+                            store=base["store"].replace({"*": "all stores"}),
+                            accuracy_shown=np.clip(base["accuracy"].to_numpy(dtype=float), 0, None))
+        return pa.Table.from_pandas(table[ATTENTION_COLUMNS])
+
+    @shared_read
+    def alert_table(self, window: int = 4, grain: str = "week", filters: Filters | None = None,
+                    linked: int | None = None) -> pa.Table:
+        """The Alerts tab's list (`live_with`) as the page sends it: ALERT_TABLE_COLUMNS, the
+        opening time to the minute. Arrow, made once per store state."""
+        live = self.live_with(window, grain, filters, linked)
+        frame = pd.DataFrame(live, columns=list(live[0]) if live else ALERT_TABLE_COLUMNS)[ALERT_TABLE_COLUMNS]
+        frame["opened_at"] = frame["opened_at"].str[:16].str.replace("T", " ")
+        return pa.Table.from_pandas(frame)
 
     @shared_read
     def alert(self, alert_id: int) -> dict | None:
@@ -277,19 +328,36 @@ class Monitoring:
         return history(self.db, alert_id)
 
     @shared_read
+    def history_table(self) -> pa.Table:
+        """`history()` as the page's table sends it (Arrow, made once per store state: a deep
+        copy and a conversion of every event on each view otherwise)."""
+        return pa.Table.from_pandas(pd.DataFrame(self.history()))
+
+    @shared_read
     def rules(self) -> list[Rule]:
         return rules(self.db)
 
     def webhook(self) -> dict:
-        """url, secret_set, url_from_env, allow_private: what the Rules tab shows."""
+        """url, secret_set, url_from_env, allow_private: what the Rules tab shows. Once per store
+        state and configuration (two store reads on every Monitor view otherwise): the key holds
+        what the environment and secrets.toml say now, the secret only as its SHA-256."""
+        import hashlib
         import os
 
         from core import webhook
+        from core.store.db import memo
 
-        url, secret = webhook.settings(self.db)
-        return {"url": url, "secret_set": bool(secret),
-                "url_from_env": bool(os.environ.get("SHELFCAST_WEBHOOK_URL")),
-                "allow_private": webhook.allow_private(self.db)}
+        names = ("SHELFCAST_WEBHOOK_URL", "SHELFCAST_WEBHOOK_SECRET", "SHELFCAST_WEBHOOK_ALLOW_PRIVATE")
+        conf = tuple(hashlib.sha256(v.encode()).hexdigest() if (v := config.env_or_secret(n)) else None
+                     for n in names)
+
+        def read() -> dict:
+            url, secret = webhook.settings(self.db)
+            return {"url": url, "secret_set": bool(secret),
+                    "url_from_env": bool(os.environ.get("SHELFCAST_WEBHOOK_URL")),
+                    "allow_private": webhook.allow_private(self.db)}
+
+        return memo(self.db, ("webhook", conf, bool(os.environ.get("SHELFCAST_WEBHOOK_URL"))), read)
 
     # -- writes (each checks the actor's role)
     def evaluate(self, actor: Actor) -> Evaluation:
