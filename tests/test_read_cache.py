@@ -324,3 +324,15 @@ def test_sign_ins_while_other_threads_read_recompute_nothing(db, tmp_path, scien
         for t in readers:
             t.join()
     assert not wrong and a.n == 1
+
+
+def test_arrow_tables_are_shared_as_they_are_and_counted_by_their_bytes():
+    """An Arrow table cannot be changed in place, so the cache hands it out without a copy, and
+    its buffers count towards the cache's bound (sys.getsizeof sees only the wrapper)."""
+    import pyarrow as pa
+
+    from core.store import db as dbm
+
+    t = pa.table({"a": list(range(10_000))})
+    assert dbm._fresh(t) is t
+    assert dbm._size(t) >= 80_000

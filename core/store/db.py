@@ -354,6 +354,8 @@ def _fresh(value: T) -> T:
         return value
     if type(value).__module__.startswith("pandas"):
         return value.copy(deep=True)  # type: ignore[attr-defined]
+    if type(value).__module__.startswith("pyarrow") and type(value).__name__ in ("Table", "RecordBatch"):
+        return value  # Arrow tables and batches cannot be changed in place
     if isinstance(value, tuple) and all(isinstance(v, _IMMUTABLE) for v in value):
         return value
     return copy.deepcopy(value)
@@ -372,6 +374,8 @@ def _size(value: Any, depth: int = 0) -> int:
     if type(value).__module__.startswith("pandas"):
         return int(value.memory_usage(index=True, deep=False).sum()) if hasattr(value, "columns") \
             else int(value.memory_usage(index=True, deep=False))
+    if type(value).__module__.startswith("pyarrow") and hasattr(value, "nbytes"):
+        return int(value.nbytes)
     n = sys.getsizeof(value)
     if depth > 3:
         return n
