@@ -39,8 +39,11 @@ def _status(db, vid: int) -> str:
         return vstore.get_version(s, vid).status
 
 
-def test_server_killed_mid_training_shows_interrupted_after_restart(tmp_path):
-    # Prophet per series, 3 folds + the final fit on 8 series: long enough to be caught running.
+def test_server_killed_mid_training_shows_interrupted_after_restart(tmp_path, monkeypatch):
+    # Prophet per series, 3 folds + the final fit on 8 series: long enough to be caught running,
+    # provided this process can read the store meanwhile. The server's keeper (SHELFCAST_STORE_LINGER)
+    # holds the file up to 2 s at a time while it is busy, longer than some of this run's gaps.
+    monkeypatch.setenv("SHELFCAST_STORE_LINGER", "0")
     db = make_store(tmp_path, n_skus=8, n_stores=1, days=300)
     ensure_account(SCI, db)
     with running_server(db) as url, browser_page() as page:

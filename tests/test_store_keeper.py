@@ -67,3 +67,33 @@ def test_no_linger_keeps_nothing_open(db, tmp_path, scientist, monkeypatch):
         s.connection()
     assert db.resolve() not in db_mod._keeper.conns
     assert foreign_open(db) == 0
+
+
+def test_a_server_that_never_rests_still_lets_another_process_in(db, tmp_path, scientist, monkeypatch):
+    """A training run's progress and pages polling it keep a server busy for minutes: the keeper
+    must not hold the file for all of it (a CLI command, or a test reading the store, waited in
+    vain for a run that was making progress)."""
+    import threading
+
+    ingest(demo_csv(tmp_path / "a.csv", n_skus=2, n_stores=1, days=10), scientist)
+    monkeypatch.setenv("SHELFCAST_STORE_LINGER", "30")
+    stop = threading.Event()
+
+    def busy() -> None:  # a connection opened and closed every 50 ms, never idle for the linger
+        while not stop.is_set():
+            with session(db) as s:
+                s.connection()
+            time.sleep(0.05)
+
+    t = threading.Thread(target=busy, daemon=True)
+    t.start()
+    try:
+        time.sleep(0.3)
+        assert db.resolve() in db_mod._keeper.conns
+        started, got = time.monotonic(), False
+        while not got and time.monotonic() - started < 15:
+            got = foreign_open(db) == 0
+        assert got, "another process never got the file while this one stayed busy"
+    finally:
+        stop.set()
+        t.join()

@@ -155,12 +155,23 @@ class _Keeper:
     twenty sessions did so over and over, sometimes colliding with a closing connection ('Unique
     file handle conflict', retried with back-off). With the keeper a connection opens against the
     database already open (0.5 ms). Another process (`shelfcast ingest`) still gets the file: the
-    keeper lets go after the linger, and warm page views open no connection at all."""
+    keeper lets go after the linger, and warm page views open no connection at all.
+
+    A busy server is never idle for the linger (a training run's progress, pages that poll it),
+    and another process can open the file only while this one has no connection at all. So the
+    keeper also lets go after holding the file `LEASE` seconds, and keeps nothing for `REST`
+    seconds after: the page runs of that second open and close the file as without a keeper,
+    leaving the gaps a waiting `shelfcast` command (retrying every 0.05-1.5 s) needs."""
+
+    LEASE = 2.0
+    REST = 1.0
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.conns: dict[Path, Any] = {}
         self.last: dict[Path, float] = {}
+        self.since: dict[Path, float] = {}
+        self.rest_until: dict[Path, float] = {}
         self.running = False
 
     @staticmethod
@@ -177,8 +188,9 @@ class _Keeper:
         if self.linger() <= 0:
             return
         with self.lock:
-            self.last[path] = time.monotonic()
-            if path in self.conns:
+            now = time.monotonic()
+            self.last[path] = now
+            if path in self.conns or now < self.rest_until.get(path, 0.0):
                 return
         try:
             conn = open_()  # the database is open in this process: no file open, no lock wait
@@ -188,6 +200,7 @@ class _Keeper:
             spare = conn if path in self.conns else None
             if spare is None:
                 self.conns[path] = conn
+                self.since[path] = time.monotonic()
                 if not self.running:
                     self.running = True
                     threading.Thread(target=self._run, name="shelfcast-store-keeper", daemon=True).start()
@@ -197,11 +210,14 @@ class _Keeper:
     def _run(self) -> None:
         while True:
             linger = max(self.linger(), 0.05)
-            time.sleep(min(linger / 2, 0.5))
+            time.sleep(min(linger / 2, 0.25))
             with self.lock:
                 now = time.monotonic()
-                idle = [p for p in self.conns if now - self.last.get(p, 0) >= linger]
+                idle = [p for p in self.conns if now - self.last.get(p, 0) >= linger
+                        or now - self.since.get(p, now) >= self.LEASE]
                 done = [self.conns.pop(p) for p in idle]
+                for p in idle:
+                    self.rest_until[p] = now + self.REST
                 stop = not self.conns
                 if stop:
                     self.running = False
