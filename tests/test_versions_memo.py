@@ -3,7 +3,7 @@ at 100,000 series) is read and checked once per state of the store, not on every
 
 from __future__ import annotations
 
-from core import artifacts, sharing, training
+from core import artifacts, registry, sharing, training
 from core.access import Actor
 from core.api import Shelfcast
 from tests.train_helpers import make_store
@@ -24,6 +24,9 @@ def test_feature_importance_read_once_per_store_state(tmp_path, monkeypatch):
     again = api.versions.feature_importance(vid)
     assert len(reads) == 1 and not first.empty
     assert again.equals(first)
-    sharing.create(ADMIN, "a write", 1, db)  # the store changed: read (and check) the file again
+    sharing.create(ADMIN, "a link", 1, db)  # an account-side write (auth=True) leaves it cached
+    assert api.versions.feature_importance(vid).equals(first)
+    assert len(reads) == 1
+    registry.archive(ADMIN, vid, db, note="a write")  # the store changed: read (and check) it again
     assert api.versions.feature_importance(vid).equals(first)
     assert len(reads) == 2
