@@ -37,7 +37,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import statistics
 import sys
 import tempfile
@@ -52,7 +51,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from load import ARGS, CHROMIUM, free_port, start_server, tree  # noqa: E402
+from load import ARGS, CHROMIUM, free_port, start_server, stop, tree  # noqa: E402
 
 from app.nav import PAGES  # noqa: E402
 from core import sharing, users  # noqa: E402
@@ -355,23 +354,6 @@ def run(db: Path, me: Actor, titles: list[str], repeat: int, say=print) -> list[
     finally:
         stop(proc)
     return views
-
-
-def stop(proc) -> None:
-    """SIGTERM the server's process group (`serve` and its streamlit child), SIGKILL what lingers."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            proc.poll()  # reap the wrapper so the group can empty
-            try:
-                os.killpg(proc.pid, 0)
-            except ProcessLookupError:
-                return
-            time.sleep(0.2)
 
 
 def _s(x: float | None) -> str:

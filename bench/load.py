@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import os
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -69,6 +70,23 @@ def start_server(db: Path, port: int, log: Path) -> subprocess.Popen:
         except OSError:
             time.sleep(0.3)
     raise RuntimeError(log.read_text()[-2000:])
+
+
+def stop(proc) -> None:
+    """SIGTERM the server's process group (`serve` and its streamlit child), SIGKILL what lingers."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            proc.poll()  # reap the wrapper so the group can empty
+            try:
+                os.killpg(proc.pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.2)
 
 
 def cpu_seconds(procs: list[psutil.Process]) -> float:
@@ -214,10 +232,7 @@ def main() -> None:
             print(f"p95 ratio vs 1 session: {r['p95'] / base['p95']:.1f}x; target p95 < 2 s: "
                   f"{'met' if r['p95'] < 2 else 'MISSED'}; errors target 0: {'met' if not en else 'MISSED'}")
     finally:
-        import signal
-
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(30)
+        stop(proc)
 
 
 if __name__ == "__main__":

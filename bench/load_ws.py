@@ -54,7 +54,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from load import PASSWORD, ROLES, cpu_seconds, free_port, pct, server_rss, start_server, tree  # noqa: E402
+from load import PASSWORD, ROLES, cpu_seconds, free_port, pct, server_rss, start_server, stop, tree  # noqa: E402
 from render import ADMIN, build  # noqa: E402
 
 from core import sharing, users  # noqa: E402
@@ -362,8 +362,7 @@ def main() -> int:
                     os.kill(p.pid, signal.SIGUSR1)
             time.sleep(1)
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(30)
+        stop(proc)
         shutil.rmtree(tmp, ignore_errors=True)  # the store (unless --db) and the server log
     return 1 if failed else 0
 
