@@ -109,3 +109,28 @@ def shown(markdown: object) -> str:
     import re
 
     return re.sub(r"\\(.)", r"\1", str(markdown))
+
+
+STOCK = ["2026-11-01,BEV-001,Leeds,3", "2026-11-01,BEV-001,Bristol,0",
+         "2026-11-01,SNK-002,Leeds,1", "2026-11-01,SNK-002,Bristol,1000"]
+
+
+def stocked_store(db: Path, tmp_path: Path, scientist, manager, policy: list[str], *,
+                  stock: list[str] = STOCK, n_skus: int = 2) -> tuple[pd.DataFrame, int]:
+    """Demo sales (n_skus x Leeds/Bristol, 40 days), a promoted version and the given stock
+    (`date,sku,store,on_hand`) and policy (`sku,store,lead_time,pack_size,min_order,unit_cost,
+    price`) rows uploaded as the manager: the store every inventory test starts from, so the
+    tests differ only in the data they are about. Returns the sales and the version id."""
+    from core import registry
+    from core.inventory import inputs
+    from tests.registry_fixtures import fake_version, load_demo
+
+    hist = load_demo(db, tmp_path, scientist, n_skus=n_skus, n_stores=2, days=40)
+    vid = fake_version(db, 0.1)
+    registry.promote(scientist, vid, "go live", db=db)
+    for kind, header, rows in (("stock", "date,sku,store,on_hand", stock),
+                               ("policy", "sku,store,lead_time,pack_size,min_order,unit_cost,price", policy)):
+        f = tmp_path / f"{kind}.csv"
+        f.write_text("\n".join([header, *rows]) + "\n")
+        inputs.ingest_inventory(db, manager, f, kind)
+    return hist, vid

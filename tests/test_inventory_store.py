@@ -10,13 +10,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import registry
 from core.errors import PermissionDenied, ValidationError
 from core.inventory import inputs, overrides, proposals, simulate
 from core.store import inventory as inv
 from core.store import session
 from core.store.db import raw
-from tests.helpers import run_cli
+from tests.helpers import run_cli, stocked_store
 from tests.registry_fixtures import fake_version, load_demo
 
 Z95 = 1.6448536269514722
@@ -27,17 +26,8 @@ Z90 = 1.2815515655446004
 def store(db, tmp_path, scientist, manager):
     """2 SKUs × 2 stores, a promoted version (forecast: last-week mean, band ±20%), stock and
     a policy: BEV-001 lead time 2, packs of 6; SNK-002 at Leeds min order 40."""
-    hist = load_demo(db, tmp_path, scientist, n_skus=2, n_stores=2, days=40)
-    vid = fake_version(db, 0.1)
-    registry.promote(scientist, vid, "go live", db=db)
-    (tmp_path / "stock.csv").write_text(
-        "date,sku,store,on_hand\n2026-11-01,BEV-001,Leeds,3\n2026-11-01,BEV-001,Bristol,0\n"
-        "2026-11-01,SNK-002,Leeds,1\n2026-11-01,SNK-002,Bristol,1000\n")
-    (tmp_path / "policy.csv").write_text(
-        "sku,store,lead_time,pack_size,min_order,unit_cost,price\nBEV-001,,2,6,0,1.5,3\n"
-        "SNK-002,Leeds,1,1,40,2,4\n")
-    inputs.ingest_inventory(db, manager, tmp_path / "stock.csv", "stock")
-    inputs.ingest_inventory(db, manager, tmp_path / "policy.csv", "policy")
+    hist, vid = stocked_store(db, tmp_path, scientist, manager,
+                              ["BEV-001,,2,6,0,1.5,3", "SNK-002,Leeds,1,1,40,2,4"])
     hist["ds"] = pd.to_datetime(hist["ds"])
     level = hist.sort_values("ds").groupby(["sku", "store"])["y"].apply(lambda y: y.tail(7).mean())
     return db, vid, level

@@ -12,6 +12,7 @@ from core import registry
 from core.errors import ValidationError
 from core.inventory import inputs, overrides, proposals
 from tests.auth import page, signed_in_app
+from tests.helpers import stocked_store
 from tests.registry_fixtures import fake_version, load_demo
 
 REPL = ("replenishment.py", "Replenishment", "view")
@@ -28,17 +29,7 @@ def routed(monkeypatch):
 def store(db, tmp_path, scientist, manager):
     """2 SKUs × 2 stores, a promoted version, stock that needs orders and a policy (packs of 6
     for BEV-001; cost and price for both)."""
-    load_demo(db, tmp_path, scientist, n_skus=2, n_stores=2, days=40)
-    vid = fake_version(db, 0.1)
-    registry.promote(scientist, vid, "go live", db=db)
-    (tmp_path / "stock.csv").write_text(
-        "date,sku,store,on_hand\n2026-11-01,BEV-001,Leeds,3\n2026-11-01,BEV-001,Bristol,0\n"
-        "2026-11-01,SNK-002,Leeds,1\n2026-11-01,SNK-002,Bristol,1000\n")
-    (tmp_path / "policy.csv").write_text(
-        "sku,store,lead_time,pack_size,min_order,unit_cost,price\nBEV-001,,2,6,0,1.5,3\n"
-        "SNK-002,,1,1,0,2,4\n")
-    inputs.ingest_inventory(db, manager, tmp_path / "stock.csv", "stock")
-    inputs.ingest_inventory(db, manager, tmp_path / "policy.csv", "policy")
+    stocked_store(db, tmp_path, scientist, manager, ["BEV-001,,2,6,0,1.5,3", "SNK-002,,1,1,0,2,4"])
     return db
 
 
