@@ -3,21 +3,34 @@ admin, on a store with 10,000 series (target <= 1 s per page), against the same 
 100-series store in the same process (the baseline of the ratio column).
 
     .venv/bin/python bench/render.py [--series 10000] [--days 120] [--db PATH] [--profile]
+    .venv/bin/python bench/render.py --db COPY.duckdb --first monitor.py,replenishment.py
+        [--admin fleet-admin] [--profile] [--cold] [--skip-start]
 
 The store: SKU x store series (5 stores per SKU) of `days` daily sales made with numpy (weekly
 cycle, noise), ingested through core.ingest, a seasonal-naive version trained and promoted, then
 7 more days of actuals so Monitor and Overview have accuracy to show. `--db PATH` keeps (or
 reuses) the big store. Each page is run once to warm the process (imports, first queries) and
 then timed `--repeat` times; the median is reported. `--profile` prints a cProfile of the
-slowest page."""
+slowest page.
+
+`--first PAGES` times each page's first render the way a person meets it after the store changed:
+each page in its own fresh process (empty read cache), signed in as `--admin`, the landing page's
+first run timed (the sign-in shell), then the page's first run (wall and CPU of the whole
+process, DuckDB's threads included, and the moment its first chart leaves for the browser), then
+`--repeat` warm runs; one JSON line per page. With `--profile`, a cProfile (cumulative) of that
+first run; `--cold` empties the read cache after the landing page; `--skip-start` leaves the
+landing page's inventory replay out (Overview's cost, not the page's)."""
 
 from __future__ import annotations
 
 import argparse
 import cProfile
+import json
 import os
 import pstats
+import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -109,16 +122,27 @@ def time_page(db: Path, page_file: str, repeat: int) -> tuple[float, float, list
     return first, statistics.median(runs), errors
 
 
-def profile(db: Path, page_file: str, top: int = 30, first: bool = False) -> None:
-    """cProfile of one warm run (`first`: of the first run of the page in this process, where
-    imports and cold caches show). AppTest runs the script in a new thread per run, so the
-    profiler is switched on inside that thread by a threading.setprofile hook."""
+def profile(db: Path, page_file: str, top: int = 30) -> None:
+    """cProfile of one warm run (`--first PAGE --profile` profiles the first run)."""
     import threading
 
     os.environ["SHELFCAST_DB"] = str(db)
     at = app_for(page_file)
-    if not first:
+    at.run()
+    pr = hooked_profiler()
+    try:
         at.run()
+    finally:
+        threading.setprofile(None)
+        pr.disable()
+    pstats.Stats(pr).sort_stats("cumulative").print_stats(top)
+
+
+def hooked_profiler() -> cProfile.Profile:
+    """A profiler switched on inside the next thread to start: AppTest runs each script run in a
+    new thread. The caller resets threading.setprofile(None) and disables it."""
+    import threading
+
     pr = cProfile.Profile()
 
     def hook(*_a) -> None:
@@ -126,11 +150,80 @@ def profile(db: Path, page_file: str, top: int = 30, first: bool = False) -> Non
         pr.enable()
 
     threading.setprofile(hook)
+    return pr
+
+
+def first_render(db: str, admin: str, page: str, repeat: int, prof: bool, cold: bool,
+                 skip_start: bool, top: int = 45) -> dict:
+    """One page's first render in this (fresh) process; see the module's docstring."""
+    import threading
+
+    import streamlit as st
+
+    os.environ["SHELFCAST_DB"] = db
+    if skip_start:
+        from core.inventory import simulate
+
+        simulate.effect = lambda *_a, **_k: None
+    at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=600)
+    at.session_state["actor"] = users.current(admin, db)
+    t, c = time.perf_counter(), time.process_time()
+    at.run()  # the signed-in landing page: its first render in this process
+    landing, landing_cpu = time.perf_counter() - t, time.process_time() - c
+    at.switch_page(str(ROOT / "pages" / page))
+    if cold:
+        from core.store import db as store_db
+
+        store_db._shared.clear()
+    charts: list[tuple[float, float]] = []
+    plotly = st.plotly_chart
+
+    def timed(*a, **k):  # when the first chart's delta would leave for the browser
+        charts.append((time.perf_counter(), time.process_time()))
+        return plotly(*a, **k)
+
+    st.plotly_chart = timed
+    pr = hooked_profiler() if prof else None
+    t, c = time.perf_counter(), time.process_time()
     try:
         at.run()
     finally:
         threading.setprofile(None)
-    pstats.Stats(pr).sort_stats("cumulative").print_stats(top)
+        st.plotly_chart = plotly
+    first, first_cpu = time.perf_counter() - t, time.process_time() - c
+    chart = (charts[0][0] - t, charts[0][1] - c) if charts else (None, None)
+    if pr is not None:
+        pr.disable()
+        pstats.Stats(pr).sort_stats("cumulative").print_stats(top)
+    runs, cpu = [], []
+    for _ in range(repeat):
+        t, c = time.perf_counter(), time.process_time()
+        at.run()
+        runs.append(time.perf_counter() - t)
+        cpu.append(time.process_time() - c)
+
+    def r(x: float | None) -> float | None:
+        return None if x is None else round(x, 3)
+
+    return {"page": page, "landing_first": r(landing), "landing_first_cpu": r(landing_cpu),
+            "first": r(first), "first_cpu": r(first_cpu), "first_chart": r(chart[0]),
+            "first_chart_cpu": r(chart[1]),
+            "warm": r(statistics.median(runs)) if runs else None,
+            "warm_cpu": r(statistics.median(cpu)) if cpu else None,
+            "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+            "metrics": [str(m.value) for m in at.metric], "tabs": [x.label for x in at.tabs],
+            "errors": [str(e.value)[:300] for e in at.exception]}
+
+
+def first_renders(args: argparse.Namespace) -> None:
+    """Each page in its own child process, so one page's cached reads do not make the next look
+    fast."""
+    print(f"load average {os.getloadavg()[0]:.1f} / {os.cpu_count()} cores", flush=True)
+    flags = [f for f, on in (("--profile", args.profile), ("--cold", args.cold),
+                             ("--skip-start", args.skip_start)) if on]
+    for page in args.first.split(","):
+        subprocess.run([sys.executable, __file__, "--db", str(args.db), "--admin", ADMIN.name,
+                        "--repeat", str(args.repeat), "--first-child", page, *flags], check=False)
 
 
 def main() -> None:
@@ -142,14 +235,25 @@ def main() -> None:
     ap.add_argument("--admin", help="render as this admin account of --db (e.g. fleet-admin on bench/fleet.py's store)")
     ap.add_argument("--profile", action="store_true", help="also profile the slowest page")
     ap.add_argument("--profile-page", help="only profile this page file (e.g. train.py) on --db")
-    ap.add_argument("--first", action="store_true", help="with --profile-page: profile the first run")
+    ap.add_argument("--first", help="time these page files' first render on --db, each in a fresh process")
+    ap.add_argument("--first-child", help=argparse.SUPPRESS)
+    ap.add_argument("--cold", action="store_true", help="with --first: empty the read cache after the landing page")
+    ap.add_argument("--skip-start", action="store_true",
+                    help="with --first: leave out the landing page's inventory replay")
     ap.add_argument("--only", help="only time these page files on --db (comma-separated, no baseline)")
     args = ap.parse_args()
     if args.admin:
         global ADMIN
         ADMIN = Actor(args.admin, "admin")
+    if args.first_child:
+        print(json.dumps(first_render(str(args.db), ADMIN.name, args.first_child, args.repeat,
+                                      args.profile, args.cold, args.skip_start)), flush=True)
+        return
+    if args.first:
+        first_renders(args)
+        return
     if args.profile_page:
-        profile(args.db, args.profile_page, first=args.first)
+        profile(args.db, args.profile_page)
         return
     if args.only:
         print(f"load average {os.getloadavg()[0]:.1f} / {os.cpu_count()} cores")
