@@ -159,6 +159,41 @@ def test_a_filter_on_active_forecasts_reaches_the_scan(store, manager):
     assert "CTE" not in plan.replace("CTE_SCAN", "")
 
 
+def test_replays_not_kept_are_made_once_per_store_state_through_the_read_cache(store, monkeypatch):
+    """The fallback while the kept replays are behind goes through core.store.db.memo: one
+    replay per store state for every caller, made again after any write, also another
+    process's (a raw policy change behind the product's back, which also makes no kept row)."""
+    import subprocess
+    import sys
+
+    from core.inventory import simulate
+    from core.store import db as store_db
+
+    with session(store) as s:
+        from core.store import registry as reg_store
+
+        vid = reg_store.active_version_id(s)
+    both = [(vid, "chosen"), (vid, simulate.NAIVE_MODEL)]
+    with session(store, write=True) as s:
+        raw(s).execute("DELETE FROM replay_totals")
+    replays = _counting_replays(monkeypatch)
+    first = simulate._replays(store, both)
+    assert len(replays) == 2 and first[(vid, "chosen")]["demand"] > 0
+    again = simulate._replays(store, both)
+    assert len(replays) == 2 and again == first  # the same store state: no replay
+    again[(vid, "chosen")]["demand"] = -1  # a caller's own copy
+    assert simulate._replays(store, both) == first
+
+    code = ("import duckdb, sys; c = duckdb.connect(sys.argv[1]); "
+            "c.execute('UPDATE policies SET lead_time = 6, pack_size = 24'); c.close()")
+    subprocess.run([sys.executable, "-c", code, str(store)], check=True)
+    after = simulate._replays(store, both)
+    assert len(replays) == 4 and after != first
+    store_db._shared.clear()
+    assert simulate._replays(store, both) == after  # what a fresh replay of that state gives
+    assert len(replays) == 6
+
+
 def _view_rows(db, kept: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The Forecast view's rows and totals with the actuals scanned from the sales, or read
     from the kept tables (which must then be current)."""
@@ -207,31 +242,40 @@ def test_a_view_read_while_the_kept_actuals_are_behind_writes_nothing(store, sci
     assert content_hash(store) == frozen
 
 
-def test_the_policy_replays_are_kept_by_the_write_paths(store, scientist, manager, tmp_path):
+def _counting_replays(monkeypatch) -> list:
+    """Every replay the readers make (the kept rows are read, not replayed)."""
+    from core.inventory import simulate
+
+    made, replay = [], simulate.replay
+    monkeypatch.setattr(simulate, "replay", lambda *a, **k: made.append(1) or replay(*a, **k))
+    return made
+
+
+def test_the_policy_replays_are_kept_by_the_write_paths(store, scientist, manager, tmp_path, monkeypatch):
     from core.inventory import simulate
 
     with session(store) as s:
         from core.store import registry as reg_store
 
         vid = reg_store.active_version_id(s)
-    simulate._REPLAYS.clear()
-    made = simulate._replays(store, [(vid, "chosen"), (vid, simulate.NAIVE_MODEL)])  # kept by the policy upload
-    assert simulate._REPLAYS == {}  # nothing replayed: read from the store
-    simulate._REPLAYS.clear()
+    both = [(vid, "chosen"), (vid, simulate.NAIVE_MODEL)]
+    replays = _counting_replays(monkeypatch)
+    made = simulate._replays(store, both)  # kept by the policy upload
+    assert replays == []  # nothing replayed: read from the store
     with session(store, write=True) as s:
         raw(s).execute("DELETE FROM replay_totals")
-    replayed = simulate._replays(store, [(vid, "chosen"), (vid, simulate.NAIVE_MODEL)])
-    assert len(simulate._REPLAYS) == 2
+    replayed = simulate._replays(store, both)
+    assert len(replays) == 2
     assert made == replayed and made[(vid, "chosen")]["demand"] > 0
 
     # a new policy upload: the kept replays follow it (and equal a fresh replay)
     (tmp_path / "policy3.csv").write_text("sku,store,lead_time,review_period,pack_size,min_order\n"
                                           "BEV-001,,5,3,24,30\nSNK-002,,4,2,12,20\n")
     inputs.ingest_inventory(store, manager, tmp_path / "policy3.csv", "policy")
-    simulate._REPLAYS.clear()
-    kept_now = simulate._replays(store, [(vid, "chosen"), (vid, simulate.NAIVE_MODEL)])
-    assert simulate._REPLAYS == {}
+    replays.clear()
+    kept_now = simulate._replays(store, both)
+    assert replays == []
     with session(store, write=True) as s:
         raw(s).execute("DELETE FROM replay_totals")
-    assert simulate._replays(store, [(vid, "chosen"), (vid, simulate.NAIVE_MODEL)]) == kept_now
+    assert simulate._replays(store, both) == kept_now
     assert kept_now != made

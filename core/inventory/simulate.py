@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from core import config
 from core.access import Actor, require
 from core.errors import NotFound, ValidationError
 from core.inventory import policy
+from core.store import db as store_db
 from core.store import inventory as inv
 from core.store import registry, session
 from core.store import versions as vstore
@@ -208,37 +208,48 @@ def headline(version: dict, naive: dict | None) -> str | None:
             f"{naive['availability']:.2%}) and a {version['fill_rate']:.2%} fill rate.")
 
 
-_REPLAYS: dict[tuple, dict | None] = {}  # (store, version, its time, model, latest inventory upload)
-
-
 def _replays(db, wanted: list[tuple[int, str]]) -> dict[tuple[int, str], dict | None]:
     """Fleet totals of the replay per (version, model: 'chosen' or naive), None without backtest
     rows. A version's backtests never change, so the version (and its creation time, should a
     store be rebuilt at the same path), the model and the newest stock/policy upload are all its
     inputs: the write paths keep the active version's in the store (`refresh`); others, or those
-    not kept yet, are made here and kept in memory. Compare and every Overview render ask."""
-    path, keys, todo, inputs, found = str(config.db_path(db)), {}, {}, None, {}
+    not kept yet, are made here through the process's read cache (`db.memo`: one replay per store
+    state for every session, dropped by any write, also another process's). Compare and every
+    Overview render ask."""
+    found, missing = {}, []
     with session(db) as s:
         upload = inv.latest_dataset_id(s)
         for vid, model in wanted:
             v = vstore.get_version(s, vid)
-            keys[(vid, model)] = k = (path, vid, v.created_at if v else None, model, upload)
-            hit, totals = inv.kept_replay(s, vid, model, _mark(k))
+            hit, totals = inv.kept_replay(s, vid, model, _mark(v.created_at if v else None, model, upload))
             if hit:
                 found[(vid, model)] = None if totals is None else json.loads(totals)
-            elif k not in _REPLAYS and k not in todo:
-                todo[k] = inv.backtest_rows(s, vid, None if model == "chosen" else model)
-        if todo:
-            inputs = inv.series_inputs(s, policy.DEFAULTS)
-    if len(_REPLAYS) + len(todo) > 64:
-        _REPLAYS.clear()
-    for k, bt in todo.items():  # the maths outside the store session
-        _REPLAYS[k] = None if bt.empty else replay(bt, inputs)
-    return {w: found[w] if w in found else _REPLAYS[k] for w, k in keys.items()}
+            else:
+                missing.append((vid, model))
+    for vid, model in missing:
+        found[(vid, model)] = store_db.memo(db, (__name__ + ".replay", vid, model),
+                                            lambda vid=vid, model=model: _replay_now(db, vid, model))
+    return {w: found[w] for w in wanted}
 
 
-def _mark(key: tuple) -> str:
-    return repr(key[2:])  # created_at, model, upload: not the path (a copied store stays current)
+def _replay_now(db, vid: int, model: str) -> dict | None:
+    """The maths runs outside the store session; the policy inputs are read once for all the
+    replays of a store state."""
+    with session(db) as s:
+        bt = inv.backtest_rows(s, vid, None if model == "chosen" else model)
+    if bt.empty:
+        return None
+    return replay(bt, store_db.memo(db, (__name__ + ".series_inputs",), lambda: _series_inputs(db)))
+
+
+def _series_inputs(db) -> pd.DataFrame:
+    with session(db) as s:
+        return inv.series_inputs(s, policy.DEFAULTS)
+
+
+def _mark(created_at, model: str, upload: int | None) -> str:
+    """What a kept replay was made at: not the path (a copied store stays current)."""
+    return repr((created_at, model, upload))
 
 
 def refresh(db=None) -> bool:
@@ -263,8 +274,7 @@ def refresh(db=None) -> bool:
             if registry.active_version_id(s) != vid or (v.created_at if v else None, inv.latest_dataset_id(s)) != before:
                 return False  # changed while they were made
             for (ver, model), totals in made.items():
-                mark = repr((before[0], model, before[1]))
-                inv.keep_replay(s, ver, model, mark, None if totals is None else json.dumps(totals, default=_plain))
+                inv.keep_replay(s, ver, model, _mark(before[0], model, before[1]), None if totals is None else json.dumps(totals, default=_plain))
         return True
     except Exception:  # noqa: BLE001 - the write it follows is committed; readers replay instead
         log.exception("keeping the policy replays failed")
