@@ -1,19 +1,24 @@
 """CPU profile of a running server, for bench/load_ws.py (SHELFCAST_PROFILE=FILE): py-spy is not
 installed and cProfile sees one thread, while the server's CPU goes to every session's script
-thread and to Tornado's loop (protobuf, websocket). A sampler thread looks at every thread's
-stack every few milliseconds and charges it the CPU that thread used since the last look
-(its own CPU clock), so waiting threads cost nothing. Written to FILE every few seconds as
-CPU seconds per page (the pages/*.py file on the stack; "shell" for the rest of a script run),
-per thread, then `self` and `total` CPU seconds per function, heaviest first; FILE.folded holds
-the whole stacks (flame-graph "folded" format: `a;b;c seconds`) to see who calls what.
+thread and to Tornado's loop (protobuf, websocket). Every few milliseconds a ticker thread moves
+a clock hand; each thread, in its own profile hook (`sys.setprofile`, installed in every new
+thread by `threading.setprofile` and in Tornado's loop by a callback on it), notices the hand
+moved at its next call or return and charges its own current stack the CPU it used since its
+last sample (its own CPU clock), so waiting threads cost nothing. A thread only ever reads its
+own frames: the first version read every thread's frames from the sampler thread
+(sys._current_frames) while they ran, and crashed the server in 2 of 4 profiled 20-session runs.
+Written to FILE every few seconds as CPU seconds per page (the pages/*.py file on the stack;
+"shell" for the rest of a script run), per thread, then `self` and `total` CPU seconds per
+function, heaviest first; FILE.folded holds the whole stacks (flame-graph "folded" format:
+`a;b;c seconds`) to see who calls what.
 
 Signals: `kill -USR1 PID` writes every thread's stack to FILE.stacks (a hung page, a lock wait);
 creating FILE.reset forgets what was counted so far (the bench measures one wave, not start-up and
 its baseline; a signal handler cannot be set from a script thread).
 
-A sample is taken when the sampler gets the GIL, which favours moments a thread gives it up (a
-system call, the end of its switch interval): trust `total` and the per-page figures more than
-the `self` column of one small function."""
+CPU used inside one long C call (a DuckDB query) is charged at the call's return, to the Python
+frame that made it. The hook runs on every call and return, which slows Python-heavy code: the
+per-page figures are for comparing pages and runs with each other, not for absolute budgets."""
 
 from __future__ import annotations
 
@@ -25,13 +30,19 @@ from collections import Counter
 
 _started = False
 _lock = threading.Lock()
+_tick = [0]  # the clock hand the ticker moves; a thread samples itself when it has moved
+_stacks: Counter = Counter()  # (thread name, code objects innermost first) -> CPU s
 
 
 def start_from_env() -> None:
-    global _started
     out = os.environ.get("SHELFCAST_PROFILE")
-    if not out or _started:
-        return
+    if out:
+        start(out)
+
+
+def start(out: str, every: float = 0.003, write_every: float = 5.0) -> None:
+    """Profile this process from now on (once), writing to `out`."""
+    global _started
     with _lock:
         if _started:
             return
@@ -40,7 +51,52 @@ def start_from_env() -> None:
     import signal
 
     faulthandler.register(signal.SIGUSR1, open(out + ".stacks", "w"), all_threads=True)  # noqa: SIM115
-    threading.Thread(target=_sample, args=(out,), name="shelfcast-profiler", daemon=True).start()
+    threading.setprofile(_install)  # every thread started from now on
+    sys.setprofile(_hook_for_this_thread())
+    _hook_main_loop()
+    threading.Thread(target=_ticker, args=(out, every, write_every), name="shelfcast-profiler",
+                     daemon=True).start()
+
+
+def _install(frame, event, arg) -> None:
+    """The first profile call of a new thread: give it its own hook."""
+    sys.setprofile(_hook_for_this_thread())
+
+
+def _hook_for_this_thread():
+    name = threading.current_thread().name.split("-")[0].split(".")[0]
+    last = [_tick[0], time.thread_time()]  # the hand at the last sample, the CPU clock then
+    tick, stacks, lock, clock = _tick, _stacks, _lock, time.thread_time
+
+    def hook(frame, event, arg) -> None:
+        if tick[0] == last[0]:  # the common case: as cheap as a hook can be
+            return
+        last[0] = tick[0]
+        cpu = clock()
+        used, last[1] = cpu - last[1], cpu
+        if used <= 0:
+            return
+        codes = []
+        f = frame  # this thread's own stack, read by this thread
+        while f is not None:
+            codes.append(f.f_code)
+            f = f.f_back
+        with lock:
+            stacks[(name, tuple(codes))] += used
+
+    return hook
+
+
+def _hook_main_loop() -> None:
+    """Tornado's loop runs in the main thread, which started before the hook was set: ask the
+    loop to install it in its own thread."""
+    try:
+        from streamlit.runtime import Runtime
+
+        loop = Runtime.instance()._get_async_objs().eventloop
+    except Exception:  # noqa: BLE001 - not under a Streamlit server (a test, a script)
+        return
+    loop.call_soon_threadsafe(lambda: sys.setprofile(_hook_for_this_thread()))
 
 
 _CUTS = ("site-packages/", "lib/python3.11/")
@@ -69,48 +125,23 @@ def _page(stack: list[str], thread: str) -> str:
     return "shell" if thread == "ScriptRunner" else thread
 
 
-def _sample(out: str, every: float = 0.003) -> None:
-    """Stacks are kept as tuples of code objects (cheap to take while holding the GIL, which every
-    other thread waits for) and named only when written."""
-    me = threading.get_ident()
-    last: dict[threading.Thread, float] = {}  # by thread object: idents are reused
-    stacks: Counter = Counter()  # (thread name, code objects innermost first) -> CPU s
+def _ticker(out: str, every: float, write_every: float) -> None:
+    """Moves the hand, looks for FILE.reset and writes FILE; never touches another thread."""
     written = checked = time.monotonic()
     while True:
         time.sleep(every)
+        _tick[0] += 1
         if time.monotonic() - checked > 0.1:
             checked = time.monotonic()
             if os.path.exists(out + ".reset"):
                 os.remove(out + ".reset")
-                stacks.clear()
-        frames = sys._current_frames()
-        alive = threading.enumerate()
-        for t in list(last):
-            if not t.is_alive():
-                del last[t]
-        for t in alive:
-            if t.ident is None or t.ident == me or t.ident not in frames:
-                continue
-            try:
-                cpu = time.clock_gettime(time.pthread_getcpuclockid(t.ident))
-            except (OSError, ProcessLookupError):
-                continue
-            # a thread seen for the first time is charged all its CPU so far: a page run's script
-            # thread lives a few tens of milliseconds, and its start would otherwise go uncounted
-            used = cpu - last.get(t, 0.0)
-            last[t] = cpu
-            if used <= 0:
-                continue
-            f = frames[t.ident]
-            codes = []
-            while f is not None:
-                codes.append(f.f_code)
-                f = f.f_back
-            stacks[(t.name.split("-")[0].split(".")[0], tuple(codes))] += used
-        del frames
-        if time.monotonic() - written > 5:
+                with _lock:
+                    _stacks.clear()
+        if time.monotonic() - written > write_every:
             written = time.monotonic()
-            _write(out, stacks)
+            with _lock:
+                counted = Counter(_stacks)
+            _write(out, counted)
 
 
 def _write(out: str, stacks: Counter) -> None:
