@@ -19,7 +19,8 @@ people produces; `--think S` waits 0.5-1.5 x S seconds (uniform) before each vie
 reading the page does. `--profile FILE` has the server write its CPU per function to FILE
 (app/profiling.py; FILE.folded holds whole stacks), counted over the measured wave only, and the
 report adds the server's CPU per view of each page (its pages/*.py file) and what ran outside the
-pages per view (the profiler itself adds roughly a tenth); if the run fails, every thread's stack
+pages per view (the profiler's hook adds about half to the server's CPU: compare pages with each
+other, not with an unprofiled run); if the run fails, every thread's stack
 goes to FILE.stacks. The run is bounded: `rounds` per session and `--max-seconds` for the whole
 wave, then every socket is closed and the server stopped.
 
