@@ -91,6 +91,73 @@ def test_kept_rows_equal_the_computed_ones_after_every_write_path(store, manager
     assert_frame_equal(got[SHOWN], computed(store)[SHOWN], check_dtype=False)
 
 
+def _proposed_skus(monkeypatch) -> list[set]:
+    """The SKUs of each proposal computation (the fleet's, or an override's few)."""
+    made, propose = [], proposals.propose
+    monkeypatch.setattr(proposals, "propose",
+                        lambda fc, inputs, *a, **k: made.append(set(inputs["sku"])) or propose(fc, inputs, *a, **k))
+    return made
+
+
+def test_an_override_remakes_only_its_skus_rows_equal_to_a_full_recompute(store, manager, tmp_path, monkeypatch):
+    """Regression: setting one override recomputed the fleet's proposals (3-5 CPU-s at 100,000
+    series). Only the SKUs it touches are made again, in the fleet's context: here BEV-001's
+    series keep fewer forecast periods than the fleet's (a stock count inside the forecast) and
+    one has no band (the backtest-error spread), under a protection interval longer than them."""
+    with session(store) as s:
+        first = raw(s).execute("SELECT min(ds)::DATE FROM active_forecasts").fetchone()[0]
+        bev = [r[0] for r in raw(s).execute(
+            "SELECT series_id FROM series WHERE sku = 'BEV-001' ORDER BY series_id").fetchall()]
+    with session(store, write=True) as s:  # behind the product's back: the stock upload below keeps them
+        raw(s).execute("UPDATE forecasts SET yhat_lower = NULL, yhat_upper = NULL WHERE series_id = ?", [bev[0]])
+    day = (pd.Timestamp(first) + pd.Timedelta(days=4)).date()
+    (tmp_path / "stock4.csv").write_text(f"date,sku,store,on_hand\n{day},BEV-001,Leeds,2\n{day},BEV-001,Bristol,9\n")
+    inputs.ingest_inventory(store, manager, tmp_path / "stock4.csv", "stock")
+    (tmp_path / "policy4.csv").write_text("sku,store,lead_time,review_period\nBEV-001,,5,3\n")
+    inputs.ingest_inventory(store, manager, tmp_path / "policy4.csv", "policy")
+    assert_frame_equal(kept(store)[SHOWN], computed(store)[SHOWN], check_dtype=False)
+
+    made = _proposed_skus(monkeypatch)
+    end = first + pd.Timedelta(days=30)
+    steps = [
+        ("set BEV-001 at Leeds", lambda: overrides.set_override(
+            manager, "BEV-001", first, end, "units", 40, "promotion", store="Leeds", db=store), {"BEV-001"}),
+        ("set SNK-002 everywhere", lambda: overrides.set_override(
+            manager, "SNK-002", first, end, "pct", -30, "event", db=store), {"SNK-002"}),
+    ]
+    ids = []
+    for what, step, skus in steps:
+        made.clear()
+        ids.append(step().id)
+        assert made == [skus], what
+        assert_frame_equal(kept(store)[SHOWN], computed(store)[SHOWN], check_dtype=False)
+    made.clear()  # change the BEV-001 override into one of DRY-003: both SKUs' rows move
+    changed = overrides.set_override(manager, "DRY-003", first, end, "pct", 50, "ranging",
+                                     replaces=ids[0], db=store)
+    assert made == [{"BEV-001", "DRY-003"}]
+    got = kept(store)
+    assert not got.loc[got["sku"] == "BEV-001", "overridden"].any()
+    assert got.loc[got["sku"] == "DRY-003", "overridden"].all()
+    assert_frame_equal(got[SHOWN], computed(store)[SHOWN], check_dtype=False)
+    for oid, skus in ((changed.id, {"DRY-003"}), (ids[1], {"SNK-002"})):  # clear them
+        made.clear()
+        overrides.end_override(manager, oid, db=store)
+        assert made == [skus]
+        assert_frame_equal(kept(store)[SHOWN], computed(store)[SHOWN], check_dtype=False)
+    assert not kept(store)["overridden"].any()
+
+
+def test_an_override_after_another_write_left_the_kept_rows_behind_remakes_the_fleet(store, manager, monkeypatch):
+    """The few rows are made only if the rest were current before the override."""
+    with session(store, write=True) as s:
+        raw(s).execute("UPDATE proposal_marks SET state = 'behind'")
+    start = pd.Timestamp(computed(store)["forecast_from"].min()).date()
+    made = _proposed_skus(monkeypatch)
+    overrides.set_override(manager, "BEV-001", start, start + pd.Timedelta(days=9), "units", 7, "other", db=store)
+    assert made == [{"BEV-001", "SNK-002", "DRY-003"}]
+    assert_frame_equal(kept(store)[SHOWN], computed(store)[SHOWN], check_dtype=False)
+
+
 def test_a_promotion_keeps_the_proposals_current(store, scientist):
     vid = fake_version(store, 0.05)
     registry.promote(scientist, vid, "newer", db=store)  # core.registry calls plan_rollups

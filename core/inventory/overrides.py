@@ -85,6 +85,7 @@ def set_override(actor: Actor, sku: str, start: object, end: object, mode: str, 
                 problems.append(f"override {replaces} has already ended; add a new one instead.")
         if problems:
             raise ValidationError("Override refused: " + " ".join(problems))
+        since = repr(inv.proposal_state(s, None))
         o = inv.add_override(s, inv.Override(
             sku=sku, store=store, start_date=start_d, end_date=end_d, mode=mode, value=value,
             reason=reason, note=note or "", created_by=actor.name, replaces=replaces))
@@ -96,7 +97,8 @@ def set_override(actor: Actor, sku: str, start: object, end: object, mode: str, 
         inv.add_event(s, inv.OverrideEvent(
             override_id=o.id, action="changed" if old else "created", actor=actor.name,
             before_json=json.dumps(before), after_json=json.dumps(_row(o))))
-    _proposals_follow(db)
+        made = repr(inv.proposal_state(s, None))
+    _proposals_follow(db, [sku] + ([old.sku] if old is not None else []), since, made)
     return o
 
 
@@ -110,19 +112,22 @@ def end_override(actor: Actor, override_id: int, db=None) -> inv.Override:
         if o.ended_at is not None:
             raise ValidationError(f"Override {override_id} has already ended.")
         before = _row(o)
+        since = repr(inv.proposal_state(s, None))
         o.ended_at, o.ended_by = now(), actor.name
         inv.add_override(s, o)
         inv.add_event(s, inv.OverrideEvent(override_id=o.id, action="ended", actor=actor.name,
                                            before_json=json.dumps(before), after_json=json.dumps(_row(o))))
-    _proposals_follow(db)
+        made = repr(inv.proposal_state(s, None))
+    _proposals_follow(db, [o.sku], since, made)
     return o
 
 
-def _proposals_follow(db) -> None:
-    """The kept fleet proposals apply the overrides in force: refresh them after a change."""
+def _proposals_follow(db, skus: list[str], since: str, made: str) -> None:
+    """The kept fleet proposals apply the overrides in force: after a change, make those of the
+    SKUs it touched again (`since`/`made`: the proposals' state before and after it)."""
     from core.inventory import proposals  # it imports this module
 
-    proposals.refresh(db)
+    proposals.refresh(db, skus=skus, since=since, made=made)
 
 
 def list_overrides(db=None, include_ended: bool = False) -> pd.DataFrame:

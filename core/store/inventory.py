@@ -165,6 +165,49 @@ def replace_proposals(s: Session, rows: pd.DataFrame, state: str) -> None:
     con.execute("INSERT INTO proposal_marks VALUES (?)", [state])
 
 
+def proposal_context(s: Session, version_id: int, quantile_columns: list[str]) -> tuple[int, list[str]]:
+    """What a few series' proposals share with the rest of the fleet, so that made alone they
+    equal the fleet's: the grid's width (the most forecast periods any series keeps after its
+    stock snapshot; a forecast that ends before it keeps its last period) and those of
+    `quantile_columns` that hold a value in the kept periods. Overrides change neither."""
+    known = {r[0] for r in raw(s).execute(
+        "SELECT column_name FROM duckdb_columns() WHERE table_name = 'forecasts'").fetchall()}
+    cols = [c for c in quantile_columns if c in known]  # catalog names only reach the SQL
+    counts = "".join(f", count({c})" for c in cols)
+    row = raw(s).execute(
+        f"""WITH st AS (SELECT series_id, as_of FROM stock
+                        QUALIFY row_number() OVER (PARTITION BY series_id ORDER BY as_of DESC, dataset_id DESC) = 1),
+                 f AS (SELECT f.*, (st.as_of IS NULL OR f.ds > st.as_of) AS after,
+                              row_number() OVER (PARTITION BY f.series_id ORDER BY f.ds DESC) = 1 AS last
+                       FROM forecasts f LEFT JOIN st USING (series_id) WHERE f.version_id = ?),
+                 k AS (SELECT * FROM f QUALIFY after OR (last AND NOT bool_or(after) OVER (PARTITION BY series_id)))
+            SELECT (SELECT coalesce(max(n), 0) FROM (SELECT count(*) AS n FROM k GROUP BY series_id)){counts}
+            FROM k""",  # noqa: S608 - catalog names
+        [version_id]).fetchone()
+    return int(row[0]), [c for c, n in zip(cols, row[1:], strict=True) if n]
+
+
+def proposals_mark(s: Session) -> str | None:
+    """The `proposal_state` the kept proposals were made at (None: none kept)."""
+    rows = raw(s).execute("SELECT state FROM proposal_marks").fetchall()
+    return rows[0][0] if len(rows) == 1 else None
+
+
+def replace_some_proposals(s: Session, rows: pd.DataFrame, series_ids: list[int], state: str) -> None:
+    """Replace the kept proposals of `series_ids` by `rows` (series_id and PROPOSAL_COLUMNS) and
+    mark the whole set as made at `state`: the caller made the other rows' inputs unchanged."""
+    con = raw(s)
+    con.execute("DELETE FROM proposal_rows WHERE list_contains(?::INTEGER[], series_id)", [series_ids])
+    con.register("incoming_proposals", rows)
+    try:
+        cols = ", ".join(["series_id", *PROPOSAL_COLUMNS])
+        con.execute(f"INSERT INTO proposal_rows ({cols}) SELECT {cols} FROM incoming_proposals")  # noqa: S608 - fixed names
+    finally:
+        con.unregister("incoming_proposals")
+    con.execute("DELETE FROM proposal_marks")
+    con.execute("INSERT INTO proposal_marks VALUES (?)", [state])
+
+
 def kept_replay(s: Session, version_id: int, model: str, mark: str) -> tuple[bool, str | None]:
     """(found, totals JSON or None for 'no backtest rows') of a kept replay made at `mark`."""
     row = raw(s).execute("SELECT totals FROM replay_totals WHERE version_id = ? AND model = ? AND mark = ?",
@@ -204,9 +247,10 @@ def insert_policies(s: Session, rows: pa.Table, dataset_id: int) -> int:
 
 
 def series_inputs(s: Session, defaults: dict[str, float | None], sku: str | None = None,
-                  store: str | None = None) -> pd.DataFrame:
+                  store: str | None = None, skus: list[str] | None = None) -> pd.DataFrame:
     """Per series: the latest stock snapshot and the policy in force (the SKU × store row of the
-    latest upload that has one, else the SKU row, else the defaults), with `policy_source`."""
+    latest upload that has one, else the SKU row, else the defaults), with `policy_source`;
+    optionally one SKU (at one store) or the series of `skus`."""
     fields = ", ".join(
         f"coalesce(ps.{f}, pk.{f}, ?) AS {f}" for f in POLICY_FIELDS
     )
@@ -225,8 +269,9 @@ def series_inputs(s: Session, defaults: dict[str, float | None], sku: str | None
             LEFT JOIN ps ON ps.sku = se.sku AND ps.store = se.store
             LEFT JOIN pk ON pk.sku = se.sku
             WHERE (? IS NULL OR se.sku = ?) AND (? IS NULL OR se.store = ?)
+              AND (?::VARCHAR[] IS NULL OR list_contains(?::VARCHAR[], se.sku))
             ORDER BY se.series_id""",  # noqa: S608 - fixed names
-        [*(defaults[f] for f in POLICY_FIELDS), sku, sku, store, store],
+        [*(defaults[f] for f in POLICY_FIELDS), sku, sku, store, store, skus, skus],
     ).df()
 
 
@@ -241,15 +286,17 @@ def counts(s: Session) -> dict[str, int]:
 # --- forecasts and backtests, as the inventory maths reads them ----------------------------
 
 def forecast_rows(s: Session, version_id: int, sku: str | None = None,
-                  store: str | None = None, names: bool = True) -> pd.DataFrame:
+                  store: str | None = None, names: bool = True, skus: list[str] | None = None) -> pd.DataFrame:
     """A version's final forecasts with every stored column (quantile columns included when
     the store has them), plus sku and store (unless not `names`: at 100,000 series x 28 days
     they are 5.6M Python strings), ordered by series and date; optionally one SKU (at one
-    store)."""
+    store), or, without names, the series of `skus`."""
     if not names and sku is None and store is None:  # the fleet: no names, no model names either
         return raw(s).execute(
             """SELECT f.* EXCLUDE (version_id, model) FROM forecasts f WHERE f.version_id = ?
-               ORDER BY f.series_id, f.ds""", [version_id]).df()
+               AND (?::VARCHAR[] IS NULL OR f.series_id IN (
+                    SELECT series_id FROM series WHERE list_contains(?::VARCHAR[], sku)))
+               ORDER BY f.series_id, f.ds""", [version_id, skus, skus]).df()
     return raw(s).execute(
         """SELECT se.sku, se.store, f.* EXCLUDE (version_id) FROM forecasts f
            JOIN series se USING (series_id) WHERE f.version_id = ?
