@@ -346,3 +346,49 @@ def test_the_policy_replays_are_kept_by_the_write_paths(store, scientist, manage
         raw(s).execute("DELETE FROM replay_totals")
     assert simulate._replays(store, both) == kept_now
     assert kept_now != made
+
+
+def _context_by_pandas(db) -> tuple[int, list[str]]:
+    """The fleet's grid width and quantile columns in use, as the fleet's own computation sees them."""
+    from core.inventory import policy
+    from core.inventory.overrides import QUANTILE_COL
+
+    with session(db) as s:
+        vid = raw(s).execute("SELECT max(version_id) FROM active WHERE scope = 'default'").fetchone()[0]
+        fc = inv.forecast_rows(s, vid, names=False)
+        ins = inv.series_inputs(s, policy.DEFAULTS)
+    fc, _stale = proposals.from_stock_date(fc, ins)
+    return (int(fc.groupby("series_id").size().max()),
+            [c for c in fc.columns if QUANTILE_COL.match(c) and fc[c].notna().any()])
+
+
+def test_the_fleet_context_of_a_few_series_equals_the_fleets_own(store, manager, tmp_path):
+    """inv.proposal_context (SQL) against the fleet's computation: the width after the stock
+    counts, and a quantile column counts only where it has a value in a period that is kept."""
+    with session(store) as s:
+        vid = raw(s).execute("SELECT max(version_id) FROM active WHERE scope = 'default'").fetchone()[0]
+        first = raw(s).execute("SELECT min(ds)::DATE FROM forecasts WHERE version_id = ?", [vid]).fetchone()[0]
+        last = raw(s).execute("SELECT max(ds)::DATE FROM forecasts WHERE version_id = ?", [vid]).fetchone()[0]
+        sid = raw(s).execute("SELECT series_id FROM series WHERE sku = 'BEV-001' AND store = 'Leeds'").fetchone()[0]
+
+    def context() -> tuple[int, list[str]]:
+        with session(store) as s:
+            return inv.proposal_context(s, vid, ["p10", "p90", "yhat_p50"])
+
+    assert context() == _context_by_pandas(store) == (7, [])
+    with session(store, write=True) as s:
+        con = raw(s)
+        con.execute("ALTER TABLE forecasts ADD COLUMN p10 DOUBLE")
+        con.execute("ALTER TABLE forecasts ADD COLUMN p90 DOUBLE")
+        # values only on BEV-001 at Leeds' first day, which its stock count (below) leaves behind
+        con.execute("UPDATE forecasts SET p10 = yhat * 0.5, p90 = yhat * 1.5 WHERE series_id = ? AND ds = ?",
+                    [sid, first])
+    (tmp_path / "stock5.csv").write_text(f"date,sku,store,on_hand\n{first},BEV-001,Leeds,4\n")
+    inputs.ingest_inventory(store, manager, tmp_path / "stock5.csv", "stock")
+    assert context() == _context_by_pandas(store) == (7, [])
+    # a count on the last day: only the last period is kept, and p90 has a value there
+    with session(store, write=True) as s:
+        raw(s).execute("UPDATE forecasts SET p90 = yhat * 1.5 WHERE series_id = ? AND ds = ?", [sid, last])
+    (tmp_path / "stock6.csv").write_text(f"date,sku,store,on_hand\n{last},BEV-001,Leeds,4\n")
+    inputs.ingest_inventory(store, manager, tmp_path / "stock6.csv", "stock")
+    assert context() == _context_by_pandas(store) == (7, ["p90"])

@@ -173,16 +173,22 @@ def proposal_context(s: Session, version_id: int, quantile_columns: list[str]) -
     known = {r[0] for r in raw(s).execute(
         "SELECT column_name FROM duckdb_columns() WHERE table_name = 'forecasts'").fetchall()}
     cols = [c for c in quantile_columns if c in known]  # catalog names only reach the SQL
-    counts = "".join(f", count({c})" for c in cols)
+    # per series, one pass without window functions (a window over 2.8M rows cost ~1.3 s): the
+    # periods after the stock count, and whether a column has a value in them or, where none
+    # is after it, in the last period
+    per = "".join(f", count({c}) FILTER (WHERE after) AS n_{i}, "
+                  f"coalesce(max(ds) FILTER (WHERE {c} IS NOT NULL) = max(ds), false) AS last_{i}"
+                  for i, c in enumerate(cols))
+    has = "".join(f", count(*) FILTER (WHERE CASE WHEN n_after > 0 THEN n_{i} > 0 ELSE last_{i} END)"
+                  for i in range(len(cols)))
     row = raw(s).execute(
         f"""WITH st AS (SELECT series_id, as_of FROM stock
                         QUALIFY row_number() OVER (PARTITION BY series_id ORDER BY as_of DESC, dataset_id DESC) = 1),
-                 f AS (SELECT f.*, (st.as_of IS NULL OR f.ds > st.as_of) AS after,
-                              row_number() OVER (PARTITION BY f.series_id ORDER BY f.ds DESC) = 1 AS last
+                 f AS (SELECT f.*, (st.as_of IS NULL OR f.ds > st.as_of) AS after
                        FROM forecasts f LEFT JOIN st USING (series_id) WHERE f.version_id = ?),
-                 k AS (SELECT * FROM f QUALIFY after OR (last AND NOT bool_or(after) OVER (PARTITION BY series_id)))
-            SELECT (SELECT coalesce(max(n), 0) FROM (SELECT count(*) AS n FROM k GROUP BY series_id)){counts}
-            FROM k""",  # noqa: S608 - catalog names
+                 per AS (SELECT series_id, count(*) FILTER (WHERE after) AS n_after{per}
+                         FROM f GROUP BY series_id)
+            SELECT coalesce(max(greatest(n_after, 1)), 0){has} FROM per""",  # noqa: S608 - catalog names
         [version_id]).fetchone()
     return int(row[0]), [c for c, n in zip(cols, row[1:], strict=True) if n]
 
