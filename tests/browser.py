@@ -95,9 +95,68 @@ def browser_page(width: int = 1400, height: int = 900):
         try:
             page = browser.new_page(viewport={"width": width, "height": height})
             page.set_default_timeout(60_000)
+            watch_runs(page)
             yield page
         finally:
             browser.close()
+
+
+class Runs:
+    """The app's script runs as its websocket tells them: every run opens with a `new_session`
+    message and ends with `script_finished` (what bench/browser_pages.py waits for)."""
+
+    def __init__(self) -> None:
+        self.running = False
+        self.finished = 0
+        self.last_frame = time.monotonic()
+
+    def frame(self, payload) -> None:
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        self.last_frame = time.monotonic()
+        fm = ForwardMsg()
+        try:
+            fm.ParseFromString(payload if isinstance(payload, bytes) else payload.encode())
+        except Exception:  # noqa: BLE001 - not a ForwardMsg: nothing about runs
+            return
+        kind = fm.WhichOneof("type")
+        if kind == "new_session":
+            self.running = True
+        elif kind == "script_finished":
+            self.running = False
+            self.finished += 1
+
+
+_RUNS: dict[int, Runs] = {}  # by id(page): Playwright's objects take no attributes of ours
+
+
+def watch_runs(page) -> Runs:
+    runs = _RUNS[id(page)] = Runs()
+    page.on("websocket", lambda ws: ws.on("framereceived", runs.frame))
+    page.on("close", lambda _p: _RUNS.pop(id(page), None))
+    return runs
+
+
+QUIET_S = 0.3  # no websocket message for this long after the run's end: nothing more is coming
+
+
+def settle(page, extra_ms: int = 300, timeout_s: float = 90) -> None:
+    """Wait until Streamlit has finished the script run the last action started: its
+    `script_finished` on the websocket, then a moment without any message (a click's rerun
+    starts a few milliseconds after it), and the app's own `data-test-script-state` saying it
+    is not running; then `extra_ms` for the browser to draw (Plotly charts draw after the run).
+    A page not opened through browser_page() falls back to the network going idle."""
+    page.wait_for_load_state("networkidle")
+    runs = _RUNS.get(id(page))
+    if runs is not None:
+        deadline = time.monotonic() + timeout_s
+        while runs.running or time.monotonic() - runs.last_frame < QUIET_S:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the app's script run did not finish within {timeout_s:.0f} s")
+            page.wait_for_timeout(20)  # Playwright delivers the websocket's frames while it waits
+        page.wait_for_selector('[data-testid="stApp"]:not([data-test-script-state="running"])',
+                               state="attached", timeout=timeout_s * 1000)
+    page.wait_for_timeout(extra_ms)
 
 
 def sign_in(page, url: str, name: str, password: str) -> None:
@@ -106,16 +165,6 @@ def sign_in(page, url: str, name: str, password: str) -> None:
     page.get_by_role("textbox", name="Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.get_by_text(f"Signed in as {name}").wait_for()
-
-
-def settle(page, extra_ms: int = 600) -> None:
-    """Wait until Streamlit has finished running the script (no 'Running...' status)."""
-    page.wait_for_load_state("networkidle")
-    try:
-        page.locator('[data-testid="stStatusWidget"]').wait_for(state="detached", timeout=60_000)
-    except Exception:  # noqa: BLE001 - the widget may never have appeared
-        pass
-    page.wait_for_timeout(extra_ms)
 
 
 def shot(page, name: str) -> Path:
