@@ -99,6 +99,17 @@ def app_for(page_file: str) -> AppTest:
     return at
 
 
+def warm_runs(at: AppTest, repeat: int) -> tuple[list[float], list[float]]:
+    """Wall and CPU seconds (the whole process: the script thread and DuckDB's) of `repeat` runs."""
+    runs, cpu = [], []
+    for _ in range(repeat):
+        t, c = time.perf_counter(), time.process_time()
+        at.run()
+        runs.append(time.perf_counter() - t)
+        cpu.append(time.process_time() - c)
+    return runs, cpu
+
+
 CPU: dict[str, float] = {}  # page file -> median CPU seconds of its warm runs (the last store timed)
 
 
@@ -111,12 +122,7 @@ def time_page(db: Path, page_file: str, repeat: int) -> tuple[float, float, list
     t = time.perf_counter()
     at.run()
     first = time.perf_counter() - t
-    runs, cpu = [], []
-    for _ in range(repeat):
-        t, c = time.perf_counter(), time.process_time()
-        at.run()
-        runs.append(time.perf_counter() - t)
-        cpu.append(time.process_time() - c)
+    runs, cpu = warm_runs(at, repeat)
     CPU[page_file] = statistics.median(cpu)
     errors = [e.value for e in at.exception]
     return first, statistics.median(runs), errors
@@ -195,12 +201,7 @@ def first_render(db: str, admin: str, page: str, repeat: int, prof: bool, cold: 
     if pr is not None:
         pr.disable()
         pstats.Stats(pr).sort_stats("cumulative").print_stats(top)
-    runs, cpu = [], []
-    for _ in range(repeat):
-        t, c = time.perf_counter(), time.process_time()
-        at.run()
-        runs.append(time.perf_counter() - t)
-        cpu.append(time.process_time() - c)
+    runs, cpu = warm_runs(at, repeat)
 
     def r(x: float | None) -> float | None:
         return None if x is None else round(x, 3)

@@ -252,7 +252,7 @@ def _refresh_skus(db, skus: list[str], since: str, made: str) -> bool:
     with session(db, write=True) as s:
         if repr(inv.proposal_state(s, None)) != made or inv.proposals_mark(s) != since:
             return False
-        inv.replace_some_proposals(s, out, [int(x) for x in sids], made)
+        inv.replace_proposals(s, out, made, [int(x) for x in sids])
     return True
 
 

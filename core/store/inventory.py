@@ -151,11 +151,13 @@ def stored_proposals(s: Session, state: str) -> pd.DataFrame | None:
     return con.execute(f"SELECT {', '.join(PROPOSAL_COLUMNS)} FROM proposal_rows ORDER BY series_id").df()  # noqa: S608 - fixed names
 
 
-def replace_proposals(s: Session, rows: pd.DataFrame, state: str) -> None:
-    """Keep `rows` (series_id and PROPOSAL_COLUMNS) as the fleet's proposals at `state`."""
+def replace_proposals(s: Session, rows: pd.DataFrame, state: str, series_ids: list[int] | None = None) -> None:
+    """Keep `rows` (series_id and PROPOSAL_COLUMNS) as the fleet's proposals at `state`, or, with
+    `series_ids`, as those series' (the caller made the other rows' inputs unchanged)."""
     con = raw(s)
     con.execute("DELETE FROM proposal_marks")
-    con.execute("DELETE FROM proposal_rows")
+    con.execute("DELETE FROM proposal_rows WHERE ?::INTEGER[] IS NULL OR list_contains(?::INTEGER[], series_id)",
+                [series_ids, series_ids])
     con.register("incoming_proposals", rows)
     try:
         cols = ", ".join(["series_id", *PROPOSAL_COLUMNS])
@@ -197,21 +199,6 @@ def proposals_mark(s: Session) -> str | None:
     """The `proposal_state` the kept proposals were made at (None: none kept)."""
     rows = raw(s).execute("SELECT state FROM proposal_marks").fetchall()
     return rows[0][0] if len(rows) == 1 else None
-
-
-def replace_some_proposals(s: Session, rows: pd.DataFrame, series_ids: list[int], state: str) -> None:
-    """Replace the kept proposals of `series_ids` by `rows` (series_id and PROPOSAL_COLUMNS) and
-    mark the whole set as made at `state`: the caller made the other rows' inputs unchanged."""
-    con = raw(s)
-    con.execute("DELETE FROM proposal_rows WHERE list_contains(?::INTEGER[], series_id)", [series_ids])
-    con.register("incoming_proposals", rows)
-    try:
-        cols = ", ".join(["series_id", *PROPOSAL_COLUMNS])
-        con.execute(f"INSERT INTO proposal_rows ({cols}) SELECT {cols} FROM incoming_proposals")  # noqa: S608 - fixed names
-    finally:
-        con.unregister("incoming_proposals")
-    con.execute("DELETE FROM proposal_marks")
-    con.execute("INSERT INTO proposal_marks VALUES (?)", [state])
 
 
 def kept_replay(s: Session, version_id: int, model: str, mark: str) -> tuple[bool, str | None]:
