@@ -123,7 +123,7 @@ m[3].metric("Open alerts", head.open_alerts,
 
 # Fixed labels (a label holding a count would change with it and drop the user back on the first
 # tab). The Drift tab runs only while it is open: one test per SKU and column is most of a cold
-# view at 100,000 series (bench/monitor_first.py), and most visits never open it.
+# view at 100,000 series (bench/render.py --first monitor.py), and most visits never open it.
 tab_acc, tab_attn, tab_drift, tab_alerts, tab_rules = st.tabs(
     ["Accuracy", "Needs attention", "Drift", "Alerts", "Rules"], key="mon-tab", on_change="rerun"
 )
