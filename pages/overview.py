@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from app import monitor_charts as charts
-from app import state, widgets
+from app import overview_chart, state, widgets
 from core import text
 from core.api import ACCURACY_THRESHOLD, Monitoring, describe_freq
 
@@ -104,7 +104,10 @@ m[3].metric("Forecast vs sales", f"{100 * bias:+.1f}%",
 left, right = st.columns([3, 2])
 with left:
     st.subheader("Accuracy trend")
-    st.plotly_chart(charts.overview_trend(ov.trend, THRESHOLD, bt, ov.grain), width="stretch", key="ov-trend")
+    # Vega-Lite, not Plotly: a share link opened in a new tab loads this page's chart library
+    # first, and Plotly's is 4.7 MB of JavaScript (app/overview_chart.py)
+    st.vega_lite_chart(overview_chart.trend_spec(ov.trend, THRESHOLD, bt, ov.grain), width="stretch",
+                       key="ov-trend")
 
 with right:
     st.subheader("Top issues")
