@@ -20,6 +20,10 @@ from app.monitor_charts import BLUE, GREEN, RED, period_labels, shown
 from app.monitor_charts import _pct_range as pct_range
 
 HEIGHT = 320
+# Nothing to draw (no data item, no frame, no axis), for the Overview's early element: the
+# browser starts loading Vega-Lite's code when it arrives
+PRELOAD = {"data": {"values": []}, "mark": "point", "config": {"view": {"stroke": None}},
+           "usermeta": {"embedOptions": {"renderer": "svg"}}}
 
 
 def trend_spec(trend: pd.DataFrame, threshold: float, expected: float | None, grain: str) -> dict:

@@ -179,11 +179,32 @@ class Wire:
             self.finished += 1
         elif kind == "delta" and fm.delta.WhichOneof("type") == "new_element":
             el = fm.delta.new_element
-            if el.WhichOneof("type") in CHART_ELEMENTS:
+            if el.WhichOneof("type") in CHART_ELEMENTS and _draws(el):
                 self.charts += 1
                 self.chart_size = self.chart_size or len(payload)
             elif el.WhichOneof("type") == "exception":
                 self.exceptions.append(f"exception: {el.exception.type}: {el.exception.message[:160]}")
+
+
+def _draws(el) -> bool:
+    """A chart element with something to draw: not one sent empty (the Overview sends an empty
+    Vega-Lite element first so the browser loads the library early; it draws nothing)."""
+    if el.WhichOneof("type") != "vega_lite_chart":
+        return True
+    v = el.vega_lite_chart
+
+    def rows(x) -> bool:
+        if isinstance(x, dict):
+            return any(k == "values" and isinstance(y, list) and y or rows(y) for k, y in x.items())
+        return isinstance(x, list) and any(rows(y) for y in x)
+
+    import pyarrow as pa
+
+    def arrow_rows(b: bytes) -> int:
+        return pa.ipc.open_stream(b).read_all().num_rows if b else 0
+
+    return bool(rows(json.loads(v.spec)) or arrow_rows(v.data.data)
+                or any(arrow_rows(d.data.data) for d in v.datasets))
 
 
 class Meter:

@@ -110,3 +110,16 @@ def test_overview_draws_the_monitoring_trend_signed_in_and_through_a_link(in_ser
     at = link_app(parse_qs(urlparse(link.url).query)["share"][0])
     assert _chart(at) == spec  # one chart definition serves both
     assert content_hash(db, skip=("share_links",)) == before
+
+
+def test_the_early_library_element_draws_nothing_and_is_gone_on_every_store(db):
+    """The Overview sends an empty Vega-Lite element first (the browser loads the library while
+    the server reads); no page state keeps it: not the empty store, not sales without a live
+    forecast, not the full page (one chart, above)."""
+    assert _points({"layer": [overview_chart.PRELOAD]}) == []
+    viewer = Actor("vic", "viewer")
+    at = open_page("overview", viewer)
+    assert not at.exception and at.info and not at.get("vega_lite_chart")
+    ingest_frame(db, generate(DemoSpec(n_skus=2, n_stores=1, days=30)), Actor("sam", "scientist"))
+    at = open_page("overview", viewer)
+    assert not at.exception and at.metric and not at.get("vega_lite_chart")
