@@ -12,8 +12,9 @@ of actuals after). The bench writes to the store (the account, share links): use
 How it measures. One headless Chromium (Debian's, through Playwright) signs in as the admin, then
 opens every page by its sidebar link, as a person does (the app is already loaded; the click starts
 the page's script run on the server). Per page:
-  chart   click -> the first Plotly chart drawn (`.js-plotly-plot .main-svg` of the new page),
-          taken in the browser by a MutationObserver (performance.now(), no polling error);
+  chart   click -> the first chart drawn (Plotly: `.main-svg` of the new page; Vega-Lite: an item
+          of a data mark in its SVG, or a painted pixel of its canvas), taken in the browser by
+          a MutationObserver (performance.now(), no polling error; a canvas: on each frame);
   ready   click -> the script run finished (`script_finished` on the websocket), the page's
           heading on screen and no "Running..." status;
   shown   the page's figure for issue 13: chart, or ready for a page that draws no chart;
@@ -28,7 +29,8 @@ an upload). Warm: `--repeat` rounds through every page after one untimed round (
 every cached read stale), the median per page. The Overview through
 a share link is measured from navigation start in a tab of its own (the app's own load included,
 as an executive opening the link sees it): cold in a fresh browser context (nothing cached),
-warm in the same context again (scripts cached). The load average is printed before and
+warm in the same context again (scripts cached). For it the JavaScript fetched is
+reported too (KiB of `.js` bodies: the app's chunks, 0 when served from the browser's cache). The load average is printed before and
 after. Exit status 1 if any page showed an exception, a "Connection error" or did not get ready.
 """
 
@@ -65,20 +67,39 @@ HEADINGS = {"Compare": "Compare versions"}
 LINK = "Overview (share link)"
 SIGN_IN = "Sign in -> Overview"
 TIMEOUT_MS = 180_000
+CHART_ELEMENTS = ("plotly_chart", "vega_lite_chart")  # the elements that count as a chart, on the wire
+NEW_CHART = '[data-testid="stPlotlyChart"]:not([data-bench-old]), [data-testid="stVegaLiteChart"]:not([data-bench-old])'
 
-# Installed at document start (the websocket is wrapped before the app opens it): records, after `arm`, when the first Plotly chart of the new page
-# is drawn: the new page's heading is on screen and a chart that was not there when armed (the
-# page being left; one still drawing then finishes late) has its SVG.
+# Installed at document start (the websocket is wrapped before the app opens it): records, after `arm`, when the
+# first chart of the new page is drawn: the new page's heading is on screen and a chart that was not
+# there when armed (the page being left; one still drawing then finishes late) has its marks. Drawn
+# means: a Plotly chart has its SVG; a Vega-Lite chart rendered as SVG has an item of one of its
+# data marks (a path, line or text, not an axis), one rendered on a canvas has a pixel painted
+# (Vega paints a canvas after inserting it, with no DOM change: checked on every frame then).
 OBSERVER_JS = """() => {
   if (window.__bench) return;
   const b = window.__bench = {t0: 0, chart: null, ready: null, heading: null};
+  const CHARTS = '[data-testid="stPlotlyChart"], [data-testid="stVegaLiteChart"]';
   const mine = () => [...document.querySelectorAll('h1')].some(e => e.innerText.trim() === b.heading);
+  const painted = (c) => {
+    if (!c.width || !c.height) return false;
+    const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    for (let i = 3; i < px.length; i += 4) if (px[i]) return true;
+    return false;
+  };
+  const drawn = () => document.querySelector(
+      '[data-testid="stPlotlyChart"]:not([data-bench-old]) .main-svg, '
+      + '[data-testid="stVegaLiteChart"]:not([data-bench-old]) svg.marks .role-mark > :not(g)')
+    || [...document.querySelectorAll('[data-testid="stVegaLiteChart"]:not([data-bench-old]) canvas')].some(painted);
   const seen = () => {
-    if (b.chart === null && b.heading && mine()
-        && document.querySelector('[data-testid="stPlotlyChart"]:not([data-bench-old]) .main-svg'))
-      b.chart = performance.now();
+    if (b.chart === null && b.heading && mine() && drawn()) b.chart = performance.now();
   };
   new MutationObserver(seen).observe(document, {childList: true, subtree: true});
+  const frame = () => {  // a canvas gets its pixels without a DOM change
+    if (b.chart === null && document.querySelector('[data-testid="stVegaLiteChart"]:not([data-bench-old]) canvas')) seen();
+    requestAnimationFrame(frame);
+  };
+  requestAnimationFrame(frame);
   b.frames = [];  // [arrival, bytes] of the app's websocket messages since armed
   const WS = window.WebSocket;
   window.WebSocket = class extends WS {
@@ -89,7 +110,7 @@ OBSERVER_JS = """() => {
     }
   };
   b.arm = (heading) => {
-    document.querySelectorAll('[data-testid="stPlotlyChart"]').forEach(e => e.setAttribute('data-bench-old', '1'));
+    document.querySelectorAll(CHARTS).forEach(e => e.setAttribute('data-bench-old', '1'));
     Object.assign(b, {t0: performance.now(), chart: null, ready: null, heading, frames: []});
   };
 }"""
@@ -114,6 +135,7 @@ class View:
     bytes: int = 0
     frames: int = 0
     largest: int = 0
+    js_kib: float = 0.0  # JavaScript the browser fetched for the view (a share link's tab; 0 from its cache)
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -157,11 +179,32 @@ class Wire:
             self.finished += 1
         elif kind == "delta" and fm.delta.WhichOneof("type") == "new_element":
             el = fm.delta.new_element
-            if el.WhichOneof("type") == "plotly_chart":
+            if el.WhichOneof("type") in CHART_ELEMENTS and _draws(el):
                 self.charts += 1
                 self.chart_size = self.chart_size or len(payload)
             elif el.WhichOneof("type") == "exception":
                 self.exceptions.append(f"exception: {el.exception.type}: {el.exception.message[:160]}")
+
+
+def _draws(el) -> bool:
+    """A chart element with something to draw: not one sent empty (the Overview sends an empty
+    Vega-Lite element first so the browser loads the library early; it draws nothing)."""
+    if el.WhichOneof("type") != "vega_lite_chart":
+        return True
+    v = el.vega_lite_chart
+
+    def rows(x) -> bool:
+        if isinstance(x, dict):
+            return any(k == "values" and isinstance(y, list) and y or rows(y) for k, y in x.items())
+        return isinstance(x, list) and any(rows(y) for y in x)
+
+    import pyarrow as pa
+
+    def arrow_rows(b: bytes) -> int:
+        return pa.ipc.open_stream(b).read_all().num_rows if b else 0
+
+    return bool(rows(json.loads(v.spec)) or arrow_rows(v.data.data)
+                or any(arrow_rows(d.data.data) for d in v.datasets))
 
 
 class Meter:
@@ -212,7 +255,7 @@ def finish(page, wire: Wire, view: View, meter: Meter, before: tuple[float, floa
             page.wait_for_timeout(10)
         page.wait_for_function(READY_JS, timeout=TIMEOUT_MS, polling="raf")
         # a chart sent whole, or sent before in this session (then only its hash comes) and on screen
-        if wire.charts or page.locator('[data-testid="stPlotlyChart"]:not([data-bench-old])').count():
+        if wire.charts or page.locator(NEW_CHART).count():
             page.wait_for_function("() => window.__bench.chart !== null", timeout=TIMEOUT_MS, polling="raf")
         b = page.evaluate("() => ({t0: window.__bench.t0, chart: window.__bench.chart, ready: window.__bench.ready,"
                           " frames: window.__bench.frames})")
@@ -262,11 +305,15 @@ def open_link(ctx, url: str, meter: Meter, phase: str) -> View:
     page.set_default_timeout(TIMEOUT_MS)
     wire = Wire()
     wire.attach(page)
+    fetched: list = []
+    page.on("requestfinished", lambda r: fetched.append(r))
     try:
         before = meter.read()
         t = time.perf_counter()
         page.goto(url)
         finish(page, wire, view, meter, before, t)
+        view.js_kib = sum(max(0, r.sizes()["responseBodySize"]) for r in fetched
+                          if urlparse(r.url).path.endswith(".js")) / 1024
     finally:
         page.close()
     return view
@@ -363,7 +410,7 @@ def _s(x: float | None) -> str:
 def line(v: View) -> str:
     return (f"  {v.phase:<5} {v.page:<22} chart {_s(v.chart):>6} s (sent {_s(v.sent):>5} s)  ready {_s(v.ready):>6} s  "
             f"server {v.server_cpu:5.2f} CPU-s  browser {v.browser_cpu:5.2f} CPU-s  "
-            f"{v.bytes / 1024:8.0f} KiB in {v.frames} frames" + (f"  ERRORS {v.errors}" if v.errors else ""))
+            f"{v.bytes / 1024:8.0f} KiB in {v.frames} frames" + (f"  JS fetched {v.js_kib:.0f} KiB" if v.page == LINK else "") + (f"  ERRORS {v.errors}" if v.errors else ""))
 
 
 def summary(views: list[View], target: float = 2.0) -> list[dict]:
@@ -385,6 +432,7 @@ def summary(views: list[View], target: float = 2.0) -> list[dict]:
             "warm_sent": med(lambda v: v.sent),
             "warm_server_cpu": med(lambda v: v.server_cpu), "warm_browser_cpu": med(lambda v: v.browser_cpu),
             "cold_browser_cpu": cold.browser_cpu if cold else None,
+            "cold_js_kib": cold.js_kib if cold else None,
             "kib": med(lambda v: v.bytes / 1024) or (cold.bytes / 1024 if cold else 0),
             "errors": sorted({e for v in views if v.page == name for e in v.errors}),
             "target": target,

@@ -14,13 +14,18 @@ import pandas as pd
 import streamlit as st
 
 from app import monitor_charts as charts
-from app import state, widgets
+from app import overview_chart, state, widgets
 from core import text
 from core.api import ACCURACY_THRESHOLD, Monitoring, describe_freq
 
 THRESHOLD = ACCURACY_THRESHOLD
 log = logging.getLogger(__name__)
 st.title("Overview")
+# The browser loads a chart library when the first chart of its kind arrives. An empty, invisible
+# Vega-Lite element sent before the page's reads lets a share link's fresh tab fetch and compile
+# it while the server reads, instead of after; it is gone before the page is complete.
+early = st.empty()
+early.vega_lite_chart(overview_chart.PRELOAD, height=1, width="stretch")
 widgets.freshness_banner()  # w-planner: a forecast that has run out says so first
 
 
@@ -30,6 +35,7 @@ ov = Monitoring(widgets.db()).overview(THRESHOLD, top=10_000)  # every SKU under
 cat, info, head = ov.catalog, ov.info, ov.headline
 if cat.rows == 0:
     widgets.empty_state("No sales data yet. A data scientist or manager uploads it on the Data page.")
+    early.empty()
     st.stop()
 if info is None:
     widgets.empty_state(
@@ -41,6 +47,7 @@ if info is None:
     c[1].metric("Stores", widgets.fmt_int(len(cat.stores)))
     c[2].metric("Latest sales", str(cat.last_date))
     c[3].metric("Frequency", describe_freq(cat.freq) if cat.freq else "–")
+    early.empty()
     st.stop()
 
 
@@ -81,6 +88,7 @@ if head.accuracy is None:
     m[0].metric("Backtest accuracy", pct(head.backtest_accuracy))
     m[1].metric("SKUs", widgets.fmt_int(len(cat.skus)))
     m[2].metric("Open alerts", head.open_alerts)
+    early.empty()
     inventory_effect()
     st.stop()
 
@@ -104,7 +112,11 @@ m[3].metric("Forecast vs sales", f"{100 * bias:+.1f}%",
 left, right = st.columns([3, 2])
 with left:
     st.subheader("Accuracy trend")
-    st.plotly_chart(charts.overview_trend(ov.trend, THRESHOLD, bt, ov.grain), width="stretch", key="ov-trend")
+    # Vega-Lite, not Plotly: a share link opened in a new tab loads this page's chart library
+    # first, and Plotly's is 4.7 MB of JavaScript (app/overview_chart.py)
+    st.vega_lite_chart(overview_chart.trend_spec(ov.trend, THRESHOLD, bt, ov.grain), width="stretch",
+                       key="ov-trend")
+early.empty()
 
 with right:
     st.subheader("Top issues")

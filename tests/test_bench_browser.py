@@ -45,6 +45,14 @@ def test_every_page_gets_a_figure(tmp_path):
     views = got["views"]
     assert {v["phase"] for v in views} == {"cold", "warm"}
     assert all(v["chart"] is None or v["chart"] <= v["ready"] + 60 for v in views)
+    # no chart is drawn before its message arrived: the Overview's early, empty Vega-Lite element
+    # (sent first so the browser loads the library) is neither the chart on the wire nor on screen
+    timed = [v for v in views if v["chart"] is not None and v["sent"] is not None]
+    assert timed and all(v["chart"] >= v["sent"] for v in timed)
+    # a share link's fresh tab fetches its JavaScript (the cache is empty), but not Plotly's
+    # chunk (4.6 MiB alone): the Overview's trend is Vega-Lite
+    link = rows["Overview (share link)"]
+    assert 500 < link["cold_js_kib"] < 4600, link["cold_js_kib"]
     assert "load average before" in r.stdout and "load average after" in r.stdout
 
 

@@ -44,6 +44,19 @@ def test_share_link_shows_overview_read_only_then_revoked(tmp_path, monkeypatch)
         assert page.locator('[data-testid="stSidebarNav"]').count() == 0
         assert page.get_by_text("Sign out").count() == 0
         assert token not in page.locator('[data-testid="stMain"]').inner_text()
+        # The trend is drawn without Plotly (whose 4.7 MB chunk a fresh tab would load first),
+        # one Vega-Lite chart with its points, the target line's label and, on hover, the value.
+        assert page.locator('[data-testid="stPlotlyChart"]').count() == 0
+        chart = page.locator('[data-testid="stVegaLiteChart"]')
+        assert chart.count() == 1
+        points = chart.locator("svg.marks .mark-symbol.role-mark path")
+        assert points.count() >= 2 and "target 88%" in chart.locator("svg.marks").text_content()
+        points.last.hover()
+        tip = page.locator("#vg-tooltip-element")
+        tip.wait_for(state="visible")
+        assert "Accuracy" in tip.inner_text() and "%" in tip.inner_text()
+        page.mouse.move(0, 0)
+        settle(page)
         shot(page, "share_overview")
 
         # Another page by URL: not routed for a link session; the Overview is all there is.

@@ -6,13 +6,17 @@ from __future__ import annotations
 import pandas as pd
 
 from app import monitor_charts as charts
+from app import overview_chart
 
 
 def test_labels_sit_on_the_far_side_of_the_target_line():
+    """The Overview draws app/overview_chart.py's Vega-Lite trend: one text layer per side."""
     trend = pd.DataFrame({"period": pd.date_range("2026-09-07", periods=3, freq="W-MON"),
                           "accuracy": [0.91, 0.86, 0.95]})
-    fig = charts.overview_trend(trend, 0.88, 0.9, "week")
-    assert list(fig.data[0].textposition) == ["top center", "bottom center", "top center"]
+    spec = overview_chart.trend_spec(trend, 0.88, 0.9, "week")
+    assert [p["below"] for p in spec["layer"][0]["data"]["values"]] == [False, True, False]
+    dy = {x["transform"][0]["filter"]: x["mark"]["dy"] for x in spec["layer"][0]["layer"] if "transform" in x}
+    assert dy["datum.below == true"] > 0 > dy["datum.below == false"]
 
 
 def test_weekly_ticks_start_on_the_datas_weekday():
