@@ -39,35 +39,10 @@ def period_labels(periods: pd.Series, grain: str) -> list[str]:
     return [("w/c " if grain == "week" else "") + pd.Timestamp(p).strftime(fmt) for p in periods]
 
 
-def _pct_range(values: list[float]) -> list[float]:
+def pct_range(values: list[float]) -> list[float]:
     """A y range that starts near the data, so a few points of change are visible."""
     vals = [v for v in values if v is not None and not np.isnan(v)] or [0.0]
     return [max(0.0, min(vals) - 0.12), 1.02]
-
-
-def overview_trend(trend: pd.DataFrame, threshold: float, expected: float | None, grain: str) -> go.Figure:
-    """Accuracy per period with labelled points, the target line and the expected (backtest)
-    line (one Figure from dicts: the lines and labels add_hline would make)."""
-    y = shown(trend["accuracy"])
-    shapes = [_hline(threshold, RED, "dash")]
-    notes = [_label(threshold, f"target {100 * threshold:.0f}%", "middle", "left")]
-    lows = [threshold, *y]
-    if expected is not None:
-        exp = float(shown([expected])[0])
-        shapes.append(_hline(exp, GREEN, "dot"))
-        notes.append(_label(exp, f"expected {100 * exp:.0f}%", "middle", "left"))
-        lows.append(exp)
-    return go.Figure(data=[{
-        "type": "scatter", "x": period_labels(trend["period"], grain), "y": y, "mode": "lines+markers+text",
-        "line": {"width": 3, "color": BLUE}, "marker": {"size": 9},
-        "text": ["" if np.isnan(v) else f"{100 * v:.0f}%" for v in y],
-        # labels on the far side of the target line from it, never struck through by it
-        "textposition": ["bottom center" if v < threshold else "top center" for v in y],
-        "textfont": {"size": 14}, "name": "Accuracy", "hovertemplate": "%{x}: %{y:.1%}<extra></extra>"}],
-        layout={"shapes": shapes, "annotations": notes, "height": 320,
-                "margin": {"l": 10, "r": 100, "t": 20, "b": 10}, "showlegend": False,
-                "yaxis": {"tickformat": ".0%", "range": _pct_range(lows), "title": {}},
-                "xaxis": {"type": "category", "title": {}}})
 
 
 def _hline(y: float, color: str, dash: str, axis: str = "") -> dict:
@@ -113,7 +88,7 @@ def monitor_trend(trend: pd.DataFrame, roll: pd.DataFrame, sku: str, window: int
     layout = {
         "xaxis": {"anchor": "y", "domain": [0.0, 1.0], **xticks},
         "yaxis": {"anchor": "x", "domain": [0.448, 1.0] if two else [0.0, 1.0], "tickformat": ".0%",
-                  "title": {"text": "All SKUs"}, "range": _pct_range(lows)},
+                  "title": {"text": "All SKUs"}, "range": pct_range(lows)},
         "shapes": shapes, "annotations": notes, "height": 460 if two else 340,
         "margin": {"l": 10, "r": 10, "t": 10, "b": 10}, "legend": {"orientation": "h", "y": -0.12}}
     if two:
@@ -124,7 +99,7 @@ def monitor_trend(trend: pd.DataFrame, roll: pd.DataFrame, sku: str, window: int
         layout["xaxis"]["matches"] = "x2"
         layout["xaxis2"] = {"anchor": "y2", "domain": [0.0, 1.0], **xticks}
         layout["yaxis2"] = {"anchor": "x2", "domain": [0.0, 0.368], "tickformat": ".0%",
-                            "title": {"text": text.chart(sku)}, "range": _pct_range([threshold, *mine])}
+                            "title": {"text": text.chart(sku)}, "range": pct_range([threshold, *mine])}
     return go.Figure(data=data, layout=layout)
 
 

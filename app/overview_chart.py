@@ -16,8 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from app.monitor_charts import BLUE, GREEN, RED, period_labels, shown
-from app.monitor_charts import _pct_range as pct_range
+from app.monitor_charts import BLUE, GREEN, RED, pct_range, period_labels, shown
 
 HEIGHT = 320
 # Nothing to draw (no data item, no frame, no axis), for the Overview's early element: the

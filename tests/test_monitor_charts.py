@@ -23,14 +23,6 @@ def test_user_text_in_figures_is_escaped():
     assert per["accuracy"].min() == -0.5  # the data is not
 
 
-def test_trend_floors_only_what_is_drawn():
-    trend = pd.DataFrame({"period": pd.to_datetime(["2026-01-05", "2026-01-12"]),
-                          "accuracy": [-0.3, 0.92]})
-    fig = charts.overview_trend(trend, 0.88, -0.1, "week")
-    assert list(fig.data[0].y) == [0.0, 0.92] and fig.data[0].text == ("0%", "92%")
-    assert fig.layout.yaxis.range[0] == 0.0
-
-
 def test_literal_is_a_code_span_whatever_the_text():
     assert charts.literal("[x](http://evil.example)") == "` [x](http://evil.example) `"
     assert charts.literal("a`b") == "`` a`b ``"

@@ -53,42 +53,20 @@ def _ref_monitor_trend(trend, roll, sku, window, grain, threshold, backtest):
         fig.add_hline(y=bt, line_dash="dot", line_color=charts.GREEN, row=1, col=1,
                       annotation_text=f"backtest {100 * bt:.1f}%", annotation_position="top right")
         lows.append(bt)
-    fig.update_yaxes(tickformat=".0%", title="All SKUs", range=charts._pct_range(lows), row=1, col=1)
+    fig.update_yaxes(tickformat=".0%", title="All SKUs", range=charts.pct_range(lows), row=1, col=1)
     if two:
         fig.add_scatter(x=roll["period"], y=mine, mode="lines+markers",
                         name=text.chart(f"{sku}, rolling {window} {grain}s"),
                         line={"width": 2, "color": charts.ORANGE},
                         hovertemplate="%{x|%d %b %Y}: %{y:.1%}<extra></extra>", row=2, col=1)
         fig.add_hline(y=threshold, line_dash="dash", line_color=charts.RED, row=2, col=1)
-        fig.update_yaxes(tickformat=".0%", title=text.chart(sku), range=charts._pct_range([threshold, *mine]),
+        fig.update_yaxes(tickformat=".0%", title=text.chart(sku), range=charts.pct_range([threshold, *mine]),
                          row=2, col=1)
     weekly = grain == "week" and len(trend)
     fig.update_xaxes(tickformat="%d %b", dtick=7 * 86400000 if grain == "week" else None,
                      tick0=pd.Timestamp(trend["period"].min()) if weekly else None, showticklabels=True)
     fig.update_layout(height=460 if two else 340, margin={"l": 10, "r": 10, "t": 10, "b": 10},
                       legend={"orientation": "h", "y": -0.12})
-    return fig
-
-
-def _ref_overview_trend(trend, threshold, expected, grain):
-    y = charts.shown(trend["accuracy"])
-    fig = go.Figure(go.Scatter(
-        x=charts.period_labels(trend["period"], grain), y=y, mode="lines+markers+text",
-        line={"width": 3, "color": charts.BLUE}, marker={"size": 9},
-        text=["" if np.isnan(v) else f"{100 * v:.0f}%" for v in y],
-        textposition=["bottom center" if v < threshold else "top center" for v in y],
-        textfont={"size": 14}, name="Accuracy", hovertemplate="%{x}: %{y:.1%}<extra></extra>"))
-    fig.add_hline(y=threshold, line_dash="dash", line_color=charts.RED,
-                  annotation_text=f"target {100 * threshold:.0f}%", annotation_position="right")
-    lows = [threshold, *y]
-    if expected is not None:
-        exp = float(charts.shown([expected])[0])
-        fig.add_hline(y=exp, line_dash="dot", line_color=charts.GREEN,
-                      annotation_text=f"expected {100 * exp:.0f}%", annotation_position="right")
-        lows.append(exp)
-    fig.update_layout(height=320, margin={"l": 10, "r": 100, "t": 20, "b": 10}, showlegend=False,
-                      yaxis={"tickformat": ".0%", "range": charts._pct_range(lows), "title": None},
-                      xaxis={"type": "category", "title": None})
     return fig
 
 
@@ -137,12 +115,6 @@ def test_monitor_trend_is_the_subplot_figure(roll_acc, backtest, grain):
     roll = pd.DataFrame({"period": WEEKS[: len(roll_acc)], "accuracy": roll_acc})
     args = (TREND, roll, EVIL, 4, grain, 0.8, backtest)
     _same(charts.monitor_trend(*args), _ref_monitor_trend(*args))
-
-
-@pytest.mark.parametrize("expected", [0.9, -0.1, None])
-def test_overview_trend_is_the_hline_figure(expected):
-    args = (TREND, 0.88, expected, "week")
-    _same(charts.overview_trend(*args), _ref_overview_trend(*args))
 
 
 def test_heatmap_is_the_pivot_figure():
