@@ -130,3 +130,26 @@ def test_a_cell_the_typed_reader_refuses_sends_a_first_load_the_ordinary_way(db,
         con = s.connection().connection.dbapi_connection
         assert con.execute("SELECT y FROM sales ORDER BY ds DESC LIMIT 1").fetchone()[0] == 1234.0
         assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchone()[0] == 0
+
+
+def test_the_hooks_after_a_first_load_take_what_its_transaction_saw(db, tmp_path, scientist, monkeypatch):
+    """The sales rollup came current in the merge and there is no active version: the rollup
+    refresh and the monitoring check do not open the store again. A re-upload (rows replaced)
+    still refreshes the rollup."""
+    from core import rollups
+
+    calls = []
+    monkeypatch.setattr(rollups, "refresh", lambda db=None: calls.append(db) or "rebuild")
+    f = demo_csv(tmp_path / "d.csv", n_skus=2, n_stores=2, days=30)
+    r = ingest(f, scientist)
+    assert r.known == {"rollups_current": True, "active_version": None} and "known" not in r.to_json()
+    assert calls == []
+
+    def no_session(*a, **k):
+        raise AssertionError("the monitoring hook opened the store")
+
+    with monkeypatch.context() as m:
+        m.setattr(ingest_mod, "session", no_session)
+        ingest_mod._monitor(r, scientist, db)
+    r2 = ingest(f, scientist)
+    assert r2.known["rollups_current"] is False and len(calls) == 1
