@@ -1022,15 +1022,26 @@ def _first_load(path: str | os.PathLike, actor: Actor, mapping: Mapping | None, 
     (the store has series, an Excel file, a cell the typed reader refuses) it returns no result
     and the store's frequency and date range, for the ordinary path."""
     files, kind = parts(Path(path))
+    limit = None
     try:
         with session(db, write=True) as s:
             con = raw(s)
             store_freq = datasets.get_setting(s, "freq")
             store_range = sales.date_range(s)
             empty = con.execute("SELECT NOT EXISTS (SELECT 1 FROM series)").fetchone()[0]
-            if not empty or (kind if len(files) > 1 else ACCEPTED.get(files[0].suffix.lower())) not in ("csv", "parquet"):
+            kind = kind if len(files) > 1 else ACCEPTED.get(files[0].suffix.lower())
+            if not empty or kind not in ("csv", "parquet"):
                 return None, store_freq, store_range
             con.execute("SET enable_progress_bar = false")  # drawn on stdout, where `--json` writes
+            if files[0].is_file() and _volume(files, kind) > CELLS_BYTES:
+                # A big file's checked rows are held to the ingest's memory like the private
+                # database's, spilling past it (the store's instance: set back below).
+                limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+                try:
+                    con.execute("SET memory_limit = ?", [MEMORY_LIMIT])
+                except duckdb.Error as exc:  # could not free enough of the store's memory
+                    limit = None
+                    raise _Retry from exc
             prep = prepare(path, mapping, file_name=file_name, store_freq=store_freq,
                            store_range=store_range, any_size=any_size, con=con)
             result = _record(s, prep, actor, lambda ds_id: sales.merge_tables(s, "temp", prep.regressors, ds_id))
@@ -1041,6 +1052,10 @@ def _first_load(path: str | os.PathLike, actor: Actor, mapping: Mapping | None, 
             return result, store_freq, store_range
     except _Retry:
         return None, store_freq, store_range
+    finally:
+        if limit is not None:  # the instance may outlive the session (the app's keeper)
+            with session(db) as s:
+                raw(s).execute("SET memory_limit = ?", [limit])
 
 
 def _record(s, prep: Prepared, actor: Actor, merge: Callable[[int], tuple[int, int]]) -> IngestResult:

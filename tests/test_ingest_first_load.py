@@ -70,12 +70,14 @@ def _messy(path: Path) -> Path:
 
 
 @pytest.mark.parametrize("make", ["demo", "messy"])
-def test_a_first_load_gives_the_store_the_ordinary_path_gives(tmp_path, scientist, monkeypatch, make):
+@pytest.mark.parametrize("cells_mb", [256, 0])  # names from the kept cells / from the file again (a big file)
+def test_a_first_load_gives_the_store_the_ordinary_path_gives(tmp_path, scientist, monkeypatch, make, cells_mb):
     f = (demo_csv(tmp_path / "d.csv", n_skus=4, n_stores=3, days=90) if make == "demo"
          else _messy(tmp_path / "m.csv"))
     fast, plain = tmp_path / "fast.duckdb", tmp_path / "plain.duckdb"
     with monkeypatch.context() as m:
         _no_private_file(m)
+        m.setattr(ingest_mod, "CELLS_BYTES", cells_mb * 1e6)
         r_fast = ingest(f, scientist, db=fast)
     with monkeypatch.context() as m:
         _ordinary(m)
