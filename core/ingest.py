@@ -403,9 +403,7 @@ def prepare(path: str | os.PathLike, mapping: Mapping | None = None, *, file_nam
 
     With `con` (the store's connection, inside its write transaction: a first load, see
     `_first_load`) the checked rows and keys are temp tables there instead of the file `out`,
-    so they are written once, into the store, and not once more into a file of their own; a
-    cell the typed reader refuses raises `_Retry` (the transaction is spoilt by the failed read),
-    and the caller checks the file the ordinary way."""
+    so they are written once, into the store, and not once more into a file of their own."""
     path = Path(path)
     files, kind = parts(path)
     name = file_name or path.name
@@ -467,9 +465,7 @@ def prepare(path: str | os.PathLike, mapping: Mapping | None = None, *, file_nam
                 if not typed:
                     raise duckdb.ConversionException("no typed columns")
                 con.execute(sql.replace("CELLS", cells("src_typed", typed)))
-            except duckdb.Error as exc:  # a cell the typed reader refuses: the text path decides, and explains
-                if not own:
-                    raise _Retry from exc
+            except duckdb.Error:  # a cell the typed reader refuses: the text path decides, and explains
                 typed = set()
                 _read(con, kind, name, sql.replace("CELLS", cells("src", set())))
             bad = con.execute(f"SELECT count(*) FILTER (WHERE bad) FROM {into}.clean").fetchone()[0]
@@ -1009,18 +1005,19 @@ def ingest(path: str | os.PathLike, actor: Actor, mapping: Mapping | None = None
 
 
 class _Retry(Exception):
-    """The first load's typed read met a cell it refuses: check the file the ordinary way."""
+    """The first load could not hold the store's memory to the ingest's: the ordinary way."""
 
 
 def _first_load(path: str | os.PathLike, actor: Actor, mapping: Mapping | None, db: str | os.PathLike | None,
                 file_name: str | None, any_size: bool,
                 ) -> tuple[IngestResult | None, str | None, tuple[date | None, date | None]]:
     """Into a store without series (a first load: the common case, and the benchmark's), the
-    file is read and checked inside the store's write transaction and its checked rows go
-    straight into the store's tables: written once, not into a private file first and then
-    again. A refusal rolls the transaction back, so the store is unchanged as ever. Otherwise
-    (the store has series, an Excel file, a cell the typed reader refuses) it returns no result
-    and the store's frequency and date range, for the ordinary path."""
+    file is read and checked on the store's own connection, holding its write lock, and its
+    checked rows go straight from temp tables there into the store's tables: written once, not
+    into a private file first and then again. The store itself changes only in the merge, one
+    transaction; a refused file leaves it unchanged as ever. Otherwise (the store has series,
+    an Excel file) it returns no result and the store's frequency and date range, for the
+    ordinary path."""
     files, kind = parts(Path(path))
     limit = None
     try:
@@ -1042,13 +1039,20 @@ def _first_load(path: str | os.PathLike, actor: Actor, mapping: Mapping | None, 
                 except duckdb.Error as exc:  # could not free enough of the store's memory
                     limit = None
                     raise _Retry from exc
-            prep = prepare(path, mapping, file_name=file_name, store_freq=store_freq,
-                           store_range=store_range, any_size=any_size, con=con)
+            # The checks run outside a transaction, each statement committed (only temp objects
+            # of this connection: the store is untouched until the merge): rows written inside an
+            # open transaction are the transaction's own, which DuckDB scans several times slower.
+            con.execute("COMMIT")
+            try:
+                prep = prepare(path, mapping, file_name=file_name, store_freq=store_freq,
+                               store_range=store_range, any_size=any_size, con=con)
+            except BaseException:
+                _drop_temps(con)
+                raise
+            finally:
+                con.execute("BEGIN TRANSACTION")
             result = _record(s, prep, actor, lambda ds_id: sales.merge_tables(s, "temp", prep.regressors, ds_id))
-            for t in ("clean", "keys", "names", "sample"):
-                con.execute(f"DROP TABLE IF EXISTS temp.{t}")
-            for v in ("src", "src_typed", "src_file"):
-                con.execute(f"DROP VIEW IF EXISTS temp.{v}")
+            _drop_temps(con)
             return result, store_freq, store_range
     except _Retry:
         return None, store_freq, store_range
@@ -1056,6 +1060,14 @@ def _first_load(path: str | os.PathLike, actor: Actor, mapping: Mapping | None, 
         if limit is not None:  # the instance may outlive the session (the app's keeper)
             with session(db) as s:
                 raw(s).execute("SET memory_limit = ?", [limit])
+
+
+def _drop_temps(con: duckdb.DuckDBPyConnection) -> None:
+    """A first load's temp objects: the store's connection may serve on (the app's keeper)."""
+    for table in ("clean", "keys", "names", "sample", "series_kind"):
+        con.execute(f"DROP TABLE IF EXISTS temp.{table}")
+    for view in ("src", "src_typed", "src_file"):
+        con.execute(f"DROP VIEW IF EXISTS temp.{view}")
 
 
 def _record(s, prep: Prepared, actor: Actor, merge: Callable[[int], tuple[int, int]]) -> IngestResult:

@@ -118,9 +118,11 @@ def test_a_refused_first_load_names_every_problem_and_leaves_the_store_as_it_was
     assert ingest(good, scientist).rows_added == 10
 
 
-def test_a_cell_the_typed_reader_refuses_sends_a_first_load_the_ordinary_way(db, tmp_path, scientist):
-    """Past the sample, a quantity with a thousands separator fails the typed read, which spoils
-    the store's transaction: the file is then checked the ordinary way, and loads."""
+def test_a_cell_the_typed_reader_refuses_is_read_as_text_in_a_first_load(db, tmp_path, scientist, monkeypatch):
+    """Past the sample, a quantity with a thousands separator fails the typed read: the first
+    load reads the file as text instead (the failed read spoils nothing: the checks run outside
+    the store's transaction), and the file loads."""
+    _no_private_file(monkeypatch)
     n = ingest_mod.SAMPLE + 500
     days = pd.date_range("2020-01-01", periods=n, freq="D")
     units = [str(i % 9) for i in range(n)]
