@@ -635,6 +635,11 @@ def _scan(con: duckdb.DuckDBPyConnection, kind: str, name: str, sql: str) -> Non
         raise _unreadable(name, kind, exc) from exc
 
 
+# Bytes of CSV (Parquet counts 4x) up to which a first load is checked in memory on the store's
+# connection (its checked rows take about as many bytes as the CSV). A bigger one goes the
+# ordinary way, through the private file, compressed: spilled past SHELFCAST_INGEST_MEMORY, the
+# uncompressed rows cost more to read back than the file (73M rows: 1.78x read_csv's CPU, vs 1.74x).
+FIRST_LOAD_BYTES = config.env_float("SHELFCAST_INGEST_FIRST_LOAD_MB", 1000) * 1e6
 # Bytes of CSV (Parquet counts 4x) up to which a first load keeps the SKU and store cells in its
 # checked rows in memory (~32 bytes a row) rather than read those two columns from the file again.
 CELLS_BYTES = config.env_float("SHELFCAST_INGEST_CELLS_MB", 256) * 1e6
@@ -1004,62 +1009,41 @@ def ingest(path: str | os.PathLike, actor: Actor, mapping: Mapping | None = None
     return result
 
 
-class _Retry(Exception):
-    """The first load could not hold the store's memory to the ingest's: the ordinary way."""
-
-
 def _first_load(path: str | os.PathLike, actor: Actor, mapping: Mapping | None, db: str | os.PathLike | None,
                 file_name: str | None, any_size: bool,
                 ) -> tuple[IngestResult | None, str | None, tuple[date | None, date | None]]:
-    """Into a store without series (a first load: the common case, and the benchmark's), the
-    file is read and checked on the store's own connection, holding its write lock, and its
-    checked rows go straight from temp tables there into the store's tables: written once, not
-    into a private file first and then again. The store itself changes only in the merge, one
-    transaction; a refused file leaves it unchanged as ever. Otherwise (the store has series,
-    an Excel file) it returns no result and the store's frequency and date range, for the
-    ordinary path."""
+    """Into a store without series (a first load: the common case, and the benchmark's) of a
+    file up to FIRST_LOAD_BYTES, the file is read and checked on the store's own connection,
+    holding its write lock, and its checked rows go straight from temp tables there into the
+    store's tables: written once, not into a private file first and then again. The store
+    itself changes only in the merge, one transaction; a refused file leaves it unchanged as
+    ever. Otherwise (the store has series, an Excel file, a bigger file) it returns no result
+    and the store's frequency and date range, for the ordinary path."""
     files, kind = parts(Path(path))
-    limit = None
-    try:
-        with session(db, write=True) as s:
-            con = raw(s)
-            store_freq = datasets.get_setting(s, "freq")
-            store_range = sales.date_range(s)
-            empty = con.execute("SELECT NOT EXISTS (SELECT 1 FROM series)").fetchone()[0]
-            kind = kind if len(files) > 1 else ACCEPTED.get(files[0].suffix.lower())
-            if not empty or kind not in ("csv", "parquet"):
-                return None, store_freq, store_range
-            con.execute("SET enable_progress_bar = false")  # drawn on stdout, where `--json` writes
-            if files[0].is_file() and _volume(files, kind) > CELLS_BYTES:
-                # A big file's checked rows are held to the ingest's memory like the private
-                # database's, spilling past it (the store's instance: set back below).
-                limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
-                try:
-                    con.execute("SET memory_limit = ?", [MEMORY_LIMIT])
-                except duckdb.Error as exc:  # could not free enough of the store's memory
-                    limit = None
-                    raise _Retry from exc
-            # The checks run outside a transaction, each statement committed (only temp objects
-            # of this connection: the store is untouched until the merge): rows written inside an
-            # open transaction are the transaction's own, which DuckDB scans several times slower.
-            con.execute("COMMIT")
-            try:
-                prep = prepare(path, mapping, file_name=file_name, store_freq=store_freq,
-                               store_range=store_range, any_size=any_size, con=con)
-            except BaseException:
-                _drop_temps(con)
-                raise
-            finally:
-                con.execute("BEGIN TRANSACTION")
-            result = _record(s, prep, actor, lambda ds_id: sales.merge_tables(s, "temp", prep.regressors, ds_id))
+    kind = kind if len(files) > 1 else ACCEPTED.get(files[0].suffix.lower())
+    fits = kind in ("csv", "parquet") and all(f.is_file() for f in files) and _volume(files, kind) <= FIRST_LOAD_BYTES
+    with session(db, write=fits) as s:
+        store_freq = datasets.get_setting(s, "freq")
+        store_range = sales.date_range(s)
+        con = raw(s)
+        if not fits or not con.execute("SELECT NOT EXISTS (SELECT 1 FROM series)").fetchone()[0]:
+            return None, store_freq, store_range
+        con.execute("SET enable_progress_bar = false")  # drawn on stdout, where `--json` writes
+        # The checks run outside a transaction, each statement committed (only temp objects of
+        # this connection: the store is untouched until the merge): rows written inside an open
+        # transaction are the transaction's own, which DuckDB scanned about twice as slowly.
+        con.execute("COMMIT")
+        try:
+            prep = prepare(path, mapping, file_name=file_name, store_freq=store_freq,
+                           store_range=store_range, any_size=any_size, con=con)
+        except BaseException:
             _drop_temps(con)
-            return result, store_freq, store_range
-    except _Retry:
-        return None, store_freq, store_range
-    finally:
-        if limit is not None:  # the instance may outlive the session (the app's keeper)
-            with session(db) as s:
-                raw(s).execute("SET memory_limit = ?", [limit])
+            raise
+        finally:
+            con.execute("BEGIN TRANSACTION")
+        result = _record(s, prep, actor, lambda ds_id: sales.merge_tables(s, "temp", prep.regressors, ds_id))
+        _drop_temps(con)
+        return result, store_freq, store_range
 
 
 def _drop_temps(con: duckdb.DuckDBPyConnection) -> None:

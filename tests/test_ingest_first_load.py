@@ -157,3 +157,15 @@ def test_the_hooks_after_a_first_load_take_what_its_transaction_saw(db, tmp_path
         ingest_mod._monitor(r, scientist, db)
     r2 = ingest(f, scientist)
     assert r2.known["rollups_current"] is False and len(calls) == 1
+
+
+def test_a_first_load_too_big_to_check_in_memory_goes_the_ordinary_way(db, tmp_path, scientist, monkeypatch):
+    """Past SHELFCAST_INGEST_FIRST_LOAD_MB the checked rows would spill uncompressed: the file is
+    checked in the private, compressed database instead, and gives the same store."""
+    opened = []
+    private = ingest_mod._private
+    monkeypatch.setattr(ingest_mod, "_private", lambda out: opened.append(out) or private(out))
+    monkeypatch.setattr(ingest_mod, "FIRST_LOAD_BYTES", 0)
+    f = demo_csv(tmp_path / "d.csv", n_skus=2, n_stores=2, days=30)
+    r = ingest(f, scientist)
+    assert len(opened) == 1 and (r.rows_added, r.series) == (120, 4)
