@@ -6,7 +6,9 @@ changes nothing and a large file does not hold the store while it is read; its c
 a private temp file (memory bounded by SHELFCAST_INGEST_MEMORY, not by the file), which the merge
 attaches. The merge itself is one transaction (rows, series, regressors and the dataset record
 together). A good file is read once, typed; only a refused one is read again with its raw text,
-so the messages name the column and the file line a store manager must fix.
+so the messages name the column and the file line a store manager must fix. A first load into a
+store without series (`_first_load`) is checked in temp tables on the store's own connection
+instead, and merged from them: there is nothing to serve meanwhile, and its rows are written once.
 """
 
 from __future__ import annotations
