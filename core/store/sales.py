@@ -72,7 +72,13 @@ def merge(s: Session, prepared: Path, regressors: list[str], dataset_id: int) ->
     series was already in the store, so a first load is a plain insert."""
     con = raw(s)
     con.execute("SET enable_progress_bar = false")  # drawn on stdout, where `--json` writes
-    p = _attach(s, con, prepared)
+    return merge_tables(s, _attach(s, con, prepared), regressors, dataset_id)
+
+
+def merge_tables(s: Session, p: str, regressors: list[str], dataset_id: int) -> tuple[int, int]:
+    """`merge` from the tables keys and clean of catalog `p`: the attached file, or `temp` when
+    a first load was checked inside the store's own transaction (core.ingest)."""
+    con = raw(s)
     known = con.execute(f"SELECT count(*) FROM {p}.keys SEMI JOIN series USING (sku, store)").fetchone()[0]  # noqa: S608 - own alias
     con.execute(f"INSERT INTO series (sku, store) SELECT sku, store FROM {p}.keys "  # noqa: S608 - own alias
                 "ANTI JOIN series USING (sku, store) WHERE has_rows ORDER BY 1, 2")
