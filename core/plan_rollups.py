@@ -19,6 +19,8 @@ def after_ingest(result, actor: Actor, db=None) -> bool:
     """The ingest / deletion hook: only whoever may change sales runs it. True when the view's
     actuals are kept current."""
     require(actor, "upload")
+    if getattr(result, "known", {}).get("active_version", 0) is None:
+        return False  # nothing is served yet: the first promotion makes the view's actuals
     from core import forecast_view
 
     return forecast_view.refresh(db)

@@ -159,6 +159,19 @@ def test_the_hooks_after_a_first_load_take_what_its_transaction_saw(db, tmp_path
     assert r2.known["rollups_current"] is False and len(calls) == 1
 
 
+def test_the_forecast_view_is_left_alone_until_a_version_serves(db, tmp_path, scientist, monkeypatch):
+    """No version is active after an upload: the Forecast view's actuals (made by the first
+    promotion) are not refreshed, so the upload does not open the store for them."""
+    from core import forecast_view, plan_rollups
+
+    calls = []
+    monkeypatch.setattr(forecast_view, "refresh", lambda db=None: calls.append(db) or True)
+    r = ingest(demo_csv(tmp_path / "d.csv", n_skus=2, n_stores=2, days=30), scientist)
+    assert calls == [] and plan_rollups.after_ingest(r, scientist, db) is False
+    r.known["active_version"] = 1
+    assert plan_rollups.after_ingest(r, scientist, db) is True and len(calls) == 1
+
+
 def test_a_first_load_too_big_to_check_in_memory_goes_the_ordinary_way(db, tmp_path, scientist, monkeypatch):
     """Past SHELFCAST_INGEST_FIRST_LOAD_MB the checked rows would spill uncompressed: the file is
     checked in the private, compressed database instead, and gives the same store."""
