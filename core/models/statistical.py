@@ -245,7 +245,8 @@ class StatsForecastModel(Forecaster):
         process, fit then predict (the model stays fitted)."""
         from core import parallel
 
-        df = sort_long(train[["series_id", "ds", "y"]])
+        cols = ["series_id", "ds", "y"]
+        df = sort_long(train if list(train.columns) == cols else train[cols])  # no copy of a fold's rows
         ids, start, n = runs(df["series_id"].to_numpy())
         parts = split_series(n, parallel.n_workers())
         if len(parts) <= 1:
