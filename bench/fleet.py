@@ -14,7 +14,9 @@ worker processes this run started, e.g. a LocalCluster):
   train naive        seasonal naive, 3-fold backtest, `--json`
   train global       the global model (`--model sklearn`), 3-fold backtest
   train best-of      `--model best` over naive + global + a statistical model (the first of
-                     `--stat-model`, default ets,theta,arima, that `train --model` offers)
+                     `--stat-model`, default croston,ets, that `train --model` offers: Croston
+                     SBA, the most accurate of the statistical models per CPU-second on this
+                     fleet, bench/stat_fleet_accuracy.py; ETS costs ~40x its CPU)
   promote            the best-of version put into service
   ingest new week    7 more days of actuals (monitoring refreshes on this write path)
   monitor            `shelfcast monitor --json`
@@ -224,10 +226,12 @@ class Run:
         return int(v["id"])
 
     def stat_model(self) -> str | None:
-        """A statistical model for the best-of, if this build's CLI offers one (`ets`)."""
+        """A statistical model for the best-of, if this build's CLI offers one (`croston`)."""
         s, out = self.step("cli train --help", [SHELFCAST, "train", "--help"])
-        m = re.search(r"--model\s*\{([^}]*)\}", out or "")
-        offered = set(m.group(1).split(",")) if m else set()
+        # "--model MODEL  one of naive, sklearn, ets, ... (see the list above)", wrapped; it once
+        # looked for argparse's "{a,b}" choices, which the help does not print: no best-of had one
+        m = re.search(r"--model MODEL one of ([\w, ]+?) \(", " ".join((out or "").split()))
+        offered = {w.strip() for w in m.group(1).split(",")} if m else set()
         wanted = [m.strip() for m in self.args.stat_model.split(",") if m.strip()]
         pick = next((m for m in wanted if m in offered), None)
         s.note = f"--model offers {','.join(sorted(offered))}" + ("" if pick else f"; none of {','.join(wanted)}")
@@ -380,7 +384,7 @@ def main() -> int:
     ap.add_argument("--series", type=int, default=100_000)
     ap.add_argument("--days", type=int, default=730)
     ap.add_argument("--quick", action="store_true", help="horizon 7, a small global model, one warm render (smoke test)")
-    ap.add_argument("--stat-model", default="ets,theta,arima",
+    ap.add_argument("--stat-model", default="croston,ets",
                     help="statistical model for the best-of: the first of these the CLI offers")
     ap.add_argument("--best-models", help="models= for the best-of instead, e.g. naive,sklearn,prophet "
                                           "(Prophet is what runs on --dask / --local-cluster today)")

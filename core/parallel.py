@@ -12,18 +12,20 @@ that the cores are not oversubscribed.
 
 from __future__ import annotations
 
+import atexit
 import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from contextlib import contextmanager
-from itertools import islice
+from itertools import chain, islice
 from typing import Any
 
 from core.models.base import Cancelled
 
 IDLE_S = 300  # a worker left idle this long exits (its memory back); the next run starts it again
 _ONE_THREAD = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-                                      "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")}
+                                      "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS",
+                                      "NUMBA_NUM_THREADS")}
 
 
 def dask_address() -> str | None:
@@ -61,10 +63,28 @@ def _client(addr: str) -> Any:
 
 def pool(n_jobs: int) -> Any:
     """The process's pool of `n_jobs` local workers, started on first use and kept between runs
-    (loky's reusable executor: one per process, shared by every thread)."""
+    (loky's reusable executor: one per process, shared by every thread). At exit the workers are
+    stopped and waited for: a worker never waited for is never reaped by this process, so the
+    CPU it spent is missing from the getrusage(RUSAGE_CHILDREN) of whoever ran this one (a
+    CLI run measured by bench/fleet.py counted only its own process)."""
     from joblib.externals.loky import get_reusable_executor
 
-    return get_reusable_executor(max_workers=n_jobs, timeout=IDLE_S, env=_ONE_THREAD)
+    ex = get_reusable_executor(max_workers=n_jobs, timeout=IDLE_S, env=_ONE_THREAD)
+    if not _pools:
+        atexit.register(_shutdown)
+    _pools[:] = [ex]
+    return ex
+
+
+_pools: list[Any] = []  # the executor last handed out, for _shutdown
+
+
+def _shutdown() -> None:
+    for ex in _pools:
+        try:
+            ex.shutdown(wait=True)
+        except Exception:  # noqa: BLE001 - best effort at exit: never mask the run's own outcome
+            pass
 
 
 @contextmanager
@@ -87,18 +107,19 @@ def run(fn: Callable[..., Any], tasks: Iterable[tuple], *, on_result: Callable[[
     order). Raises Cancelled, after dropping the work not yet started, when should_cancel()
     turns true (asked after every result and at least once a second). One worker or one task
     runs in this process (no start-up cost)."""
-    tasks = list(tasks)
     if dask_address():
-        _run_dask(fn, tasks, on_result, should_cancel)
+        _run_dask(fn, list(tasks), on_result, should_cancel)
         return
     n_jobs = n_jobs or n_workers()
-    if n_jobs == 1 or len(tasks) <= 1:
-        for t in tasks:
+    todo = iter(tasks)  # taken as workers free up: a generator of tasks builds each when it is due
+    head = list(islice(todo, 2))
+    if n_jobs == 1 or len(head) <= 1:
+        for t in chain(head, todo):
             if should_cancel():
                 raise Cancelled()
             on_result(fn(*t))
         return
-    ex, todo = pool(n_jobs), iter(tasks)
+    ex, todo = pool(n_jobs), chain(head, todo)
     # a few tasks ahead of the workers, not all: they start in the order given (longest series
     # first), runs from other threads interleave with this one, and a cancel has little to drop
     running: set[Future] = {ex.submit(fn, *t) for t in islice(todo, 2 * n_jobs)}

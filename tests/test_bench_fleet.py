@@ -86,7 +86,7 @@ def test_fleet_bench_end_to_end(tmp_path: Path) -> None:
     assert steps["ingest"]["baseline"] == "read_csv" and steps["ingest"]["ratio"] > 0
     for name in ("train naive", "train global", "train best-of"):
         assert steps[name]["per_cpu_s"] > 0 and steps[name]["note"].startswith("version ")
-    assert "models=naive,sklearn" in steps["train best-of"]["note"]
+    assert "models=naive,sklearn,croston" in steps["train best-of"]["note"]  # the fleet's statistical pick
     assert 0 < rep["store_bytes"] < 200 * 2**20
     assert "SKUs" in steps["monitor"]["note"]
     assert "load average before" in r.stdout and "train best-of" in r.stdout

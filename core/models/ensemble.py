@@ -66,7 +66,11 @@ def members(bt: pd.DataFrame, folds: list[int], candidates: list[str], k: int,
 
 def combine(frames: pd.DataFrame, mem: pd.Series, method: str, keys: list[str]) -> pd.DataFrame:
     """The ensemble's rows: per series and `keys` (ds, fold, ...), the mean or median of its
-    members' yhat and bands. `frames` holds every candidate's rows, tagged by `model`."""
+    members' yhat and bands. `frames` holds every candidate's rows, tagged by `model` (other
+    models' rows are ignored)."""
+    fast = _combine_aligned(frames, mem, keys) if method == "mean" else None
+    if fast is not None:
+        return fast
     pairs = pd.DataFrame([(s, m) for s, ms in mem.items() for m in ms], columns=["series_id", "model"])
     rows = frames.merge(pairs, on=["series_id", "model"])
     value_cols = [c for c in ("yhat", "yhat_lower", "yhat_upper") if c in rows]
@@ -76,6 +80,61 @@ def combine(frames: pd.DataFrame, mem: pd.Series, method: str, keys: list[str]) 
     if other:
         out = out.join(g[other].first())
     return out.reset_index().assign(model=NAME)
+
+
+def _combine_aligned(frames: pd.DataFrame, mem: pd.Series, keys: list[str]) -> pd.DataFrame | None:
+    """`combine`'s mean without a merge and a groupby, for the usual case: every series has the
+    same members (scope=global) and each member's rows are one block of `frames` with the same
+    (series, keys) in the same order (a backtest's rows are). Best-of combines every strategy's
+    ensemble twice; at 100,000 series the merge and groupby held ~3x the backtest rows at once.
+    The mean is pandas' groupby mean to the bit: Kahan-compensated sums over the members in
+    frame order, NaN skipped; y and cutoff the first non-missing. None when the rows do not
+    line up that way (the merge then does it)."""
+    if not len(mem) or mem.nunique() != 1:
+        return None
+    model = frames["model"].to_numpy()
+    parts = sorted((np.flatnonzero(model == m) for m in mem.iloc[0]), key=lambda p: p[0] if len(p) else -1)
+    first = parts[0]
+    if not len(first) or any(len(p) != len(first) or p[0] <= q[-1] for q, p in zip(parts, parts[1:], strict=False)):
+        return None
+    cols = ["series_id", *keys]
+    ref = [frames[c].to_numpy()[first] for c in cols]
+    if any(not np.array_equal(frames[c].to_numpy()[p], r) for p in parts[1:] for c, r in zip(cols, ref, strict=True)):
+        return None
+    mine = np.isin(ref[0], mem.index.to_numpy())
+    order = np.lexsort([r[mine] for r in ref[::-1]])  # groupby's sort: series, then keys
+    sel = [p[mine][order] for p in parts]
+    key = [r[mine][order] for r in ref]
+    same = np.ones(len(order) - 1 if len(order) else 0, bool)
+    for k in key:
+        same &= k[1:] == k[:-1]
+    if same.any():  # a repeated (series, keys): a group of several rows per member
+        return None
+    out = {c: k for c, k in zip(cols, key, strict=True)}
+    for c in ("yhat", "yhat_lower", "yhat_upper"):
+        if c in frames:
+            v = frames[c].to_numpy(float)
+            total, comp, n = np.zeros(len(order)), np.zeros(len(order)), np.zeros(len(order))
+            for p in sel:
+                x = v[p]
+                ok = ~np.isnan(x)
+                y = x - comp
+                t = total + y
+                c_new = t - total - y
+                comp = np.where(ok, np.where(np.isnan(c_new), 0.0, c_new), comp)
+                total = np.where(ok, t, total)
+                n += ok
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out[c] = np.where(n > 0, total / n, np.nan)
+    for c in ("y", "cutoff"):
+        if c in frames:
+            v = frames[c].to_numpy()
+            got = v[sel[0]].copy()
+            for p in sel[1:]:
+                miss = pd.isna(got)
+                got[miss] = v[p][miss]
+            out[c] = got
+    return pd.DataFrame(out).assign(model=NAME)
 
 
 def choose(bt: pd.DataFrame, folds: list[int], candidates: list[str], margin: float = 0.0) -> pd.Series:

@@ -28,7 +28,7 @@ import pandas as pd
 
 from core.metrics import Z80
 from core.models.base import OUT_COLS, FitContext, Forecaster, ModelError, clip_nonneg, future_dates
-from core.models.data import runs
+from core.models.data import runs, sort_long
 from core.models.naive import SeasonalNaive
 
 CHUNK = 256  # series per library call: progress and cancel granularity, not a speed knob
@@ -100,9 +100,7 @@ class StatsForecastModel(Forecaster):
         self.naive_.fit(df, None, FitContext())
         self.short_ = n < self.min_obs
         if self.short_.any():
-            ctx.explain[f"fallback_{self.name}"] = (
-                f"{int(self.short_.sum())} series with fewer than {self.min_obs} periods use "
-                f"seasonal naive instead of {self.name}.")
+            ctx.explain.update(self._notes(int(self.short_.sum()), 0))
         # The library sees each series as positions 0..n-1 (freq=1): our calendar is gap-free
         # (core.models.data.complete), and future dates are ours to build.
         keep = np.repeat(~self.short_, n)
@@ -191,6 +189,7 @@ class StatsForecastModel(Forecaster):
         lo = base["yhat_lower"].to_numpy(float).reshape(k, horizon).copy()
         hi = base["yhat_upper"].to_numpy(float).reshape(k, horizon).copy()
         level = {"level": [LEVEL]} if self.native_band else {}
+        nonfinite = 0
         for sf, serves in zip(self.fitted_, self.serves_, strict=True):
             ctx.check()
             # Only the series this fit serves (a search's losers were fitted too): the models'
@@ -211,10 +210,9 @@ class StatsForecastModel(Forecaster):
                 f_lo = f_hi = f
             r = rows[good]
             yhat[r], lo[r], hi[r] = f[good], f_lo[good], f_hi[good]
-            if (~good).any():
-                ctx.explain[f"fallback_{self.name}_nonfinite"] = (
-                    f"{int((~good).sum())} series where {self.name} gave no finite forecast use "
-                    "seasonal naive.")
+            nonfinite += int((~good).sum())
+        self.nonfinite_ = nonfinite
+        ctx.explain.update(self._notes(0, nonfinite))
         if not self.native_band:
             half = Z80 * band_from_spread(self._spread_, yhat[:, 0], self.m)
             lib_rows = ~self.short_
@@ -226,9 +224,108 @@ class StatsForecastModel(Forecaster):
                             "yhat_lower": lo.ravel(), "yhat_upper": hi.ravel()})[OUT_COLS]
         return clip_nonneg(out, self.nonneg_)
 
+    def _notes(self, short: int, nonfinite: int) -> dict[str, str]:
+        """What ctx.explain says about the series that fell back to seasonal naive."""
+        out = {}
+        if short:
+            out[f"fallback_{self.name}"] = (f"{short} series with fewer than {self.min_obs} periods use "
+                                            f"seasonal naive instead of {self.name}.")
+        if nonfinite:
+            out[f"fallback_{self.name}_nonfinite"] = (
+                f"{nonfinite} series where {self.name} gave no finite forecast use seasonal naive.")
+        return out
+
     def fit_predict(self, train: pd.DataFrame, horizon: int, regs: pd.DataFrame | None,
                     ctx: FitContext) -> pd.DataFrame:
-        return self.fit(train, regs, ctx).predict(horizon, regs, ctx)
+        """What a training run calls (backtest folds, final fit). With several workers the
+        series are cut into chunks that worker processes fit and forecast (`fit_chunk`), and
+        only forecasts (and the forms a search chose) come back: a fitted ETS holds its states
+        and residuals, ~80 KB a 2-year daily series, which at 100,000 series would not fit in
+        memory, let alone travel between processes. One worker, or data for one chunk: this
+        process, fit then predict (the model stays fitted)."""
+        from core import parallel
+
+        cols = ["series_id", "ds", "y"]
+        df = sort_long(train if list(train.columns) == cols else train[cols])  # no copy of a fold's rows
+        ids, start, n = runs(df["series_id"].to_numpy())
+        parts = split_series(n, parallel.n_workers())
+        if len(parts) <= 1:
+            return self.fit(df, regs, ctx).predict(horizon, regs, ctx)
+        nonneg = bool((df["y"].to_numpy() >= 0).all())
+        sid, ds, y = df["series_id"].to_numpy(), df["ds"].to_numpy(), df["y"].to_numpy(float)
+
+        def tasks():  # built as the workers take them: all at once they would copy the fleet
+            for part in parts:
+                lens = n[part]
+                rows = np.arange(lens.sum()) + np.repeat(start[part] - np.cumsum(lens) + lens, lens)
+                forms = None if self.forms_ is None else {
+                    i: self.forms_[i] for i in ids[part].tolist() if i in self.forms_}
+                yield (self.name, self.freq, self.options, self.seed, forms, sid[rows], ds[rows], y[rows],
+                       horizon, nonneg)
+
+        k, got = len(ids), {}
+        out = {c: np.empty((k, horizon)) for c in ("yhat", "yhat_lower", "yhat_upper")}
+        short = nonfinite = 0
+
+        def collect(res: tuple) -> None:
+            nonlocal short, nonfinite
+            chunk_ids, block, forms, n_short, n_nonfinite = res
+            at = np.searchsorted(ids, chunk_ids)
+            if len(at) and not np.array_equal(ids[at], chunk_ids):
+                raise RuntimeError(f"{self.name}: a worker returned series it was not given.")
+            for c in out:
+                out[c][at] = block[c]
+            got.update(dict.fromkeys(at.tolist()))
+            if self.forms_ is not None and forms:
+                self.forms_.update(forms)
+            short, nonfinite = short + n_short, nonfinite + n_nonfinite
+            ctx.progress(len(chunk_ids))
+
+        parallel.run(fit_chunk, tasks(), on_result=collect, should_cancel=ctx.should_cancel)
+        if len(got) != k:
+            raise RuntimeError(f"{self.name}: {k - len(got)} series came back from no worker.")
+        ctx.explain.update(self._notes(short, nonfinite))
+        dates = future_dates(df["ds"].max(), horizon, self.freq)
+        return pd.DataFrame({"series_id": np.repeat(ids, horizon), "ds": np.tile(dates.to_numpy(), k),
+                             **{c: v.ravel() for c, v in out.items()}})[OUT_COLS]
+
+
+ROWS_PER_CHUNK = 512 * 730  # ~5 s of searching ETS fits (512 2-year daily series): progress, cancel
+MIN_PARALLEL = 256  # fewer series: one process (a worker start and import cost more than the fits)
+
+
+def split_series(n: np.ndarray, workers: int) -> list[np.ndarray]:
+    """Series positions (of the sorted frame) in chunks for `workers` processes, balanced by
+    rows (a fit's cost grows with the series' length: a chunk of short series holds more of
+    them), longest series first so that the short ones fill in at the end; each chunk's
+    positions in order. About ROWS_PER_CHUNK rows a chunk, and at least 4 chunks a worker.
+    One chunk (or none) when one process should do it all."""
+    if workers <= 1 or len(n) < MIN_PARALLEL:
+        return [np.arange(len(n))] if len(n) else []
+    total = max(int(n.sum()), 1)
+    count = min(len(n), max(4 * workers, -(-total // ROWS_PER_CHUNK)))
+    order = np.argsort(-n, kind="stable")
+    edge = (np.cumsum(n[order]) - 1) * count // total  # the chunk each series falls in
+    cut = np.flatnonzero(np.diff(edge)) + 1
+    return [np.sort(p) for p in np.split(order, cut)]
+
+
+def fit_chunk(name: str, freq: str, options: dict, seed: int, forms: dict | None, sid: np.ndarray,
+              ds: np.ndarray, y: np.ndarray, horizon: int, nonneg: bool) -> tuple:
+    """One chunk in a worker: fit and forecast its series as the serial path does (same model,
+    same options, the run's remembered forms for these series), clipped at zero by the whole
+    fleet's history, not the chunk's. Returns (series ids, {yhat, yhat_lower, yhat_upper: series
+    x horizon}, the forms now known for these series, short count, non-finite count)."""
+    model = stat_model(name)(freq, options, seed)
+    if forms is not None:
+        model.forms_ = forms
+    train = pd.DataFrame({"series_id": sid, "ds": ds, "y": y})
+    model.fit(train, None, FitContext())
+    model.nonneg_ = model.naive_.nonneg_ = nonneg  # the fallback's clipping too
+    fc = model.predict(horizon, None, FitContext())
+    k = len(model.ids_)
+    block = {c: fc[c].to_numpy(float).reshape(k, horizon) for c in ("yhat", "yhat_lower", "yhat_upper")}
+    return model.ids_, block, model.forms_, int(model.short_.sum()), model.nonfinite_
 
 
 def season_test(uid: np.ndarray, y: np.ndarray, m: int) -> np.ndarray:

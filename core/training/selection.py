@@ -65,7 +65,8 @@ def decide_auto(bt: pd.DataFrame, folds: list[int], params: dict
         name = check_strategy(want, params["candidates"])
         return (*decide(bt, folds, strategies(params)[name]), {"strategy": name})
     inner, score_fold = folds[:-1], folds[-1]
-    sub = bt[bt["fold"].isin(folds)]  # only these folds' rows: less to combine per strategy
+    # only these folds' rows: less to combine per strategy (no copy when that is every row)
+    sub = bt if set(folds) >= set(bt["fold"].unique().tolist()) else bt[bt["fold"].isin(folds)]
     scores = {}
     for name, p in strategies(params).items():
         chosen, _, rows = decide(sub, inner, p)
@@ -85,7 +86,7 @@ def decide(bt: pd.DataFrame, folds: list[int], params: dict) -> tuple[pd.Series,
     mem, rows = None, bt
     if kind in ("ensemble", "best") and len(cands) >= 2 and params["top_k"] >= 1:
         mem = ensemble.members(bt, folds, cands, params["top_k"], params.get("scope", "global"))
-        ens = ensemble.combine(bt[bt["model"].isin(cands)], mem, params["combine"], ["fold", "ds"])
+        ens = ensemble.combine(bt, mem, params["combine"], ["fold", "ds"])  # it reads the members' rows only
         rows = pd.concat([bt, ens[bt.columns]], ignore_index=True)
     sids = np.sort(bt["series_id"].unique())
     if kind == "best" and params.get("margin", 0.0) >= 1:  # one model: the pooled winner everywhere
