@@ -139,7 +139,7 @@ def test_overview_is_readable_and_has_no_controls(store):
     assert at.metric[1].value == f"{head.skus_below} of {SPEC.n_skus}"
     assert at.metric[2].value == str(head.open_alerts) == str(len(monitoring.alerts(store, ["open"])))
     assert literal(SPEC.shifted_skus[0]) in _texts(at)  # named among the top issues, literally
-    assert len(at.get("plotly_chart")) == 1
+    assert len(at.get("vega_lite_chart")) == 1 and not at.get("plotly_chart")  # the trend, Vega-Lite
     for kind in MUTATING:
         assert not at.main.get(kind), f"Overview has a {kind}"
 
