@@ -23,6 +23,10 @@ HEIGHT = 320
 # browser starts loading Vega-Lite's code when it arrives
 PRELOAD = {"data": {"values": []}, "mark": "point", "config": {"view": {"stroke": None}},
            "usermeta": {"embedOptions": {"renderer": "svg"}}}
+# The same for Plotly, which every other page draws with: an empty trace without axes
+PLOTLY_PRELOAD = {"data": [{"type": "scatter", "x": [], "y": [], "hoverinfo": "skip"}], "layout": {"xaxis": {"visible": False}, "yaxis": {"visible": False},
+                                         "margin": {"l": 0, "r": 0, "t": 0, "b": 0}, "height": 10,
+                                         "paper_bgcolor": "rgba(0,0,0,0)", "plot_bgcolor": "rgba(0,0,0,0)"}}
 
 
 def trend_spec(trend: pd.DataFrame, threshold: float, expected: float | None, grain: str) -> dict:

@@ -25,7 +25,13 @@ st.title("Overview")
 # Vega-Lite element sent before the page's reads lets a share link's fresh tab fetch and compile
 # it while the server reads, instead of after; it is gone before the page is complete.
 early = st.empty()
-early.vega_lite_chart(overview_chart.PRELOAD, height=1, width="stretch")
+with early.container():
+    st.vega_lite_chart(overview_chart.PRELOAD, height=1, width="stretch")
+    if not getattr(state.actor(), "via_link", True):
+        # Signed in, every other page draws Plotly (4.7 MB of JavaScript): loaded while this page
+        # reads and is read, not on the first click to Monitor. A share link never needs it.
+        st.plotly_chart(overview_chart.PLOTLY_PRELOAD, height=10, key="ov-plotly-preload",
+                        config={"staticPlot": True, "displayModeBar": False})
 widgets.freshness_banner()  # w-planner: a forecast that has run out says so first
 
 

@@ -95,20 +95,28 @@ def _chart(at) -> dict:
 
 
 @pytest.mark.slow
-def test_overview_draws_the_monitoring_trend_signed_in_and_through_a_link(in_service):
+def test_overview_draws_the_monitoring_trend_signed_in_and_through_a_link(in_service, monkeypatch):
     db = in_service
     ov = monitoring.Monitoring(db).overview(ACCURACY_THRESHOLD, top=10)
     assert len(ov.trend) >= 2
     want = [None if math.isnan(a) else max(0.0, a) for a in ov.trend["accuracy"]]
 
+    import streamlit
+
+    sent, plotly_chart = [], streamlit.plotly_chart
+    monkeypatch.setattr(streamlit, "plotly_chart", lambda fig, *a, **k: sent.append(fig) or plotly_chart(fig, *a, **k))
     spec = _chart(open_page("overview", Actor("vic", "viewer")))
     assert [p["accuracy"] for p in _points(spec)] == pytest.approx(want)
+    # signed in, the next pages' library (Plotly) is sent early and gone by the end (see _chart)
+    assert sent and all(f == overview_chart.PLOTLY_PRELOAD for f in sent)
+    sent.clear()
 
     make_user("sam-link", "scientist")
     link = sharing.create(Actor("sam-link", "scientist"), "board", "7d", db)
     before = content_hash(db, skip=("share_links",))
     at = link_app(parse_qs(urlparse(link.url).query)["share"][0])
     assert _chart(at) == spec  # one chart definition serves both
+    assert sent == []  # a share link never loads Plotly
     assert content_hash(db, skip=("share_links",)) == before
 
 
