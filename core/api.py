@@ -110,9 +110,13 @@ class Versions(_Area):
     def series_index(self, version_id: int) -> pd.DataFrame:
         return forecasts.series_index(version_id, self.db)
 
-    @shared_read
     def series_table(self, v: forecasts.VersionInfo) -> pd.DataFrame:
-        return forecasts.series_table(v.id, v.model, self.db)
+        # keyed by id and model: a best-of version's metrics nest too deep to be a cache key
+        return self._series_table(v.id, v.model)
+
+    @shared_read
+    def _series_table(self, version_id: int, model: str) -> pd.DataFrame:
+        return forecasts.series_table(version_id, model, self.db)
 
     @shared_read
     def series_view(self, version_id: int, series_id: int) -> forecasts.SeriesView:

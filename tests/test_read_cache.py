@@ -336,3 +336,25 @@ def test_arrow_tables_are_shared_as_they_are_and_counted_by_their_bytes():
     t = pa.table({"a": list(range(10_000))})
     assert dbm._fresh(t) is t
     assert dbm._size(t) >= 80_000
+
+
+def test_a_best_of_versions_per_series_table_is_cached_too(db, monkeypatch):
+    """The Train page's per-series table was keyed by the whole VersionInfo, and a best-of
+    version's metrics nest too deep to be a cache key: every warm Train view recomputed it
+    (0.35 s at 100,000 series). It is keyed by the version's id and model."""
+    import dataclasses
+
+    import pandas as pd
+
+    from core import forecasts
+
+    made = []
+    monkeypatch.setattr(forecasts, "series_table", lambda vid, model, db=None: made.append(vid) or pd.DataFrame({"sku": ["A"]}))
+    deep = {"measured": {"method": "out-of-selection", "by": {"fold": {"3": {"wape": 0.5}}}}}
+    v = forecasts.VersionInfo(**{f.name: None for f in dataclasses.fields(forecasts.VersionInfo)})
+    v = dataclasses.replace(v, id=7, model="best", metrics=deep)
+    assert not db_mod._plain((v,))  # what made the old key skip the cache
+    api = Shelfcast(db)
+    api.versions.series_table(v)
+    api.versions.series_table(v)
+    assert made == [7]
