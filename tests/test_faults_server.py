@@ -24,13 +24,13 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, needs_chromium]
 SCI = Actor("sam", "scientist")
 
 
-def _running_version(db) -> tuple[int, int] | None:
-    """(version id, pid of the process training it) once a run has made progress."""
+def _running_version(db) -> tuple[int, int, str] | None:
+    """(version id, pid of the process training it, progress) once a run has made progress."""
     with session(db) as s:
         for v in vstore.running(s):
             job = train_jobs.get(s, v.id)
             if job is not None and v.progress_done > 0:
-                return int(v.id), int(job.pid)
+                return int(v.id), int(job.pid), f"{v.progress_done}/{v.progress_total}"
     return None
 
 
@@ -40,11 +40,12 @@ def _status(db, vid: int) -> str:
 
 
 def test_server_killed_mid_training_shows_interrupted_after_restart(tmp_path, monkeypatch):
-    # Prophet per series, 3 folds + the final fit on 8 series: long enough to be caught running,
-    # provided this process can read the store meanwhile. The server's keeper (SHELFCAST_STORE_LINGER)
+    # Prophet per series, 3 folds + the final fit on 24 series (96 fits, ~15 s): long enough to be
+    # caught running, provided this process can read the store meanwhile. With 8 series (~5 s) a
+    # loaded CI box once first read the store as the run saved, and the kill came too late. The server's keeper (SHELFCAST_STORE_LINGER)
     # holds the file up to 2 s at a time while it is busy, longer than some of this run's gaps.
     monkeypatch.setenv("SHELFCAST_STORE_LINGER", "0")
-    db = make_store(tmp_path, n_skus=8, n_stores=1, days=300)
+    db = make_store(tmp_path, n_skus=8, n_stores=3, days=300)
     ensure_account(SCI, db)
     with running_server(db) as url, browser_page() as page:
         sign_in(page, url, "sam", TEST_PASSWORD)
@@ -59,11 +60,12 @@ def test_server_killed_mid_training_shows_interrupted_after_restart(tmp_path, mo
             found = _running_version(db)
             time.sleep(0.5)
         assert found is not None, "the job never made progress"
-        vid, pid = found
+        vid, pid, seen = found
         assert pid != os.getpid()
         os.kill(pid, signal.SIGKILL)  # the streamlit server process that runs the job thread
         page.get_by_text("Connection error", exact=False).first.wait_for(timeout=30_000)
-    assert _status(db, vid) == "running"  # nothing could tidy up after kill -9
+    # nothing could tidy up after kill -9 (progress as first seen, if the run finished first)
+    assert _status(db, vid) == "running", f"killed at progress {seen}"
 
     with running_server(db) as url, browser_page() as page:
         sign_in(page, url, "sam", TEST_PASSWORD)  # the new process's first run tidies up
