@@ -27,6 +27,7 @@ import pandas as pd
 
 from core import metrics
 from core.models import ensemble
+from core.training import choice
 
 if TYPE_CHECKING:
     from core.training.steps import Run
@@ -130,8 +131,50 @@ def picked(rows: pd.DataFrame, chosen: pd.Series) -> pd.DataFrame:
 
 
 def choose(run: Run) -> None:
-    """The choice the forecasts use (every fold) and the headline's out-of-selection rows."""
+    """The choice the forecasts use (every fold) and the headline's out-of-selection rows. From
+    arrays (core.training.choice) when the backtest allows it, else from frames; the same result
+    either way."""
     folds = sorted(int(f) for f in run.bt["fold"].unique())
+    p = choice.panel(run.bt) if choice.fits(run.params) else None
+    if p is None:
+        _choose_frames(run, folds)
+        return
+    combine = run.params["combine"]
+    run.chosen, run.members, how = choice.decide_auto(p, folds, run.params)
+    if len(folds) >= 2:
+        sel, last = folds[:-1], folds[-1]
+        chosen_s, mem_s, how_s = choice.decide_auto(p, sel, run.params)
+        run.honest, run.honest_sel = choice.headline_rows(p, last, sel, chosen_s, mem_s, combine)
+        run.honest_chosen, run.sel_folds = chosen_s, sel
+        run.measured = _out_of_selection(sel, last, how_s, how)
+    bt, run.bt = run.bt, None
+    del p  # its arrays are views of `bt`: the concatenation below is then the only copy left
+    run.bt = choice.with_ensemble(bt, run.members, combine)
+    del bt
+    if len(folds) < 2:
+        run.honest, run.honest_sel, run.honest_chosen = picked(run.bt, run.chosen), run.bt, run.chosen
+        run.measured = _in_selection(folds, True)
+
+
+def _out_of_selection(sel: list[int], last: int, how_s: dict, how: dict) -> dict:
+    return {"method": "out-of-selection",
+            "text": (f"Each series' model was chosen on backtest fold(s) {', '.join(str(f + 1) for f in sel)} "
+                     f"and scored on fold {last + 1}, which the choice never saw."
+                     + strategy_text(how_s, how)),
+            "choose_folds": [f + 1 for f in sel], "score_fold": last + 1, **how}
+
+
+def _in_selection(folds: list[int], selects: bool) -> dict:
+    return {"method": "in-selection" if selects else "all-folds",
+            "text": ("With one backtest fold the choice and its score use the same fold, so the "
+                     "figure flatters the choice; train with 2+ folds for an out-of-selection one."
+                     if selects else "Pooled over every backtest fold (no per-series choice was made)."),
+            "choose_folds": [f + 1 for f in folds] if selects else [], "score_fold": None}
+
+
+def _choose_frames(run: Run, folds: list[int]) -> None:
+    """`choose` from frames: every kind of run, any backtest rows (a strategy's rows are the
+    backtest with its ensemble's rows concatenated)."""
     bt = run.bt
     run.chosen, run.members, run.bt, how = decide_auto(bt, folds, run.params)
     selects = run.params["kind"] in ("best", "ensemble")
@@ -141,22 +184,12 @@ def choose(run: Run) -> None:
         run.honest = picked(rows_s[rows_s["fold"] == last], chosen_s)
         run.honest_sel = rows_s[rows_s["fold"].isin(sel)]
         run.honest_chosen = chosen_s
-        run.measured = {
-            "method": "out-of-selection",
-            "text": (f"Each series' model was chosen on backtest fold(s) {', '.join(str(f + 1) for f in sel)} "
-                     f"and scored on fold {last + 1}, which the choice never saw."
-                     + strategy_text(how_s, how)),
-            "choose_folds": [f + 1 for f in sel], "score_fold": last + 1, **how}
+        run.measured = _out_of_selection(sel, last, how_s, how)
     else:
         run.honest = picked(run.bt, run.chosen)
         run.honest_sel = run.bt
         run.honest_chosen = run.chosen
-        run.measured = {
-            "method": "in-selection" if selects else "all-folds",
-            "text": ("With one backtest fold the choice and its score use the same fold, so the "
-                     "figure flatters the choice; train with 2+ folds for an out-of-selection one."
-                     if selects else "Pooled over every backtest fold (no per-series choice was made)."),
-            "choose_folds": [f + 1 for f in folds] if selects else [], "score_fold": None}
+        run.measured = _in_selection(folds, selects)
 
 
 def fallback(run: Run) -> None:

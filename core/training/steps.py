@@ -45,8 +45,9 @@ class Run:
     chosen: pd.Series | None = None  # series_id -> model (or "ensemble")
     members: pd.Series | None = None  # series_id -> tuple of models (ensemble)
     honest: pd.DataFrame | None = None  # the headline's rows: last fold, choice made before it
-    honest_sel: pd.DataFrame | None = None  # every model's rows on the choosing folds
+    honest_sel: pd.DataFrame | None = None  # rows on the choosing folds, for models not read from bt
     honest_chosen: pd.Series | None = None  # the choice those folds made
+    sel_folds: list[int] | None = None  # the choosing folds, when honest_sel holds only the ensemble
     measured: dict = field(default_factory=dict)
     forecasts: pd.DataFrame | None = None
     quantiles: pd.DataFrame | None = None
@@ -192,12 +193,17 @@ def _honest_quantile_scores(run: Run, sc_bt: pd.DataFrame, qs: tuple[float, ...]
     del new, start
     scale = np.nan_to_num(quantiles.scale_of(sc_bt, sid, cut), nan=0.0)
     vals = np.empty((len(sid), len(qs)))
-    sel_model = run.honest_sel["model"].to_numpy()
+    sel_model = run.honest_sel["model"].to_numpy() if run.honest_sel is not None else np.array([], object)
+    bt_model = run.bt["model"].to_numpy()
     for i, m in enumerate(names):
         at = mcode == i
-        cal = run.honest_sel.loc[sel_model == m, cols]
+        mine = sel_model == m
+        if mine.any() or run.sel_folds is None or m == ensemble.NAME:
+            cal = run.honest_sel.loc[mine, cols] if mine.any() else run.bt.loc[[], cols]
+        else:  # a candidate's rows on the choosing folds: the backtest's own (no copy was kept)
+            cal = run.bt.loc[(bt_model == m) & np.isin(run.bt["fold"].to_numpy(), run.sel_folds), cols]
         if not len(cal):
-            cal = run.bt.loc[run.bt["model"].to_numpy() == m, cols]
+            cal = run.bt.loc[bt_model == m, cols]
         table = quantiles.calibrate(cal, sc_bt, qs, run.horizon)
         del cal
         v = yhat[at][:, None] + scale[at][:, None] * table[np.minimum(step[at], len(table) - 1)]
