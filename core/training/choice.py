@@ -237,5 +237,5 @@ def with_ensemble(bt: pd.DataFrame, mem: pd.Series | None, combine: str) -> pd.D
     store keeps (selection.decide's rows)."""
     if mem is None:
         return bt
-    ens = ensemble.combine(bt, mem, combine, ["fold", "ds"])
-    return pd.concat([bt, ens[bt.columns]], ignore_index=True)
+    ens = ensemble.combine(bt, mem, combine, ["fold", "ds"])[list(bt.columns)]  # one frame of them alive
+    return pd.concat([bt, ens], ignore_index=True)
