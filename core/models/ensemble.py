@@ -123,7 +123,8 @@ def _combine_aligned(frames: pd.DataFrame, mem: pd.Series, keys: list[str]) -> p
                 miss = pd.isna(got)
                 got[miss] = v[p][miss]
             out[c] = got
-    return pd.DataFrame(out).assign(model=NAME)
+    out["model"] = NAME  # in the frame as it is made: `assign` would copy every column again
+    return pd.DataFrame(out)
 
 
 def mean_of(values: list[np.ndarray]) -> np.ndarray:

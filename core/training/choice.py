@@ -15,8 +15,8 @@ an array over the same rows (`ensemble.mean_of`, the mean `combine` computes, to
 are np.bincount over each series' rows in row order, as `ensemble.scores` and `metrics.compute`
 add them, so every choice, score and headline equals the frame path's to the bit
 (tests/test_best_of_arrays.py compares them; bench/bestof_fingerprint.py compares whole runs).
-Only the forecasts' final rows (backtest plus the chosen ensemble, what is saved) and the
-headline's rows (one fold's picks) become frames.
+Only the chosen ensemble's rows (kept apart from the backtest, Run.bt_ens) and the headline's
+rows (one fold's picks) become frames.
 
 Inputs the panel cannot represent (rows that do not line up, median or per-series ensembles) go
 through the frame path (`fits`, `panel` return False / None).
@@ -205,14 +205,15 @@ def decide_auto(p: Panel, folds: list[int], params: dict
 
 
 def headline_rows(p: Panel, last: int, sel: list[int], chosen: pd.Series, mem: pd.Series | None,
-                  combine: str) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+                  combine: str, ens: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """(the headline's rows: each series' pick on the `last` fold, as the frame path's
     `picked` gives them; the ensemble's rows on the choosing folds `sel`, which calibrate its
     quantiles, or None without an ensemble). The candidates' rows on `sel` are the backtest's
-    own (core.training.steps reads them there): no copy of them is kept."""
+    own (core.training.steps reads them there): no copy of them is kept. `ens`: `mem`'s rows
+    (`ensemble_rows`) when the caller has them."""
     bt = p.bt
-    cols = list(bt.columns)
-    ens = ensemble.combine(bt, mem, combine, ["fold", "ds"])[cols] if mem is not None else None
+    if ens is None and mem is not None:
+        ens = ensemble_rows(bt, mem, combine)
     names = [*p.models, ensemble.NAME]
     per_series = np.full(len(p.sids), -1)
     known = chosen[chosen.isin(names)]
@@ -232,10 +233,10 @@ def headline_rows(p: Panel, last: int, sel: list[int], chosen: pd.Series, mem: p
     return pd.concat(parts, ignore_index=True), ens_sel
 
 
-def with_ensemble(bt: pd.DataFrame, mem: pd.Series | None, combine: str) -> pd.DataFrame:
-    """The backtest with the chosen ensemble's rows added: what the later steps read and the
-    store keeps (selection.decide's rows)."""
+def ensemble_rows(bt: pd.DataFrame, mem: pd.Series | None, combine: str) -> pd.DataFrame | None:
+    """The chosen ensemble's backtest rows (None without one), kept apart from the backtest
+    (Run.bt_ens): concatenated, they are the frame path's rows, but the concatenation is a
+    copy of the whole backtest (2.4 GB at 100,000 series x 3 candidates)."""
     if mem is None:
-        return bt
-    ens = ensemble.combine(bt, mem, combine, ["fold", "ds"])[list(bt.columns)]  # one frame of them alive
-    return pd.concat([bt, ens], ignore_index=True)
+        return None
+    return ensemble.combine(bt, mem, combine, ["fold", "ds"])[list(bt.columns)]

@@ -118,16 +118,37 @@ def strategy_text(headline: dict, final: dict) -> str:
 
 
 def picked(rows: pd.DataFrame, chosen: pd.Series) -> pd.DataFrame:
-    """The rows of each series' chosen model. One model for every series (a single-model run)
-    is a mask, not a merge: at 100,000 series the merge copied the whole backtest twice."""
+    """The rows of each series' chosen model, in their order (what an inner merge on the series
+    then a filter gave). A mask, not a merge: at 100,000 series the merge copied the whole
+    backtest twice."""
     one = chosen.unique() if len(chosen) else ()
     if (len(one) == 1 and isinstance(rows.index, pd.RangeIndex) and rows.index.start == 0
             and rows.index.step == 1 and rows["series_id"].isin(chosen.index).all()):
         # every row's series is chosen, so the merge would keep each row where it is
         mine = rows["model"].to_numpy() == one[0]
         return rows if mine.all() else rows[mine]
-    r = rows.merge(chosen.rename("chosen"), left_on="series_id", right_index=True)
-    return r[r["model"] == r["chosen"]].drop(columns="chosen")
+    at = chosen.index.get_indexer(rows["series_id"].to_numpy())  # -1: the series has no choice
+    want = chosen.to_numpy(dtype=object)[at]
+    return rows[(at >= 0) & (rows["model"].to_numpy() == want)]
+
+
+def backtest_frames(run: Run) -> list[pd.DataFrame]:
+    """The run's backtest rows: the backtest, and the ensemble's rows when they are kept apart
+    (core.training.choice); one frame, as the frame path concatenated them, in that order."""
+    return [f for f in (run.bt, run.bt_ens) if f is not None]
+
+
+def picked_rows(run: Run, chosen: pd.Series) -> pd.DataFrame:
+    """`picked` over all of the run's backtest rows, in the concatenated frame's order."""
+    parts = [picked(f, chosen) for f in backtest_frames(run)]
+    return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+
+
+def model_rows(run: Run, model: str, cols: list[str] | None = None) -> pd.DataFrame:
+    """One model's backtest rows (the ensemble's may be kept apart, in run.bt_ens)."""
+    src = run.bt_ens if model == ensemble.NAME and run.bt_ens is not None else run.bt
+    mask = src["model"].to_numpy() == model
+    return src.loc[mask] if cols is None else src.loc[mask, cols]
 
 
 def choose(run: Run) -> None:
@@ -141,18 +162,20 @@ def choose(run: Run) -> None:
         return
     combine = run.params["combine"]
     run.chosen, run.members, how = choice.decide_auto(p, folds, run.params)
+    run.bt_ens = choice.ensemble_rows(run.bt, run.members, combine)
     if len(folds) >= 2:
         sel, last = folds[:-1], folds[-1]
         chosen_s, mem_s, how_s = choice.decide_auto(p, sel, run.params)
-        run.honest, run.honest_sel = choice.headline_rows(p, last, sel, chosen_s, mem_s, combine)
+        same = (mem_s is not None and run.members is not None and mem_s.iloc[0] == run.members.iloc[0]
+                and mem_s.index.equals(run.members.index))  # the same rows: made once
+        run.honest, run.honest_sel = choice.headline_rows(p, last, sel, chosen_s, mem_s, combine,
+                                                          run.bt_ens if same else None)
         run.honest_chosen, run.sel_folds = chosen_s, sel
         run.measured = _out_of_selection(sel, last, how_s, how)
-    bt, run.bt = run.bt, None
-    del p  # its arrays are views of `bt`: the concatenation below is then the only copy left
-    run.bt = choice.with_ensemble(bt, run.members, combine)
-    del bt
+    del p
     if len(folds) < 2:
-        run.honest, run.honest_sel, run.honest_chosen = picked(run.bt, run.chosen), run.bt, run.chosen
+        run.honest, run.honest_chosen = picked_rows(run, run.chosen), run.chosen
+        run.honest_sel, run.sel_folds = run.bt_ens, folds  # candidates' rows: run.bt's own
         run.measured = _in_selection(folds, True)
 
 
@@ -195,7 +218,7 @@ def _choose_frames(run: Run, folds: list[int]) -> None:
 def fallback(run: Run) -> None:
     """Series with no backtest (too short) take the candidate that did best overall."""
     cands = [*run.params["candidates"], *([ensemble.NAME] if run.members is not None else [])]
-    overall = {m: metrics.pooled(run.bt[run.bt["model"] == m])["wape"] for m in cands}
+    overall = {m: metrics.pooled(model_rows(run, m))["wape"] for m in cands}
     best = min(overall, key=lambda m: np.inf if overall[m] is None else overall[m])
     if run.params["kind"] not in ("best", "ensemble"):
         best = run.params["kind"]
