@@ -58,7 +58,7 @@ class Run:
     explain: dict = field(default_factory=dict)
     summary: dict = field(default_factory=dict)
     memos: dict = field(default_factory=dict)  # model -> the run's memo (core.models.make)
-    count: int | None = None  # series, kept when the sales are let go (`release_sales`)
+    count: int | None = None  # series, kept when the sales are let go (`release`)
 
     @property
     def seed(self) -> int:
@@ -234,11 +234,12 @@ def _lex_order(*keys: np.ndarray) -> np.ndarray | None:
     return None if ok else np.lexsort(keys)
 
 
-def release_sales(run: Run) -> None:
-    """Let go of the sales and regressors once no step reads them (summary and save do not):
-    at 100,000 daily series the sales alone are 1.75 GB, held through the save otherwise."""
+def release(run: Run) -> None:
+    """Let go of what summary and save do not read (the sales, the regressors, the choosing
+    folds' ensemble rows): at 100,000 daily series the sales alone are 1.75 GB, held through
+    the save otherwise."""
     run.count = run.n_series
-    run.y = run.raw_regs = run.regs = None
+    run.y = run.raw_regs = run.regs = run.honest_sel = None
 
 
 def classify(run: Run) -> None:
