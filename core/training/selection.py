@@ -127,6 +127,8 @@ def picked(rows: pd.DataFrame, chosen: pd.Series) -> pd.DataFrame:
         # every row's series is chosen, so the merge would keep each row where it is
         mine = rows["model"].to_numpy() == one[0]
         return rows if mine.all() else rows[mine]
+    if not len(chosen):
+        return rows.iloc[:0]
     at = chosen.index.get_indexer(rows["series_id"].to_numpy())  # -1: the series has no choice
     want = chosen.to_numpy(dtype=object)[at]
     return rows[(at >= 0) & (rows["model"].to_numpy() == want)]
