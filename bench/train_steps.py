@@ -3,6 +3,7 @@
 
     .venv/bin/python bench/train_steps.py STORE.duckdb --model naive [--folds 3] [--user NAME]
     .venv/bin/python bench/train_steps.py STORE.duckdb --model naive --profile out.prof
+    .venv/bin/python bench/train_steps.py STORE.duckdb --model best --option models=naive,sklearn,croston
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ def main() -> None:
     ap.add_argument("--folds", type=int, default=3)
     ap.add_argument("--user", default="adm")
     ap.add_argument("--profile")
+    ap.add_argument("--option", action="append", default=[], help="a training option, key=value (repeatable)")
     args = ap.parse_args()
 
     from core import training
@@ -78,7 +80,8 @@ def main() -> None:
 
         prof = cProfile.Profile(time.process_time)  # CPU, not wall: the box is shared
         prof.enable()
-    vid = training.train(actor, args.model, folds=args.folds, db=args.db)
+    options = dict(o.split("=", 1) for o in args.option)
+    vid = training.train(actor, args.model, folds=args.folds, options=options, db=args.db)
     if args.profile:
         prof.disable()
         prof.dump_stats(args.profile)

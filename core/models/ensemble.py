@@ -46,13 +46,13 @@ def rank(sc: pd.DataFrame, order: list[str]) -> pd.DataFrame:
 
 
 def members(bt: pd.DataFrame, folds: list[int], candidates: list[str], k: int,
-            scope: str = "global") -> pd.Series:
+            scope: str = "global", sc: pd.DataFrame | None = None) -> pd.Series:
     """Per series, the tuple of its top-k candidates on `folds`: ranked on that series alone
     (scope="series") or over all series together (scope="global", the default: the same members
     everywhere). A few folds of one series pick members by luck; on the shared real data the
     global ranking forecast better (pizza_daily holdout WAPE 0.640 v 0.654 per series,
-    txhousing 0.065 v 0.068)."""
-    sc = scores(bt, folds)
+    txhousing 0.065 v 0.068). `sc`: `scores(bt, folds)` when the caller has it already."""
+    sc = scores(bt, folds) if sc is None else sc
     if scope == "series":
         top = rank(sc, candidates).groupby("series_id").head(k)
         return top.groupby("series_id")["model"].agg(tuple)
@@ -114,18 +114,7 @@ def _combine_aligned(frames: pd.DataFrame, mem: pd.Series, keys: list[str]) -> p
     for c in ("yhat", "yhat_lower", "yhat_upper"):
         if c in frames:
             v = frames[c].to_numpy(float)
-            total, comp, n = np.zeros(len(order)), np.zeros(len(order)), np.zeros(len(order))
-            for p in sel:
-                x = v[p]
-                ok = ~np.isnan(x)
-                y = x - comp
-                t = total + y
-                c_new = t - total - y
-                comp = np.where(ok, np.where(np.isnan(c_new), 0.0, c_new), comp)
-                total = np.where(ok, t, total)
-                n += ok
-            with np.errstate(invalid="ignore", divide="ignore"):
-                out[c] = np.where(n > 0, total / n, np.nan)
+            out[c] = mean_of([v[p] for p in sel])
     for c in ("y", "cutoff"):
         if c in frames:
             v = frames[c].to_numpy()
@@ -134,10 +123,29 @@ def _combine_aligned(frames: pd.DataFrame, mem: pd.Series, keys: list[str]) -> p
                 miss = pd.isna(got)
                 got[miss] = v[p][miss]
             out[c] = got
-    return pd.DataFrame(out).assign(model=NAME)
+    out["model"] = NAME  # in the frame as it is made: `assign` would copy every column again
+    return pd.DataFrame(out)
 
 
-def choose(bt: pd.DataFrame, folds: list[int], candidates: list[str], margin: float = 0.0) -> pd.Series:
+def mean_of(values: list[np.ndarray]) -> np.ndarray:
+    """Element-wise mean of the members' aligned forecasts, NaN skipped, as pandas' groupby mean
+    computes it to the bit (Kahan-compensated sums, members in the order given): `combine` and
+    best-of's array choice (core.training.choice) must agree exactly."""
+    total, comp, n = np.zeros(len(values[0])), np.zeros(len(values[0])), np.zeros(len(values[0]))
+    for x in values:
+        ok = ~np.isnan(x)
+        y = x - comp
+        t = total + y
+        c_new = t - total - y
+        comp = np.where(ok, np.where(np.isnan(c_new), 0.0, c_new), comp)
+        total = np.where(ok, t, total)
+        n += ok
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, total / n, np.nan)
+
+
+def choose(bt: pd.DataFrame, folds: list[int], candidates: list[str], margin: float = 0.0,
+           sc: pd.DataFrame | None = None) -> pd.Series:
     """Per series, the candidate with the lowest error on `folds`, shrunk towards the candidate
     that is best over all series: a series leaves that one only for a model at least `margin`
     (a fraction) better on it. A few folds of a noisy series often crown a model by luck; the
@@ -145,8 +153,9 @@ def choose(bt: pd.DataFrame, folds: list[int], candidates: list[str], margin: fl
     global model: per-series choice 0.657 holdout WAPE, with margin 0.1 0.647, with 0.25 0.639 =
     the global model alone; txhousing: 0.070, 0.066, 0.065 where the best single is 0.068).
     The pooled winner itself is plain lowest error: over every series and fold it is not noisy
-    (preferring the ensemble within the margin cost pizza_daily 0.631 v 0.616)."""
-    sc = scores(bt, folds)
+    (preferring the ensemble within the margin cost pizza_daily 0.631 v 0.616).
+    `sc`: `scores(bt, folds)` when the caller has it already (bt is then not read)."""
+    sc = scores(bt, folds) if sc is None else sc
     sc = sc[sc["model"].isin(candidates)]
     ranked = rank(sc, candidates)
     best = ranked.drop_duplicates("series_id").set_index("series_id")

@@ -218,6 +218,7 @@ def _run(vid: int, db, progress, should_cancel, t0: float) -> None:
         steps.final_fits(run, rep.add, rep.should_cancel)
     steps.calibrate_quantiles(run)
     steps.classify(run)
+    steps.release(run)
     steps.summary(run)
     _save(run, db, t0)
     if progress:
@@ -227,8 +228,13 @@ def _run(vid: int, db, progress, should_cancel, t0: float) -> None:
 def _save(run: steps.Run, db, t0: float) -> None:
     """Artefact files first (discarded if the run fails after), then every row and the flip to
     'ready' in one transaction."""
+    import pandas as pd
+
     rows = artifacts.write(db, run.vid, run.items)
     ms = steps.series_metrics(run)
+    if run.bt_ens is not None:  # the store takes one frame: the ensemble's rows join here, last,
+        # and the two parts are let go (only the joined rows are held while the store reads them)
+        run.bt, run.bt_ens = pd.concat([run.bt, run.bt_ens], ignore_index=True), None
     with session(db, write=True) as s:
         cur = vstore.get_version(s, run.vid)
         if cur.cancel_requested:

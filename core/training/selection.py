@@ -27,6 +27,7 @@ import pandas as pd
 
 from core import metrics
 from core.models import ensemble
+from core.training import choice
 
 if TYPE_CHECKING:
     from core.training.steps import Run
@@ -117,21 +118,88 @@ def strategy_text(headline: dict, final: dict) -> str:
 
 
 def picked(rows: pd.DataFrame, chosen: pd.Series) -> pd.DataFrame:
-    """The rows of each series' chosen model. One model for every series (a single-model run)
-    is a mask, not a merge: at 100,000 series the merge copied the whole backtest twice."""
+    """The rows of each series' chosen model, in their order (what an inner merge on the series
+    then a filter gave). A mask, not a merge: at 100,000 series the merge copied the whole
+    backtest twice."""
     one = chosen.unique() if len(chosen) else ()
     if (len(one) == 1 and isinstance(rows.index, pd.RangeIndex) and rows.index.start == 0
             and rows.index.step == 1 and rows["series_id"].isin(chosen.index).all()):
         # every row's series is chosen, so the merge would keep each row where it is
         mine = rows["model"].to_numpy() == one[0]
         return rows if mine.all() else rows[mine]
-    r = rows.merge(chosen.rename("chosen"), left_on="series_id", right_index=True)
-    return r[r["model"] == r["chosen"]].drop(columns="chosen")
+    if not len(chosen):
+        return rows.iloc[:0]
+    at = chosen.index.get_indexer(rows["series_id"].to_numpy())  # -1: the series has no choice
+    want = chosen.to_numpy(dtype=object)[at]
+    return rows[(at >= 0) & (rows["model"].to_numpy() == want)]
+
+
+def backtest_frames(run: Run) -> list[pd.DataFrame]:
+    """The run's backtest rows: the backtest, and the ensemble's rows when they are kept apart
+    (core.training.choice); one frame, as the frame path concatenated them, in that order."""
+    return [f for f in (run.bt, run.bt_ens) if f is not None]
+
+
+def picked_rows(run: Run, chosen: pd.Series) -> pd.DataFrame:
+    """`picked` over all of the run's backtest rows, in the concatenated frame's order."""
+    parts = [picked(f, chosen) for f in backtest_frames(run)]
+    return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+
+
+def model_rows(run: Run, model: str, cols: list[str] | None = None) -> pd.DataFrame:
+    """One model's backtest rows (the ensemble's may be kept apart, in run.bt_ens)."""
+    src = run.bt_ens if model == ensemble.NAME and run.bt_ens is not None else run.bt
+    mask = src["model"].to_numpy() == model
+    return src.loc[mask] if cols is None else src.loc[mask, cols]
 
 
 def choose(run: Run) -> None:
-    """The choice the forecasts use (every fold) and the headline's out-of-selection rows."""
+    """The choice the forecasts use (every fold) and the headline's out-of-selection rows. From
+    arrays (core.training.choice) when the backtest allows it, else from frames; the same result
+    either way."""
     folds = sorted(int(f) for f in run.bt["fold"].unique())
+    p = choice.panel(run.bt) if choice.fits(run.params) else None
+    if p is None:
+        _choose_frames(run, folds)
+        return
+    combine = run.params["combine"]
+    run.chosen, run.members, how = choice.decide_auto(p, folds, run.params)
+    run.bt_ens = choice.ensemble_rows(run.bt, run.members, combine)
+    if len(folds) >= 2:
+        sel, last = folds[:-1], folds[-1]
+        chosen_s, mem_s, how_s = choice.decide_auto(p, sel, run.params)
+        same = (mem_s is not None and run.members is not None and mem_s.iloc[0] == run.members.iloc[0]
+                and mem_s.index.equals(run.members.index))  # the same rows: made once
+        run.honest, run.honest_sel = choice.headline_rows(p, last, sel, chosen_s, mem_s, combine,
+                                                          run.bt_ens if same else None)
+        run.honest_chosen, run.sel_folds = chosen_s, sel
+        run.measured = _out_of_selection(sel, last, how_s, how)
+    del p
+    if len(folds) < 2:
+        run.honest, run.honest_chosen = picked_rows(run, run.chosen), run.chosen
+        run.honest_sel, run.sel_folds = run.bt_ens, folds  # candidates' rows: run.bt's own
+        run.measured = _in_selection(folds, True)
+
+
+def _out_of_selection(sel: list[int], last: int, how_s: dict, how: dict) -> dict:
+    return {"method": "out-of-selection",
+            "text": (f"Each series' model was chosen on backtest fold(s) {', '.join(str(f + 1) for f in sel)} "
+                     f"and scored on fold {last + 1}, which the choice never saw."
+                     + strategy_text(how_s, how)),
+            "choose_folds": [f + 1 for f in sel], "score_fold": last + 1, **how}
+
+
+def _in_selection(folds: list[int], selects: bool) -> dict:
+    return {"method": "in-selection" if selects else "all-folds",
+            "text": ("With one backtest fold the choice and its score use the same fold, so the "
+                     "figure flatters the choice; train with 2+ folds for an out-of-selection one."
+                     if selects else "Pooled over every backtest fold (no per-series choice was made)."),
+            "choose_folds": [f + 1 for f in folds] if selects else [], "score_fold": None}
+
+
+def _choose_frames(run: Run, folds: list[int]) -> None:
+    """`choose` from frames: every kind of run, any backtest rows (a strategy's rows are the
+    backtest with its ensemble's rows concatenated)."""
     bt = run.bt
     run.chosen, run.members, run.bt, how = decide_auto(bt, folds, run.params)
     selects = run.params["kind"] in ("best", "ensemble")
@@ -141,28 +209,18 @@ def choose(run: Run) -> None:
         run.honest = picked(rows_s[rows_s["fold"] == last], chosen_s)
         run.honest_sel = rows_s[rows_s["fold"].isin(sel)]
         run.honest_chosen = chosen_s
-        run.measured = {
-            "method": "out-of-selection",
-            "text": (f"Each series' model was chosen on backtest fold(s) {', '.join(str(f + 1) for f in sel)} "
-                     f"and scored on fold {last + 1}, which the choice never saw."
-                     + strategy_text(how_s, how)),
-            "choose_folds": [f + 1 for f in sel], "score_fold": last + 1, **how}
+        run.measured = _out_of_selection(sel, last, how_s, how)
     else:
         run.honest = picked(run.bt, run.chosen)
         run.honest_sel = run.bt
         run.honest_chosen = run.chosen
-        run.measured = {
-            "method": "in-selection" if selects else "all-folds",
-            "text": ("With one backtest fold the choice and its score use the same fold, so the "
-                     "figure flatters the choice; train with 2+ folds for an out-of-selection one."
-                     if selects else "Pooled over every backtest fold (no per-series choice was made)."),
-            "choose_folds": [f + 1 for f in folds] if selects else [], "score_fold": None}
+        run.measured = _in_selection(folds, selects)
 
 
 def fallback(run: Run) -> None:
     """Series with no backtest (too short) take the candidate that did best overall."""
     cands = [*run.params["candidates"], *([ensemble.NAME] if run.members is not None else [])]
-    overall = {m: metrics.pooled(run.bt[run.bt["model"] == m])["wape"] for m in cands}
+    overall = {m: metrics.pooled(model_rows(run, m))["wape"] for m in cands}
     best = min(overall, key=lambda m: np.inf if overall[m] is None else overall[m])
     if run.params["kind"] not in ("best", "ensemble"):
         best = run.params["kind"]

@@ -23,7 +23,7 @@ from core.models.base import FitContext, season_length
 from core.models.data import complete, runs
 from core.store import session, training_reads
 from core.store import versions as vstore
-from core.training.selection import picked
+from core.training.selection import backtest_frames, model_rows, picked, picked_rows
 
 
 @dataclass
@@ -40,13 +40,15 @@ class Run:
     used: list[str] = field(default_factory=list)
     warns: list[str] = field(default_factory=list)
     cuts: list[pd.Timestamp] = field(default_factory=list)
-    bt: pd.DataFrame | None = None  # every model's backtest rows, the ensemble's included
+    bt: pd.DataFrame | None = None  # every model's backtest rows (the ensemble's too unless in bt_ens)
+    bt_ens: pd.DataFrame | None = None  # the ensemble's, kept apart (core.training.choice)
     scale: pd.Series | None = None  # MASE denominators
     chosen: pd.Series | None = None  # series_id -> model (or "ensemble")
     members: pd.Series | None = None  # series_id -> tuple of models (ensemble)
     honest: pd.DataFrame | None = None  # the headline's rows: last fold, choice made before it
-    honest_sel: pd.DataFrame | None = None  # every model's rows on the choosing folds
+    honest_sel: pd.DataFrame | None = None  # rows on the choosing folds, for models not read from bt
     honest_chosen: pd.Series | None = None  # the choice those folds made
+    sel_folds: list[int] | None = None  # the choosing folds, when honest_sel holds only the ensemble
     measured: dict = field(default_factory=dict)
     forecasts: pd.DataFrame | None = None
     quantiles: pd.DataFrame | None = None
@@ -56,6 +58,7 @@ class Run:
     explain: dict = field(default_factory=dict)
     summary: dict = field(default_factory=dict)
     memos: dict = field(default_factory=dict)  # model -> the run's memo (core.models.make)
+    count: int | None = None  # series, kept when the sales are let go (`release`)
 
     @property
     def seed(self) -> int:
@@ -63,7 +66,7 @@ class Run:
 
     @property
     def n_series(self) -> int:
-        return int(self.y["series_id"].nunique())
+        return self.count if self.y is None else int(self.y["series_id"].nunique())
 
     def make(self, name: str):
         return models.make(name, self.freq, self.params["options"][name], self.seed,
@@ -159,7 +162,7 @@ def calibrate_quantiles(run: Run) -> None:
     parts = []
     cols = ["series_id", "fold", "cutoff", "ds", "y", "yhat"]  # what calibrate reads
     for m, fc in run.forecasts.groupby("model", sort=True):
-        table = quantiles.calibrate(run.bt.loc[run.bt["model"].to_numpy() == m, cols], sc_bt, qs, run.horizon)
+        table = quantiles.calibrate(model_rows(run, m, cols), sc_bt, qs, run.horizon)
         parts.append(quantiles.apply(fc, table, final_scale, qs, nonneg))
     fc = pd.concat(parts, ignore_index=True).sort_values(["series_id", "ds"], ignore_index=True)
     fc["yhat_lower"], fc["yhat_upper"] = fc[quantiles.column(0.1)], fc[quantiles.column(0.9)]
@@ -192,12 +195,17 @@ def _honest_quantile_scores(run: Run, sc_bt: pd.DataFrame, qs: tuple[float, ...]
     del new, start
     scale = np.nan_to_num(quantiles.scale_of(sc_bt, sid, cut), nan=0.0)
     vals = np.empty((len(sid), len(qs)))
-    sel_model = run.honest_sel["model"].to_numpy()
+    sel_model = run.honest_sel["model"].to_numpy() if run.honest_sel is not None else np.array([], object)
     for i, m in enumerate(names):
         at = mcode == i
-        cal = run.honest_sel.loc[sel_model == m, cols]
-        if not len(cal):
-            cal = run.bt.loc[run.bt["model"].to_numpy() == m, cols]
+        mine = sel_model == m
+        cal = run.honest_sel.loc[mine, cols] if mine.any() else None
+        if cal is None and run.sel_folds is not None and m != ensemble.NAME:
+            # a candidate's rows on the choosing folds are the backtest's own (no copy is kept)
+            bt = run.bt
+            cal = bt.loc[(bt["model"].to_numpy() == m) & np.isin(bt["fold"].to_numpy(), run.sel_folds), cols]
+        if cal is None or not len(cal):
+            cal = model_rows(run, m, cols)
         table = quantiles.calibrate(cal, sc_bt, qs, run.horizon)
         del cal
         v = yhat[at][:, None] + scale[at][:, None] * table[np.minimum(step[at], len(table) - 1)]
@@ -226,6 +234,14 @@ def _lex_order(*keys: np.ndarray) -> np.ndarray | None:
     return None if ok else np.lexsort(keys)
 
 
+def release(run: Run) -> None:
+    """Let go of what summary and save do not read (the sales, the regressors, the choosing
+    folds' ensemble rows): at 100,000 daily series the sales alone are 1.75 GB, held through
+    the save otherwise."""
+    run.count = run.n_series
+    run.y = run.raw_regs = run.regs = run.honest_sel = None
+
+
 def classify(run: Run) -> None:
     """Each series' demand class, when core.models.classify is installed (models-stat's work)."""
     try:
@@ -243,13 +259,16 @@ def summary(run: Run) -> None:
     if run.quantile_metrics.get("band_coverage") is not None:
         s["coverage"] = run.quantile_metrics["band_coverage"]  # the stored band: calibrated P10-P90
     s["measured"] = run.measured
-    in_sel = metrics.pooled(picked(run.bt, run.chosen), run.scale)
+    in_sel = metrics.pooled(picked_rows(run, run.chosen), run.scale)
     s["in_selection"] = {"wape": in_sel.get("wape"), "accuracy": in_sel.get("accuracy")}
     names = [*run.params["models"], *([ensemble.NAME] if run.members is not None else [])]
     last = run.bt["fold"].max()
-    s["by_model"] = {m: metrics.pooled(run.bt[run.bt["model"] == m], run.scale).get("wape") for m in names}
-    s["by_model_last_fold"] = {m: metrics.pooled(run.bt[(run.bt["model"] == m) & (run.bt["fold"] == last)]).get("wape")
-                               for m in names}
+    s["by_model"] = {m: metrics.pooled(model_rows(run, m), run.scale).get("wape") for m in names}
+    s["by_model_last_fold"] = {}
+    for m in names:
+        rows = model_rows(run, m)
+        s["by_model_last_fold"][m] = metrics.pooled(rows[rows["fold"] == last]).get("wape")
+        del rows
     s["winners"] = {m: int((run.chosen == m).sum()) for m in names}
     s["cutoffs"] = [str(c.date()) for c in run.cuts]
     s["quantiles"] = run.quantile_metrics
@@ -263,6 +282,10 @@ def summary(run: Run) -> None:
 
 
 def series_metrics(run: Run) -> pd.DataFrame:
-    ms = metrics.per_series(run.bt, run.scale)
+    """Per (series, model, fold) metrics of every backtest row; each frame's on its own (a
+    group's rows are all in one of them), in the order one frame would give."""
+    parts = [metrics.per_series(f, run.scale) for f in backtest_frames(run)]
+    ms = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True).sort_values(
+        ["series_id", "model"], kind="stable", ignore_index=True)
     ms["fold"] = ms["fold"].astype("Int64")
     return ms
