@@ -47,6 +47,7 @@ SHELFCAST_THREADS.
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -303,7 +304,8 @@ class SklearnGlobal(Forecaster):
             at = (si >= a) & (si < a + BLOCK)
             resid = np.full((len(cols), min(BLOCK, n - a)), np.nan)
             resid[ti[at], si[at] - a] = res[at]
-            with np.errstate(all="ignore"):
+            with warnings.catch_warnings():  # a series with no rows sampled: NaN, then a 0 band
+                warnings.simplefilter("ignore", RuntimeWarning)  # ("All-NaN slice", on the CLI)
                 self.q10[a:a + BLOCK] = np.nan_to_num(np.nanquantile(resid, 0.10, axis=0))
                 self.q90[a:a + BLOCK] = np.nan_to_num(np.nanquantile(resid, 0.90, axis=0))
         del res

@@ -228,19 +228,14 @@ def _run(vid: int, db, progress, should_cancel, t0: float) -> None:
 def _save(run: steps.Run, db, t0: float) -> None:
     """Artefact files first (discarded if the run fails after), then every row and the flip to
     'ready' in one transaction."""
-    import pandas as pd
-
     rows = artifacts.write(db, run.vid, run.items)
     ms = steps.series_metrics(run)
-    if run.bt_ens is not None:  # the store takes one frame: the ensemble's rows join here, last,
-        # and the two parts are let go (only the joined rows are held while the store reads them)
-        run.bt, run.bt_ens = pd.concat([run.bt, run.bt_ens], ignore_index=True), None
     with session(db, write=True) as s:
         cur = vstore.get_version(s, run.vid)
         if cur.cancel_requested:
             raise Cancelled()
         vstore.save_results(
-            s, run.vid, backtests=run.bt, metrics_rows=ms, forecasts=run.forecasts, artifacts=rows,
+            s, run.vid, backtests=selection.backtest_frames(run), metrics_rows=ms, forecasts=run.forecasts, artifacts=rows,
             metrics=run.summary, warnings=run.warns, params=run.params,
             duration_s=time.monotonic() - t0, n_series=run.n_series, quantiles=run.quantiles,
             classes=run.classes)
