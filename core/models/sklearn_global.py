@@ -157,9 +157,11 @@ class SklearnGlobal(Forecaster):
             self.mu, self.sd = np.zeros(len(Y)), self.level
         else:
             self.mu, self.sd = np.zeros(len(Y)), np.ones(len(Y))
-        if tr != "diff":
-            self.Z = (Y - self.mu[:, None]) / self.sd[:, None]
-            return self.Z.copy()
+        if tr != "diff":  # Z, the history in units, is read back only to undo differences
+            self.Z = None
+            S = np.subtract(Y, self.mu[:, None])  # in place after: one (series x periods) matrix
+            S /= self.sd[:, None]  # is 0.58 GB at 100,000 daily series
+            return S
         # differences first, then their own per-series scale (mlforecast's order): the mean
         # yearly change stays in mu, so a steady trend is the model's zero
         m = self.season
@@ -273,6 +275,7 @@ class SklearnGlobal(Forecaster):
             train["y"].to_numpy(float)
         window = self.options["window"] or WINDOW[self.fam]
         self.S = self._transform(Y)
+        del Y  # (the diff transform keeps it as Z)
         self.reg_names = [c for c in (regs.columns if regs is not None else []) if c not in ("series_id", "ds")]
         self.feature_names = ([f"lag_{k}" for k in self.lags] + [f"mean_{w}" for w in self.rolls]
                               + list(self.cal) + ["series_code", "series_level"] + self.reg_names)
