@@ -19,7 +19,13 @@ first run timed (the sign-in shell), then the page's first run (wall and CPU of 
 process, DuckDB's threads included, and the moment its first chart leaves for the browser), then
 `--repeat` warm runs; one JSON line per page. With `--profile`, a cProfile (cumulative) of that
 first run; `--cold` empties the read cache after the landing page; `--skip-start` leaves the
-landing page's inventory replay out (Overview's cost, not the page's)."""
+landing page's inventory replay out (Overview's cost, not the page's).
+
+`--share` (with `--first overview.py --cold`): the Overview through a share link, as a server
+that has served before meets it after a write. The parent makes a link on `--db` (a write: use a
+copy); the child opens it once (imports, first connection: the landing figures), empties the
+read cache, waits for the store's file to be let go, and times the next run: the server's part
+of a cold share-link view (`first_cpu`, the whole process), and its trend chart's moment."""
 
 from __future__ import annotations
 
@@ -160,8 +166,9 @@ def hooked_profiler() -> cProfile.Profile:
 
 
 def first_render(db: str, admin: str, page: str, repeat: int, prof: bool, cold: bool,
-                 skip_start: bool, top: int = 45) -> dict:
-    """One page's first render in this (fresh) process; see the module's docstring."""
+                 skip_start: bool, top: int = 45, token: str | None = None) -> dict:
+    """One page's first render in this (fresh) process; see the module's docstring. `token`: the
+    Overview through that share link instead of signed in as `admin`."""
     import threading
 
     import streamlit as st
@@ -172,30 +179,40 @@ def first_render(db: str, admin: str, page: str, repeat: int, prof: bool, cold: 
 
         simulate.effect = lambda *_a, **_k: None
     at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=600)
-    at.session_state["actor"] = users.current(admin, db)
+    if token:
+        at.query_params["share"] = token
+    else:
+        at.session_state["actor"] = users.current(admin, db)
     t, c = time.perf_counter(), time.process_time()
-    at.run()  # the signed-in landing page: its first render in this process
+    at.run()  # the landing page (a share link's: the Overview): its first render in this process
     landing, landing_cpu = time.perf_counter() - t, time.process_time() - c
-    at.switch_page(str(ROOT / "pages" / page))
+    if not token:
+        at.switch_page(str(ROOT / "pages" / page))
     if cold:
         from core.store import db as store_db
 
         store_db._shared.clear()
+        if token:
+            time.sleep(3)  # past the store's linger: the view opens the file as after a write
     charts: list[tuple[float, float]] = []
-    plotly = st.plotly_chart
+    plotly, vega = st.plotly_chart, st.vega_lite_chart
 
-    def timed(*a, **k):  # when the first chart's delta would leave for the browser
-        charts.append((time.perf_counter(), time.process_time()))
-        return plotly(*a, **k)
+    def timed(draw):  # when the first chart's delta would leave for the browser (not a preload)
+        def call(*a, **k):
+            key = k.get("key")  # the Overview's preloads: Plotly's has a key, Vega-Lite's none
+            if key != "ov-plotly-preload" and (draw is plotly or key is not None):
+                charts.append((time.perf_counter(), time.process_time()))
+            return draw(*a, **k)
+        return call
 
-    st.plotly_chart = timed
+    st.plotly_chart, st.vega_lite_chart = timed(plotly), timed(vega)
     pr = hooked_profiler() if prof else None
     t, c = time.perf_counter(), time.process_time()
     try:
         at.run()
     finally:
         threading.setprofile(None)
-        st.plotly_chart = plotly
+        st.plotly_chart, st.vega_lite_chart = plotly, vega
     first, first_cpu = time.perf_counter() - t, time.process_time() - c
     chart = (charts[0][0] - t, charts[0][1] - c) if charts else (None, None)
     if pr is not None:
@@ -206,7 +223,7 @@ def first_render(db: str, admin: str, page: str, repeat: int, prof: bool, cold: 
     def r(x: float | None) -> float | None:
         return None if x is None else round(x, 3)
 
-    return {"page": page, "landing_first": r(landing), "landing_first_cpu": r(landing_cpu),
+    return {"page": page + (" (share link)" if token else ""), "landing_first": r(landing), "landing_first_cpu": r(landing_cpu),
             "first": r(first), "first_cpu": r(first_cpu), "first_chart": r(chart[0]),
             "first_chart_cpu": r(chart[1]),
             "warm": r(statistics.median(runs)) if runs else None,
@@ -222,6 +239,11 @@ def first_renders(args: argparse.Namespace) -> None:
     print(f"load average {os.getloadavg()[0]:.1f} / {os.cpu_count()} cores", flush=True)
     flags = [f for f, on in (("--profile", args.profile), ("--cold", args.cold),
                              ("--skip-start", args.skip_start)) if on]
+    if args.share:
+        from core import sharing
+
+        made = sharing.create(ADMIN, "bench/render.py", 1, db=args.db)
+        flags += ["--token", made.url.rsplit("share=", 1)[1]]
     for page in args.first.split(","):
         subprocess.run([sys.executable, __file__, "--db", str(args.db), "--admin", ADMIN.name,
                         "--repeat", str(args.repeat), "--first-child", page, *flags], check=False)
@@ -241,6 +263,9 @@ def main() -> None:
     ap.add_argument("--cold", action="store_true", help="with --first: empty the read cache after the landing page")
     ap.add_argument("--skip-start", action="store_true",
                     help="with --first: leave out the landing page's inventory replay")
+    ap.add_argument("--share", action="store_true",
+                    help="with --first overview.py: through a share link made on --db (a write: use a copy)")
+    ap.add_argument("--token", help=argparse.SUPPRESS)
     ap.add_argument("--only", help="only time these page files on --db (comma-separated, no baseline)")
     args = ap.parse_args()
     if args.admin:
@@ -248,7 +273,8 @@ def main() -> None:
         ADMIN = Actor(args.admin, "admin")
     if args.first_child:
         print(json.dumps(first_render(str(args.db), ADMIN.name, args.first_child, args.repeat,
-                                      args.profile, args.cold, args.skip_start)), flush=True)
+                                      args.profile, args.cold, args.skip_start, token=args.token)),
+              flush=True)
         return
     if args.first:
         first_renders(args)
