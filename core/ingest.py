@@ -1064,24 +1064,17 @@ def _record(s, prep: Prepared, actor: Actor, merge: Callable[[int], tuple[int, i
             f"{prep.file_name} holds {describe_freq(prep.freq)} data, but this store holds "
             f"{describe_freq(store_freq)} data."
         )
-    ds = datasets.add_dataset(
-        s,
-        datasets.Dataset(
-            file_name=prep.file_name, sha256=prep.sha256, rows_added=0, rows_updated=0,
-            series_count=prep.n_series, first_date=prep.first_date, last_date=prep.last_date,
-            freq=prep.freq, columns=json.dumps(asdict(prep.mapping)), created_by=actor.name,
-        ),
-    )
-    added, updated = merge(ds.id)
-    ds.rows_added, ds.rows_updated = added, updated
-    s.add(ds)
+    ds_id = datasets.new_dataset(
+        s, file_name=prep.file_name, sha256=prep.sha256, series_count=prep.n_series, first_date=prep.first_date,
+        last_date=prep.last_date, freq=prep.freq, columns=json.dumps(asdict(prep.mapping)), created_by=actor.name)
+    added, updated = merge(ds_id)
+    datasets.set_rows(s, ds_id, added, updated)
     if not store_freq:
         datasets.set_setting(s, "freq", prep.freq)
-    s.flush()
     from core.store import registry, summaries
 
     return IngestResult(
-        dataset_id=ds.id, file_name=prep.file_name, rows_added=added, rows_updated=updated,
+        dataset_id=ds_id, file_name=prep.file_name, rows_added=added, rows_updated=updated,
         series=prep.n_series, first_date=prep.first_date, last_date=prep.last_date,
         freq=prep.freq, mapping=asdict(prep.mapping),
         known={"rollups_current": summaries.series_stats_current(s), "active_version": registry.active_version_id(s)},
