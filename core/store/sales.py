@@ -137,24 +137,24 @@ def _merge_overlap(con: duckdb.DuckDBPyConnection, p: str, mine: dict[int, str])
     cols = "".join(f", r.{c}" for c in mine.values())
     con.execute(f"CREATE OR REPLACE TEMP TABLE incoming_rows AS SELECT i.series_id, r.ds, r.y, r.plan{cols} "  # noqa: S608 - own SQL
                 f"FROM {p}.clean r JOIN incoming_ids i USING (h)")
-    # The stored rows of those keys, each slot's dataset id made explicit (e{k}: NULL = not there).
-    s_slots = "".join(f", v{k}, CASE WHEN v{k} IS NOT NULL OR d{k} IS NOT NULL THEN coalesce(d{k}, dataset_id) END AS e{k}"
-                      for k in every)
-    r_slots = "".join(f", v{k}, d{k} AS e{k}" for k in every)
-    old = (f"SELECT series_id, ds, y, dataset_id{s_slots} FROM sales SEMI JOIN incoming_rows USING (series_id, ds) "  # noqa: S608 - slot numbers
-           "UNION ALL SELECT series_id, ds, CAST(NULL AS DOUBLE), CAST(NULL AS INTEGER)"
-           f"{r_slots} FROM regressor_values SEMI JOIN incoming_rows USING (series_id, ds)")
+    # The stored row of each key: a sale (o) or a plan (p), never both; a slot's dataset id made
+    # explicit (e{k}: NULL = not there). Most stores hold no plans: no join for them.
+    plans = con.execute("SELECT EXISTS (SELECT 1 FROM regressor_values)").fetchone()[0]
+    old_v = {k: f"coalesce(o.v{k}, p.v{k})" if plans else f"o.v{k}" for k in every}
+    old_e = {k: f"CASE WHEN o.v{k} IS NOT NULL OR o.d{k} IS NOT NULL THEN coalesce(o.d{k}, o.dataset_id) "
+                f"ELSE {f'p.d{k}' if plans else 'NULL'} END" for k in every}
     slots = "".join(
-        (f", CASE WHEN n.{mine[k]} IS NOT NULL THEN n.{mine[k]} ELSE o.v{k} END AS v{k}"
-         f", CASE WHEN n.{mine[k]} IS NOT NULL THEN {_DATASET} ELSE o.e{k} END AS e{k}")
-        if k in mine else f", o.v{k}, o.e{k}"
+        (f", CASE WHEN n.{mine[k]} IS NOT NULL THEN n.{mine[k]} ELSE {old_v[k]} END AS v{k}"
+         f", CASE WHEN n.{mine[k]} IS NOT NULL THEN {_DATASET} ELSE {old_e[k]} END AS e{k}")
+        if k in mine else f", {old_v[k]} AS v{k}, {old_e[k]} AS e{k}"
         for k in every)
     con.execute(f"""CREATE OR REPLACE TEMP TABLE merged_rows AS
                     SELECT n.series_id, n.ds, CASE WHEN n.plan THEN o.y ELSE n.y END AS y,
                            CASE WHEN n.plan THEN o.dataset_id ELSE {_DATASET} END AS dataset_id,
                            o.y IS NOT NULL AND NOT n.plan AS replaced{slots}
-                    FROM incoming_rows n LEFT JOIN ({old}) o USING (series_id, ds)""")  # noqa: S608 - own SQL
-    for table in ("sales", "regressor_values"):
+                    FROM incoming_rows n LEFT JOIN sales o USING (series_id, ds)
+                    {"LEFT JOIN regressor_values p USING (series_id, ds)" if plans else ""}""")  # noqa: S608 - own SQL
+    for table in ("sales", "regressor_values") if plans else ("sales",):
         con.execute(f"DELETE FROM {table} USING incoming_rows i "  # noqa: S608 - own table names
                     f"WHERE {table}.series_id = i.series_id AND {table}.ds = i.ds")
     # In `sales` a slot's dataset id is NULL when it is the row's own (the common case).
