@@ -17,7 +17,7 @@ from tests.helpers import demo_csv, frame_csv, store_snapshot
 
 TABLES = (
     "SELECT series_id, sku, store FROM series ORDER BY ALL",
-    "SELECT series_id, ds, y, dataset_id FROM sales ORDER BY ALL",
+    "SELECT * FROM sales ORDER BY ALL",  # its regressor slots too
     "SELECT * FROM regressor_values ORDER BY ALL",
     "SELECT * FROM regressor_names ORDER BY ALL",
     "SELECT * FROM series_stats ORDER BY ALL",

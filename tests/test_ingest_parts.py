@@ -209,7 +209,7 @@ def test_the_prepared_file_is_detached_after_the_merge(db, tmp_path, scientist, 
 
         ingest(f, scientist)
         assert attached() == []
-        monkeypatch.setattr(sales, "_replace", lambda *a: (_ for _ in ()).throw(RuntimeError("disk full")))
+        monkeypatch.setattr(sales, "_merge_overlap", lambda *a: (_ for _ in ()).throw(RuntimeError("disk full")))
         with pytest.raises(RuntimeError):
             ingest(f, scientist)
         assert attached() == []

@@ -113,13 +113,13 @@ def test_failure_inside_the_merge_rolls_back(loaded, db, tmp_path, scientist, mo
     """A crash after some rows were written inside the transaction leaves nothing behind."""
     from core.store import sales
 
-    real = sales._replace
+    real = sales._insert_new  # every series of the file is new: the first write of the merge
 
     def boom(*args):
         real(*args)
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(sales, "_replace", boom)
+    monkeypatch.setattr(sales, "_insert_new", boom)
     new = [dict(r, sku="B") for r in GOOD]
     with pytest.raises(RuntimeError):
         ingest(frame_csv(tmp_path / "b.csv", new), scientist)

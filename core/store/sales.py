@@ -2,12 +2,18 @@
 
 `series_id` is the `unique_id` of the Nixtla/Prophet convention; `ds` and `y` keep their names.
 Regressors (price, promo, temperature...) may run past the last actual (a promo plan), which is
-how a model knows their future values. They are stored wide: `regressor_values` holds one row per
-(series, date) with a value and a dataset id per slot (v0, d0, v1, d1, ...), `regressor_names`
-says which name a slot holds, so a name (user text) never reaches DDL or SQL text; a slot's
-dataset id set means the value is there. Long rows, the layout of a file with two regressors,
-wrote twice the rows of the sales themselves and made the merge the costliest part of an ingest.
-The view `regressors` (series_id, ds, name, value, dataset_id) shows them long, as before.
+how a model knows their future values. They are stored in slots, columns v{k} (the value) and
+d{k} (its dataset id) per name, and `regressor_names` says which name slot k holds, so a name
+(user text) never reaches DDL or SQL text:
+- a date with a sale keeps its regressors in its `sales` row. There d{k} is NULL when the value
+  came with the row's units (the row's dataset_id says where from), set only when a later file
+  left the units alone (a plan) or an earlier value was kept (a blank cell); a slot is there when
+  v{k} or d{k} is set. Written with the units, they cost one table write, not two: a second table
+  with its own series id and date cost an ingest more than any check.
+- a date without a sale (a plan past the last actual) is a row of `regressor_values`, where a
+  slot is there when d{k} is set.
+A (series, date) is in one of the two, never both. The view `regressors` (series_id, ds, name,
+value, dataset_id) shows them long, as the table of that name once held them.
 """
 
 from __future__ import annotations
@@ -36,13 +42,14 @@ DDL += [
         sku VARCHAR NOT NULL,
         store VARCHAR NOT NULL,
         UNIQUE (sku, store))""",
+    # Slot columns v{k} DOUBLE, d{k} INTEGER are added to `sales` and `regressor_values` as
+    # names appear (_add_slots).
     """CREATE TABLE IF NOT EXISTS sales (
         series_id INTEGER NOT NULL,
         ds DATE NOT NULL,
         y DOUBLE NOT NULL,
         dataset_id INTEGER NOT NULL)""",
     "CREATE TABLE IF NOT EXISTS regressor_names (slot INTEGER PRIMARY KEY, name VARCHAR NOT NULL UNIQUE)",
-    # Slot columns v{k} DOUBLE, d{k} INTEGER are added as names appear (_add_slots).
     "CREATE TABLE IF NOT EXISTS regressor_values (series_id INTEGER NOT NULL, ds DATE NOT NULL)",
     lambda s: _regressors_layout(raw(s)),
     # Append-only audit of deleted date ranges (who, when, range, filters, rows, why).
@@ -60,6 +67,9 @@ DDL += [
         actor VARCHAR NOT NULL,
         deleted_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp)""",
 ]
+
+# The dataset id of the upload being merged, as SQL (a session variable: no id in SQL text).
+_DATASET = "CAST(getvariable('shelfcast_dataset') AS INTEGER)"
 
 
 def merge(s: Session, prepared: Path, regressors: list[str], dataset_id: int) -> tuple[int, int]:
@@ -79,16 +89,22 @@ def merge_tables(s: Session, p: str, regressors: list[str], dataset_id: int) -> 
     """`merge` from the tables keys and clean of catalog `p`: the attached file, or `temp` when
     a first load was checked inside the store's own transaction (core.ingest)."""
     con = raw(s)
+    slots = _add_slots(con, regressors) if regressors else {}  # DDL before any row is written
+    mine: dict[int, str] = {}  # slot -> the file's column (the first, if a name is mapped twice)
+    for i, name in enumerate(regressors):
+        mine.setdefault(slots[name], f"r{i}")
     known = con.execute(f"SELECT count(*) FROM {p}.keys SEMI JOIN series USING (sku, store)").fetchone()[0]  # noqa: S608 - own alias
     con.execute(f"INSERT INTO series (sku, store) SELECT sku, store FROM {p}.keys "  # noqa: S608 - own alias
                 "ANTI JOIN series USING (sku, store) WHERE has_rows ORDER BY 1, 2")
     con.execute(f"CREATE OR REPLACE TEMP TABLE incoming_ids AS SELECT k.h, s.series_id "  # noqa: S608 - own alias
                 f"FROM {p}.keys k JOIN series s USING (sku, store)")
-    updated = _replace(con, "sales", "r.ds, r.y", f"(SELECT h, ds, y FROM {p}.clean WHERE NOT plan) r",  # noqa: S608 - own alias
-                       dataset_id, bool(known))
+    con.execute("SET VARIABLE shelfcast_dataset = ?", [dataset_id])
+    if known:
+        updated = _merge_overlap(con, p, mine)
+    else:
+        _insert_new(con, p, mine)
+        updated = 0
     total = con.execute(f"SELECT count(*) FROM {p}.clean WHERE NOT plan").fetchone()[0]  # noqa: S608 - own alias
-    if regressors:
-        _merge_regressors(con, p, regressors, dataset_id, bool(known))
     if not known:  # every series new: their rollup rows come from the file's per-series figures
         from core.store import summaries  # it imports this module
 
@@ -97,96 +113,157 @@ def merge_tables(s: Session, p: str, regressors: list[str], dataset_id: int) -> 
     return int(total - updated), int(updated)
 
 
-# Memory for moving a long regressors table into the slots (once per store, on open).
+def _insert_new(con: duckdb.DuckDBPyConnection, p: str, mine: dict[int, str]) -> None:
+    """Every series of the file is new: its sales go in with their regressors (d{k} NULL: the
+    row's dataset), its plan rows into `regressor_values`. One write per row, nothing to look up."""
+    targets = "".join(f", v{k}" for k in mine)
+    values = "".join(f", r.{c}" for c in mine.values())
+    con.execute(f"INSERT INTO sales (series_id, ds, y, dataset_id{targets}) "  # noqa: S608 - own SQL
+                f"SELECT i.series_id, r.ds, r.y, {_DATASET}{values} "
+                f"FROM {p}.clean r JOIN incoming_ids i USING (h) WHERE NOT r.plan")
+    if mine:
+        targets = ", ".join(f"v{k}, d{k}" for k in mine)
+        values = ", ".join(f"r.{c}, CASE WHEN r.{c} IS NOT NULL THEN {_DATASET} END" for c in mine.values())
+        con.execute(f"INSERT INTO regressor_values (series_id, ds, {targets}) "  # noqa: S608 - own SQL
+                    f"SELECT i.series_id, r.ds, {values} FROM {p}.clean r JOIN incoming_ids i USING (h) WHERE r.plan")
+
+
+def _merge_overlap(con: duckdb.DuckDBPyConnection, p: str, mine: dict[int, str]) -> int:
+    """Merge the file's rows over the stored ones of the same series and date, slot by slot: a
+    sale takes the new units; a slot takes the file's value, and keeps the stored one (with its
+    dataset id) where the file leaves it empty (another regressor, a blank cell, a plan row over
+    a sale). Returns the sales rows replaced (a file holds one row per series and date)."""
+    every = [r[0] for r in con.execute("SELECT slot FROM regressor_names ORDER BY slot").fetchall()]
+    cols = "".join(f", r.{c}" for c in mine.values())
+    con.execute(f"CREATE OR REPLACE TEMP TABLE incoming_rows AS SELECT i.series_id, r.ds, r.y, r.plan{cols} "  # noqa: S608 - own SQL
+                f"FROM {p}.clean r JOIN incoming_ids i USING (h)")
+    # The stored row of each key: a sale (o) or a plan (p), never both; a slot's dataset id made
+    # explicit (e{k}: NULL = not there). Most stores hold no plans: no join for them.
+    plans = con.execute("SELECT EXISTS (SELECT 1 FROM regressor_values)").fetchone()[0]
+    old_v = {k: f"coalesce(o.v{k}, p.v{k})" if plans else f"o.v{k}" for k in every}
+    old_e = {k: f"CASE WHEN o.v{k} IS NOT NULL OR o.d{k} IS NOT NULL THEN coalesce(o.d{k}, o.dataset_id) "
+                f"ELSE {f'p.d{k}' if plans else 'NULL'} END" for k in every}
+    slots = "".join(
+        (f", CASE WHEN n.{mine[k]} IS NOT NULL THEN n.{mine[k]} ELSE {old_v[k]} END AS v{k}"
+         f", CASE WHEN n.{mine[k]} IS NOT NULL THEN {_DATASET} ELSE {old_e[k]} END AS e{k}")
+        if k in mine else f", {old_v[k]} AS v{k}, {old_e[k]} AS e{k}"
+        for k in every)
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE merged_rows AS
+                    SELECT n.series_id, n.ds, CASE WHEN n.plan THEN o.y ELSE n.y END AS y,
+                           CASE WHEN n.plan THEN o.dataset_id ELSE {_DATASET} END AS dataset_id,
+                           o.y IS NOT NULL AND NOT n.plan AS replaced{slots}
+                    FROM incoming_rows n LEFT JOIN sales o USING (series_id, ds)
+                    {"LEFT JOIN regressor_values p USING (series_id, ds)" if plans else ""}""")  # noqa: S608 - own SQL
+    for table in ("sales", "regressor_values") if plans else ("sales",):
+        con.execute(f"DELETE FROM {table} USING incoming_rows i "  # noqa: S608 - own table names
+                    f"WHERE {table}.series_id = i.series_id AND {table}.ds = i.ds")
+    # In `sales` a slot's dataset id is NULL when it is the row's own (the common case).
+    s_cols = "".join(f", v{k}, CASE WHEN v{k} IS NOT NULL AND e{k} = dataset_id THEN NULL ELSE e{k} END AS d{k}"
+                     for k in every)
+    con.execute(f"INSERT INTO sales BY NAME SELECT series_id, ds, y, dataset_id{s_cols} "  # noqa: S608 - slot numbers
+                "FROM merged_rows WHERE y IS NOT NULL")
+    if every:
+        r_cols = "".join(f", v{k}, e{k} AS d{k}" for k in every)
+        any_slot = " OR ".join(f"e{k} IS NOT NULL" for k in every)
+        con.execute(f"INSERT INTO regressor_values BY NAME SELECT series_id, ds{r_cols} "  # noqa: S608 - slot numbers
+                    f"FROM merged_rows WHERE y IS NULL AND ({any_slot})")
+    updated = con.execute("SELECT count(*) FILTER (WHERE replaced) FROM merged_rows").fetchone()[0]
+    con.execute("DROP TABLE incoming_rows")
+    con.execute("DROP TABLE merged_rows")
+    return int(updated)
+
+
+# Memory for moving an older layout's regressors into the slots (once per store, on open).
 MIGRATE_MEMORY = os.environ.get("SHELFCAST_MIGRATE_MEMORY", "2GB")
 
 
 def _regressors_layout(con: duckdb.DuckDBPyConnection) -> None:
-    """Move a store's long `regressors` table (before the wide layout) into the slots, then
-    (re)make the view. Runs with the schema, in its transaction: a store migrates on open."""
+    """Bring an older store's regressors into this layout, then (re)make the view. Runs with the
+    schema, in its transaction: a store migrates on open. Two older layouts:
+    - a long `regressors` table (series_id, ds, name, value, dataset_id): grouped into slots;
+    - every regressor row in `regressor_values` (no slot columns in `sales`): the rows of dates
+      with a sale move into their sales rows."""
     kind = con.execute(
         """SELECT table_type FROM information_schema.tables
            WHERE table_catalog = current_database() AND table_schema = 'main' AND table_name = 'regressors'"""
     ).fetchone()
-    if kind and kind[0] == "BASE TABLE":
-        names = [r[0] for r in con.execute("SELECT DISTINCT name FROM regressors ORDER BY 1").fetchall()]
-        slots = _add_slots(con, names, view=False)
-        cols = ", ".join(f"first(value) FILTER (WHERE slot = {k}) AS v{k}, "
-                         f"first(dataset_id) FILTER (WHERE slot = {k}) AS d{k}" for k in sorted(slots.values()))
-        if cols:  # grouping every (series, date) of a big store: bounded, spilling past the limit
-            limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
-            con.execute("SET memory_limit = ?", [MIGRATE_MEMORY])
-            try:
+    long = bool(kind and kind[0] == "BASE TABLE")
+    names = [r[0] for r in con.execute("SELECT DISTINCT name FROM regressors ORDER BY 1").fetchall()] if long else []
+    have = {r[0] for r in con.execute(
+        """SELECT column_name FROM information_schema.columns
+           WHERE table_catalog = current_database() AND table_schema = 'main' AND table_name = 'sales'""").fetchall()}
+    slots = [r[0] for r in con.execute("SELECT slot FROM regressor_names ORDER BY slot").fetchall()]
+    wide = any(f"v{k}" not in have for k in slots)
+    if not (long or wide):
+        _regressors_view(con)
+        return
+    limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    con.execute("SET memory_limit = ?", [MIGRATE_MEMORY])  # a big store's rows: bounded, spilling past it
+    try:
+        for k in slots:  # slots the older layout gave `regressor_values` only
+            con.execute(f"ALTER TABLE sales ADD COLUMN IF NOT EXISTS v{k} DOUBLE")
+            con.execute(f"ALTER TABLE sales ADD COLUMN IF NOT EXISTS d{k} INTEGER")
+        if long:
+            by_slot = _add_slots(con, names, view=False)
+            cols = ", ".join(f"first(value) FILTER (WHERE slot = {k}) AS v{k}, "
+                             f"first(dataset_id) FILTER (WHERE slot = {k}) AS d{k}" for k in sorted(by_slot.values()))
+            if cols:
                 con.execute(f"INSERT INTO regressor_values BY NAME SELECT series_id, ds, {cols} "  # noqa: S608 - slot numbers
                             "FROM regressors JOIN regressor_names USING (name) GROUP BY series_id, ds")
-            finally:
-                con.execute("SET memory_limit = ?", [limit])
-        con.execute("DROP TABLE regressors")
+            con.execute("DROP TABLE regressors")
+        _move_to_sales(con)
+    finally:
+        con.execute("SET memory_limit = ?", [limit])
     _regressors_view(con)
 
 
+def _move_to_sales(con: duckdb.DuckDBPyConnection) -> None:
+    """Move the `regressor_values` rows of dates with a sale into their sales rows (a slot's
+    dataset id kept only where it is not the row's own), leaving there only dates without one."""
+    every = [r[0] for r in con.execute("SELECT slot FROM regressor_names ORDER BY slot").fetchall()]
+    if not every:
+        return
+    sets = ", ".join(f"v{k} = r.v{k}, d{k} = CASE WHEN r.v{k} IS NOT NULL AND r.d{k} = sales.dataset_id "
+                     f"THEN NULL ELSE r.d{k} END" for k in every)
+    con.execute(f"UPDATE sales SET {sets} FROM regressor_values r "  # noqa: S608 - slot numbers
+                "WHERE sales.series_id = r.series_id AND sales.ds = r.ds")
+    con.execute("""DELETE FROM regressor_values USING sales
+                   WHERE regressor_values.series_id = sales.series_id AND regressor_values.ds = sales.ds""")
+
+
 def _regressors_view(con: duckdb.DuckDBPyConnection) -> None:
-    """The long view over the slots: one branch per slot; only slot numbers are SQL text."""
+    """The long view over the slots: per slot, a branch over `sales` and one over
+    `regressor_values`; only slot numbers are SQL text."""
     slots = [r[0] for r in con.execute("SELECT slot FROM regressor_names ORDER BY slot").fetchall()]
     branches = [
-        f"SELECT v.series_id, v.ds, n.name, v.v{k} AS value, v.d{k} AS dataset_id "  # noqa: S608 - slot numbers
-        f"FROM regressor_values v, regressor_names n WHERE n.slot = {k} AND v.d{k} IS NOT NULL"
+        branch
         for k in slots
+        for branch in (
+            f"SELECT v.series_id, v.ds, n.name, v.v{k} AS value, coalesce(v.d{k}, v.dataset_id) AS dataset_id "  # noqa: S608 - slot numbers
+            f"FROM sales v, regressor_names n WHERE n.slot = {k} AND (v.v{k} IS NOT NULL OR v.d{k} IS NOT NULL)",
+            f"SELECT v.series_id, v.ds, n.name, v.v{k} AS value, v.d{k} AS dataset_id "  # noqa: S608 - slot numbers
+            f"FROM regressor_values v, regressor_names n WHERE n.slot = {k} AND v.d{k} IS NOT NULL",
+        )
     ] or ["SELECT CAST(NULL AS INTEGER) AS series_id, CAST(NULL AS DATE) AS ds, CAST(NULL AS VARCHAR) AS name, "
           "CAST(NULL AS DOUBLE) AS value, CAST(NULL AS INTEGER) AS dataset_id WHERE false"]
     con.execute("CREATE OR REPLACE VIEW regressors AS " + " UNION ALL ".join(branches))
 
 
 def _add_slots(con: duckdb.DuckDBPyConnection, names: list[str], view: bool = True) -> dict[str, int]:
-    """The slot of every name, giving new names the next free slots (two columns each)."""
+    """The slot of every name, giving new names the next free slots (two columns each, in both
+    tables)."""
     slots = dict(con.execute("SELECT name, slot FROM regressor_names").fetchall())
     new = [n for n in dict.fromkeys(names) if n not in slots]
     for name in new:
         k = max(slots.values(), default=-1) + 1
         con.execute("INSERT INTO regressor_names (slot, name) VALUES (?, ?)", [k, name])
-        con.execute(f"ALTER TABLE regressor_values ADD COLUMN v{k} DOUBLE")
-        con.execute(f"ALTER TABLE regressor_values ADD COLUMN d{k} INTEGER")
+        for table in ("sales", "regressor_values"):
+            con.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS v{k} DOUBLE")
+            con.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS d{k} INTEGER")
         slots[name] = k
     if new and view:
         _regressors_view(con)
     return slots
-
-
-def _merge_regressors(con: duckdb.DuckDBPyConnection, p: str, regressors: list[str], dataset_id: int,
-                      overlap: bool) -> None:
-    """Write the file's regressor columns (r0, r1, ... of the prepared rows) into their slots, a
-    row per (series, date) with any value. With `overlap`, a stored row of the same series and
-    date keeps the slots the file leaves empty (another regressor, or a blank cell) and takes the
-    others, as the long table's rows were replaced name by name."""
-    slots = _add_slots(con, regressors)
-    mine = {}  # slot -> the file's column (the first, if a name is mapped twice)
-    for i, name in enumerate(regressors):
-        mine.setdefault(slots[name], f"r{i}")
-    cols = list(mine.values())
-    any_value = " OR ".join(f"{c} IS NOT NULL" for c in cols)
-    new = f"""SELECT i.series_id, r.ds, {", ".join(f"r.{c}" for c in cols)} FROM {p}.clean r
-              JOIN incoming_ids i USING (h) WHERE {any_value}"""  # noqa: S608 - own alias and columns
-    con.execute("SET VARIABLE shelfcast_dataset = ?", [dataset_id])
-    d = "CAST(getvariable('shelfcast_dataset') AS INTEGER)"
-    if not overlap:
-        targets = ", ".join(f"v{k}, d{k}" for k in mine)
-        values = ", ".join(f"n.{c}, CASE WHEN n.{c} IS NOT NULL THEN {d} END" for c in mine.values())
-        con.execute(f"INSERT INTO regressor_values (series_id, ds, {targets}) "  # noqa: S608 - own SQL
-                    f"SELECT n.series_id, n.ds, {values} FROM ({new}) n")
-        return
-    merged = ", ".join(
-        (f"CASE WHEN n.{mine[k]} IS NOT NULL THEN n.{mine[k]} ELSE o.v{k} END AS v{k}, "
-         f"CASE WHEN n.{mine[k]} IS NOT NULL THEN {d} ELSE o.d{k} END AS d{k}")
-        if k in mine else f"o.v{k}, o.d{k}"
-        for k in sorted(slots.values()))
-    con.execute(f"CREATE OR REPLACE TEMP TABLE incoming_regs AS {new}")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE merged_regs AS SELECT n.series_id, n.ds, {merged} "  # noqa: S608 - own SQL
-                "FROM incoming_regs n LEFT JOIN regressor_values o USING (series_id, ds)")
-    con.execute("""DELETE FROM regressor_values USING incoming_regs n
-                   WHERE regressor_values.series_id = n.series_id AND regressor_values.ds = n.ds""")
-    con.execute("INSERT INTO regressor_values BY NAME SELECT * FROM merged_regs")
-    con.execute("DROP TABLE incoming_regs")
-    con.execute("DROP TABLE merged_regs")
 
 
 def _attach(s: Session, con: duckdb.DuckDBPyConnection, path: Path) -> str:
@@ -205,26 +282,6 @@ def _attach(s: Session, con: duckdb.DuckDBPyConnection, path: Path) -> str:
     event.listen(s, "after_commit", detach, once=True)
     event.listen(s, "after_rollback", detach, once=True)
     return alias
-
-
-def _replace(con: duckdb.DuckDBPyConnection, table: str, columns: str, source: str, dataset_id: int,
-             overlap: bool) -> int:
-    """Insert `source` (keyed by h) into `table` as series ids; with `overlap`, the stored rows
-    of the same keys (series, date) go first. Returns rows replaced.
-    `table`, `columns` and `source` are this module's own SQL, never user text."""
-    replaced = 0
-    if overlap:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE incoming_rows AS SELECT i.series_id, {columns} "  # noqa: S608 - own SQL
-                    f"FROM {source} JOIN incoming_ids i USING (h)")
-        # The rows deleted are the rows replaced: a file holds one row per series and date.
-        replaced = con.execute(f"DELETE FROM {table} USING incoming_rows i "  # noqa: S608 - own SQL
-                               f"WHERE {table}.series_id = i.series_id AND {table}.ds = i.ds").fetchone()[0]
-        con.execute(f"INSERT INTO {table} SELECT *, ? FROM incoming_rows", [dataset_id])  # noqa: S608 - own SQL
-        con.execute("DROP TABLE incoming_rows")
-    else:
-        con.execute(f"INSERT INTO {table} SELECT i.series_id, {columns}, ? "  # noqa: S608 - own SQL
-                    f"FROM {source} JOIN incoming_ids i USING (h)", [dataset_id])
-    return int(replaced)
 
 
 def counts(s: Session) -> dict:
@@ -300,11 +357,16 @@ def regressors_wide(s: Session, names: list[str]) -> pd.DataFrame:
     known = [slots[n] for n in names if n in slots]
     if not names or not known:
         return pd.DataFrame(columns=["series_id", "ds", *names])
-    cols = ", ".join(f"v{slots[n]} AS r{i}" if n in slots else f"CAST(NULL AS DOUBLE) AS r{i}"
-                     for i, n in enumerate(names))
-    have = " OR ".join(f"d{k} IS NOT NULL" for k in known)
-    df = con.execute(f"SELECT series_id, ds, {cols} FROM regressor_values WHERE {have} "  # noqa: S608 - slot numbers
-                     "ORDER BY series_id, ds").df()
+    # A slot is there in `sales` when its value or dataset id is set, in `regressor_values`
+    # when its dataset id is (see the module's docstring).
+    there = {"sales": "(v{k} IS NOT NULL OR d{k} IS NOT NULL)", "regressor_values": "d{k} IS NOT NULL"}
+    reads = []
+    for table, cond in there.items():
+        cols = ", ".join(f"CASE WHEN {cond.format(k=slots[n])} THEN v{slots[n]} END AS r{i}" if n in slots
+                         else f"CAST(NULL AS DOUBLE) AS r{i}" for i, n in enumerate(names))
+        have = " OR ".join(cond.format(k=k) for k in known)
+        reads.append(f"SELECT series_id, ds, {cols} FROM {table} WHERE {have}")  # noqa: S608 - slot numbers
+    df = con.execute(" UNION ALL ".join(reads) + " ORDER BY series_id, ds").df()
     df.columns = ["series_id", "ds", *names]
     df["ds"] = pd.to_datetime(df["ds"])
     return df
