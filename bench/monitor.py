@@ -50,7 +50,7 @@ def build(db: Path, n_series: int, days: int) -> None:
                       (series_id // 5) % 10 = 0 AS shifted FROM series"""
         )
         con.execute(
-            """INSERT INTO sales SELECT b.series_id, ?::DATE + d::INT AS ds,
+            """INSERT INTO sales (series_id, ds, y, dataset_id) SELECT b.series_id, ?::DATE + d::INT AS ds,
                  greatest(0, round(b.lvl * (1 + 0.25 * sin(2 * pi() * d / 7))
                    * (0.75 + 0.5 * random())
                    * CASE WHEN b.shifted AND d >= ? THEN 0.5 ELSE 1 END)), 1
