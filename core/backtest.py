@@ -74,7 +74,10 @@ def run(make_model: Callable[[], Forecaster], y: pd.DataFrame, regs: pd.DataFram
             progress=ctx.progress, should_cancel=ctx.should_cancel))
         del train
         frames.append(_scored(test, fc, model.name, fold, cut))
-    return pd.concat(frames, ignore_index=True)[COLS] if frames else pd.DataFrame(columns=COLS)
+    if not frames:
+        return pd.DataFrame(columns=COLS)
+    out = pd.concat(frames, ignore_index=True)
+    return out if list(out.columns) == COLS else out[COLS]  # (reordering copies every row)
 
 
 COLS = ["series_id", "model", "fold", "cutoff", "ds", "y", "yhat", "yhat_lower", "yhat_upper"]
