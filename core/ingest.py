@@ -499,11 +499,11 @@ def prepare(path: str | os.PathLike, mapping: Mapping | None = None, *, file_nam
         con.execute("SET preserve_insertion_order = ?", [order])
         if own:
             con.execute("USE prepared")  # `clean` from here on is the file's
-        dup = bad == 0 and _series_keys(con, name, None if own else into)
+        dates: list[date] = []
+        dup = bad == 0 and _series_keys(con, name, None if own else into, dates, one_read=keep_cells)
         if bad or dup:
             _explain(con, files, kind, m, name, store_range, any_size)
         _refuse_mixed_freq_fast(con, name)
-        dates = [r[0] for r in con.execute("SELECT DISTINCT ds FROM clean ORDER BY 1").fetchall()]
         gaps = {(b - a).days for a, b in zip(dates, dates[1:], strict=False)}
         freq = infer_freq(gaps, dates, store_freq)
         if store_freq and freq != store_freq:
@@ -682,7 +682,8 @@ def _table(into: str | None, name: str) -> str:
 DUP_BITS = 2_000_000_000
 
 
-def _series_keys(con: duckdb.DuckDBPyConnection, name: str = "the file", into: str | None = None) -> bool:
+def _series_keys(con: duckdb.DuckDBPyConnection, name: str = "the file", into: str | None = None,
+                 dates: list[date] | None = None, one_read: bool = False) -> bool:
     """Table `keys`, one row per series (h, sku, store) with what every later check needs, from
     one aggregate over the checked rows (h, ds, plan) joined to the series' names (table `names`:
     h, sku, store, a hash shared by no two series): has_rows (a series seen only in plan rows is
@@ -694,9 +695,17 @@ def _series_keys(con: duckdb.DuckDBPyConnection, name: str = "the file", into: s
 
     A duplicate is found with a bitmap of the file's days per series (a set bit per date seen;
     fewer bits than rows means a date came twice), far cheaper than grouping every (series,
-    date); the dates are checked ones, so the span is at most the accepted window."""
-    lo, hi, groups, plans = con.execute(
-        "SELECT min(ds), max(ds), approx_count_distinct(h), coalesce(bool_or(plan), false) FROM clean").fetchone()
+    date); the dates are checked ones, so the span is at most the accepted window. The file's
+    distinct dates, which the bitmap's bounds come from, are appended to `dates` (the frequency
+    is inferred from them): one grouping by date gives both, and whether any row is a plan.
+    `one_read`: the names came from the checked rows themselves (not from a second read of the
+    file), so only a hash two names share is left to check."""
+    by_date = con.execute("SELECT ds, bool_or(plan) FROM clean GROUP BY ds ORDER BY ds").fetchall()
+    if dates is None:
+        dates = []
+    dates[:] = [r[0] for r in by_date]
+    lo, hi, plans = dates[0], dates[-1], any(r[1] for r in by_date)
+    groups = con.execute("SELECT count(*) FROM names").fetchone()[0]
     sales_only = " FILTER (WHERE NOT plan)" if plans else ""  # most files have no plan rows
     span = (hi - lo).days + 1
     if span * max(groups, 1) <= DUP_BITS:  # literals of our own numbers: bitstring_agg wants constants
@@ -716,8 +725,10 @@ def _series_keys(con: duckdb.DuckDBPyConnection, name: str = "the file", into: s
                 FROM clean GROUP BY h) a JOIN names k USING (h)"""
     )
     # Every checked row's series must have a name, and every name rows: else the file changed
-    # between the two reads.
-    if con.execute("SELECT (SELECT count(*) FROM keys) <> (SELECT count(DISTINCT h) FROM clean) "
+    # between the two reads. (Names taken from the checked rows cover them all: only a key two
+    # names share, past every salt, could still make two rows of `keys` from one series.)
+    rows = "(SELECT count(DISTINCT h) FROM names)" if one_read else "(SELECT count(DISTINCT h) FROM clean)"
+    if con.execute(f"SELECT (SELECT count(*) FROM keys) <> {rows} "  # noqa: S608 - own SQL
                    "OR (SELECT count(*) FROM keys) <> (SELECT count(*) FROM names)").fetchone()[0]:
         raise ValidationError(f"{name} changed while it was being read. Nothing was loaded; upload it again.")
     return bool(con.execute("SELECT bool_or(dup) FROM keys").fetchone()[0])
