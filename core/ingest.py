@@ -574,7 +574,7 @@ def _source(con: duckdb.DuckDBPyConnection, files: list[Path], kind: str, name: 
         con.execute("SET VARIABLE shelfcast_files = ?", [[str(f) for f in files]])
         try:
             if kind == "csv":
-                columns = _sniff(con)
+                columns = _sniff(con, files[0])
                 con.execute(f"CREATE OR REPLACE TEMP VIEW src AS SELECT * FROM {_csv_reader(['VARCHAR'] * len(columns))}")
             else:
                 con.execute("CREATE OR REPLACE TEMP VIEW src_file AS SELECT * FROM read_parquet(getvariable('shelfcast_files'))")
@@ -593,12 +593,26 @@ def _source(con: duckdb.DuckDBPyConnection, files: list[Path], kind: str, name: 
 SAMPLE = 2000  # rows the date format and the column types are chosen on
 
 
-def _sniff(con: duckdb.DuckDBPyConnection) -> list[str]:
+# Bytes of a CSV's start looked at for a quote other than RFC 4180's double quote: more than
+# the sniffer's own sample (20,480 rows) takes of a sales file.
+QUOTE_PROBE = 4 << 20
+
+
+def _sniff(con: duckdb.DuckDBPyConnection, first: Path) -> list[str]:
     """Sniff the first file's dialect and header once; the dialect goes into session variables
-    for `_csv_reader`. Returns the header's column names (as DuckDB's reader names them)."""
+    for `_csv_reader`. Returns the header's column names (as DuckDB's reader names them).
+
+    When the file's start holds no single quote and no backslash, the sniffer is told the quote
+    and escape are RFC 4180's double quote: it then tries delimiters only, half its cost (0.025
+    of a 1M-row file's 0.05 CPU-s), and a quoted cell past its sample still reads as one. A
+    file that might quote with ' or escape with a backslash is sniffed in full, as ever."""
+    with open(first, "rb") as f:
+        head = f.read(QUOTE_PROBE)
+    rfc = b"'" not in head and b"\\" not in head
     delim, quote, escape, new_line, comment, skip, cols = con.execute(
         "SELECT Delimiter, Quote, Escape, NewLineDelimiter, Comment, SkipRows, Columns "
-        "FROM sniff_csv(getvariable('shelfcast_files')[1], header = true, null_padding = true, all_varchar = true)").fetchone()
+        "FROM sniff_csv(getvariable('shelfcast_files')[1], header = true, null_padding = true, all_varchar = true"
+        + (", quote = '\"', escape = '\"')" if rfc else ")")).fetchone()
     for key, value in (("delim", delim), ("quote", quote), ("escape", escape), ("new_line", new_line),
                        ("comment", comment)):
         con.execute(f"SET VARIABLE shelfcast_{key} = ?", ["" if value == "(empty)" else value])
@@ -695,7 +709,8 @@ def _series_keys(con: duckdb.DuckDBPyConnection, name: str = "the file", into: s
 
     A duplicate is found with a bitmap of the file's days per series (a set bit per date seen;
     fewer bits than rows means a date came twice), far cheaper than grouping every (series,
-    date); the dates are checked ones, so the span is at most the accepted window. The file's
+    date); the dates are checked ones, so the span is at most the accepted window. A month's
+    last day is the day before a 1st (last_day() cost the aggregate a quarter more). The file's
     distinct dates, which the bitmap's bounds come from, are appended to `dates` (the frequency
     is inferred from them): one grouping by date gives both, and whether any row is a plan.
     `one_read`: the names came from the checked rows themselves (not from a second read of the
@@ -718,7 +733,7 @@ def _series_keys(con: duckdb.DuckDBPyConnection, name: str = "the file", into: s
                 SELECT h, bool_or(NOT plan) AS has_rows, count(*){sales_only} AS n,
                        coalesce(bit_or(1 << isodow(ds)){sales_only}, 0) AS weekdays,
                        bool_and(day(ds) = 1){sales_only} AS month_start,
-                       bool_and(ds = last_day(ds)){sales_only} AS month_end,
+                       bool_and(day(ds + 1) = 1){sales_only} AS month_end,
                        {seen} < count(*) AS dup,
                        min(ds){sales_only} AS first_date, max(ds){sales_only} AS last_date,
                        sum(y){sales_only} AS units, count(*) FILTER (WHERE NOT plan AND y = 0) AS zeros
