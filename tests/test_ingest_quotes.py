@@ -39,3 +39,20 @@ def test_backslash_escaped_quotes_are_still_sniffed(db, tmp_path, scientist):
     r = ingest(path, scientist)
     assert (r.rows_added, r.series) == (10, 1)
     assert _names(db) == ['a "x" b']
+
+
+def test_a_file_wider_than_the_sniffers_buffer(db, tmp_path, scientist):
+    """The sniff and the first rows read through a 4 MB buffer (core.ingest.SNIFF_BYTES): a file
+    of long rows past it (~6 MB) still reads whole, its last quoted cell included."""
+    from core import ingest as ingest_mod
+
+    path = tmp_path / "wide.csv"
+    pad = "x" * 300
+    lines = ["date,sku,store,units,note"]
+    lines += [f"2024-01-{d:02d},P{i},S,1,{pad}" for i in range(650) for d in range(1, 31)]
+    lines += [f'2024-01-{d:02d},"Late, SKU",S,2,{pad}' for d in range(1, 31)]
+    path.write_text("\n".join(lines) + "\n")
+    assert path.stat().st_size > ingest_mod.SNIFF_BYTES
+    r = ingest(path, scientist)
+    assert (r.rows_added, r.series) == (19_530, 651)
+    assert "Late, SKU" in _names(db)
