@@ -1,14 +1,16 @@
 """Ingest benchmark: a sales CSV (default 1M rows) through Shelfcast's ingest versus DuckDB's own
 `read_csv` into a table in a file, in one run. Target (issue 13): ingest <= 1.5x the raw load.
 
-    .venv/bin/python bench/ingest.py [--rows 1000000] [--cli] [--file F.csv] [--once]
+    .venv/bin/python bench/ingest.py [--rows 1000000] [--cli] [--file F.csv] [--once] [--repeat N]
 
 Prints wall and CPU seconds (this process and its DuckDB threads; on a shared machine the CPU
 ratio is the steadier figure) and both ratios. The store is made empty beforehand (its schema is
 created once per store, not per upload); `--cli` also times the `shelfcast ingest` command end
 to end (process start, imports and a new store included). `--file` takes an existing CSV with
 columns date, sku, store, units[, price, promo] (e.g. from bench/fleet_data.py) instead; `--once`
-skips the second (all-update) ingest, for files of tens of millions of rows."""
+skips the second (all-update) ingest, for files of tens of millions of rows. `--repeat N`
+alternates read_csv and the first ingest N times, each into a new file, and prints each one's
+least wall and CPU: on a shared machine, one run of each is noise."""
 
 from __future__ import annotations
 
