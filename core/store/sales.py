@@ -104,7 +104,8 @@ def merge_tables(s: Session, p: str, regressors: list[str], dataset_id: int) -> 
     else:
         _insert_new(con, p, mine)
         updated = 0
-    total = con.execute(f"SELECT count(*) FROM {p}.clean WHERE NOT plan").fetchone()[0]  # noqa: S608 - own alias
+    # The sales rows of the file: each series' n (core.ingest._series_keys), not a scan of every row.
+    total = con.execute(f"SELECT coalesce(sum(n), 0) FROM {p}.keys").fetchone()[0]  # noqa: S608 - own alias
     if not known:  # every series new: their rollup rows come from the file's per-series figures
         from core.store import summaries  # it imports this module
 
