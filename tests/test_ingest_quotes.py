@@ -3,6 +3,8 @@ quote (core.ingest._sniff), and sniffs in full otherwise."""
 
 from __future__ import annotations
 
+import pytest
+
 from core.ingest import ingest
 from core.store import session
 
@@ -30,30 +32,19 @@ def test_a_quoted_cell_past_the_sniffers_sample_reads_as_one_cell(db, tmp_path, 
     assert {"Pizza, large", '"Big" TV'} <= set(_names(db))
 
 
-def test_a_lone_quote_near_the_start_is_sniffed_in_full(db, tmp_path, scientist):
-    """A cell opening with a quote it does not close as RFC 4180 would: the start holds a quote,
-    so the sniffer looks at every quoting, as it always did, and reads the cell as written."""
-    path = tmp_path / "lone.csv"
-    path.write_text("date,sku,units\n" + "".join(f'2024-01-{d:02d},"Big" TV,3\n' for d in range(1, 11)))
+@pytest.mark.parametrize("cell,name", [
+    # a cell opening with a quote it does not close as RFC 4180 would: the start holds a quote,
+    # so the sniffer looks at every quoting, as it always did, and reads the cell as written
+    ('"Big" TV', '"Big" TV'),
+    ("'a, b'", "a, b"),  # single-quoted cells
+    ('"a \\"x\\" b"', 'a "x" b'),  # backslash-escaped quotes
+], ids=["lone-quote", "single-quotes", "backslash-escapes"])
+def test_a_start_with_other_quoting_is_sniffed_in_full(db, tmp_path, scientist, cell, name):
+    path = tmp_path / "quoted.csv"
+    path.write_text("date,sku,units\n" + "".join(f"2024-01-{d:02d},{cell},3\n" for d in range(1, 11)))
     r = ingest(path, scientist)
     assert (r.rows_added, r.series) == (10, 1)
-    assert _names(db) == ['"Big" TV']
-
-
-def test_single_quoted_cells_are_still_sniffed(db, tmp_path, scientist):
-    path = tmp_path / "single.csv"
-    path.write_text("date,sku,units\n" + "".join(f"2024-01-{d:02d},'a, b',3\n" for d in range(1, 11)))
-    r = ingest(path, scientist)
-    assert (r.rows_added, r.series) == (10, 1)
-    assert _names(db) == ["a, b"]
-
-
-def test_backslash_escaped_quotes_are_still_sniffed(db, tmp_path, scientist):
-    path = tmp_path / "backslash.csv"
-    path.write_text("date,sku,units\n" + "".join(f'2024-01-{d:02d},"a \\"x\\" b",3\n' for d in range(1, 11)))
-    r = ingest(path, scientist)
-    assert (r.rows_added, r.series) == (10, 1)
-    assert _names(db) == ['a "x" b']
+    assert _names(db) == [name]
 
 
 def test_a_file_wider_than_the_sniffers_buffer(db, tmp_path, scientist):

@@ -46,7 +46,7 @@ def _stale(db) -> None:
 def test_rollup_equals_the_raw_backtest(store):
     with session(store) as s:
         vid = raw(s).execute("SELECT version_id FROM active").fetchone()[0]
-        assert ms._rollup_version(s) == vid  # the promotion's write path built it
+        assert ms._kept_version(s, ms._BT_KEY) == vid  # the promotion's write path built it
         assert raw(s).execute("SELECT count(*) FROM monitor_backtests").fetchone()[0] > 0
     fast = _numbers(store)
     _stale(store)
@@ -66,7 +66,7 @@ def test_a_read_never_builds_the_rollup(store):
     assert content_hash(store) == before
     with session(store, write=True) as s:  # the next write path (evaluate, promote) builds it
         ms.sync_errors(s)
-        assert ms._rollup_version(s) is not None
+        assert ms._kept_version(s, ms._BT_KEY) is not None
 
 
 # ---- monitor_sku_periods: the stored errors per SKU and period (issue 13)

@@ -149,7 +149,7 @@ def sync_errors(s: Session) -> str:
 
     active_v, built_v, synced_d, last_d = errors_state(s)
     con = raw(s)
-    if _rollup_version(s) != active_v:
+    if _kept_version(s, _BT_KEY) != active_v:
         _build_backtest_rollup(s, active_v)
     if _kept_version(s, _BT_SKU_KEY) != active_v:  # built from monitor_backtests (also: an older store)
         _build_backtest_skus(s, active_v)
@@ -205,10 +205,6 @@ def _periods_current(s: Session) -> bool:
     """Whether monitor_sku_periods was built from monitor_errors as they stand (else: raw rows)."""
     got = raw(s).execute("SELECT value FROM settings WHERE key = ?", [_PER_KEY]).fetchone()
     return got is not None and got[0] == _errors_mark(s)
-
-
-def _rollup_version(s: Session) -> int | None:
-    return _kept_version(s, _BT_KEY)
 
 
 def _kept_version(s: Session, key: str) -> int | None:
