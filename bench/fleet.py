@@ -246,7 +246,7 @@ class Run:
 
     def render(self, token: str | None) -> None:
         argv = [PY, str(Path(__file__).resolve()), "--render-child", str(self.db),
-                "--repeat", "1" if self.args.quick else "3", "--token", token or ""]
+                "--repeat", "1" if self.args.quick else "3", f"--token={token or ''}"]  # (a token may start with '-')
         s, out = self.step("render (all pages)", argv)
         s.note = (s.note + " | " if s.note else "") + "one process; rows below are per page"
         for line in (out or "").splitlines():

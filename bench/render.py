@@ -243,7 +243,7 @@ def first_renders(args: argparse.Namespace) -> None:
         from core import sharing
 
         made = sharing.create(ADMIN, "bench/render.py", 1, db=args.db)
-        flags += ["--token", made.url.rsplit("share=", 1)[1]]
+        flags.append(f"--token={made.url.rsplit('share=', 1)[1]}")  # one word: a token may start with '-'
     for page in args.first.split(","):
         subprocess.run([sys.executable, __file__, "--db", str(args.db), "--admin", ADMIN.name,
                         "--repeat", str(args.repeat), "--first-child", page, *flags], check=False)
