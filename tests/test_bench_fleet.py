@@ -90,3 +90,19 @@ def test_fleet_bench_end_to_end(tmp_path: Path) -> None:
     assert 0 < rep["store_bytes"] < 200 * 2**20
     assert "SKUs" in steps["monitor"]["note"]
     assert "load average before" in r.stdout and "train best-of" in r.stdout
+
+
+def test_a_share_token_starting_with_a_dash_reaches_the_render_child(monkeypatch, tmp_path):
+    """Regression: `--token -abc` made argparse refuse the render step (a random token starts
+    with '-' about 1 time in 64); the token now travels as one word."""
+    import argparse
+
+    seen: dict = {}
+    run = fleet.Run(argparse.Namespace(quick=True), tmp_path, [], {})
+    monkeypatch.setattr(run, "step", lambda name, argv: (seen.setdefault("argv", argv) and None)
+                        or (fleet.Step(name, 0.0, 0.0), ""))
+    run.render("-abc")
+    monkeypatch.setattr(fleet, "render_child", lambda db, repeat, token: seen.update(token=token))
+    monkeypatch.setattr(sys, "argv", seen["argv"][1:])
+    assert fleet.main() == 0
+    assert seen["token"] == "-abc"
