@@ -390,6 +390,24 @@ def _bad_rows(con: duckdb.DuckDBPyConnection, where: str, shown: str,
     return message(bad[0][0], _lines([(r[1], r[2]) for r in bad]))
 
 
+def _mapped(con: duckdb.DuckDBPyConnection, files: list[Path], kind: str, name: str,
+            mapping: Mapping | None) -> tuple[list[str], Mapping, str]:
+    """Views `src` and `sample` over the file(s), the columns' mapping and the SQL reading the
+    date column (its format chosen on the first SAMPLE filled dates: the sample's, unless some
+    of its dates are blank and the file goes on). Returns (columns, mapping, date SQL)."""
+    columns = _source(con, files, kind, name)
+    sampled = con.execute("SELECT count(*) FROM sample").fetchone()[0]
+    if not sampled:
+        raise ValidationError(f"{name} has a header but no data rows.")
+    m = _detect(columns, mapping or Mapping(), name)
+    date_q = _ident(columns, m.date)
+    more = sampled == SAMPLE and con.execute(
+        f"SELECT count(*) > count({date_q}) FROM sample").fetchone()[0]
+    date_sql, m.date_format = _date_expr(con, date_q, m.date, m.date_format, name,
+                                         table="src" if more else "sample")
+    return columns, m, date_sql
+
+
 def prepare(path: str | os.PathLike, mapping: Mapping | None = None, *, file_name: str | None = None,
             store_freq: str | None = None,
             store_range: tuple[date | None, date | None] = (None, None),
@@ -417,18 +435,8 @@ def prepare(path: str | os.PathLike, mapping: Mapping | None = None, *, file_nam
         con = _private(Path(out))
     digest = _Digest(files)
     try:
-        columns = _source(con, files, kind, name)
-        sampled = con.execute("SELECT count(*) FROM sample").fetchone()[0]
-        if not sampled:
-            raise ValidationError(f"{name} has a header but no data rows.")
-        m = _detect(columns, mapping or Mapping(), name)
+        columns, m, date_sql = _mapped(con, files, kind, name, mapping)
         date_q, sku_q, qty_q = (_ident(columns, c) for c in (m.date, m.sku, m.qty))
-        # The format is chosen on the first SAMPLE filled dates: the sample's, unless some of its
-        # dates are blank and the file goes on.
-        more = sampled == SAMPLE and con.execute(
-            f"SELECT count(*) > count({date_q}) FROM sample").fetchone()[0]
-        date_sql, m.date_format = _date_expr(con, date_q, m.date, m.date_format, name,
-                                             table="src" if more else "sample")
         store_q = _ident(columns, m.store) if m.store else "NULL"
         store_sql = f"coalesce(nullif(trim(CAST({store_q} AS VARCHAR)), ''), '{DEFAULT_STORE}')"
         regs = m.regressors or []
@@ -1064,18 +1072,27 @@ def _first_load(path: str | os.PathLike, actor: Actor, mapping: Mapping | None, 
     and the store's frequency and date range, for the ordinary path."""
     files, kind = parts(Path(path))
     kind = kind if len(files) > 1 else ACCEPTED.get(files[0].suffix.lower())
-    fits = kind in ("csv", "parquet") and all(f.is_file() for f in files) and _volume(files, kind) <= FIRST_LOAD_BYTES
-    with session(db, write=fits) as s:
+    readable = kind in ("csv", "parquet") and all(f.is_file() for f in files)
+    fits = readable and _volume(files, kind) <= FIRST_LOAD_BYTES
+    # A bigger CSV is read straight into the store (core.ingest_stream), its rows written once.
+    streamed = readable and kind == "csv" and not fits
+    with session(db, write=fits or streamed) as s:
         store_freq = datasets.get_setting(s, "freq")
         store_range = sales.date_range(s)
         con = raw(s)
-        if not fits or not con.execute("SELECT NOT EXISTS (SELECT 1 FROM series)").fetchone()[0]:
+        if not (fits or streamed) or not con.execute("SELECT NOT EXISTS (SELECT 1 FROM series)").fetchone()[0]:
             return None, store_freq, store_range
         con.execute("SET enable_progress_bar = false")  # drawn on stdout, where `--json` writes
         # The checks run outside a transaction, each statement committed (only temp objects of
         # this connection: the store is untouched until the merge): rows written inside an open
         # transaction are the transaction's own, which DuckDB scanned about twice as slowly.
         con.execute("COMMIT")
+        if streamed:
+            from core import ingest_stream
+
+            name = file_name or Path(path).name
+            result = ingest_stream.first_load(s, con, files, kind, mapping, name, store_range, actor, any_size)
+            return result, store_freq, store_range
         try:
             prep = prepare(path, mapping, file_name=file_name, store_freq=store_freq,
                            store_range=store_range, any_size=any_size, con=con)
@@ -1091,9 +1108,9 @@ def _first_load(path: str | os.PathLike, actor: Actor, mapping: Mapping | None, 
 
 def _drop_temps(con: duckdb.DuckDBPyConnection) -> None:
     """A first load's temp objects: the store's connection may serve on (the app's keeper)."""
-    for table in ("clean", "keys", "names", "sample", "series_kind"):
+    for table in ("clean", "keys", "names", "cells", "sample", "series_kind"):
         con.execute(f"DROP TABLE IF EXISTS temp.{table}")
-    for view in ("src", "src_typed", "src_file"):
+    for view in ("src", "src_typed", "src_file", "file_rows"):
         con.execute(f"DROP VIEW IF EXISTS temp.{view}")
 
 

@@ -172,13 +172,11 @@ def test_the_forecast_view_is_left_alone_until_a_version_serves(db, tmp_path, sc
     assert plan_rollups.after_ingest(r, scientist, db) is True and len(calls) == 1
 
 
-def test_a_first_load_too_big_to_check_in_memory_goes_the_ordinary_way(db, tmp_path, scientist, monkeypatch):
-    """Past SHELFCAST_INGEST_FIRST_LOAD_MB the checked rows would spill uncompressed: the file is
-    checked in the private, compressed database instead, and gives the same store."""
-    opened = []
-    private = ingest_mod._private
-    monkeypatch.setattr(ingest_mod, "_private", lambda out: opened.append(out) or private(out))
+def test_a_first_load_too_big_to_check_in_memory_is_not_checked_in_a_private_file(db, tmp_path, scientist, monkeypatch):
+    """Past SHELFCAST_INGEST_FIRST_LOAD_MB the checked rows would spill uncompressed: a CSV is read
+    straight into the store instead (core.ingest_stream; tests/test_ingest_stream.py)."""
+    _no_private_file(monkeypatch)
     monkeypatch.setattr(ingest_mod, "FIRST_LOAD_BYTES", 0)
     f = demo_csv(tmp_path / "d.csv", n_skus=2, n_stores=2, days=30)
     r = ingest(f, scientist)
-    assert len(opened) == 1 and (r.rows_added, r.series) == (120, 4)
+    assert (r.rows_added, r.series) == (120, 4)

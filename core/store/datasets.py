@@ -77,6 +77,16 @@ def set_rows(s: Session, dataset_id: int, added: int, updated: int) -> None:
     raw(s).execute("UPDATE datasets SET rows_added = ?, rows_updated = ? WHERE id = ?", [added, updated, dataset_id])
 
 
+def complete(s: Session, dataset_id: int, *, sha256: str, series_count: int, first_date: date,
+             last_date: date, freq: str, rows_added: int) -> None:
+    """The record of an upload made before its rows were read (a first load read straight into
+    the store, whose rows carry the record's id: core.ingest_stream), completed once they were."""
+    raw(s).execute(
+        """UPDATE datasets SET sha256 = ?, series_count = ?, first_date = ?, last_date = ?, freq = ?,
+                  rows_added = ?, rows_updated = 0 WHERE id = ?""",
+        [sha256, series_count, first_date, last_date, freq, rows_added, dataset_id])
+
+
 def list_datasets(s: Session) -> list[Dataset]:
     return list(s.exec(select(Dataset).order_by(Dataset.id.desc())).all())  # type: ignore[union-attr]
 

@@ -129,6 +129,53 @@ def _insert_new(con: duckdb.DuckDBPyConnection, p: str, mine: dict[int, str]) ->
                     f"SELECT i.series_id, r.ds, {values} FROM {p}.clean r JOIN incoming_ids i USING (h) WHERE r.plan")
 
 
+def insert_first(s: Session, rows: str, regressors: list[str], dataset_id: int) -> int:
+    """A first load read straight from its file (core.ingest_stream): the series of temp table
+    `names` (h, sku, store: the file's distinct SKU and store cells, keyed, with their cleaned
+    names; two spellings of one name make one series), then the file's rows from temp view
+    `rows` (h, ds, y, r0, r1, ...) in one insert: no checked copy of them in between. Returns
+    the rows written."""
+    con = raw(s)
+    slots = _add_slots(con, regressors) if regressors else {}  # DDL before any row is written
+    mine: dict[int, str] = {}  # slot -> the file's column (the first, if a name is mapped twice)
+    for i, name in enumerate(regressors):
+        mine.setdefault(slots[name], f"r{i}")
+    con.execute("INSERT INTO series (sku, store) SELECT DISTINCT sku, store FROM names ORDER BY 1, 2")
+    con.execute("CREATE OR REPLACE TEMP TABLE incoming_ids AS SELECT n.h, s.series_id "
+                "FROM names n JOIN series s USING (sku, store)")
+    con.execute("SET VARIABLE shelfcast_dataset = ?", [dataset_id])
+    targets = "".join(f", v{k}" for k in mine)
+    values = "".join(f", r.{c}" for c in mine.values())
+    n = con.execute(f"INSERT INTO sales (series_id, ds, y, dataset_id{targets}) "  # noqa: S608 - own names
+                    f"SELECT i.series_id, r.ds, r.y, {_DATASET}{values} FROM {rows} r JOIN incoming_ids i USING (h)"
+                    ).fetchone()[0]
+    con.execute("DROP TABLE incoming_ids")
+    return int(n)
+
+
+def first_load_keys(s: Session, dup_bits: int) -> list[date]:
+    """After `insert_first` (the store held no sales before it): the sales dates, in order, and
+    temp table `keys`, one row per series with what the checks and the rollup need (series_id,
+    n, weekdays, month_start, month_end, dup, first_date, last_date, units, zeros), as
+    core.ingest._series_keys computes them from a file's checked rows: a date seen twice is found
+    with a bitmap of the file's days per series while that fits in `dup_bits`."""
+    con = raw(s)
+    dates = [r[0] for r in con.execute("SELECT ds FROM sales GROUP BY ds ORDER BY ds").fetchall()]
+    span = (dates[-1] - dates[0]).days + 1
+    groups = con.execute("SELECT count(*) FROM series").fetchone()[0]
+    if span * max(groups, 1) <= dup_bits:  # literals of our own numbers: bitstring_agg wants constants
+        seen = f"bit_count(bitstring_agg(CAST(ds - DATE '{dates[0].isoformat()}' AS INTEGER), 0, {span - 1}))"
+    else:
+        seen = "count(DISTINCT ds)"
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE keys AS
+                    SELECT series_id, count(*) AS n, bit_or(1 << isodow(ds)) AS weekdays,
+                           bool_and(day(ds) = 1) AS month_start, bool_and(day(ds + 1) = 1) AS month_end,
+                           {seen} < count(*) AS dup, min(ds) AS first_date, max(ds) AS last_date,
+                           sum(y) AS units, count(*) FILTER (WHERE y = 0) AS zeros
+                    FROM sales GROUP BY series_id""")  # noqa: S608 - own SQL
+    return dates
+
+
 def _merge_overlap(con: duckdb.DuckDBPyConnection, p: str, mine: dict[int, str]) -> int:
     """Merge the file's rows over the stored ones of the same series and date, slot by slot: a
     sale takes the new units; a slot takes the file's value, and keeps the stored one (with its

@@ -108,7 +108,7 @@ def refresh(s: Session) -> str:
     return how
 
 
-def add_new_series(s: Session, keys: str, dataset_id: int) -> bool:
+def add_new_series(s: Session, keys: str, dataset_id: int, by_id: bool = False) -> bool:
     """Inside the merge of dataset `dataset_id`, whose series are all new (a first load, say):
     their rows of series_stats from the upload's per-series figures (`keys`: h, n, first_date,
     last_date, units, zeros, as core.ingest computes them; `incoming_ids`: h -> series_id), so
@@ -120,8 +120,10 @@ def add_new_series(s: Session, keys: str, dataset_id: int) -> bool:
     before = con.execute("SELECT max(id) FROM datasets WHERE id < ?", [dataset_id]).fetchone()[0]
     if mark != before:
         return False
-    con.execute(f"""INSERT INTO series_stats SELECT i.series_id, k.first_date, k.last_date, k.n, k.units, k.zeros
-                    FROM {keys} k JOIN incoming_ids i USING (h) WHERE k.n > 0""")  # noqa: S608 - own names
+    ids = "k" if by_id else "i"  # `by_id`: `keys` holds series_id itself (core.store.sales.first_load_keys)
+    join = "" if by_id else "JOIN incoming_ids i USING (h)"
+    con.execute(f"""INSERT INTO series_stats SELECT {ids}.series_id, k.first_date, k.last_date, k.n, k.units, k.zeros
+                    FROM {keys} k {join} WHERE k.n > 0""")  # noqa: S608 - own names
     con.execute("DELETE FROM rollup_marks WHERE name = ?", [NAME])
     con.execute("INSERT INTO rollup_marks VALUES (?, ?)", [NAME, dataset_id])
     return True
