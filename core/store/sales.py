@@ -167,12 +167,19 @@ def first_load_keys(s: Session, dup_bits: int) -> list[date]:
         seen = f"bit_count(bitstring_agg(CAST(ds - DATE '{dates[0].isoformat()}' AS INTEGER), 0, {span - 1}))"
     else:
         seen = "count(DISTINCT ds)"
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE keys AS
-                    SELECT series_id, count(*) AS n, bit_or(1 << isodow(ds)) AS weekdays,
-                           bool_and(day(ds) = 1) AS month_start, bool_and(day(ds + 1) = 1) AS month_end,
-                           {seen} < count(*) AS dup, min(ds) AS first_date, max(ds) AS last_date,
-                           sum(y) AS units, count(*) FILTER (WHERE y = 0) AS zeros
-                    FROM sales GROUP BY series_id""")  # noqa: S608 - own SQL
+    # The rows of the open transaction: a second thread aggregating them doubled the statement's
+    # CPU and gained no time (7.3M rows: 1.0-1.1 v 0.54 CPU-s, 0.55 s wall either way).
+    threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
+    con.execute("SET threads = 1")
+    try:
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE keys AS
+                        SELECT series_id, count(*) AS n, bit_or(1 << isodow(ds)) AS weekdays,
+                               bool_and(day(ds) = 1) AS month_start, bool_and(day(ds + 1) = 1) AS month_end,
+                               {seen} < count(*) AS dup, min(ds) AS first_date, max(ds) AS last_date,
+                               sum(y) AS units, count(*) FILTER (WHERE y = 0) AS zeros
+                        FROM sales GROUP BY series_id""")  # noqa: S608 - own SQL
+    finally:
+        con.execute("SET threads = ?", [threads])
     return dates
 
 
