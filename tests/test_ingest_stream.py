@@ -139,3 +139,47 @@ def test_a_file_changed_between_its_two_reads_is_refused_and_nothing_is_loaded(d
         ingest(f, scientist)
     assert store_snapshot(db) == before
     _no_temps(db)
+
+
+@pytest.mark.slow
+def test_kill_9_during_a_streamed_first_load_leaves_the_store_empty_or_whole(db, tmp_path):
+    """`kill -9` of `shelfcast ingest` at random points of a streamed first load: the store opens
+    afterwards, either as it was (no series, no sales, no dataset) or with the whole file."""
+    import os
+    import random
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    f = demo_csv(tmp_path / "d.csv", n_skus=60, n_stores=10, days=400)
+    env = dict(os.environ, SHELFCAST_DB=str(db), SHELFCAST_INGEST_FIRST_LOAD_MB="0")
+    exe = [str(Path(sys.executable).parent / "shelfcast"), "ingest", str(f)]
+    with session(db):
+        pass
+    before = store_snapshot(db)
+    t0 = time.monotonic()
+    probe = tmp_path / "probe.duckdb"
+    assert subprocess.run(exe, env=dict(env, SHELFCAST_DB=str(probe)), capture_output=True).returncode == 0
+    full = time.monotonic() - t0
+    after = store_snapshot(probe)
+    rng, outcomes = random.Random(7), []
+    for _ in range(4):
+        p = subprocess.Popen(exe, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.3, 1.0) * full)
+        if p.poll() is None:
+            os.kill(p.pid, signal.SIGKILL)
+        p.wait()
+        now = store_snapshot(db)
+        assert now in (before, after)
+        outcomes.append(now == after)
+        if now == after:
+            from core.store import db as store_db
+
+            for q in (db, db.with_name(db.name + ".wal")):
+                q.unlink(missing_ok=True)
+            store_db.forget(db)
+            with session(db):
+                pass
+    assert False in outcomes  # at least one kill landed mid-load
