@@ -23,7 +23,7 @@ from pathlib import Path
 
 import duckdb
 
-from core.access import Actor
+from core.access import Actor, require
 from core.errors import ValidationError
 from core.freq import check_alignment, infer_freq
 from core.ingest import (
@@ -52,12 +52,14 @@ class _NotPlain(Exception):
     """The file needs the ordinary path (see the module's docstring)."""
 
 
-def first_load(s, con: duckdb.DuckDBPyConnection, files: list[Path], kind: str, mapping: Mapping | None,
+def _first_load(s, con: duckdb.DuckDBPyConnection, files: list[Path], kind: str, mapping: Mapping | None,
                name: str, store_range, actor: Actor, any_size: bool) -> IngestResult | None:
     """Load `files` into the store of session `s` (no series yet; `con` its connection, outside
     a transaction). Returns None, the store as it was, when the file needs the ordinary path.
     On return or raise a transaction is open on `con` again, as the session expects: the
-    load's own, to commit, or an empty one."""
+    load's own, to commit, or an empty one. Private: core.ingest.ingest is the way in (it
+    requires the upload permission, as this does again)."""
+    require(actor, "upload")
     in_txn = False
     digest = _Digest(files)
     try:
@@ -125,7 +127,8 @@ def _write(s, con: duckdb.DuckDBPyConnection, regs: list[str], m: Mapping, name:
     record completed: one transaction (the caller's)."""
     store_freq = datasets.get_setting(s, "freq")
     ds_id = datasets.new_dataset(s, file_name=name, sha256="", series_count=0, first_date=None, last_date=None,
-                                 freq="", columns=json.dumps(asdict(m)), created_by=actor.name)
+                                 freq="", columns=json.dumps(asdict(m)), created_by=actor.name,
+                                 id=datasets.next_id(s, "datasets_id_seq"))
     try:
         added = sales.insert_first(s, "file_rows", regs, ds_id)
     except (duckdb.OutOfMemoryException, duckdb.InterruptException):
@@ -155,6 +158,9 @@ def _write(s, con: duckdb.DuckDBPyConnection, regs: list[str], m: Mapping, name:
     if not store_freq:
         datasets.set_setting(s, "freq", freq)
     summaries.add_new_series(s, "keys", ds_id, by_id=True)
+    # The load stands: the ids it took are drawn (a back-out above drew none; see datasets.next_id)
+    datasets.draw_to(s, "datasets_id_seq", ds_id)
+    datasets.draw_to(s, "series_id_seq", con.execute("SELECT max(series_id) FROM keys").fetchone()[0])
     return IngestResult(
         dataset_id=ds_id, file_name=name, rows_added=added, rows_updated=0, series=n_series,
         first_date=dates[0], last_date=dates[-1], freq=freq, mapping=asdict(m),

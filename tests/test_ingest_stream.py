@@ -23,14 +23,14 @@ def streamed(monkeypatch):
     and whether the private file of the ordinary path was opened."""
     seen = {"streamed": 0, "private": 0}
     monkeypatch.setattr(ingest_mod, "FIRST_LOAD_BYTES", 0)
-    first_load, private = ingest_stream.first_load, ingest_mod._private
+    first_load, private = ingest_stream._first_load, ingest_mod._private
 
     def counting_first_load(*a, **k):
         out = first_load(*a, **k)
         seen["streamed"] += out is not None
         return out
 
-    monkeypatch.setattr(ingest_stream, "first_load", counting_first_load)
+    monkeypatch.setattr(ingest_stream, "_first_load", counting_first_load)
     monkeypatch.setattr(ingest_mod, "_private", lambda out: seen.__setitem__("private", seen["private"] + 1) or private(out))
     return seen
 
@@ -183,3 +183,27 @@ def test_kill_9_during_a_streamed_first_load_leaves_the_store_empty_or_whole(db,
             with session(db):
                 pass
     assert False in outcomes  # at least one kill landed mid-load
+
+
+@pytest.mark.parametrize("big", [False, True])  # backs out to the in-memory checks / to the ordinary path
+def test_a_load_that_backs_out_after_its_insert_leaves_the_ids_the_ordinary_path_gives(tmp_path, scientist,
+                                                                                        monkeypatch, big):
+    """Plan rows past the sample (units blank, numeric price) fail the streamed insert, after its
+    series and dataset took their ids: a sequence's draws outlive a rollback, so the ids are
+    only drawn once a load stands, and the path taken then numbers them as the ordinary one."""
+    rows = [{"date": d.date(), "sku": sku, "store": "S", "units": d.day % 5, "price": 2.0}
+            for sku in ("A", "B") for d in pd.date_range("2024-01-01", periods=ingest_mod.SAMPLE, freq="D")]
+    rows += [{"date": d.date(), "sku": "B", "store": "S", "units": None, "price": 1.5}
+             for d in pd.date_range("2029-06-24", periods=3, freq="D")]
+    f = frame_csv(tmp_path / "p.csv", rows)
+    monkeypatch.setattr(ingest_mod, "YEARS_AHEAD", 30)
+    fast, plain = tmp_path / "fast.duckdb", tmp_path / "plain.duckdb"
+    if big:
+        monkeypatch.setattr(ingest_mod, "FIRST_LOAD_BYTES", 0)
+    r_fast = ingest(f, scientist, db=fast)
+    with monkeypatch.context() as m:
+        _ordinary(m)
+        r_plain = ingest(f, scientist, db=plain)
+    assert r_fast.to_json() == r_plain.to_json() and r_fast.dataset_id == 1
+    assert _contents(fast) == _contents(plain)
+    _no_temps(fast)

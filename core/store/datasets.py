@@ -63,13 +63,36 @@ def add_dataset(s: Session, ds: Dataset) -> Dataset:
 
 def new_dataset(s: Session, *, file_name: str, sha256: str, series_count: int, first_date: date | None,
                 last_date: date | None, freq: str, columns: str, created_by: str, rows_added: int = 0,
-                rows_updated: int = 0, created_at: datetime | None = None) -> int:
-    """Insert a dataset record from plain values; returns its id. (Building the ORM object
-    first cost a CLI ingest ~0.05 CPU-s: the model class's first use in the process.)"""
+                rows_updated: int = 0, created_at: datetime | None = None, id: int | None = None) -> int:
+    """Insert a dataset record from plain values; returns its id (`id`: this one, from
+    `next_id`, not drawn from the sequence). (Building the ORM object first cost a CLI ingest
+    ~0.05 CPU-s: the model class's first use in the process.)"""
     values = [file_name, sha256, rows_added, rows_updated, series_count, first_date, last_date, freq, columns,
               created_by, created_at or now()]
-    return int(raw(s).execute(f"INSERT INTO datasets ({', '.join(_DATASET_COLS)}) "  # noqa: S608 - own column names
+    cols = list(_DATASET_COLS) + (["id"] if id is not None else [])
+    values += [id] if id is not None else []
+    return int(raw(s).execute(f"INSERT INTO datasets ({', '.join(cols)}) "  # noqa: S608 - own column names
                               f"VALUES ({', '.join('?' * len(values))}) RETURNING id", values).fetchone()[0])
+
+
+# A sequence's draws are not undone by a rollback: a write that may back out (a streamed first
+# load, core.ingest_stream) takes the ids the sequence would give without drawing them, and draws
+# them only once it stands, so that the path taken after a back-out gives the very same ids.
+
+
+def next_id(s: Session, sequence: str) -> int:
+    """The value `sequence` gives next, not drawn."""
+    return int(raw(s).execute(
+        """SELECT coalesce(last_value + increment_by, start_value) FROM duckdb_sequences()
+           WHERE sequence_name = ? AND database_name = current_database() AND schema_name = 'main'""",
+        [sequence]).fetchone()[0])
+
+
+def draw_to(s: Session, sequence: str, last: int) -> None:
+    """Draw `sequence` up to `last` (ids taken by `next_id` and written), under the write lock."""
+    n = last - next_id(s, sequence) + 1
+    if n > 0:
+        raw(s).execute("SELECT max(nextval(?)) FROM range(?)", [sequence, n]).fetchone()
 
 
 def set_rows(s: Session, dataset_id: int, added: int, updated: int) -> None:

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import text
 from sqlmodel import Session
 
+from core.store import datasets
 from core.store.db import raw
 from core.store.schema import DDL
 
@@ -140,7 +141,9 @@ def insert_first(s: Session, rows: str, regressors: list[str], dataset_id: int) 
     mine: dict[int, str] = {}  # slot -> the file's column (the first, if a name is mapped twice)
     for i, name in enumerate(regressors):
         mine.setdefault(slots[name], f"r{i}")
-    con.execute("INSERT INTO series (sku, store) SELECT DISTINCT sku, store FROM names ORDER BY 1, 2")
+    # ids as the sequence would give them, drawn when the load stands (datasets.next_id)
+    con.execute("INSERT INTO series (series_id, sku, store) SELECT ? + row_number() OVER (ORDER BY sku, store) - 1, "
+                "sku, store FROM (SELECT DISTINCT sku, store FROM names)", [datasets.next_id(s, "series_id_seq")])
     con.execute("CREATE OR REPLACE TEMP TABLE incoming_ids AS SELECT n.h, s.series_id "
                 "FROM names n JOIN series s USING (sku, store)")
     con.execute("SET VARIABLE shelfcast_dataset = ?", [dataset_id])
