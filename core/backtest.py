@@ -92,9 +92,7 @@ def run_models(makers: list[Callable[[], Forecaster]], y: pd.DataFrame, regs: pd
     if not n:
         return pd.DataFrame(columns=COLS)
     sid, ds, yv = y["series_id"].to_numpy(), y["ds"].to_numpy(), y["y"].to_numpy()
-    out = {"series_id": np.empty(n, sid.dtype), "model": np.empty(n, object), "fold": np.empty(n, np.int64),
-           "cutoff": np.empty(n, "datetime64[ns]"), "ds": np.empty(n, ds.dtype), "y": np.empty(n, yv.dtype),
-           **{c: np.empty(n) for c in ("yhat", "yhat_lower", "yhat_upper")}}
+    out = _columns(y, n)
     at = 0
     for make_model in makers:
         with hold():
@@ -114,6 +112,13 @@ def run_models(makers: list[Callable[[], Forecaster]], y: pd.DataFrame, regs: pd
                 at += len(idx)
                 del fc
     return pd.DataFrame(out, copy=False)
+
+
+def _columns(y: pd.DataFrame, n: int) -> dict[str, np.ndarray]:
+    """Empty columns for n backtest rows (COLS; the keys and actuals in y's dtypes)."""
+    dtypes = {"series_id": y["series_id"].dtype, "model": object, "fold": np.int64, "cutoff": "datetime64[ns]",
+              "ds": y["ds"].dtype, "y": y["y"].dtype, "yhat": float, "yhat_lower": float, "yhat_upper": float}
+    return {c: np.empty(n, dtypes[c]) for c in COLS}
 
 
 def _fill(out: dict[str, np.ndarray], rows: slice, idx: np.ndarray, sid: np.ndarray, ds: np.ndarray,
@@ -139,3 +144,11 @@ def _fill(out: dict[str, np.ndarray], rows: slice, idx: np.ndarray, sid: np.ndar
 
 
 COLS = ["series_id", "model", "fold", "cutoff", "ds", "y", "yhat", "yhat_lower", "yhat_upper"]
+
+
+def _scored(test: pd.DataFrame, fc: pd.DataFrame, name: str, fold: int, cut: pd.Timestamp) -> pd.DataFrame:
+    """A fold's rows as a frame of their own (`_fill` into new columns)."""
+    out = _columns(test, len(test))
+    _fill(out, slice(0, len(test)), np.arange(len(test)), test["series_id"].to_numpy(), test["ds"].to_numpy(),
+          test["y"].to_numpy(), fc, name, fold, cut, test)
+    return pd.DataFrame(out)

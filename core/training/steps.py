@@ -23,7 +23,7 @@ from core.models.base import FitContext, season_length
 from core.models.data import complete, runs
 from core.store import session, training_reads
 from core.store import versions as vstore
-from core.training.selection import backtest_frames, model_rows, picked, picked_rows
+from core.training.selection import backtest_frames, model_rows, picked, picked_rows, rows_of
 
 
 @dataclass
@@ -205,7 +205,7 @@ def _honest_quantile_scores(run: Run, sc_bt: pd.DataFrame, qs: tuple[float, ...]
         if cal is None and run.sel_folds is not None and m != ensemble.NAME:
             # a candidate's rows on the choosing folds are the backtest's own (no copy is kept)
             bt = run.bt
-            cal = bt.loc[(bt["model"].to_numpy() == m) & np.isin(bt["fold"].to_numpy(), run.sel_folds), cols]
+            cal = rows_of(bt, (bt["model"].to_numpy() == m) & np.isin(bt["fold"].to_numpy(), run.sel_folds), cols)
         if cal is None or not len(cal):
             cal = model_rows(run, m, cols)
         table = quantiles.calibrate(cal, sc_bt, qs, run.horizon)
