@@ -136,7 +136,8 @@ def final_fits(run: Run, progress, should_cancel) -> None:
             continue
         ctx = FitContext(progress=progress, should_cancel=should_cancel, keep=True)
         model = run.make(m)
-        data = run.y[run.y["series_id"].isin(sids)] if model.per_series else run.y
+        # (every series: the sales as they are, not a copy of them, 1.75 GB at 100,000 series)
+        data = run.y[run.y["series_id"].isin(sids)] if model.per_series and len(sids) < len(run.chosen) else run.y
         with parallel.held():
             fc = model.fit_predict(data, run.horizon, run.regs, ctx)
         del data
