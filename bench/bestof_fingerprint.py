@@ -62,7 +62,7 @@ def main() -> None:
         m = json.loads(metrics)
         for k in sorted(m):
             print(f"metrics.{k} = {json.dumps(m[k], sort_keys=True)}")
-        for table in ("backtests", "series_metrics", "forecasts", "forecast_quantiles"):
+        for table in ("backtests", "series_metrics", "forecasts", "forecast_quantiles", "series_class"):
             df = con.execute(f"SELECT * EXCLUDE (version_id) FROM {table} WHERE version_id = ?", [vid]).df()  # noqa: S608
             print(f"{table} {digest(df)}")
         chosen = con.execute("SELECT model, count(DISTINCT series_id) FROM forecasts WHERE version_id = ? "

@@ -38,13 +38,36 @@ def classify(train: pd.DataFrame, season: int, obsolete_after: int,
     df = sort_long(train if list(train.columns) == cols else train[cols])
     ids, start, n = runs(df["series_id"].to_numpy())
     k = len(ids)
+    y_all = df["y"].to_numpy(float)
+    adi, cv2, dead = np.empty(k), np.empty(k), np.zeros(k, bool)
+    # a block of series at a time: each series' sums are its own, so blocks give the same
+    # floats, and the temporaries are a block's rows (a year of 100,000 daily series gathered
+    # at once was ~10 row-sized arrays, 2-3 GB, at the training run's peak)
+    for a in range(0, k, BLOCK):
+        b = min(a + BLOCK, k)
+        adi[a:b], cv2[a:b], dead[a:b] = _block(y_all, start[a:b], n[a:b], window, obsolete_after)
+    high_adi = adi >= ADI_CUT
+    high_cv2 = ~(cv2 < CV2_CUT)  # NaN (no sale) counts as high: lumpy unless obsolete
+    cls = np.select([~high_adi & ~high_cv2, ~high_adi & high_cv2, high_adi & ~high_cv2],
+                    ["smooth", "erratic", "intermittent"], "lumpy").astype(object)
+    cls[dead] = "obsolete"
+    return pd.DataFrame({"series_id": ids, "adi": adi, "cv2": cv2, "class": cls})
+
+
+BLOCK = 8192  # series per block (a year of daily rows: ~3M rows)
+
+
+def _block(y_all: np.ndarray, start: np.ndarray, n: np.ndarray, window: int,
+           obsolete_after: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(adi, cv2, obsolete) of the series whose rows start at `start` (`n` each)."""
+    k = len(start)
     # only each series' last max(window, obsolete_after) rows, gathered in row order (so every
     # sum adds in the order it always did): a copy of those, not five arrays of every row
     w = np.minimum(n, max(window, obsolete_after))
     sid = np.repeat(np.arange(k), w)
     pos = np.arange(len(sid)) - np.repeat(np.cumsum(w) - w, w)  # 0 = the oldest row gathered
     back = np.repeat(w, w) - 1 - pos  # periods before the series' last
-    y = df["y"].to_numpy(float)[np.repeat(start + n - w, w) + pos]
+    y = y_all[np.repeat(start + n - w, w) + pos]
     del pos
     win = back < window
     sale = win & (y > 0)
@@ -56,11 +79,8 @@ def classify(train: pd.DataFrame, season: int, obsolete_after: int,
         mean = total / sales
         var = np.bincount(sid[sale], (y[sale] - mean[sid[sale]]) ** 2, minlength=k) / sales
         cv2 = var / mean**2
-    high_adi = adi >= ADI_CUT
-    high_cv2 = ~(cv2 < CV2_CUT)  # NaN (no sale) counts as high: lumpy unless obsolete
-    cls = np.select([~high_adi & ~high_cv2, ~high_adi & high_cv2, high_adi & ~high_cv2],
-                    ["smooth", "erratic", "intermittent"], "lumpy").astype(object)
+    dead = np.zeros(k, bool)
     if obsolete_after > 0:
         recent = (back < obsolete_after) & (y > 0)
-        cls[np.bincount(sid[recent], minlength=k) == 0] = "obsolete"
-    return pd.DataFrame({"series_id": ids, "adi": adi, "cv2": cv2, "class": cls})
+        dead = np.bincount(sid[recent], minlength=k) == 0
+    return adi, cv2, dead
