@@ -128,7 +128,6 @@ def main() -> None:
             labelled(cls, "fit_predict", lambda self, train, *a, **k: f"{self.name} fit ({len(train):,} rows)")
         labelled(backtest, "split", lambda y, cut, *a, **k: f"split {cut.date()}")
         labelled(backtest, "_masks", lambda y, cut, *a, **k: f"masks {cut.date()}")
-        labelled(backtest, "_scored", lambda test, fc, name, fold, *a, **k: f"scored {name} fold {fold}")
         labelled(backtest, "_fill", lambda *a, **k: f"fill {a[7]} fold {a[8]}")
         for n in ("panel", "decide_auto", "ensemble_rows", "headline_rows", "scores", "ensemble_of", "picks"):
             labelled(choice, n, lambda *a, n=n, **k: n)

@@ -144,11 +144,3 @@ def _fill(out: dict[str, np.ndarray], rows: slice, idx: np.ndarray, sid: np.ndar
 
 
 COLS = ["series_id", "model", "fold", "cutoff", "ds", "y", "yhat", "yhat_lower", "yhat_upper"]
-
-
-def _scored(test: pd.DataFrame, fc: pd.DataFrame, name: str, fold: int, cut: pd.Timestamp) -> pd.DataFrame:
-    """A fold's rows as a frame of their own (`_fill` into new columns)."""
-    out = _columns(test, len(test))
-    _fill(out, slice(0, len(test)), np.arange(len(test)), test["series_id"].to_numpy(), test["ds"].to_numpy(),
-          test["y"].to_numpy(), fc, name, fold, cut, test)
-    return pd.DataFrame(out)

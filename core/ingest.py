@@ -912,12 +912,17 @@ def _refuse_mixed_freq(con: duckdb.DuckDBPyConnection, name: str) -> None:
 
 
 def _refuse_mixed_freq_fast(con: duckdb.DuckDBPyConnection, name: str) -> None:
-    """`_refuse_mixed_freq` without its window over every row when the answer is plain. All on
-    one weekday means whole weeks apart (weekly); all on the 1st or all on the last day means 28+
-    days apart (monthly); only the other series can have dates a day apart (daily). With no
-    weekly and no monthly series, or only one of them and no series that could be daily, the
-    file holds one frequency; otherwise the exact check runs. Reads the per-series figures of
-    `keys` (see `_series_keys`)."""
+    """`_refuse_mixed_freq` without its window over every row when the answer is plain."""
+    if not _one_freq(con):
+        _refuse_mixed_freq(con, name)
+
+
+def _one_freq(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the per-series figures of `keys` (see `_series_keys`) show one frequency for
+    certain. All on one weekday means whole weeks apart (weekly); all on the 1st or all on the
+    last day means 28+ days apart (monthly); only the other series can have dates a day apart
+    (daily). With no weekly and no monthly series, or only one of them and no series that could
+    be daily, the file holds one frequency; otherwise only the exact check can tell."""
     weekly, monthly, maybe_daily = con.execute(
         """WITH per AS (
                SELECT n, bit_count(weekdays) AS weekdays, month_start OR month_end AS month_edge FROM keys)
@@ -926,8 +931,7 @@ def _refuse_mixed_freq_fast(con: duckdb.DuckDBPyConnection, name: str) -> None:
                   count(*) FILTER (WHERE n >= 2 AND weekdays > 1 AND NOT month_edge)
            FROM per"""
     ).fetchone()
-    if (weekly > 0) + (monthly > 0) + (maybe_daily > 0 and (weekly > 0 or monthly > 0)) >= 2:
-        _refuse_mixed_freq(con, name)
+    return (weekly > 0) + (monthly > 0) + (maybe_daily > 0 and (weekly > 0 or monthly > 0)) < 2
 
 
 def _finish(con: duckdb.DuckDBPyConnection, m: Mapping, regs: list[str], freq: str, dates: list,

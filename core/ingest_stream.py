@@ -38,6 +38,7 @@ from core.ingest import (
     _ident,
     _key_sql,
     _mapped,
+    _one_freq,
     _refuse_reserved,
     _typed_view,
     _window,
@@ -138,14 +139,8 @@ def _write(s, con: duckdb.DuckDBPyConnection, regs: list[str], m: Mapping, name:
     if added != con.execute("SELECT sum(n) FROM names").fetchone()[0]:
         raise ValidationError(f"{name} changed while it was being read. Nothing was loaded; upload it again.")
     dates = sales.first_load_keys(s, DUP_BITS)
-    dup, weekly, monthly, maybe_daily, n_series = con.execute(
-        """WITH per AS (SELECT n, dup, bit_count(weekdays) AS weekdays, month_start OR month_end AS month_edge FROM keys)
-           SELECT bool_or(dup), count(*) FILTER (WHERE n >= 3 AND weekdays = 1),
-                  count(*) FILTER (WHERE n >= 3 AND weekdays > 1 AND month_edge),
-                  count(*) FILTER (WHERE n >= 2 AND weekdays > 1 AND NOT month_edge), count(*)
-           FROM per""").fetchone()
-    # core.ingest._refuse_mixed_freq_fast: when the answer is not plain, the row-by-row check decides
-    if dup or (weekly > 0) + (monthly > 0) + (maybe_daily > 0 and (weekly > 0 or monthly > 0)) >= 2:
+    dup, n_series = con.execute("SELECT bool_or(dup), count(*) FROM keys").fetchone()
+    if dup or not _one_freq(con):  # the row-by-row checks of the ordinary path decide and explain
         raise _NotPlain
     try:
         freq = infer_freq({(b - a).days for a, b in zip(dates, dates[1:], strict=False)}, dates, store_freq)

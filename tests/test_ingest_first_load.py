@@ -47,6 +47,33 @@ def _store_state(db):
         return datasets.get_setting(s, "freq"), sales.date_range(s)
 
 
+def _ordinary_into(f: Path, actor, db: Path):
+    """`f` loaded into `db` the ordinary way (private file, then merge): what a first load must equal."""
+    with pytest.MonkeyPatch.context() as m:
+        _ordinary(m)
+        return ingest(f, actor, db=db)
+
+
+def _refused_the_ordinary_way(db: Path, f: Path, actor) -> tuple[object, str]:
+    """The store `db` as it was (opened, empty) and the ordinary path's message refusing `f`."""
+    with session(db):
+        pass
+    before = store_snapshot(db)
+    with pytest.MonkeyPatch.context() as m:
+        _ordinary(m)
+        with pytest.raises(ValidationError) as plain:
+            ingest(f, actor)
+    return before, str(plain.value)
+
+
+def _no_temps(db: Path) -> None:
+    """Nothing of an attempt stays on the store's connection (the app's keeper serves on from it)."""
+    with session(db) as s:
+        con = s.connection().connection.dbapi_connection
+        assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchone()[0] == 0
+        assert con.execute("SELECT count(*) FROM duckdb_views() WHERE temporary AND NOT internal").fetchone()[0] == 0
+
+
 def _no_private_file(monkeypatch) -> None:
     def refuse(out):
         raise AssertionError("a first load must not check the file in a private database")
@@ -79,9 +106,7 @@ def test_a_first_load_gives_the_store_the_ordinary_path_gives(tmp_path, scientis
         _no_private_file(m)
         m.setattr(ingest_mod, "CELLS_BYTES", cells_mb * 1e6)
         r_fast = ingest(f, scientist, db=fast)
-    with monkeypatch.context() as m:
-        _ordinary(m)
-        r_plain = ingest(f, scientist, db=plain)
+    r_plain = _ordinary_into(f, scientist, plain)
     assert r_fast.to_json() == r_plain.to_json()
     assert _contents(fast) == _contents(plain)
     # and a second upload (the ordinary path, the store has series) agrees on both
@@ -95,24 +120,15 @@ def test_a_refused_first_load_names_every_problem_and_leaves_the_store_as_it_was
     rows[3]["units"] = "lots"
     rows.append(dict(rows[5]))  # a duplicate (SKU, store, date)
     f = frame_csv(tmp_path / "bad.csv", rows)
-    with session(db):
-        pass
-    before = store_snapshot(db)
-    with monkeypatch.context() as m:
-        _ordinary(m)
-        with pytest.raises(ValidationError) as plain:
-            ingest(f, scientist)
+    before, plain = _refused_the_ordinary_way(db, f, scientist)
     with monkeypatch.context() as m:
         _no_private_file(m)
         with pytest.raises(ValidationError) as fast:
             ingest(f, scientist)
-    assert str(fast.value) == str(plain.value)
+    assert str(fast.value) == plain
     assert "line 5" in str(fast.value) and "more than once" in str(fast.value)
     assert store_snapshot(db) == before
-    with session(db) as s:  # nothing of the attempt stays on the store's connection either
-        con = s.connection().connection.dbapi_connection
-        assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchone()[0] == 0
-        assert con.execute("SELECT count(*) FROM duckdb_views() WHERE temporary AND NOT internal").fetchone()[0] == 0
+    _no_temps(db)  # nothing of the attempt stays on the store's connection either
     good = frame_csv(tmp_path / "good.csv", [{"date": f"2024-01-{d:02d}", "sku": "A", "store": "S", "units": d}
                                               for d in range(1, 11)])
     assert ingest(good, scientist).rows_added == 10

@@ -14,7 +14,13 @@ from core.errors import ValidationError
 from core.ingest import ingest
 from core.store import session
 from tests.helpers import demo_csv, frame_csv, store_snapshot
-from tests.test_ingest_first_load import _contents, _messy, _ordinary
+from tests.test_ingest_first_load import (
+    _contents,
+    _messy,
+    _no_temps,
+    _ordinary_into,
+    _refused_the_ordinary_way,
+)
 
 
 @pytest.fixture
@@ -33,13 +39,6 @@ def streamed(monkeypatch):
     monkeypatch.setattr(ingest_stream, "_first_load", counting_first_load)
     monkeypatch.setattr(ingest_mod, "_private", lambda out: seen.__setitem__("private", seen["private"] + 1) or private(out))
     return seen
-
-
-def _no_temps(db) -> None:
-    with session(db) as s:
-        con = s.connection().connection.dbapi_connection
-        assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchone()[0] == 0
-        assert con.execute("SELECT count(*) FROM duckdb_views() WHERE temporary AND NOT internal").fetchone()[0] == 0
 
 
 def _spelled(path):
@@ -63,9 +62,7 @@ def test_a_streamed_first_load_gives_the_store_the_ordinary_path_gives(tmp_path,
     fast, plain = tmp_path / "fast.duckdb", tmp_path / "plain.duckdb"
     r_fast = ingest(f, scientist, db=fast)
     assert streamed == {"streamed": 1, "private": 0}
-    with monkeypatch.context() as m:
-        _ordinary(m)
-        r_plain = ingest(f, scientist, db=plain)
+    r_plain = _ordinary_into(f, scientist, plain)
     assert r_fast.to_json() == r_plain.to_json()
     assert r_fast.known == r_plain.known
     assert _contents(fast) == _contents(plain)
@@ -80,9 +77,7 @@ def test_plan_rows_go_the_ordinary_way_and_give_its_store(tmp_path, scientist, m
     fast, plain = tmp_path / "fast.duckdb", tmp_path / "plain.duckdb"
     r_fast = ingest(f, scientist, db=fast)
     assert streamed == {"streamed": 0, "private": 1}
-    with monkeypatch.context() as m:
-        _ordinary(m)
-        r_plain = ingest(f, scientist, db=plain)
+    r_plain = _ordinary_into(f, scientist, plain)
     assert r_fast.to_json() == r_plain.to_json()
     assert _contents(fast) == _contents(plain)
     _no_temps(fast)
@@ -102,16 +97,10 @@ def test_a_refused_big_first_load_says_what_the_ordinary_path_says(db, tmp_path,
     else:
         rows[11]["date"] = "2204-01-12"
     f = frame_csv(tmp_path / "bad.csv", rows)
-    with session(db):
-        pass
-    before = store_snapshot(db)
-    with monkeypatch.context() as m:
-        _ordinary(m)
-        with pytest.raises(ValidationError) as plain:
-            ingest(f, scientist)
+    before, plain = _refused_the_ordinary_way(db, f, scientist)
     with pytest.raises(ValidationError) as fast:
         ingest(f, scientist)
-    assert str(fast.value) == str(plain.value) and "line" in str(fast.value)
+    assert str(fast.value) == plain and "line" in str(fast.value)
     assert streamed["streamed"] == 0
     assert store_snapshot(db) == before
     _no_temps(db)
@@ -201,9 +190,7 @@ def test_a_load_that_backs_out_after_its_insert_leaves_the_ids_the_ordinary_path
     if big:
         monkeypatch.setattr(ingest_mod, "FIRST_LOAD_BYTES", 0)
     r_fast = ingest(f, scientist, db=fast)
-    with monkeypatch.context() as m:
-        _ordinary(m)
-        r_plain = ingest(f, scientist, db=plain)
+    r_plain = _ordinary_into(f, scientist, plain)
     assert r_fast.to_json() == r_plain.to_json() and r_fast.dataset_id == 1
     assert _contents(fast) == _contents(plain)
     _no_temps(fast)
